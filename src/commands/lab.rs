@@ -1,0 +1,82 @@
+//! `gameday lab`: run the lab in the foreground and print its addresses, so a
+//! person can curl and dig it and runs can attach to it.
+
+use super::{load_or_report, runtime, EXIT_INVALID};
+use crate::lab::{Lab, LabParams, LabPorts, Role};
+use std::path::Path;
+
+/// Runs a standing lab until SIGINT or SIGTERM.
+pub fn lab(params_from: Option<&Path>, ports: LabPorts) -> u8 {
+    let params = match params_from {
+        Some(p) => match load_or_report(p) {
+            Ok(s) => s.lab,
+            Err(code) => return code,
+        },
+        None => LabParams::default(),
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("gameday: cannot start the async runtime: {e}");
+            return EXIT_INVALID;
+        }
+    };
+    rt.block_on(async {
+        let mut lab = match Lab::start(params, ports).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("gameday: cannot start the lab: {e:#}");
+                return EXIT_INVALID;
+            }
+        };
+        let d = lab.describe();
+        let host = d.record.trim_end_matches('.');
+        // The first line is stable and machine-readable: tests and scripts parse it.
+        println!("gameday lab control {}", d.control);
+        println!("attach a run:  gameday run SCENARIO --attach {}", d.control);
+        println!(
+            "dns:           dig @{} -p {} {host}",
+            d.dns.ip(),
+            d.dns.port()
+        );
+        for role in Role::both() {
+            let r = d.region(role);
+            println!(
+                "{} ({:?}): answers as {}, endpoint {}",
+                r.name, role, r.public_ip, r.endpoint
+            );
+            println!(
+                "  curl -H 'Host: {host}' http://{}/orders/latest",
+                r.endpoint
+            );
+            for t in &r.targets {
+                println!("  target {} in {} at {}", t.id, t.az, t.addr);
+            }
+        }
+        println!(
+            "control API:   curl http://{}/describe | /health | /truth",
+            d.control
+        );
+        println!("running; Ctrl-C to stop");
+        #[cfg(unix)]
+        {
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        eprintln!("gameday: cannot listen for SIGTERM: {e}");
+                        return EXIT_INVALID;
+                    }
+                };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        lab.stop();
+        println!("lab stopped");
+        0
+    })
+}

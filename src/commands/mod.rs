@@ -1,0 +1,27 @@
+//! What each subcommand does. `main.rs` only parses the command line and calls these.
+
+pub mod lab;
+pub mod plan;
+pub mod run;
+pub mod validate;
+
+use crate::scenario::{self, Scenario};
+use std::path::Path;
+
+/// Exit code for invalid input (DESIGN.md).
+pub const EXIT_INVALID: u8 = 2;
+
+/// Loads a scenario or prints its one-line error.
+pub fn load_or_report(path: &Path) -> Result<Scenario, u8> {
+    scenario::load(path).map_err(|e| {
+        eprintln!("gameday: {e}");
+        EXIT_INVALID
+    })
+}
+
+/// A tokio runtime for a command.
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+}

@@ -1,0 +1,49 @@
+//! `gameday run`: one game day, end to end; prints the verdict and exits with its code.
+
+use super::{load_or_report, runtime, EXIT_INVALID};
+use crate::report::markdown::outcome_phrase;
+use crate::report::{table::Terminal, Format};
+use crate::run::{execute, RunOptions};
+use std::io::IsTerminal;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Runs a scenario.
+pub fn run(path: &Path, attach: Option<SocketAddr>, reports_dir: PathBuf, no_progress: bool) -> u8 {
+    let scenario = match load_or_report(path) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("gameday: cannot start the async runtime: {e}");
+            return EXIT_INVALID;
+        }
+    };
+    let opts = RunOptions {
+        reports_dir,
+        attach,
+        progress: !no_progress && std::io::stderr().is_terminal(),
+    };
+    match rt.block_on(execute(&scenario, &opts)) {
+        Ok(result) => {
+            let r = &result.report;
+            print!("{}", Terminal.render(r));
+            println!("{}: {}", r.scenario.name, outcome_phrase(r.outcome));
+            if let Some(reason) = &r.reason {
+                println!("reason: {reason}");
+            }
+            if !r.revert.complete {
+                println!("REVERT INCOMPLETE: {}", r.revert.differences.join("; "));
+                println!("journal: {}", r.revert.journal.display());
+            }
+            println!("report: {}", result.dir.join("report.md").display());
+            r.exit_code
+        }
+        Err(e) => {
+            eprintln!("gameday: {e:#}");
+            EXIT_INVALID
+        }
+    }
+}

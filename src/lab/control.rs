@@ -1,0 +1,538 @@
+//! The lab's control API: the only way anything changes the lab, whether the lab
+//! runs inside the runner or as its own process (`gameday lab`).
+//!
+//! Every call is idempotent (applying it twice is harmless) and answers with the
+//! monotonic instant its change took effect, so a run can take `t0` from the
+//! lab's own clock.
+
+use super::alb::{Target, TargetHealth};
+use super::checker::RegionHealth;
+use super::database::InstanceView;
+use super::truth::TruthEvent;
+use super::{LabParams, LabState, Role};
+use crate::clock::{mono_now, MonoNs};
+use crate::net::http::{self, Body};
+use hyper::{Method, Request, Response, StatusCode};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// One change to the lab (or its undo). Serializable: the journal stores these.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "call", rename_all = "kebab-case")]
+pub enum LabCall {
+    /// Remove targets from a region's ALB target group.
+    DeregisterTargets {
+        /// Region name.
+        region: String,
+        /// Target ids.
+        targets: Vec<String>,
+    },
+    /// Put targets back into a region's ALB target group.
+    RegisterTargets {
+        /// Region name.
+        region: String,
+        /// Target ids.
+        targets: Vec<String>,
+    },
+    /// Drop all traffic to and from an Availability Zone's targets.
+    SeverAz {
+        /// Region name.
+        region: String,
+        /// AZ name, e.g. `me-central-1a`.
+        az: String,
+    },
+    /// Undo of [`LabCall::SeverAz`].
+    RestoreAz {
+        /// Region name.
+        region: String,
+        /// AZ name.
+        az: String,
+    },
+    /// Crash a region's database instance.
+    FailDatabase {
+        /// Region name.
+        region: String,
+    },
+    /// Bring a crashed instance back; fails back if the standby was promoted.
+    RestoreDatabase {
+        /// Region name.
+        region: String,
+    },
+    /// Cut a whole region off: its public endpoint, targets and database.
+    IsolateRegion {
+        /// Region name.
+        region: String,
+    },
+    /// Undo of [`LabCall::IsolateRegion`].
+    RestoreRegion {
+        /// Region name.
+        region: String,
+    },
+}
+
+impl LabCall {
+    /// The call in a few words, for plans and journals.
+    pub fn summary(&self) -> String {
+        match self {
+            LabCall::DeregisterTargets { region, targets } => {
+                format!("deregister {} from the {region} ALB", targets.join(", "))
+            }
+            LabCall::RegisterTargets { region, targets } => {
+                format!("register {} with the {region} ALB", targets.join(", "))
+            }
+            LabCall::SeverAz { az, .. } => {
+                format!("drop all traffic of AZ {az} (deny-all network ACL)")
+            }
+            LabCall::RestoreAz { az, .. } => format!("let traffic of AZ {az} through again"),
+            LabCall::FailDatabase { region } => format!("crash the {region} database instance"),
+            LabCall::RestoreDatabase { region } => format!(
+                "restart the {region} database instance and fail back if its standby was promoted"
+            ),
+            LabCall::IsolateRegion { region } => {
+                format!("cut region {region} off (endpoint, targets, database)")
+            }
+            LabCall::RestoreRegion { region } => {
+                format!("reconnect region {region} and fail back the database if needed")
+            }
+        }
+    }
+}
+
+/// The answer to a control call.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct Applied {
+    /// When the change took effect, on the system monotonic clock.
+    pub effective_at: MonoNs,
+    /// Whether anything changed (false when it was already so).
+    pub changed: bool,
+}
+
+/// One region of a running lab.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RegionDescription {
+    /// Region name.
+    pub name: String,
+    /// Primary or secondary.
+    pub role: Role,
+    /// Address DNS answers for this region.
+    pub public_ip: Ipv4Addr,
+    /// Where a client connects for that address (the same address on Linux).
+    pub endpoint: SocketAddr,
+    /// Holds on the public endpoint (non-empty: cut off).
+    pub endpoint_holds: Vec<String>,
+    /// ALB target group.
+    pub targets: Vec<Target>,
+    /// Holds on each target's AZ link, by target id.
+    pub target_holds: BTreeMap<String, Vec<String>>,
+    /// Availability Zones.
+    pub azs: Vec<String>,
+    /// Database instance.
+    pub database: InstanceView,
+    /// Holds on the database link.
+    pub database_holds: Vec<String>,
+}
+
+/// Everything a run needs to know about a lab.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LabDescription {
+    /// Lab parameters in force.
+    pub params: LabParams,
+    /// Control API.
+    pub control: SocketAddr,
+    /// Authoritative DNS server (UDP).
+    pub dns: SocketAddr,
+    /// Zone apex.
+    pub zone: String,
+    /// Failover record.
+    pub record: String,
+    /// Primary then secondary.
+    pub regions: Vec<RegionDescription>,
+    /// Region whose database takes writes.
+    pub writer_region: String,
+    /// Whether each region has its own loopback addresses.
+    pub multi_address: bool,
+}
+
+impl LabDescription {
+    /// The region of a role.
+    pub fn region(&self, role: Role) -> &RegionDescription {
+        &self.regions[role.index()]
+    }
+
+    /// Where to connect for an address a DNS answer gave.
+    pub fn endpoint_for(&self, ip: Ipv4Addr) -> Option<SocketAddr> {
+        self.regions
+            .iter()
+            .find(|r| r.public_ip == ip)
+            .map(|r| r.endpoint)
+    }
+
+    /// Which region an answered address belongs to.
+    pub fn region_of_ip(&self, ip: Ipv4Addr) -> Option<&RegionDescription> {
+        self.regions.iter().find(|r| r.public_ip == ip)
+    }
+
+    /// The part of the lab a game day changes, to compare before and after.
+    pub fn configuration(&self) -> LabConfiguration {
+        let mut registered = BTreeMap::new();
+        let mut holds = BTreeMap::new();
+        let mut databases = BTreeMap::new();
+        for r in &self.regions {
+            for t in &r.targets {
+                registered.insert(t.id.clone(), t.registered);
+            }
+            holds.insert(format!("{} endpoint", r.name), r.endpoint_holds.clone());
+            holds.insert(format!("{} database", r.name), r.database_holds.clone());
+            for (id, h) in &r.target_holds {
+                holds.insert(format!("{id} link"), h.clone());
+            }
+            databases.insert(r.name.clone(), (r.database.role, r.database.crashed));
+        }
+        LabConfiguration {
+            registered,
+            holds,
+            databases,
+            writer_region: self.writer_region.clone(),
+        }
+    }
+}
+
+/// The changeable state of a lab, comparable for revert verification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LabConfiguration {
+    /// Target id -> registered.
+    pub registered: BTreeMap<String, bool>,
+    /// Link -> holds on it.
+    pub holds: BTreeMap<String, Vec<String>>,
+    /// Region -> (database role, crashed).
+    pub databases: BTreeMap<String, (super::database::DbRole, bool)>,
+    /// Writer region.
+    pub writer_region: String,
+}
+
+impl LabConfiguration {
+    /// Human-readable differences from `expected`, empty when equal.
+    pub fn differences(&self, expected: &LabConfiguration) -> Vec<String> {
+        let mut out = Vec::new();
+        for (id, want) in &expected.registered {
+            let got = self.registered.get(id).copied().unwrap_or(false);
+            if got != *want {
+                out.push(format!("target {id} registered={got}, expected {want}"));
+            }
+        }
+        for (link, want) in &expected.holds {
+            let got = self.holds.get(link).cloned().unwrap_or_default();
+            if &got != want {
+                out.push(format!("{link} holds {got:?}, expected {want:?}"));
+            }
+        }
+        for (region, want) in &expected.databases {
+            if let Some(got) = self.databases.get(region) {
+                if got != want {
+                    out.push(format!("{region} database is {got:?}, expected {want:?}"));
+                }
+            }
+        }
+        if self.writer_region != expected.writer_region {
+            out.push(format!(
+                "writer is {}, expected {}",
+                self.writer_region, expected.writer_region
+            ));
+        }
+        out
+    }
+}
+
+/// Describes the lab's current state.
+pub(crate) fn describe(state: &LabState) -> LabDescription {
+    let regions = Role::both()
+        .map(|role| {
+            let r = &state.regions[role.index()];
+            RegionDescription {
+                name: role.lab_region().to_string(),
+                role,
+                public_ip: r.public_ip,
+                endpoint: r.ingress.listen,
+                endpoint_holds: r.ingress.holds(),
+                targets: r.alb.targets(),
+                target_holds: r
+                    .alb
+                    .targets()
+                    .iter()
+                    .zip(&r.target_gates)
+                    .map(|(t, (_, g))| (t.id.clone(), g.holds()))
+                    .collect(),
+                azs: super::AZ_SUFFIXES
+                    .iter()
+                    .map(|s| format!("{}{s}", role.lab_region()))
+                    .collect(),
+                database: state.cluster.view(role),
+                database_holds: state.cluster.gate(role).holds(),
+            }
+        })
+        .to_vec();
+    LabDescription {
+        params: state.params.clone(),
+        control: state.control,
+        dns: state.dns,
+        zone: super::ZONE.to_string(),
+        record: super::RECORD.to_string(),
+        regions,
+        writer_region: state.cluster.writer().lab_region().to_string(),
+        multi_address: state.multi_address,
+    }
+}
+
+fn role_of(region: &str) -> Result<Role, String> {
+    Role::of_region(region).ok_or_else(|| {
+        format!(
+            "no region {region} in the lab; it has {}",
+            super::REGION_NAMES.join(" and ")
+        )
+    })
+}
+
+/// Applies one call. Errors are for calls that name things the lab does not have.
+pub(crate) fn apply(state: &LabState, call: &LabCall) -> Result<Applied, String> {
+    let truth = &state.truth;
+    let applied = |changed: bool, kind: &str, region: &str, detail: String| Applied {
+        // Only a real change is ground truth; a repeated call changes nothing.
+        effective_at: if changed {
+            truth.record(kind, region, detail)
+        } else {
+            mono_now()
+        },
+        changed,
+    };
+    match call {
+        LabCall::DeregisterTargets { region, targets }
+        | LabCall::RegisterTargets { region, targets } => {
+            let role = role_of(region)?;
+            let register = matches!(call, LabCall::RegisterTargets { .. });
+            let changed = state.regions[role.index()]
+                .alb
+                .set_registered(targets, register)?;
+            let kind = if register {
+                "targets-registered"
+            } else {
+                "targets-deregistered"
+            };
+            Ok(applied(changed, kind, region, targets.join(",")))
+        }
+        LabCall::SeverAz { region, az } | LabCall::RestoreAz { region, az } => {
+            let role = role_of(region)?;
+            let gates: Vec<_> = state.regions[role.index()]
+                .target_gates
+                .iter()
+                .filter(|(a, _)| a == az)
+                .collect();
+            if gates.is_empty() {
+                return Err(format!("no Availability Zone {az} in {region}"));
+            }
+            let hold = format!("sever-az:{az}");
+            let sever = matches!(call, LabCall::SeverAz { .. });
+            let mut changed = false;
+            for (_, g) in gates {
+                let had = g.holds().contains(&hold);
+                if sever {
+                    g.hold(&hold);
+                } else {
+                    g.lift(&hold);
+                }
+                changed |= had != sever;
+            }
+            let kind = if sever { "az-severed" } else { "az-restored" };
+            Ok(applied(changed, kind, region, az.clone()))
+        }
+        LabCall::FailDatabase { region } => {
+            let role = role_of(region)?;
+            let changed = state.cluster.crash(role);
+            state.cluster.gate(role).hold("fail-database");
+            Ok(applied(
+                changed,
+                "database-failed",
+                region,
+                "instance crashed".into(),
+            ))
+        }
+        LabCall::RestoreDatabase { region } => {
+            let role = role_of(region)?;
+            state.cluster.gate(role).lift("fail-database");
+            let changed = state.cluster.recover(role);
+            Ok(applied(
+                changed,
+                "database-restored",
+                region,
+                "instance running".into(),
+            ))
+        }
+        LabCall::IsolateRegion { region } | LabCall::RestoreRegion { region } => {
+            let role = role_of(region)?;
+            let r = &state.regions[role.index()];
+            let hold = format!("region-outage:{region}");
+            let isolate = matches!(call, LabCall::IsolateRegion { .. });
+            let had = r.ingress.holds().contains(&hold);
+            let mut gates: Vec<&crate::net::gate::Gate> =
+                vec![&r.ingress, state.cluster.gate(role)];
+            gates.extend(r.target_gates.iter().map(|(_, g)| g));
+            for g in gates {
+                if isolate {
+                    g.hold(&hold);
+                } else {
+                    g.lift(&hold);
+                }
+            }
+            if !isolate {
+                state.cluster.reconcile();
+            }
+            let kind = if isolate {
+                "region-isolated"
+            } else {
+                "region-restored"
+            };
+            Ok(applied(had != isolate, kind, region, hold))
+        }
+    }
+}
+
+async fn handle(state: Arc<LabState>, req: Request<hyper::body::Incoming>) -> Response<Body> {
+    let (method, path) = http::route(&req);
+    match (method, path.as_str()) {
+        (Method::GET, "/healthz") => http::respond(StatusCode::OK, "text/plain", "ok"),
+        (Method::GET, "/describe") => http::json(StatusCode::OK, &describe(&state)),
+        (Method::GET, "/health") => {
+            let health: Vec<RegionHealth> = Role::both()
+                .iter()
+                .map(|r| state.checkers.status(*r))
+                .collect();
+            http::json(StatusCode::OK, &health)
+        }
+        (Method::GET, "/truth") => http::json(StatusCode::OK, &state.truth.events()),
+        (Method::POST, "/apply") => {
+            let body = match http::read_body(req).await {
+                Ok(b) => b,
+                Err(resp) => return resp,
+            };
+            match serde_json::from_slice::<LabCall>(&body) {
+                Ok(call) => match apply(&state, &call) {
+                    Ok(applied) => http::json(StatusCode::OK, &applied),
+                    Err(e) => http::respond(StatusCode::BAD_REQUEST, "text/plain", e),
+                },
+                Err(e) => http::respond(
+                    StatusCode::BAD_REQUEST,
+                    "text/plain",
+                    format!("not a lab call: {e}"),
+                ),
+            }
+        }
+        _ => http::respond(StatusCode::NOT_FOUND, "text/plain", "no such route"),
+    }
+}
+
+/// Serves the control API until aborted.
+pub(crate) fn serve(listener: TcpListener, state: Arc<LabState>) -> tokio::task::JoinHandle<()> {
+    http::serve(listener, move |req| handle(state.clone(), req))
+}
+
+/// Talks to a lab's control API, embedded or standing.
+#[derive(Debug, Clone, Copy)]
+pub struct LabClient {
+    /// Control API address.
+    pub addr: SocketAddr,
+}
+
+/// Why a control call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LabError {
+    /// The lab did not answer.
+    #[error("the lab control API at {addr} did not answer ({source}); is the lab running? start one with `gameday lab`")]
+    Unreachable {
+        /// Control address.
+        addr: SocketAddr,
+        /// Transport error.
+        source: http::HttpError,
+    },
+    /// The lab refused the call.
+    #[error("the lab refused {what}: {reason}")]
+    Refused {
+        /// What was asked.
+        what: String,
+        /// The lab's reason.
+        reason: String,
+    },
+    /// The answer could not be decoded.
+    #[error("the lab at {addr} answered something that is not a gameday lab: {reason}")]
+    Garbled {
+        /// Control address.
+        addr: SocketAddr,
+        /// Decode error.
+        reason: String,
+    },
+}
+
+const CONTROL_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl LabClient {
+    async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+        what: &str,
+    ) -> Result<T, LabError> {
+        let reply = http::request(
+            self.addr,
+            method,
+            "lab-control",
+            path,
+            body.map(Into::into),
+            CONTROL_TIMEOUT,
+        )
+        .await
+        .map_err(|source| LabError::Unreachable {
+            addr: self.addr,
+            source,
+        })?;
+        if !reply.status.is_success() {
+            return Err(LabError::Refused {
+                what: what.to_string(),
+                reason: String::from_utf8_lossy(&reply.body).into_owned(),
+            });
+        }
+        serde_json::from_slice(&reply.body).map_err(|e| LabError::Garbled {
+            addr: self.addr,
+            reason: e.to_string(),
+        })
+    }
+
+    /// Describes the lab.
+    pub async fn describe(&self) -> Result<LabDescription, LabError> {
+        self.call(Method::GET, "/describe", None, "describe").await
+    }
+
+    /// Health-check status of both regions.
+    pub async fn health(&self) -> Result<Vec<RegionHealth>, LabError> {
+        self.call(Method::GET, "/health", None, "health").await
+    }
+
+    /// Ground truth so far.
+    pub async fn truth(&self) -> Result<Vec<TruthEvent>, LabError> {
+        self.call(Method::GET, "/truth", None, "truth").await
+    }
+
+    /// Applies one change.
+    pub async fn apply(&self, call: &LabCall) -> Result<Applied, LabError> {
+        let body = serde_json::to_vec(call).expect("lab calls serialize");
+        self.call(Method::POST, "/apply", Some(body), &call.summary())
+            .await
+    }
+}
+
+/// Whether a target receives traffic.
+pub fn in_service(t: &Target) -> bool {
+    t.registered && t.health == TargetHealth::Healthy
+}

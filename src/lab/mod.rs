@@ -1,0 +1,351 @@
+//! The embedded lab: a real two-region topology in one process, on loopback.
+//!
+//! Per region: two Availability Zones of HTTP targets running the orders app, an
+//! ALB-like proxy with target health checks, and a database instance. Across
+//! regions: Route 53-like health checkers, an authoritative DNS server answering
+//! the failover pair, and asynchronous replication with automated promotion.
+//! Every link crosses a [`Gate`], so faults cut traffic the way a deny-all network
+//! ACL does. A control API (HTTP on loopback) applies changes and serves the
+//! ground truth, for an embedded run and for a lab started with `gameday lab` alike.
+
+pub mod alb;
+pub mod app;
+pub mod checker;
+pub mod control;
+pub mod database;
+pub mod dns;
+pub mod params;
+pub mod truth;
+
+pub use control::{Applied, LabCall, LabClient, LabConfiguration, LabDescription};
+pub use params::LabParams;
+
+use crate::net::gate::Gate;
+use crate::net::http;
+use alb::{Alb, AlbSettings};
+use app::App;
+use checker::{CheckerSettings, HealthCheckers};
+use database::Cluster;
+use serde::{Deserialize, Serialize};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::task::JoinHandle;
+use truth::Truth;
+
+/// Region names, primary first, named like the seed's setup.
+pub const REGION_NAMES: [&str; 2] = ["me-central-1", "eu-central-1"];
+/// Availability Zone suffixes in each region.
+pub const AZ_SUFFIXES: [&str; 2] = ["a", "b"];
+/// The zone the lab's DNS server is authoritative for (`.test` is reserved, RFC 2606).
+pub const ZONE: &str = "lab.gameday.test.";
+/// The failover record customers resolve.
+pub const RECORD: &str = "app.lab.gameday.test.";
+
+/// Which of the two regions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Serves in steady state.
+    #[default]
+    Primary,
+    /// Takes over on failover.
+    Secondary,
+}
+
+impl Role {
+    /// 0 for the primary, 1 for the secondary.
+    pub fn index(self) -> usize {
+        match self {
+            Role::Primary => 0,
+            Role::Secondary => 1,
+        }
+    }
+
+    /// The other region.
+    pub fn other(self) -> Role {
+        match self {
+            Role::Primary => Role::Secondary,
+            Role::Secondary => Role::Primary,
+        }
+    }
+
+    /// Both roles, primary first.
+    pub fn both() -> [Role; 2] {
+        [Role::Primary, Role::Secondary]
+    }
+
+    /// The lab region name of this role.
+    pub fn lab_region(self) -> &'static str {
+        REGION_NAMES[self.index()]
+    }
+
+    /// Role of a lab region name.
+    pub fn of_region(name: &str) -> Option<Role> {
+        Role::both().into_iter().find(|r| r.lab_region() == name)
+    }
+}
+
+/// Ports to use instead of ephemeral ones, so a person can reach a standing lab.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LabPorts {
+    /// UDP port of the DNS server.
+    pub dns: Option<u16>,
+    /// TCP port of the control API.
+    pub control: Option<u16>,
+}
+
+/// Everything one region runs.
+pub(crate) struct RegionLab {
+    pub alb: Arc<Alb>,
+    pub ingress: Gate,
+    pub public_ip: Ipv4Addr,
+    /// Gates in front of each target, with the target's AZ name.
+    pub target_gates: Vec<(String, Gate)>,
+}
+
+/// The shared state every control call works on.
+pub(crate) struct LabState {
+    pub params: LabParams,
+    pub truth: Arc<Truth>,
+    pub regions: [RegionLab; 2],
+    pub cluster: Arc<Cluster>,
+    pub checkers: Arc<HealthCheckers>,
+    pub dns: SocketAddr,
+    pub control: SocketAddr,
+    pub multi_address: bool,
+}
+
+/// A running lab. Dropping it (or calling [`Lab::stop`]) stops every task.
+pub struct Lab {
+    state: Arc<LabState>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+fn region_ip(role: Role, host: u8) -> Ipv4Addr {
+    Ipv4Addr::new(127, role.index() as u8 + 1, 0, host)
+}
+
+async fn loopback_listener() -> std::io::Result<TcpListener> {
+    TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await
+}
+
+impl Lab {
+    /// Starts a lab with `params` on loopback.
+    pub async fn start(params: LabParams, ports: LabPorts) -> anyhow::Result<Lab> {
+        use anyhow::Context;
+        let truth = Arc::new(Truth::default());
+        let mut tasks = Vec::new();
+        // Linux routes all of 127/8 to loopback; elsewhere (stock macOS) only
+        // 127.0.0.1 exists and the region addresses become names the probes map.
+        let multi_address = std::net::TcpListener::bind((region_ip(Role::Primary, 10), 0)).is_ok()
+            && std::net::TcpListener::bind((region_ip(Role::Secondary, 10), 0)).is_ok();
+        let bind_ip = |role: Role, host: u8| -> IpAddr {
+            if multi_address {
+                IpAddr::V4(region_ip(role, host))
+            } else {
+                IpAddr::V4(Ipv4Addr::LOCALHOST)
+            }
+        };
+        let names = REGION_NAMES.map(String::from);
+
+        // Databases, each behind its region's database gate.
+        let mut db_listeners = Vec::new();
+        let mut db_gates = Vec::new();
+        for role in Role::both() {
+            let listener = loopback_listener()
+                .await
+                .context("binding a database listener")?;
+            let (gate, task) = Gate::start(
+                SocketAddr::new(bind_ip(role, 50), 0),
+                listener.local_addr()?,
+            )
+            .await
+            .context("binding a database gate")?;
+            tasks.push(task);
+            db_listeners.push(listener);
+            db_gates.push(gate);
+        }
+        let db_gates: [Gate; 2] = [db_gates[0].clone(), db_gates[1].clone()];
+        let cluster = Arc::new(Cluster::new(db_gates, truth.clone(), names.clone()));
+        for (role, listener) in Role::both().into_iter().zip(db_listeners) {
+            let c = cluster.clone();
+            tasks.push(http::serve(listener, move |req| {
+                c.clone().handle(role, req)
+            }));
+        }
+        tasks.push(cluster.spawn_automation(
+            params.replication_lag.get(),
+            params.promotion_delay.get(),
+            params.auto_promote,
+        ));
+
+        // Targets and ALBs.
+        let alb_settings = AlbSettings {
+            interval: params.alb_health_interval.get(),
+            timeout: params.alb_health_timeout.get(),
+            healthy_threshold: params.alb_healthy_threshold,
+            unhealthy_threshold: params.alb_unhealthy_threshold,
+            target_timeout: params.alb_target_timeout.get(),
+        };
+        let mut albs = Vec::new();
+        let mut alb_addrs = Vec::new();
+        let mut all_target_gates = Vec::new();
+        for role in Role::both() {
+            let mut targets = Vec::new();
+            let mut target_gates = Vec::new();
+            for (az_index, suffix) in AZ_SUFFIXES.iter().enumerate() {
+                let az = format!("{}{suffix}", role.lab_region());
+                for i in 1..=params.targets_per_az {
+                    let id = format!("{az}-t{i}");
+                    let listener = loopback_listener().await.context("binding a target")?;
+                    let app = Arc::new(App {
+                        region: role,
+                        region_name: role.lab_region().to_string(),
+                        target_id: id.clone(),
+                        cluster: cluster.clone(),
+                        db_timeout: params.app_db_timeout.get(),
+                    });
+                    let upstream = listener.local_addr()?;
+                    tasks.push(http::serve(listener, move |req| app.clone().handle(req)));
+                    let host = 100 + (az_index as u8) * 10 + i as u8;
+                    let (gate, task) =
+                        Gate::start(SocketAddr::new(bind_ip(role, host), 0), upstream)
+                            .await
+                            .context("binding a target gate")?;
+                    tasks.push(task);
+                    targets.push((id, az.clone(), gate.listen));
+                    target_gates.push((az.clone(), gate));
+                }
+            }
+            let alb = Arc::new(Alb::new(
+                role.lab_region().to_string(),
+                alb_settings,
+                targets,
+                truth.clone(),
+            ));
+            tasks.push(alb.spawn_health_checks());
+            let listener = loopback_listener().await.context("binding an ALB")?;
+            alb_addrs.push(listener.local_addr()?);
+            let a = alb.clone();
+            tasks.push(http::serve(listener, move |req| a.clone().handle(req)));
+            albs.push(alb);
+            all_target_gates.push(target_gates);
+        }
+
+        // Public ingress of each region: one port on both region addresses, as a
+        // customer only learns the address from DNS.
+        let mut ingress = None;
+        for _ in 0..20 {
+            let (g0, t0) =
+                Gate::start(SocketAddr::new(bind_ip(Role::Primary, 10), 0), alb_addrs[0]).await?;
+            let port = if multi_address { g0.listen.port() } else { 0 };
+            match Gate::start(
+                SocketAddr::new(bind_ip(Role::Secondary, 10), port),
+                alb_addrs[1],
+            )
+            .await
+            {
+                Ok((g1, t1)) => {
+                    tasks.push(t0);
+                    tasks.push(t1);
+                    ingress = Some([g0, g1]);
+                    break;
+                }
+                Err(_) => t0.abort(),
+            }
+        }
+        let ingress =
+            ingress.context("no free port for the regions' public endpoints after 20 tries")?;
+
+        // Route 53-like health checks and the authoritative DNS server.
+        let checkers = Arc::new(HealthCheckers::new(
+            CheckerSettings {
+                interval: params.health_check_interval.get(),
+                failure_threshold: params.failure_threshold,
+                timeout: params.health_check_timeout.get(),
+                checkers: params.checkers as usize,
+            },
+            names.clone(),
+            truth.clone(),
+        ));
+        let host = RECORD.trim_end_matches('.').to_string();
+        for role in Role::both() {
+            tasks.extend(checkers.spawn(role, ingress[role.index()].listen, host.clone()));
+        }
+        let dns_socket =
+            UdpSocket::bind(SocketAddr::from(([127, 0, 0, 1], ports.dns.unwrap_or(0))))
+                .await
+                .with_context(|| {
+                    format!(
+                        "binding the lab DNS server on 127.0.0.1:{}",
+                        ports.dns.unwrap_or(0)
+                    )
+                })?;
+        let dns_addr = dns::addr(&dns_socket);
+        let zone = dns::Zone {
+            apex: hickory_proto::rr::Name::from_ascii(ZONE)?,
+            record: hickory_proto::rr::Name::from_ascii(RECORD)?,
+            addresses: [region_ip(Role::Primary, 10), region_ip(Role::Secondary, 10)],
+            ttl: params.dns_ttl.get().as_secs() as u32,
+        };
+        tasks.push(dns::spawn(dns_socket, zone, checkers.clone()));
+
+        let control_listener = TcpListener::bind(SocketAddr::from((
+            [127, 0, 0, 1],
+            ports.control.unwrap_or(0),
+        )))
+        .await
+        .with_context(|| {
+            format!(
+                "binding the lab control API on 127.0.0.1:{}",
+                ports.control.unwrap_or(0)
+            )
+        })?;
+        let control_addr = control_listener.local_addr()?;
+
+        let mut gates_iter = all_target_gates.into_iter();
+        let mut albs_iter = albs.into_iter();
+        let regions = Role::both().map(|role| RegionLab {
+            alb: albs_iter.next().expect("two regions"),
+            ingress: ingress[role.index()].clone(),
+            public_ip: region_ip(role, 10),
+            target_gates: gates_iter.next().expect("two regions"),
+        });
+        let state = Arc::new(LabState {
+            params,
+            truth,
+            regions,
+            cluster,
+            checkers,
+            dns: dns_addr,
+            control: control_addr,
+            multi_address,
+        });
+        tasks.push(control::serve(control_listener, state.clone()));
+        Ok(Lab { state, tasks })
+    }
+
+    /// Address of the control API.
+    pub fn control_addr(&self) -> SocketAddr {
+        self.state.control
+    }
+
+    /// Full description of the running lab.
+    pub fn describe(&self) -> LabDescription {
+        control::describe(&self.state)
+    }
+
+    /// Stops every task of the lab.
+    pub fn stop(&mut self) {
+        for t in self.tasks.drain(..) {
+            t.abort();
+        }
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}

@@ -1,0 +1,113 @@
+//! The `gameday` command line. Parsing only; the work is in `gameday::commands`.
+
+use clap::{Parser, Subcommand};
+use gameday::commands;
+use gameday::lab::LabPorts;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const EXAMPLES: &str = "\
+Examples:
+  gameday validate scenarios/*.toml
+  gameday plan scenarios/kill-primary-targets.toml
+  gameday run scenarios/kill-primary-targets.toml
+  gameday lab                      # in one terminal; prints its control address
+  gameday run scenarios/sever-primary-az.toml --attach 127.0.0.1:7070
+
+Exit codes: 0 every objective met, 1 an objective breached, 2 invalid input or
+refused to start, 3 aborted (signal, timeout) and reverted, 4 revert incomplete.";
+
+/// Rehearse a multi-region failover on purpose, measure every phase, judge it
+/// against RTO and RPO, and always put the environment back.
+#[derive(Parser)]
+#[command(name = "gameday", version, about, after_help = EXAMPLES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check scenario files; each error names file:line:col.
+    #[command(after_help = "Example:\n  gameday validate scenarios/*.toml")]
+    Validate {
+        /// Scenario files.
+        #[arg(required = true)]
+        scenarios: Vec<PathBuf>,
+    },
+    /// Show what would be broken, how it is undone and what is watched; changes nothing.
+    #[command(after_help = "Example:\n  gameday plan scenarios/fail-primary-database.toml")]
+    Plan {
+        /// Scenario file.
+        scenario: PathBuf,
+        /// Resolve against a standing lab (its control address) instead of a fresh one.
+        #[arg(long, value_name = "ADDR")]
+        attach: Option<SocketAddr>,
+    },
+    /// Run a game day: baseline, fault, observe, revert, measure, judge, report.
+    #[command(
+        after_help = "Examples:\n  gameday run scenarios/kill-primary-targets.toml\n  gameday run scenarios/primary-region-outage.toml --reports /tmp/reports"
+    )]
+    Run {
+        /// Scenario file.
+        scenario: PathBuf,
+        /// Attach to a standing lab (started with `gameday lab`) at this control address.
+        #[arg(long, value_name = "ADDR")]
+        attach: Option<SocketAddr>,
+        /// Folder for run reports.
+        #[arg(long, value_name = "DIR", default_value = "reports")]
+        reports: PathBuf,
+        /// Do not draw the live display.
+        #[arg(long)]
+        no_progress: bool,
+    },
+    /// Run the embedded lab in the foreground and print its addresses.
+    #[command(
+        after_help = "Example:\n  gameday lab --control-port 7070 --dns-port 5353\n  dig @127.0.0.1 -p 5353 app.lab.gameday.test"
+    )]
+    Lab {
+        /// Take the [lab] parameters from this scenario.
+        #[arg(long, value_name = "SCENARIO")]
+        params: Option<PathBuf>,
+        /// UDP port for the DNS server (default: any free port).
+        #[arg(long)]
+        dns_port: Option<u16>,
+        /// TCP port for the control API (default: any free port).
+        #[arg(long)]
+        control_port: Option<u16>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let code = match cli.command {
+        Command::Validate { scenarios } => commands::validate::validate(&scenarios),
+        Command::Plan { scenario, attach } => commands::plan::plan(&scenario, attach),
+        Command::Run {
+            scenario,
+            attach,
+            reports,
+            no_progress,
+        } => commands::run::run(&scenario, attach, reports, no_progress),
+        Command::Lab {
+            params,
+            dns_port,
+            control_port,
+        } => commands::lab::lab(
+            params.as_deref(),
+            LabPorts {
+                dns: dns_port,
+                control: control_port,
+            },
+        ),
+    };
+    ExitCode::from(code)
+}

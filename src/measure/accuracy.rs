@@ -1,0 +1,168 @@
+//! How far each measured phase is from the lab's ground truth.
+//!
+//! Only the lab has ground truth. Some phases have a legitimate delay on top of
+//! the truth (a customer's resolver keeps the old answer for up to one TTL after
+//! the flip); that delay is the `allowance`, and only distance outside
+//! `[truth, truth + allowance]` counts as error.
+
+use super::Measurements;
+use crate::lab::truth::TruthEvent;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// A ground-truth event on the run's clock.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TruthMark {
+    /// When, on the run clock, ms.
+    pub at_ms: f64,
+    /// What.
+    pub kind: String,
+    /// Where.
+    pub region: String,
+    /// Specifics.
+    pub detail: String,
+}
+
+impl TruthMark {
+    /// Converts a lab event to the run's clock.
+    pub fn from_event(e: &TruthEvent, origin: u64) -> Self {
+        TruthMark {
+            at_ms: (e.at as f64 - origin as f64) / 1e6,
+            kind: e.kind.clone(),
+            region: e.region.clone(),
+            detail: e.detail.clone(),
+        }
+    }
+}
+
+/// One phase compared with ground truth.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Accuracy {
+    /// Phase name.
+    pub phase: String,
+    /// Measured, ms after t0.
+    pub measured_ms: f64,
+    /// Truth, ms after t0.
+    pub truth_ms: f64,
+    /// Legitimate extra delay after the truth, ms.
+    pub allowance_ms: f64,
+    /// Distance outside `[truth, truth + allowance]`, signed, ms.
+    pub error_ms: f64,
+    /// Resolution of the measurement, ms.
+    pub resolution_ms: f64,
+    /// |error| within one resolution.
+    pub within_resolution: bool,
+}
+
+fn compare(
+    phase: &str,
+    measured: Option<f64>,
+    truth: Option<f64>,
+    allowance: f64,
+    resolution: f64,
+) -> Option<Accuracy> {
+    let (measured, truth) = (measured?, truth?);
+    let error = if measured < truth {
+        measured - truth
+    } else if measured > truth + allowance {
+        measured - truth - allowance
+    } else {
+        0.0
+    };
+    Some(Accuracy {
+        phase: phase.into(),
+        measured_ms: measured,
+        truth_ms: truth,
+        allowance_ms: allowance,
+        error_ms: (error * 1000.0).round() / 1000.0,
+        resolution_ms: resolution,
+        // A probe's own round trip is part of one observation; allow 1 ms of it.
+        within_resolution: error.abs() <= resolution + 1.0,
+    })
+}
+
+/// Compares every phase that has a ground truth.
+pub fn assess(
+    m: &Measurements,
+    truth: &[TruthMark],
+    primary: &str,
+    secondary: &str,
+    dns_ttl: Duration,
+) -> Vec<Accuracy> {
+    let t0 = m.t0_ms;
+    let after = |kind: &str, region: &str| {
+        truth
+            .iter()
+            .filter(|e| e.at_ms >= t0 - 0.001 && e.kind == kind && e.region == region)
+            .map(|e| e.at_ms - t0)
+            .collect::<Vec<_>>()
+    };
+    let ttl = dns_ttl.as_secs_f64() * 1000.0;
+    let detection = after("health-check-unhealthy", primary).first().copied();
+    let flip = after("dns-answer-changed", secondary).first().copied();
+    let promoted = after("database-promoted", secondary).first().copied();
+    let mut out = Vec::new();
+    out.extend(compare(
+        "detection",
+        m.detection.value_ms,
+        detection,
+        0.0,
+        m.detection.resolution_ms,
+    ));
+    out.extend(compare(
+        "dns_flip",
+        m.dns_flip.value_ms,
+        flip,
+        0.0,
+        m.dns_flip.resolution_ms,
+    ));
+    if m.first_failure.value_ms.is_some() {
+        // Customers recover when their resolver's cached answer expires after the
+        // flip; without a flip, when the ALB stops routing to the broken targets.
+        let alb_truth = after("alb-target-unhealthy", primary).last().copied();
+        let (recovery_truth, allowance) = match flip {
+            Some(f) => (Some(f), ttl),
+            None => (alb_truth, 0.0),
+        };
+        out.extend(compare(
+            "recovered",
+            m.recovered.value_ms,
+            recovery_truth,
+            allowance,
+            m.recovered.resolution_ms,
+        ));
+        let write_truth = match (flip, promoted) {
+            (Some(f), Some(p)) => Some(f.max(p)),
+            (f, p) => f.or(p),
+        };
+        let write_allowance = if flip.is_some() { ttl } else { 0.0 };
+        if m.write_recovery.note.is_none() {
+            out.extend(compare(
+                "write_recovery",
+                m.write_recovery.value_ms,
+                write_truth,
+                write_allowance,
+                m.write_recovery.resolution_ms,
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_is_outside_the_allowance() {
+        let a = compare("x", Some(1500.0), Some(1000.0), 1000.0, 100.0).unwrap();
+        assert_eq!(a.error_ms, 0.0);
+        let a = compare("x", Some(2150.0), Some(1000.0), 1000.0, 100.0).unwrap();
+        assert_eq!(a.error_ms, 150.0);
+        assert!(!a.within_resolution);
+        let a = compare("x", Some(950.0), Some(1000.0), 0.0, 100.0).unwrap();
+        assert_eq!(a.error_ms, -50.0);
+        assert!(a.within_resolution);
+        assert!(compare("x", None, Some(1.0), 0.0, 1.0).is_none());
+    }
+}

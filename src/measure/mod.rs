@@ -1,0 +1,256 @@
+//! Measurements: the phases of a run derived from its timeline.
+//!
+//! Every figure is relative to `t0` (the moment the fault took effect) and
+//! carries its resolution: the interval of the probe that observed it. The math
+//! lives in [`phases`] (health checks, DNS, customers) and [`writes`] (the canary),
+//! as pure functions over observations.
+
+pub mod accuracy;
+pub mod phases;
+pub mod writes;
+
+use crate::clock::Offset;
+use crate::probe::ProbeKind;
+use crate::timeline::{Observation, Timeline};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// One measured figure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Figure {
+    /// Measured value (after t0); `None` when it was not observed.
+    pub value_ms: Option<f64>,
+    /// Resolution: the interval of the probe that observed it.
+    pub resolution_ms: f64,
+    /// Context a reader needs ("no outage observed", "never recovered", ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl Figure {
+    /// A measured value.
+    pub fn of(value: Duration, resolution: Duration) -> Self {
+        Figure {
+            value_ms: Some(ms(value)),
+            resolution_ms: ms(resolution),
+            note: None,
+        }
+    }
+
+    /// A value that was not observed, with why.
+    pub fn missing(resolution: Duration, note: &str) -> Self {
+        Figure {
+            value_ms: None,
+            resolution_ms: ms(resolution),
+            note: Some(note.into()),
+        }
+    }
+
+    /// Adds a note.
+    pub fn with_note(mut self, note: &str) -> Self {
+        self.note = Some(note.into());
+        self
+    }
+
+    /// The value as a duration.
+    pub fn value(&self) -> Option<Duration> {
+        self.value_ms.map(|v| Duration::from_secs_f64(v / 1000.0))
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1e6).round() / 1e3
+}
+
+/// What the measurement needs besides the timeline.
+#[derive(Debug, Clone)]
+pub struct MeasureInput {
+    /// When the fault took effect.
+    pub t0: Offset,
+    /// Success run needed to call customers recovered.
+    pub stable_for: Duration,
+    /// Primary region name.
+    pub primary: String,
+    /// Secondary region name.
+    pub secondary: String,
+    /// Interval of each probe kind present (the coarsest if several).
+    pub resolution: BTreeMap<String, Duration>,
+}
+
+impl MeasureInput {
+    fn resolution(&self, kind: ProbeKind) -> Duration {
+        self.resolution
+            .get(kind.as_str())
+            .copied()
+            .unwrap_or_default()
+    }
+}
+
+/// Lost writes, counted exactly.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LostWrites {
+    /// Acked writes the serving region no longer has; `None` if no read-back happened.
+    pub count: Option<u64>,
+    /// Writes acked during the run.
+    pub acked: u64,
+    /// Region the read-back came from.
+    pub read_from: Option<String>,
+    /// The lost sequence numbers (at most 100 listed).
+    pub seqs: Vec<u64>,
+    /// Canary interval.
+    pub resolution_ms: f64,
+}
+
+/// Every figure of DESIGN.md for one run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Measurements {
+    /// t0 on the run clock, in ms.
+    pub t0_ms: f64,
+    /// Health checks first call the primary unhealthy.
+    pub detection: Figure,
+    /// The authoritative answer first names the secondary.
+    pub dns_flip: Figure,
+    /// First failed customer request.
+    pub first_failure: Figure,
+    /// Customers served again, stably.
+    pub recovered: Figure,
+    /// recovered - t0 (0 when no customer request failed).
+    pub rto_observed: Figure,
+    /// Total time covered by failed customer requests.
+    pub downtime: Figure,
+    /// Canary writes succeed again.
+    pub write_recovery: Figure,
+    /// Acked writes lost.
+    pub lost_writes: LostWrites,
+    /// Window of acked writes lost.
+    pub rpo_observed: Figure,
+    /// Region serving customers at the end.
+    pub serving_region: Option<String>,
+}
+
+/// Computes every figure from a timeline.
+pub fn measure(timeline: &Timeline, input: &MeasureInput) -> Measurements {
+    let mut health = Vec::new();
+    let mut dns = Vec::new();
+    let mut http = Vec::new();
+    let mut canary = Vec::new();
+    let mut readback = None;
+    for (at, _, o) in timeline.observations() {
+        match o {
+            Observation::HealthCheck {
+                region, healthy, ..
+            } if *region == input.primary => health.push((at, *healthy)),
+            Observation::HealthCheck { .. } => {}
+            Observation::Dns { region, .. } => {
+                dns.push((at, region.as_deref() == Some(&input.secondary)))
+            }
+            Observation::Http { ok, region, .. } => http.push(phases::Request {
+                at,
+                ok: *ok,
+                region: region.clone(),
+            }),
+            Observation::CanaryWrite {
+                seq,
+                acked,
+                latency_ns,
+                ..
+            } => canary.push(writes::Write {
+                at,
+                seq: *seq,
+                acked: *acked,
+                acked_at: at.plus(Duration::from_nanos(*latency_ns)),
+            }),
+            Observation::CanaryReadBack { region, present } => {
+                readback = Some((region.clone(), present.clone()))
+            }
+        }
+    }
+    let t0 = input.t0;
+    let hc_res = input.resolution(ProbeKind::HealthCheck);
+    let dns_res = input.resolution(ProbeKind::Dns);
+    let http_res = input.resolution(ProbeKind::Http);
+    let canary_res = input.resolution(ProbeKind::Canary);
+
+    let detection = match phases::first_at_or_after(&health, t0, |healthy| !healthy) {
+        Some(at) => Figure::of(at.since(t0), hc_res),
+        None if health.is_empty() => Figure::missing(hc_res, "no health-check probe"),
+        None => Figure::missing(
+            hc_res,
+            "the health checks never called the primary unhealthy",
+        ),
+    };
+    let dns_flip = match phases::first_at_or_after(&dns, t0, |secondary| *secondary) {
+        Some(at) => Figure::of(at.since(t0), dns_res),
+        None if dns.is_empty() => Figure::missing(dns_res, "no dns probe"),
+        None => Figure::missing(dns_res, "DNS never answered the secondary"),
+    };
+    let outage = phases::customer_outage(&http, t0, input.stable_for, http_res);
+    let (first_failure, recovered, rto_observed) = match (outage.first_failure, outage.recovered) {
+        (None, _) => (
+            Figure::missing(http_res, "no outage observed"),
+            Figure::of(Duration::ZERO, http_res).with_note("no outage observed"),
+            Figure::of(Duration::ZERO, http_res).with_note("no outage observed"),
+        ),
+        (Some(ff), Some(rec)) => (
+            Figure::of(ff.since(t0), http_res),
+            Figure::of(rec.since(t0), http_res),
+            Figure::of(rec.since(t0), http_res),
+        ),
+        (Some(ff), None) => (
+            Figure::of(ff.since(t0), http_res),
+            Figure::missing(
+                http_res,
+                "customers never recovered for stable_for before the run ended",
+            ),
+            Figure::missing(http_res, "never recovered"),
+        ),
+    };
+    let downtime = Figure::of(outage.downtime, http_res);
+    let w = writes::analyse(
+        &canary,
+        readback.as_ref().map(|(r, p)| (r.as_str(), p.as_slice())),
+        t0,
+    );
+    let write_recovery = match (w.first_failure, w.recovered) {
+        (None, _) if canary.is_empty() => Figure::missing(canary_res, "no canary probe"),
+        (None, _) => Figure::of(Duration::ZERO, canary_res).with_note("canary writes never failed"),
+        (Some(_), Some(at)) => Figure::of(at.since(t0), canary_res),
+        (Some(_), None) => Figure::missing(canary_res, "canary writes never succeeded again"),
+    };
+    let rpo_observed = match (&w.lost, w.rpo) {
+        (None, _) => Figure::missing(canary_res, "no read-back: lost writes could not be counted"),
+        (Some(lost), _) if lost.is_empty() => {
+            Figure::of(Duration::ZERO, canary_res).with_note("nothing lost")
+        }
+        (Some(_), Some(rpo)) => Figure::of(rpo, canary_res),
+        (Some(_), None) => Figure::missing(
+            canary_res,
+            "lost writes without a surviving reference write",
+        ),
+    };
+    let lost = w.lost.clone();
+    Measurements {
+        t0_ms: t0.0 as f64 / 1e6,
+        detection,
+        dns_flip,
+        first_failure,
+        recovered,
+        rto_observed,
+        downtime,
+        write_recovery,
+        lost_writes: LostWrites {
+            count: lost.as_ref().map(|l| l.len() as u64),
+            acked: canary.iter().filter(|c| c.acked).count() as u64,
+            read_from: readback.map(|(r, _)| r),
+            seqs: lost.unwrap_or_default().into_iter().take(100).collect(),
+            resolution_ms: ms(canary_res),
+        },
+        rpo_observed,
+        serving_region: http
+            .iter()
+            .rev()
+            .find(|r| r.ok)
+            .and_then(|r| r.region.clone()),
+    }
+}

@@ -1,0 +1,191 @@
+//! Phases seen from health checks, DNS and customer requests.
+
+use crate::clock::Offset;
+use std::time::Duration;
+
+/// One customer request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    /// When it was sent.
+    pub at: Offset,
+    /// Served.
+    pub ok: bool,
+    /// Region it went to.
+    pub region: Option<String>,
+}
+
+/// The first observation at or after `t0` whose value satisfies `pred`.
+pub fn first_at_or_after<T>(
+    obs: &[(Offset, T)],
+    t0: Offset,
+    pred: impl Fn(&T) -> bool,
+) -> Option<Offset> {
+    obs.iter()
+        .filter(|(at, _)| *at >= t0)
+        .find(|(_, v)| pred(v))
+        .map(|(at, _)| *at)
+}
+
+/// The customer's view of the outage.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outage {
+    /// First failed request sent at or after t0.
+    pub first_failure: Option<Offset>,
+    /// Start of the first run of successes lasting `stable_for` after the first failure.
+    pub recovered: Option<Offset>,
+    /// Time covered by failed requests after t0.
+    pub downtime: Duration,
+}
+
+/// Derives the outage from customer requests (any order; sorted here).
+///
+/// A run of successes "lasts stable_for" when a success was sent at least
+/// `stable_for` after the run's first success with no failure in between. Each
+/// failed request covers the time until the next request was sent (the last one
+/// covers one `interval`).
+pub fn customer_outage(
+    requests: &[Request],
+    t0: Offset,
+    stable_for: Duration,
+    interval: Duration,
+) -> Outage {
+    let mut after: Vec<&Request> = requests.iter().filter(|r| r.at >= t0).collect();
+    after.sort_by_key(|r| r.at);
+    let first_failure = after.iter().find(|r| !r.ok).map(|r| r.at);
+    let mut downtime = Duration::ZERO;
+    for (i, r) in after.iter().enumerate() {
+        if !r.ok {
+            downtime += match after.get(i + 1) {
+                Some(next) => next.at.since(r.at),
+                None => interval,
+            };
+        }
+    }
+    let recovered = first_failure.and_then(|ff| {
+        let mut run_start: Option<Offset> = None;
+        for r in after.iter().filter(|r| r.at > ff) {
+            if !r.ok {
+                run_start = None;
+                continue;
+            }
+            let start = *run_start.get_or_insert(r.at);
+            if r.at.since(start) >= stable_for {
+                return Some(start);
+            }
+        }
+        None
+    });
+    Outage {
+        first_failure,
+        recovered,
+        downtime,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reqs(pattern: &str, step_ms: u64) -> Vec<Request> {
+        // '+' ok, '-' failed, one request every step_ms starting at 0.
+        pattern
+            .chars()
+            .enumerate()
+            .map(|(i, c)| Request {
+                at: Offset(i as u64 * step_ms * 1_000_000),
+                ok: c == '+',
+                region: None,
+            })
+            .collect()
+    }
+    const MS: u64 = 1_000_000;
+
+    #[test]
+    fn outage_then_recovery() {
+        // t0 at 300ms; failures from 300 to 700ms, ok from 800ms on.
+        let r = reqs("+++-----++++++++++++", 100);
+        let o = customer_outage(
+            &r,
+            Offset(300 * MS),
+            Duration::from_millis(500),
+            Duration::from_millis(100),
+        );
+        assert_eq!(o.first_failure, Some(Offset(300 * MS)));
+        assert_eq!(o.recovered, Some(Offset(800 * MS)));
+        assert_eq!(o.downtime, Duration::from_millis(500));
+    }
+
+    #[test]
+    fn no_outage() {
+        let r = reqs("++++++++++", 100);
+        let o = customer_outage(
+            &r,
+            Offset(200 * MS),
+            Duration::from_millis(300),
+            Duration::from_millis(100),
+        );
+        assert_eq!(o.first_failure, None);
+        assert_eq!(o.recovered, None);
+        assert_eq!(o.downtime, Duration::ZERO);
+    }
+
+    #[test]
+    fn flapping_needs_a_stable_run() {
+        // Short success runs do not count; the stable run starts at 1000ms.
+        let r = reqs("--++-+--+-++++++++", 100);
+        let o = customer_outage(
+            &r,
+            Offset(0),
+            Duration::from_millis(500),
+            Duration::from_millis(100),
+        );
+        assert_eq!(o.first_failure, Some(Offset(0)));
+        assert_eq!(o.recovered, Some(Offset(1000 * MS)));
+        assert_eq!(o.downtime, Duration::from_millis(600));
+    }
+
+    #[test]
+    fn never_recovered() {
+        let r = reqs("+++---------++", 100);
+        let o = customer_outage(
+            &r,
+            Offset(300 * MS),
+            Duration::from_millis(500),
+            Duration::from_millis(100),
+        );
+        assert_eq!(o.first_failure, Some(Offset(300 * MS)));
+        assert_eq!(o.recovered, None);
+        assert_eq!(o.downtime, Duration::from_millis(900));
+    }
+
+    #[test]
+    fn failures_before_t0_are_not_the_outage() {
+        let r = reqs("--++++++++", 100);
+        let o = customer_outage(
+            &r,
+            Offset(200 * MS),
+            Duration::from_millis(300),
+            Duration::from_millis(100),
+        );
+        assert_eq!(o.first_failure, None);
+    }
+
+    #[test]
+    fn trailing_failure_counts_one_interval() {
+        let r = reqs("++-", 100);
+        let o = customer_outage(
+            &r,
+            Offset(0),
+            Duration::from_millis(300),
+            Duration::from_millis(100),
+        );
+        assert_eq!(o.downtime, Duration::from_millis(100));
+    }
+
+    #[test]
+    fn first_at_or_after_ignores_earlier() {
+        let obs = vec![(Offset(1), false), (Offset(5), true), (Offset(9), false)];
+        assert_eq!(first_at_or_after(&obs, Offset(2), |v| !*v), Some(Offset(9)));
+        assert_eq!(first_at_or_after(&obs, Offset(10), |v| !*v), None);
+    }
+}

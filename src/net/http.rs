@@ -1,0 +1,185 @@
+//! Minimal HTTP/1.1 client and server on hyper.
+//!
+//! The client opens a fresh connection per request on purpose: a customer (or a
+//! health checker) behind a severed link must see the connect or the read hang,
+//! not a pooled connection that hides it.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinSet;
+
+/// Response body type used everywhere in gameday.
+pub type Body = Full<Bytes>;
+
+/// Why an HTTP exchange failed.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum HttpError {
+    /// Nothing came back in time (connect, send or read hung).
+    #[error("timed out after {0:?}")]
+    Timeout(Duration),
+    /// The connection was refused or reset.
+    #[error("connection failed: {0}")]
+    Connect(String),
+    /// The peer broke the HTTP exchange.
+    #[error("protocol error: {0}")]
+    Protocol(String),
+}
+
+/// A completed HTTP exchange.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// Status code.
+    pub status: StatusCode,
+    /// Value of the `x-gameday-region` header, when the lab set it.
+    pub region: Option<String>,
+    /// Full body.
+    pub body: Bytes,
+}
+
+/// Sends one request on a new connection; the whole exchange is bounded by `timeout`.
+pub async fn request(
+    addr: SocketAddr,
+    method: Method,
+    host: &str,
+    path: &str,
+    body: Option<Bytes>,
+    timeout: Duration,
+) -> Result<Reply, HttpError> {
+    let exchange = async {
+        let stream = TcpStream::connect(addr)
+            .await
+            .map_err(|e| HttpError::Connect(e.to_string()))?;
+        let _ = stream.set_nodelay(true);
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| HttpError::Protocol(e.to_string()))?;
+        let conn_task = tokio::spawn(conn);
+        let has_body = body.is_some();
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(hyper::header::HOST, host)
+            .header(hyper::header::CONNECTION, "close");
+        if has_body {
+            req = req.header(hyper::header::CONTENT_TYPE, "application/json");
+        }
+        let req = req
+            .body(Full::new(body.unwrap_or_default()))
+            .map_err(|e| HttpError::Protocol(e.to_string()))?;
+        let resp = sender.send_request(req).await.map_err(|e| classify(&e))?;
+        let status = resp.status();
+        let region = resp
+            .headers()
+            .get("x-gameday-region")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| classify(&e))?
+            .to_bytes();
+        conn_task.abort();
+        Ok(Reply {
+            status,
+            region,
+            body,
+        })
+    };
+    match tokio::time::timeout(timeout, exchange).await {
+        Ok(r) => r,
+        Err(_) => Err(HttpError::Timeout(timeout)),
+    }
+}
+
+fn classify(e: &hyper::Error) -> HttpError {
+    if e.is_incomplete_message() || e.is_canceled() || e.is_closed() {
+        HttpError::Connect(e.to_string())
+    } else {
+        HttpError::Protocol(e.to_string())
+    }
+}
+
+/// Builds a response with a body and content type.
+pub fn respond(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header(hyper::header::CONTENT_TYPE, content_type)
+        .body(Full::new(body.into()))
+        .expect("static response parts are valid")
+}
+
+/// A JSON response.
+pub fn json<T: serde::Serialize>(status: StatusCode, value: &T) -> Response<Body> {
+    let body = serde_json::to_vec(value)
+        .unwrap_or_else(|e| format!("{{\"error\":\"cannot encode response: {e}\"}}").into_bytes());
+    respond(status, "application/json", body)
+}
+
+/// Reads a whole request body, bounded so a stray client cannot exhaust memory.
+pub async fn read_body(req: Request<Incoming>) -> Result<Bytes, Response<Body>> {
+    const LIMIT: usize = 1 << 20;
+    let body = req.into_body();
+    match http_body_util::Limited::new(body, LIMIT).collect().await {
+        Ok(c) => Ok(c.to_bytes()),
+        Err(e) => Err(respond(
+            StatusCode::BAD_REQUEST,
+            "text/plain",
+            format!("unreadable body: {e}"),
+        )),
+    }
+}
+
+/// The method and path of a request, for routing.
+pub fn route(req: &Request<Incoming>) -> (Method, String) {
+    (req.method().clone(), req.uri().path().to_string())
+}
+
+/// A query parameter of a request.
+pub fn query_param(req: &Request<Incoming>, key: &str) -> Option<String> {
+    req.uri().query()?.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (k == key).then(|| v.to_string())
+    })
+}
+
+/// Serves HTTP/1.1 on `listener` with `handler` until the returned task is aborted.
+/// Aborting it also drops every connection it accepted.
+pub fn serve<H, F>(listener: TcpListener, handler: H) -> tokio::task::JoinHandle<()>
+where
+    H: Fn(Request<Incoming>) -> F + Send + Sync + 'static,
+    F: Future<Output = Response<Body>> + Send + 'static,
+{
+    let handler = Arc::new(handler);
+    tokio::spawn(async move {
+        let mut connections = JoinSet::new();
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let Ok((stream, _)) = accepted else { continue };
+                    let _ = stream.set_nodelay(true);
+                    let handler = handler.clone();
+                    connections.spawn(async move {
+                        let svc = hyper::service::service_fn(move |req| {
+                            let fut = handler(req);
+                            async move { Ok::<_, Infallible>(fut.await) }
+                        });
+                        let _ = hyper::server::conn::http1::Builder::new()
+                            .serve_connection(TokioIo::new(stream), svc)
+                            .await;
+                    });
+                }
+                Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            }
+        }
+    })
+}

@@ -1,0 +1,122 @@
+//! The plan: every change a run will make, resolved to concrete resources, each
+//! with its undo, and what will be watched. `gameday plan` stops here.
+
+use crate::fault::Fault;
+use crate::lab::{LabCall, LabDescription};
+use crate::probe::Probe;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// One change to an environment. Serializable, so the journal can replay undos.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "target", rename_all = "kebab-case")]
+pub enum Action {
+    /// A call to the lab's control API.
+    Lab(LabCall),
+}
+
+impl Action {
+    /// The action in a few words.
+    pub fn summary(&self) -> String {
+        match self {
+            Action::Lab(call) => call.summary(),
+        }
+    }
+}
+
+/// One planned change and its undo.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Step {
+    /// The fault kind that asked for it.
+    pub fault: String,
+    /// The change.
+    pub apply: Action,
+    /// How to put things back.
+    pub undo: Action,
+}
+
+/// A fault that cannot be resolved against the environment.
+#[derive(Debug, thiserror::Error)]
+#[error("fault #{index} ({kind}): {reason}")]
+pub struct PlanError {
+    /// 1-based position of the fault in the scenario.
+    pub index: usize,
+    /// Fault kind.
+    pub kind: String,
+    /// What is wrong and what to do.
+    pub reason: String,
+}
+
+/// A probe as the plan shows it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Watch {
+    /// Probe name.
+    pub name: String,
+    /// Probe kind.
+    pub kind: String,
+    /// What it watches.
+    pub watches: String,
+    /// Interval, which is the resolution of what it measures.
+    pub interval_ms: u64,
+}
+
+/// What a run will do.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Plan {
+    /// Changes, in the order they are made; undone in reverse.
+    pub steps: Vec<Step>,
+    /// Probes.
+    pub watches: Vec<Watch>,
+}
+
+/// Resolves every fault against the environment. Changes nothing.
+pub fn resolve(
+    faults: &[Box<dyn Fault>],
+    probes: &[Arc<dyn Probe>],
+    env: &LabDescription,
+) -> Result<Plan, PlanError> {
+    let mut steps = Vec::new();
+    for (i, f) in faults.iter().enumerate() {
+        let resolved = f.plan(env).map_err(|reason| PlanError {
+            index: i + 1,
+            kind: f.kind().to_string(),
+            reason,
+        })?;
+        steps.extend(resolved);
+    }
+    let watches = probes
+        .iter()
+        .map(|p| Watch {
+            name: p.name().to_string(),
+            kind: p.kind().as_str().to_string(),
+            watches: p.describe(env),
+            interval_ms: p.interval().as_millis() as u64,
+        })
+        .collect();
+    Ok(Plan { steps, watches })
+}
+
+impl Plan {
+    /// The plan as text for a terminal.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        out.push_str("Changes (made in this order, undone in reverse):\n");
+        for (i, s) in self.steps.iter().enumerate() {
+            out.push_str(&format!(
+                "  {}. [{}] {}\n     undo: {}\n",
+                i + 1,
+                s.fault,
+                s.apply.summary(),
+                s.undo.summary()
+            ));
+        }
+        out.push_str("Watched:\n");
+        for w in &self.watches {
+            out.push_str(&format!(
+                "  - {} ({}, every {} ms): {}\n",
+                w.name, w.kind, w.interval_ms, w.watches
+            ));
+        }
+        out
+    }
+}

@@ -1,0 +1,123 @@
+//! Probes: each watches one signal and emits timestamped observations.
+//!
+//! One file per probe, registered by name in [`REGISTRY`]. The run drives every
+//! probe on its own interval, concurrently; the interval is the resolution of
+//! every figure the probe's observations measure.
+
+pub mod canary;
+pub mod dns;
+pub mod health_check;
+pub mod http;
+pub mod resolver;
+
+use crate::clock::RunClock;
+use crate::lab::{LabClient, LabDescription};
+use crate::scenario::duration::HumanDuration;
+use crate::timeline::Observation;
+use serde::{Deserialize, Deserializer, Serialize};
+use std::time::Duration;
+use toml::de::ValueDeserializer;
+
+/// The kinds of signal a probe can watch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProbeKind {
+    /// Customer requests through DNS.
+    Http,
+    /// The authoritative DNS answer, uncached.
+    Dns,
+    /// The health checkers' verdict.
+    HealthCheck,
+    /// Sequence-numbered writes, read back after the failover.
+    Canary,
+}
+
+impl ProbeKind {
+    /// As written in scenarios.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProbeKind::Http => "http",
+            ProbeKind::Dns => "dns",
+            ProbeKind::HealthCheck => "health-check",
+            ProbeKind::Canary => "canary",
+        }
+    }
+}
+
+/// What a probe can use while observing.
+pub struct ProbeContext {
+    /// The environment (addresses, record name).
+    pub env: LabDescription,
+    /// The lab's control API.
+    pub lab: LabClient,
+    /// The run clock.
+    pub clock: RunClock,
+    /// Run id (the canary tags its writes with it).
+    pub run_id: String,
+}
+
+/// One watcher of one signal.
+#[async_trait::async_trait]
+pub trait Probe: Send + Sync {
+    /// Name, unique in a scenario.
+    fn name(&self) -> &str;
+    /// Kind.
+    fn kind(&self) -> ProbeKind;
+    /// Interval between observations.
+    fn interval(&self) -> Duration;
+    /// What it watches, for the plan.
+    fn describe(&self, env: &LabDescription) -> String;
+    /// Makes one observation (or several, e.g. one per region).
+    async fn observe(&self, ctx: &ProbeContext) -> Vec<Observation>;
+    /// Final observations once observing is over, before anything is reverted.
+    async fn settle(&self, _ctx: &ProbeContext) -> Vec<Observation> {
+        Vec::new()
+    }
+}
+
+/// Builds a probe from its scenario table.
+pub type Parse = fn(ValueDeserializer<'_>) -> Result<Box<dyn Probe>, toml::de::Error>;
+
+/// Every probe, by the kind scenarios name it with.
+pub const REGISTRY: &[(&str, Parse)] = &[
+    ("http", http::parse),
+    ("dns", dns::parse),
+    ("health-check", health_check::parse),
+    ("canary", canary::parse),
+];
+
+/// The parser of a probe kind.
+pub fn parser(kind: &str) -> Option<Parse> {
+    REGISTRY.iter().find(|(k, _)| *k == kind).map(|(_, p)| *p)
+}
+
+/// Every known kind.
+pub fn kinds() -> Vec<&'static str> {
+    REGISTRY.iter().map(|(k, _)| *k).collect()
+}
+
+/// Deserializes a probe interval: 10ms to 60s.
+pub fn interval<'de, D: Deserializer<'de>>(d: D) -> Result<HumanDuration, D::Error> {
+    let v = HumanDuration::deserialize(d)?;
+    if v.get() < Duration::from_millis(10) || v.get() > Duration::from_secs(60) {
+        return Err(serde::de::Error::custom(format!(
+            "interval \"{v}\" is out of range; probe every 10ms to 60s"
+        )));
+    }
+    Ok(v)
+}
+
+/// Deserializes a probe timeout: 10ms to 60s.
+pub fn timeout<'de, D: Deserializer<'de>>(d: D) -> Result<HumanDuration, D::Error> {
+    let v = HumanDuration::deserialize(d)?;
+    if v.get() < Duration::from_millis(10) || v.get() > Duration::from_secs(60) {
+        return Err(serde::de::Error::custom(format!(
+            "timeout \"{v}\" is out of range; use 10ms to 60s"
+        )));
+    }
+    Ok(v)
+}
+
+pub(crate) fn ms(n: u64) -> HumanDuration {
+    HumanDuration(Duration::from_millis(n))
+}

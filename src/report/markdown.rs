@@ -1,0 +1,152 @@
+//! `report.md`: the summary a person reads the morning after.
+
+use super::{fmt_figure, fmt_ms, Format, Report};
+use crate::verdict::{Outcome, Status};
+
+/// Markdown.
+pub struct Markdown;
+
+fn verdict_word(s: Status) -> &'static str {
+    match s {
+        Status::Met => "met",
+        Status::Breached => "**BREACHED**",
+        Status::NotMeasured => "**NOT MEASURED**",
+    }
+}
+
+/// A short phrase for an outcome.
+pub fn outcome_phrase(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Passed => "PASSED: every objective met",
+        Outcome::Breached => "BREACHED: an objective was not met",
+        Outcome::Refused => "REFUSED: nothing was changed",
+        Outcome::Aborted => "ABORTED: stopped early, everything reverted",
+        Outcome::RevertIncomplete => "REVERT INCOMPLETE: a person must look",
+    }
+}
+
+impl Format for Markdown {
+    fn file_name(&self) -> &'static str {
+        "report.md"
+    }
+    fn render(&self, r: &Report) -> String {
+        let mut s = String::new();
+        s.push_str(&format!(
+            "# Game day `{}`: {}\n\n",
+            r.scenario.name,
+            outcome_phrase(r.outcome)
+        ));
+        if !r.scenario.description.is_empty() {
+            s.push_str(&format!("{}\n\n", r.scenario.description));
+        }
+        s.push_str(&format!(
+            "- run id: `{}`\n- started: {} (UTC)\n- target: {}{}\n- exit code: {}\n",
+            r.run_id,
+            r.started_at.format("%Y-%m-%d %H:%M:%S%.3f"),
+            r.environment.target,
+            if r.environment.attached {
+                " (attached to a standing lab)"
+            } else {
+                ""
+            },
+            r.exit_code
+        ));
+        if let Some(reason) = &r.reason {
+            s.push_str(&format!("- reason: {reason}\n"));
+        }
+        s.push_str(
+            "\n## Verdict\n\n| objective | declared | measured | verdict |\n|---|---|---|---|\n",
+        );
+        for j in &r.verdict {
+            let note = j
+                .note
+                .as_ref()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default();
+            s.push_str(&format!(
+                "| {} | {} | {}{} | {} |\n",
+                j.objective,
+                fmt_ms(j.declared_ms),
+                fmt_figure(j.measured_ms, j.resolution_ms),
+                note,
+                verdict_word(j.status)
+            ));
+        }
+        if let Some(m) = &r.phases {
+            s.push_str("\n## Phases (after t0, ± the probe interval that observed them)\n\n| phase | measured | note |\n|---|---|---|\n");
+            for (name, f) in [
+                ("detection", &m.detection),
+                ("dns_flip", &m.dns_flip),
+                ("first_failure", &m.first_failure),
+                ("recovered", &m.recovered),
+                ("rto_observed", &m.rto_observed),
+                ("downtime", &m.downtime),
+                ("write_recovery", &m.write_recovery),
+                ("rpo_observed", &m.rpo_observed),
+            ] {
+                s.push_str(&format!(
+                    "| {name} | {} | {} |\n",
+                    fmt_figure(f.value_ms, f.resolution_ms),
+                    f.note.clone().unwrap_or_default()
+                ));
+            }
+            let lost = match m.lost_writes.count {
+                Some(n) => format!("{n} of {} acked writes", m.lost_writes.acked),
+                None => "not counted (no read-back)".into(),
+            };
+            s.push_str(&format!(
+                "| lost_writes | {lost} | {} |\n",
+                m.lost_writes
+                    .read_from
+                    .clone()
+                    .map(|r| format!("read back from {r}"))
+                    .unwrap_or_default()
+            ));
+            if !m.lost_writes.seqs.is_empty() {
+                let seqs: Vec<String> = m.lost_writes.seqs.iter().map(u64::to_string).collect();
+                s.push_str(&format!(
+                    "\nLost canary sequence numbers: {}\n",
+                    seqs.join(", ")
+                ));
+            }
+        }
+        if !r.accuracy.is_empty() {
+            s.push_str("\n## Accuracy against the lab's ground truth\n\n| phase | measured | truth | allowance | error | within resolution |\n|---|---|---|---|---|---|\n");
+            for a in &r.accuracy {
+                s.push_str(&format!(
+                    "| {} | {} | {} | {} | {} | {} |\n",
+                    a.phase,
+                    fmt_ms(a.measured_ms),
+                    fmt_ms(a.truth_ms),
+                    fmt_ms(a.allowance_ms),
+                    fmt_ms(a.error_ms),
+                    if a.within_resolution { "yes" } else { "no" }
+                ));
+            }
+        }
+        if let Some(plan) = &r.plan {
+            s.push_str("\n## Changes and their undo\n\n");
+            for (i, step) in plan.steps.iter().enumerate() {
+                s.push_str(&format!(
+                    "{}. {} (undo: {})\n",
+                    i + 1,
+                    step.apply.summary(),
+                    step.undo.summary()
+                ));
+            }
+        }
+        s.push_str(&format!(
+            "\n## Revert\n\n{}\n",
+            if r.revert.complete {
+                "Everything was put back and verified against the state before the run.".to_string()
+            } else {
+                format!(
+                    "NOT COMPLETE. Remaining differences: {}. Journal: `{}`",
+                    r.revert.differences.join("; "),
+                    r.revert.journal.display()
+                )
+            }
+        ));
+        s
+    }
+}

@@ -1,0 +1,149 @@
+//! Reports: `report.json` is the source of truth (versioned schema); every other
+//! format renders from it. One file per format behind [`Format`], wired here.
+
+pub mod json;
+pub mod markdown;
+pub mod table;
+
+use crate::lab::LabDescription;
+use crate::measure::accuracy::{Accuracy, TruthMark};
+use crate::measure::Measurements;
+use crate::plan::Plan;
+use crate::scenario::Objectives;
+use crate::timeline::Timeline;
+use crate::verdict::{Judgement, Outcome};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Version of the `report.json` schema. Bump on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The scenario as the report records it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScenarioInfo {
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Path it was loaded from.
+    pub file: PathBuf,
+    /// Objectives.
+    pub objectives: Objectives,
+    /// stable_for, ms.
+    pub stable_for_ms: f64,
+    /// Baseline, ms.
+    pub baseline_ms: f64,
+    /// Timeout, ms.
+    pub timeout_ms: f64,
+    /// The scenario text as run.
+    pub text: String,
+}
+
+/// Where the run happened.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Environment {
+    /// `lab`.
+    pub target: String,
+    /// Whether the run attached to a standing lab.
+    pub attached: bool,
+    /// The lab as found before the run.
+    pub lab: Option<LabDescription>,
+    /// Host name.
+    pub host: String,
+    /// gameday version.
+    pub gameday_version: String,
+}
+
+/// What the revert did.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RevertSummary {
+    /// Everything restored and verified.
+    pub complete: bool,
+    /// Undos applied, in order.
+    pub undone: Vec<String>,
+    /// Differences from the state before the run, if any remain.
+    pub differences: Vec<String>,
+    /// The journal of the run.
+    pub journal: PathBuf,
+}
+
+/// One run, in full.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Report {
+    /// Schema version of this document.
+    pub schema_version: u32,
+    /// Run id (also the report folder name).
+    pub run_id: String,
+    /// The scenario.
+    pub scenario: ScenarioInfo,
+    /// The environment.
+    pub environment: Environment,
+    /// Wall-clock start (UTC), display only.
+    pub started_at: DateTime<Utc>,
+    /// Wall-clock end (UTC), display only.
+    pub finished_at: DateTime<Utc>,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Process exit code.
+    pub exit_code: u8,
+    /// Why it was refused or aborted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// What was changed and how it was undone.
+    pub plan: Option<Plan>,
+    /// Every observation and event.
+    pub timeline: Timeline,
+    /// Measured phases; absent when the fault was never injected.
+    pub phases: Option<Measurements>,
+    /// Objectives judged.
+    pub verdict: Vec<Judgement>,
+    /// The revert.
+    pub revert: RevertSummary,
+    /// Lab ground truth on the run clock.
+    pub ground_truth: Vec<TruthMark>,
+    /// Measured phases against ground truth.
+    pub accuracy: Vec<Accuracy>,
+}
+
+/// One output format.
+pub trait Format {
+    /// File name inside the run folder.
+    fn file_name(&self) -> &'static str;
+    /// Renders the report.
+    fn render(&self, report: &Report) -> String;
+}
+
+/// Formats written for every run.
+pub fn formats() -> Vec<Box<dyn Format>> {
+    vec![Box::new(json::Json), Box::new(markdown::Markdown)]
+}
+
+/// Writes every format into `dir`; returns the paths written.
+pub fn write_all(report: &Report, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir)?;
+    let mut written = Vec::new();
+    for f in formats() {
+        let path = dir.join(f.file_name());
+        std::fs::write(&path, f.render(report))?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// Formats a millisecond figure for people.
+pub fn fmt_ms(ms: f64) -> String {
+    if ms.abs() < 1000.0 {
+        format!("{ms:.0}ms")
+    } else {
+        format!("{:.2}s", ms / 1000.0)
+    }
+}
+
+/// Formats an optional figure with its resolution: `3.20s ±100ms`.
+pub fn fmt_figure(value: Option<f64>, resolution: f64) -> String {
+    match value {
+        Some(v) => format!("{} ±{}", fmt_ms(v), fmt_ms(resolution)),
+        None => "not observed".into(),
+    }
+}

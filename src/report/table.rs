@@ -1,0 +1,76 @@
+//! The terminal summary: objectives and phases as comfy-tables.
+
+use super::{fmt_figure, fmt_ms, Format, Report};
+use crate::verdict::Status;
+use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
+
+/// Terminal tables.
+pub struct Terminal;
+
+impl Format for Terminal {
+    fn file_name(&self) -> &'static str {
+        "summary.txt"
+    }
+    fn render(&self, r: &Report) -> String {
+        let mut out = String::new();
+        let mut t = Table::new();
+        t.load_preset(UTF8_FULL_CONDENSED);
+        t.set_header(vec!["objective", "declared", "measured", "verdict"]);
+        for j in &r.verdict {
+            let verdict = match j.status {
+                Status::Met => "met",
+                Status::Breached => "BREACHED",
+                Status::NotMeasured => "NOT MEASURED",
+            };
+            let mut measured = fmt_figure(j.measured_ms, j.resolution_ms);
+            if let Some(n) = &j.note {
+                measured.push_str(&format!(" ({n})"));
+            }
+            t.add_row(vec![
+                j.objective.clone(),
+                fmt_ms(j.declared_ms),
+                measured,
+                verdict.into(),
+            ]);
+        }
+        out.push_str(&t.to_string());
+        out.push('\n');
+        if let Some(m) = &r.phases {
+            let mut p = Table::new();
+            p.load_preset(UTF8_FULL_CONDENSED);
+            p.set_header(vec!["phase (after t0)", "measured", "note"]);
+            let rows = [
+                ("detection", &m.detection),
+                ("dns_flip", &m.dns_flip),
+                ("first_failure", &m.first_failure),
+                ("recovered (rto_observed)", &m.rto_observed),
+                ("downtime", &m.downtime),
+                ("write_recovery", &m.write_recovery),
+                ("rpo_observed", &m.rpo_observed),
+            ];
+            for (name, f) in rows {
+                p.add_row(vec![
+                    name.to_string(),
+                    fmt_figure(f.value_ms, f.resolution_ms),
+                    f.note.clone().unwrap_or_default(),
+                ]);
+            }
+            let lost = match m.lost_writes.count {
+                Some(n) => format!("{n} of {} acked", m.lost_writes.acked),
+                None => "not counted".into(),
+            };
+            p.add_row(vec![
+                "lost_writes".into(),
+                lost,
+                m.lost_writes
+                    .read_from
+                    .clone()
+                    .map(|r| format!("read back from {r}"))
+                    .unwrap_or_default(),
+            ]);
+            out.push_str(&p.to_string());
+            out.push('\n');
+        }
+        out
+    }
+}

@@ -1,0 +1,567 @@
+//! One game day, step by step: guard, plan, baseline, inject, observe, revert,
+//! measure, judge, report. See DESIGN.md, "One run, step by step".
+
+pub mod journal;
+pub mod observe;
+pub mod progress;
+pub mod steady;
+
+use crate::clock::{mono_now, Offset, RunClock};
+use crate::lab::{Lab, LabClient, LabConfiguration, LabDescription, LabPorts, Role};
+use crate::measure::accuracy::{self, TruthMark};
+use crate::measure::{self, MeasureInput};
+use crate::plan::{self, Action, Plan, Step};
+use crate::probe::ProbeContext;
+use crate::report::{Environment, Report, RevertSummary, ScenarioInfo, SCHEMA_VERSION};
+use crate::scenario::Scenario;
+use crate::timeline::Timeline;
+use crate::verdict::{self, Outcome};
+use journal::{Journal, JournalEntry};
+use observe::Observers;
+use progress::Progress;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Where run folders are written.
+    pub reports_dir: PathBuf,
+    /// Attach to a standing lab's control API instead of starting one.
+    pub attach: Option<SocketAddr>,
+    /// Draw the live display.
+    pub progress: bool,
+}
+
+/// A finished run.
+pub struct RunResult {
+    /// The report, as written.
+    pub report: Report,
+    /// The run folder.
+    pub dir: PathBuf,
+}
+
+/// A signal asked the run to stop.
+#[derive(Clone)]
+struct Interrupt(watch::Receiver<bool>);
+
+impl Interrupt {
+    /// Listens for SIGINT and SIGTERM. The first one stops observing; later ones
+    /// only say that the revert is still running: it is never skipped.
+    fn listen(journal: PathBuf) -> Interrupt {
+        let (tx, rx) = watch::channel(false);
+        tokio::spawn(async move {
+            #[cfg(unix)]
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            loop {
+                #[cfg(unix)]
+                let terminated = async {
+                    match term.as_mut() {
+                        Some(t) => {
+                            t.recv().await;
+                        }
+                        None => std::future::pending::<()>().await,
+                    }
+                };
+                #[cfg(not(unix))]
+                let terminated = std::future::pending::<()>();
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = terminated => {}
+                }
+                if *tx.borrow() {
+                    eprintln!(
+                        "gameday: the revert is still running and will not be skipped; journal: {}",
+                        journal.display()
+                    );
+                }
+                let _ = tx.send(true);
+            }
+        });
+        Interrupt(rx)
+    }
+
+    fn fired(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    async fn wait(&mut self) {
+        let _ = self.0.wait_for(|v| *v).await;
+    }
+}
+
+/// Sleeps, or returns early (true) when interrupted.
+async fn sleep_or_interrupt(d: Duration, interrupt: &mut Interrupt) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(d) => interrupt.fired(),
+        _ = interrupt.wait() => true,
+    }
+}
+
+fn run_id(name: &str, clock: &RunClock) -> String {
+    // Seconds for people, plus low bits of the monotonic clock so parallel runs differ.
+    format!(
+        "{name}-{}-{:04x}",
+        clock.origin_wall.format("%Y%m%dT%H%M%SZ"),
+        (mono_now() / 1000) as u16 ^ std::process::id() as u16
+    )
+}
+
+/// The state a healthy lab is in before any game day.
+fn pristine(env: &LabDescription) -> LabConfiguration {
+    use crate::lab::database::DbRole;
+    let mut c = env.configuration();
+    c.registered.values_mut().for_each(|v| *v = true);
+    c.holds.values_mut().for_each(Vec::clear);
+    for r in &env.regions {
+        let role = if r.role == Role::Primary {
+            DbRole::Writer
+        } else {
+            DbRole::Replica
+        };
+        c.databases.insert(r.name.clone(), (role, false));
+    }
+    c.writer_region = env.region(Role::Primary).name.clone();
+    c
+}
+
+struct Run<'a> {
+    scenario: &'a Scenario,
+    clock: RunClock,
+    client: LabClient,
+    env: LabDescription,
+    timeline: Timeline,
+    progress: Progress,
+    interrupt: Interrupt,
+    journal_path: PathBuf,
+    journal: Option<Journal>,
+    reason: Option<String>,
+}
+
+impl Run<'_> {
+    fn event(&mut self, at: Offset, name: &str, detail: impl Into<String>) {
+        let detail = detail.into();
+        self.progress
+            .say(&format!("[{:>7.3}s] {name}: {detail}", at.secs()));
+        self.timeline.event(at, name, detail);
+    }
+
+    fn journal(&mut self, entry: &JournalEntry) -> anyhow::Result<()> {
+        if self.journal.is_none() {
+            self.journal = Some(Journal::open(&self.journal_path)?);
+        }
+        self.journal.as_mut().expect("opened above").append(entry)?;
+        Ok(())
+    }
+
+    fn absorb(&mut self, observers: &mut Observers) {
+        for e in observers.drain() {
+            self.timeline.push(e);
+        }
+    }
+
+    async fn apply(&self, action: &Action) -> Result<crate::lab::Applied, String> {
+        match action {
+            Action::Lab(call) => self.client.apply(call).await.map_err(|e| e.to_string()),
+        }
+    }
+
+    /// Makes each change, journaled before it happens. Returns t0 and how many
+    /// steps have an intent in the journal (all of them need undoing).
+    async fn inject(&mut self, plan: &Plan) -> (Option<Offset>, usize, Option<String>) {
+        let mut t0 = None;
+        for (i, step) in plan.steps.iter().enumerate() {
+            let intent = JournalEntry::Intent {
+                step: i,
+                action: step.apply.clone(),
+                undo: step.undo.clone(),
+            };
+            if let Err(e) = self.journal(&intent) {
+                return (
+                    t0,
+                    i,
+                    Some(format!(
+                        "cannot write the journal {}: {e}; nothing more was changed",
+                        self.journal_path.display()
+                    )),
+                );
+            }
+            match self.apply(&step.apply).await {
+                Ok(applied) => {
+                    let at = self.clock.at(applied.effective_at);
+                    t0.get_or_insert(at);
+                    let _ = self.journal(&JournalEntry::Applied { step: i });
+                    self.event(at, "fault-applied", step.apply.summary());
+                }
+                Err(e) => {
+                    return (
+                        t0,
+                        i + 1,
+                        Some(format!("could not apply step {}: {e}", i + 1)),
+                    )
+                }
+            }
+        }
+        (t0, plan.steps.len(), None)
+    }
+
+    /// Undoes steps `0..count` in reverse, journaled; each undo is retried a few times.
+    async fn revert(&mut self, steps: &[Step]) -> Vec<String> {
+        let mut undone = Vec::new();
+        for (i, step) in steps.iter().enumerate().rev() {
+            let _ = self.journal(&JournalEntry::UndoIntent { step: i });
+            let mut last_error = None;
+            for attempt in 0..4 {
+                if attempt > 0 {
+                    tokio::time::sleep(Duration::from_millis(250 << attempt)).await;
+                }
+                match self.apply(&step.undo).await {
+                    Ok(applied) => {
+                        let at = self.clock.at(applied.effective_at);
+                        let _ = self.journal(&JournalEntry::Undone { step: i });
+                        self.event(at, "undo-applied", step.undo.summary());
+                        undone.push(step.undo.summary());
+                        last_error = None;
+                        break;
+                    }
+                    Err(e) => last_error = Some(e),
+                }
+            }
+            if let Some(e) = last_error {
+                self.progress
+                    .say(&format!("gameday: undo of step {} failed: {e}", i + 1));
+            }
+        }
+        undone
+    }
+
+    /// Observes until customers (and canary writes) have been fine for
+    /// `stable_for`, or the timeout or a signal ends it.
+    async fn observe(&mut self, observers: &mut Observers, t0: Offset) -> Option<String> {
+        let s = self.scenario;
+        let canary_interval = s
+            .probes_of(crate::probe::ProbeKind::Canary)
+            .map(|p| p.interval())
+            .max();
+        loop {
+            if sleep_or_interrupt(Duration::from_millis(100), &mut self.interrupt).await {
+                return Some("interrupted by a signal".into());
+            }
+            self.absorb(observers);
+            let now = self.clock.now();
+            let since_t0 = now.since(t0);
+            let latest = observers.latest.lock().expect("latest lock").clone();
+            self.progress.update("observe", since_t0, &latest);
+            if since_t0 >= s.observe_at_least
+                && since_t0 >= s.stable_for
+                && steady::recovered(&self.timeline, t0, now, s.stable_for, canary_interval)
+            {
+                return None;
+            }
+            if since_t0 >= s.timeout {
+                return Some(format!(
+                    "timeout: not recovered and stable {} after t0",
+                    humantime::format_duration(s.timeout)
+                ));
+            }
+        }
+    }
+
+    /// Waits (bounded) until the health checks call both regions healthy again,
+    /// so a standing lab is left ready for the next run.
+    async fn await_health(&self) -> bool {
+        let p = &self.env.params;
+        let bound = p.health_check_interval.get() * (p.failure_threshold + 2)
+            + p.alb_health_interval.get() * (p.alb_healthy_threshold + 2);
+        let deadline = mono_now() + bound.as_nanos() as u64;
+        while mono_now() < deadline {
+            if let Ok(h) = self.client.health().await {
+                if h.iter().all(|r| r.healthy) {
+                    return true;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        false
+    }
+}
+
+/// Runs a scenario end to end and writes its report.
+pub async fn execute(scenario: &Scenario, opts: &RunOptions) -> anyhow::Result<RunResult> {
+    let clock = RunClock::start();
+    let mut embedded = None;
+    let client = match opts.attach {
+        Some(addr) => LabClient { addr },
+        None => {
+            let lab = Lab::start(scenario.lab.clone(), LabPorts::default()).await?;
+            let client = LabClient {
+                addr: lab.control_addr(),
+            };
+            embedded = Some(lab);
+            client
+        }
+    };
+    let env = client.describe().await?;
+    let id = run_id(&scenario.name, &clock);
+    let dir = opts.reports_dir.join(&id);
+    let journal_path = dir.join("journal.jsonl");
+    let progress = Progress::new(opts.progress);
+    if opts.attach.is_some() && env.params != scenario.lab {
+        progress.say("gameday: attached to a standing lab; its own [lab] parameters are in force, not the scenario's");
+    }
+    let mut run = Run {
+        scenario,
+        clock,
+        client,
+        env: env.clone(),
+        timeline: Timeline::default(),
+        progress,
+        interrupt: Interrupt::listen(journal_path.clone()),
+        journal_path: journal_path.clone(),
+        journal: None,
+        reason: None,
+    };
+    let primary = env.region(Role::Primary).name.clone();
+    let secondary = env.region(Role::Secondary).name.clone();
+    let before = env.configuration();
+
+    // Guard and plan: nothing has changed yet; any refusal is exit 2.
+    let mut outcome = None;
+    let mut plan_used: Option<Plan> = None;
+    let differences = before.differences(&pristine(&env));
+    if !differences.is_empty() {
+        run.reason = Some(format!(
+            "the lab is not in its steady state ({}); finish the previous run with `gameday revert` or restart the lab",
+            differences.join("; ")
+        ));
+        outcome = Some(Outcome::Refused);
+    }
+    if outcome.is_none() {
+        match run.client.health().await {
+            Ok(h) if h.iter().all(|r| r.healthy) => {}
+            Ok(h) => {
+                let sick: Vec<String> = h
+                    .iter()
+                    .filter(|r| !r.healthy)
+                    .map(|r| r.region.clone())
+                    .collect();
+                run.reason = Some(format!(
+                    "refusing to start: health checks call {} unhealthy before any fault",
+                    sick.join(" and ")
+                ));
+                outcome = Some(Outcome::Refused);
+            }
+            Err(e) => {
+                run.reason = Some(e.to_string());
+                outcome = Some(Outcome::Refused);
+            }
+        }
+    }
+    if outcome.is_none() {
+        match plan::resolve(&scenario.faults, &scenario.probes, &env) {
+            Ok(p) => plan_used = Some(p),
+            Err(e) => {
+                run.reason = Some(e.to_string());
+                outcome = Some(Outcome::Refused);
+            }
+        }
+    }
+
+    let mut t0 = None;
+    let mut revert = RevertSummary {
+        complete: true,
+        journal: journal_path.clone(),
+        ..Default::default()
+    };
+    let mut truth = Vec::new();
+    if let (None, Some(plan)) = (outcome, plan_used.clone()) {
+        let ctx = Arc::new(ProbeContext {
+            env: env.clone(),
+            lab: run.client,
+            clock: run.clock,
+            run_id: id.clone(),
+        });
+        let mut observers = Observers::start(&scenario.probes, ctx.clone());
+
+        // Baseline: the steady state must hold before anything is broken.
+        let start = run.clock.now();
+        run.event(
+            start,
+            "baseline-start",
+            format!(
+                "{} of steady state",
+                humantime::format_duration(scenario.baseline)
+            ),
+        );
+        let mut elapsed = Duration::ZERO;
+        while elapsed < scenario.baseline {
+            if sleep_or_interrupt(Duration::from_millis(100), &mut run.interrupt).await {
+                run.reason =
+                    Some("interrupted by a signal during the baseline; nothing was changed".into());
+                outcome = Some(Outcome::Aborted);
+                break;
+            }
+            elapsed = run.clock.now().since(start);
+            let latest = observers.latest.lock().expect("latest lock").clone();
+            run.progress.update("baseline", elapsed, &latest);
+        }
+        run.absorb(&mut observers);
+        if outcome.is_none() {
+            if let Err(why) = steady::baseline_holds(&run.timeline, start, &primary) {
+                run.reason = Some(format!(
+                    "refusing to inject: the steady state does not hold: {why}"
+                ));
+                outcome = Some(Outcome::Refused);
+            }
+        }
+
+        let mut journaled = 0;
+        if outcome.is_none() {
+            let _ = run.journal(&JournalEntry::RunStart {
+                run_id: id.clone(),
+                target: "lab".into(),
+                control: run.client.addr.to_string(),
+            });
+            let (first, count, failure) = run.inject(&plan).await;
+            t0 = first;
+            journaled = count;
+            if let Some(f) = failure {
+                run.reason = Some(f);
+                outcome = Some(Outcome::Aborted);
+            }
+        }
+        if let (None, Some(t0)) = (outcome, t0) {
+            if let Some(why) = run.observe(&mut observers, t0).await {
+                run.reason = Some(why);
+                outcome = Some(Outcome::Aborted);
+            }
+        }
+        for e in observers.stop().await {
+            run.timeline.push(e);
+        }
+        // Read back before the revert: the data must be judged as the failover left it.
+        if t0.is_some() {
+            for probe in &scenario.probes {
+                let at = run.clock.now();
+                for o in probe.settle(&ctx).await {
+                    run.timeline.push(crate::timeline::Entry {
+                        at,
+                        source: probe.name().to_string(),
+                        what: crate::timeline::What::Observation(o),
+                    });
+                }
+            }
+        }
+        if journaled > 0 {
+            let at = run.clock.now();
+            run.event(at, "revert-start", format!("{journaled} change(s) to undo"));
+            revert.undone = run.revert(&plan.steps[..journaled]).await;
+            if opts.attach.is_some() {
+                run.await_health().await;
+            }
+            match run.client.describe().await {
+                Ok(after) => revert.differences = after.configuration().differences(&before),
+                Err(e) => revert.differences = vec![format!("could not verify: {e}")],
+            }
+            revert.complete = revert.differences.is_empty();
+            let at = run.clock.now();
+            if revert.complete {
+                run.event(at, "reverted", "state verified identical to before the run");
+            } else {
+                run.event(at, "revert-incomplete", revert.differences.join("; "));
+            }
+        }
+        if let Ok(events) = run.client.truth().await {
+            truth = events
+                .iter()
+                .filter(|e| e.at >= run.clock.origin)
+                .map(|e| TruthMark::from_event(e, run.clock.origin))
+                .collect();
+        }
+    }
+    run.progress.finish();
+
+    // Measure and judge only what ran.
+    let mut phases = None;
+    let mut judgements = Vec::new();
+    let mut accuracy_marks = Vec::new();
+    if let Some(t0) = t0 {
+        let mut resolution: BTreeMap<String, Duration> = BTreeMap::new();
+        for p in &scenario.probes {
+            let e = resolution.entry(p.kind().as_str().to_string()).or_default();
+            *e = (*e).max(p.interval());
+        }
+        let input = MeasureInput {
+            t0,
+            stable_for: scenario.stable_for,
+            primary: primary.clone(),
+            secondary: secondary.clone(),
+            resolution,
+        };
+        let m = measure::measure(&run.timeline, &input);
+        judgements = verdict::judge(&scenario.objectives, &m);
+        accuracy_marks =
+            accuracy::assess(&m, &truth, &primary, &secondary, env.params.dns_ttl.get());
+        phases = Some(m);
+    }
+    let outcome = match outcome {
+        _ if !revert.complete => Outcome::RevertIncomplete,
+        Some(o) => o,
+        None => verdict::outcome(&judgements),
+    };
+    if run.journal.is_some() {
+        let _ = run.journal(&JournalEntry::RunEnd {
+            outcome: format!("{outcome:?}"),
+        });
+    }
+    if let Some(mut lab) = embedded.take() {
+        lab.stop();
+    }
+    let report = Report {
+        schema_version: SCHEMA_VERSION,
+        run_id: id,
+        scenario: ScenarioInfo {
+            name: scenario.name.clone(),
+            description: scenario.description.clone(),
+            file: scenario.file.clone(),
+            objectives: scenario.objectives.clone(),
+            stable_for_ms: scenario.stable_for.as_secs_f64() * 1000.0,
+            baseline_ms: scenario.baseline.as_secs_f64() * 1000.0,
+            timeout_ms: scenario.timeout.as_secs_f64() * 1000.0,
+            text: scenario.text.clone(),
+        },
+        environment: Environment {
+            target: "lab".into(),
+            attached: opts.attach.is_some(),
+            lab: Some(env),
+            host: hostname(),
+            gameday_version: env!("CARGO_PKG_VERSION").into(),
+        },
+        started_at: run.clock.origin_wall,
+        finished_at: chrono::Utc::now(),
+        outcome,
+        exit_code: outcome.exit_code(),
+        reason: run.reason.clone(),
+        plan: plan_used,
+        timeline: run.timeline,
+        phases,
+        verdict: judgements,
+        revert,
+        ground_truth: truth,
+        accuracy: accuracy_marks,
+    };
+    crate::report::write_all(&report, &dir)?;
+    Ok(RunResult { report, dir })
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| "unknown".into())
+}

@@ -1,0 +1,118 @@
+//! Steady state and recovery, judged live from the timeline while a run goes.
+
+use crate::clock::Offset;
+use crate::measure::phases::{customer_outage, Request};
+use crate::timeline::{Observation, Timeline};
+use std::time::Duration;
+
+/// Whether the baseline since `start` proves the steady state: the primary
+/// serves, DNS answers the primary, canary writes are acked, both regions healthy.
+pub fn baseline_holds(timeline: &Timeline, start: Offset, primary: &str) -> Result<(), String> {
+    let obs: Vec<(Offset, &Observation)> = timeline
+        .observations()
+        .filter(|(at, _, _)| *at >= start)
+        .map(|(at, _, o)| (at, o))
+        .collect();
+    let http: Vec<&Observation> = obs
+        .iter()
+        .filter(|(_, o)| matches!(o, Observation::Http { .. }))
+        .map(|(_, o)| *o)
+        .collect();
+    let Some(Observation::Http { ok, region, .. }) = http.last() else {
+        return Err("no customer request completed during the baseline; lengthen baseline".into());
+    };
+    if !ok || region.as_deref() != Some(primary) {
+        return Err(format!(
+            "the latest customer request was not served by the primary {primary}"
+        ));
+    }
+    let served = http
+        .iter()
+        .filter(|o| matches!(o, Observation::Http { ok: true, .. }))
+        .count();
+    if served * 10 < http.len() * 8 {
+        return Err(format!(
+            "only {served} of {} customer requests succeeded",
+            http.len()
+        ));
+    }
+    for (_, o) in &obs {
+        match o {
+            Observation::Dns { region, .. } if region.as_deref() != Some(primary) => {
+                return Err(format!(
+                    "DNS answered {} instead of the primary",
+                    region.as_deref().unwrap_or("nothing")
+                ));
+            }
+            _ => {}
+        }
+    }
+    let canary: Vec<bool> = obs
+        .iter()
+        .filter_map(|(_, o)| match o {
+            Observation::CanaryWrite { acked, .. } => Some(*acked),
+            _ => None,
+        })
+        .collect();
+    if !canary.is_empty() && canary.last() != Some(&true) {
+        return Err("the latest canary write was not acked".into());
+    }
+    if let Some(Observation::HealthCheck { region, .. }) = obs
+        .iter()
+        .rev()
+        .map(|(_, o)| *o)
+        .find(|o| matches!(o, Observation::HealthCheck { healthy: false, .. }))
+    {
+        return Err(format!(
+            "health checks called {region} unhealthy during the baseline"
+        ));
+    }
+    Ok(())
+}
+
+/// Whether customers, and canary writes if any, have recovered and stayed up
+/// for `stable_for` by `now`.
+pub fn recovered(
+    timeline: &Timeline,
+    t0: Offset,
+    now: Offset,
+    stable_for: Duration,
+    canary_interval: Option<Duration>,
+) -> bool {
+    let mut http = Vec::new();
+    let mut writes = Vec::new();
+    for (at, _, o) in timeline.observations().filter(|(at, _, _)| *at >= t0) {
+        match o {
+            Observation::Http { ok, region, .. } => http.push(Request {
+                at,
+                ok: *ok,
+                region: region.clone(),
+            }),
+            Observation::CanaryWrite { acked, .. } => writes.push((at, *acked)),
+            _ => {}
+        }
+    }
+    let window_start = Offset(now.0.saturating_sub(stable_for.as_nanos() as u64));
+    let outage = customer_outage(&http, t0, stable_for, Duration::ZERO);
+    let customers = match outage.first_failure {
+        Some(_) => {
+            outage.recovered.is_some() && http.iter().filter(|r| r.at >= window_start).all(|r| r.ok)
+        }
+        None => {
+            let recent: Vec<&Request> = http.iter().filter(|r| r.at >= window_start).collect();
+            !recent.is_empty() && recent.iter().all(|r| r.ok)
+        }
+    };
+    let writes_ok = match canary_interval {
+        None => true,
+        Some(_) => {
+            let recent: Vec<bool> = writes
+                .iter()
+                .filter(|(at, _)| *at >= window_start)
+                .map(|(_, a)| *a)
+                .collect();
+            !recent.is_empty() && recent.iter().all(|a| *a)
+        }
+    };
+    customers && writes_ok
+}

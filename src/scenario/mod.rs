@@ -1,0 +1,341 @@
+//! Scenario files: what to break, how to watch, what the objectives are.
+//!
+//! Loading is strict: unknown keys, wrong types and impossible values are each
+//! reported as one line naming `file:line:col`, and nothing runs.
+
+pub mod duration;
+pub mod error;
+pub mod region;
+pub mod selection;
+
+use crate::fault::{self, Fault};
+use crate::lab::LabParams;
+use crate::probe::{self, Probe, ProbeKind};
+use duration::HumanDuration;
+use error::{ScenarioError, Source};
+use serde::{Deserialize, Serialize};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use toml::de::{DeTable, DeValue};
+
+/// Where a scenario runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Target {
+    /// The embedded lab (default).
+    #[default]
+    Lab,
+}
+
+/// Declared limits the run is judged against.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Objectives {
+    /// Recovery time objective: t0 to customers served again, stably.
+    pub rto: HumanDuration,
+    /// Recovery point objective: the window of acked writes that may be lost.
+    pub rpo: HumanDuration,
+    /// Longest acceptable time for health checks to call the primary unhealthy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_detection: Option<HumanDuration>,
+    /// Longest acceptable time for DNS to answer the secondary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_dns_flip: Option<HumanDuration>,
+}
+
+fn default_baseline() -> HumanDuration {
+    HumanDuration(Duration::from_secs(2))
+}
+fn default_stable_for() -> HumanDuration {
+    HumanDuration(Duration::from_secs(2))
+}
+fn default_timeout() -> HumanDuration {
+    HumanDuration(Duration::from_secs(60))
+}
+fn default_observe_at_least() -> HumanDuration {
+    HumanDuration(Duration::from_secs(5))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    target: Target,
+    objectives: Objectives,
+    #[serde(default = "default_baseline")]
+    baseline: HumanDuration,
+    #[serde(default = "default_stable_for")]
+    stable_for: HumanDuration,
+    #[serde(default = "default_timeout")]
+    timeout: HumanDuration,
+    #[serde(default = "default_observe_at_least")]
+    observe_at_least: HumanDuration,
+    #[serde(default)]
+    lab: LabParams,
+    #[serde(default)]
+    #[serde(rename = "faults")]
+    _faults: Vec<serde::de::IgnoredAny>,
+    #[serde(default)]
+    #[serde(rename = "probes")]
+    _probes: Vec<serde::de::IgnoredAny>,
+}
+
+/// A loaded, validated scenario.
+pub struct Scenario {
+    /// Where it was loaded from.
+    pub file: PathBuf,
+    /// The file's text, kept for the report.
+    pub text: String,
+    /// Short name, used in run ids.
+    pub name: String,
+    /// What the game day rehearses.
+    pub description: String,
+    /// Where it runs.
+    pub target: Target,
+    /// What it is judged against.
+    pub objectives: Objectives,
+    /// Steady-state period before the fault.
+    pub baseline: Duration,
+    /// How long customers must be served without a failure to count as recovered.
+    pub stable_for: Duration,
+    /// Longest the observation may last after t0 before the run is aborted.
+    pub timeout: Duration,
+    /// Shortest observation after t0, so a late outage is not missed.
+    pub observe_at_least: Duration,
+    /// Lab parameters.
+    pub lab: LabParams,
+    /// What to break, in order.
+    pub faults: Vec<Box<dyn Fault>>,
+    /// What to watch.
+    pub probes: Vec<Arc<dyn Probe>>,
+}
+
+impl std::fmt::Debug for Scenario {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scenario")
+            .field("file", &self.file)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Scenario {
+    /// The probes of one kind.
+    pub fn probes_of(&self, kind: ProbeKind) -> impl Iterator<Item = &Arc<dyn Probe>> {
+        self.probes.iter().filter(move |p| p.kind() == kind)
+    }
+}
+
+/// Reads and validates a scenario file.
+pub fn load(file: &Path) -> Result<Scenario, ScenarioError> {
+    let text = std::fs::read_to_string(file).map_err(|source| ScenarioError::Unreadable {
+        file: file.to_path_buf(),
+        source,
+    })?;
+    parse(file, &text)
+}
+
+/// The span of the value at `key` in a table, if present.
+fn key_span(table: &DeTable<'_>, key: &str) -> Option<Range<usize>> {
+    table.get(key).map(|v| v.span())
+}
+
+fn table_of<'a>(value: &'a DeValue<'a>) -> Option<&'a DeTable<'a>> {
+    match value {
+        DeValue::Table(t) => Some(t),
+        _ => None,
+    }
+}
+
+/// Parses and validates scenario text; `file` is used in messages.
+pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
+    let src = Source { file, text };
+    let raw: RawScenario = toml::from_str(text).map_err(|e| src.toml_error(&e))?;
+    let root = DeTable::parse(text).map_err(|e| src.toml_error(&e))?;
+    let root_table = root.get_ref();
+    let at_key = |key: &str| key_span(root_table, key);
+    let sub_key = |table: &str, key: &str| {
+        root_table
+            .get(table)
+            .and_then(|t| table_of(t.get_ref()))
+            .and_then(|t| key_span(t, key))
+            .or_else(|| at_key(table))
+    };
+
+    let name_ok = !raw.name.is_empty()
+        && raw.name.len() <= 64
+        && raw
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    if !name_ok {
+        return Err(src.error(
+            at_key("name"),
+            format!("name \"{}\" must be 1 to 64 letters, digits, '-', '_' or '.'; it names the run's report folder", raw.name),
+        ));
+    }
+    if let Err((key, msg)) = raw.lab.check() {
+        return Err(src.error(sub_key("lab", key), msg));
+    }
+    let stable_for = raw.stable_for.get();
+    if stable_for < Duration::from_millis(100) {
+        return Err(src.error(
+            at_key("stable_for"),
+            "stable_for must be at least 100ms, or one lucky probe counts as recovery",
+        ));
+    }
+    if raw.baseline.get() < Duration::from_millis(500) {
+        return Err(src.error(
+            at_key("baseline"),
+            "baseline must be at least 500ms to prove the steady state",
+        ));
+    }
+    if raw.timeout.get() <= stable_for {
+        return Err(src.error(
+            at_key("timeout"),
+            format!(
+                "timeout {} leaves no room to observe stable_for {}; make timeout longer",
+                raw.timeout, raw.stable_for
+            ),
+        ));
+    }
+    if raw.observe_at_least > raw.timeout {
+        return Err(src.error(
+            at_key("observe_at_least"),
+            "observe_at_least is longer than timeout; shorten it or raise timeout",
+        ));
+    }
+    if raw.objectives.rto.get().is_zero() {
+        return Err(src.error(
+            sub_key("objectives", "rto"),
+            "rto = \"0s\" can never be met by a failover; declare the time customers may wait",
+        ));
+    }
+
+    // Faults and probes: each table is deserialized on its own so errors inside
+    // it point at the exact key, then dispatched by `kind` to its registry entry.
+    let items = |key: &str| -> Vec<serde_spanned::Spanned<DeValue<'_>>> {
+        match root_table.get(key).map(|v| v.get_ref()) {
+            Some(DeValue::Array(a)) => a.iter().cloned().collect(),
+            _ => Vec::new(),
+        }
+    };
+    let kind_of =
+        |item: &serde_spanned::Spanned<DeValue<'_>>, what: &str| -> Result<String, ScenarioError> {
+            let table = table_of(item.get_ref()).ok_or_else(|| {
+                src.error(
+                    Some(item.span()),
+                    format!("each [[{what}]] entry must be a table"),
+                )
+            })?;
+            match table.get("kind").map(|k| (k.span(), k.get_ref())) {
+                Some((_, DeValue::String(s))) => Ok(s.to_string()),
+                Some((span, _)) => Err(src.error(Some(span), "kind must be a string")),
+                None => Err(src.error(
+                    Some(item.span()),
+                    format!("this [[{what}]] entry has no kind; add kind = \"...\""),
+                )),
+            }
+        };
+    let kind_span = |item: &serde_spanned::Spanned<DeValue<'_>>| {
+        table_of(item.get_ref())
+            .and_then(|t| key_span(t, "kind"))
+            .or(Some(item.span()))
+    };
+
+    let mut faults = Vec::new();
+    for item in items("faults") {
+        let kind = kind_of(&item, "faults")?;
+        let parse = fault::parser(&kind).ok_or_else(|| {
+            src.error(
+                kind_span(&item),
+                format!(
+                    "unknown fault kind \"{kind}\"; known kinds: {}",
+                    fault::kinds().join(", ")
+                ),
+            )
+        })?;
+        faults.push(
+            parse(toml::de::ValueDeserializer::from(item.clone()))
+                .map_err(|e| src.toml_error(&e))?,
+        );
+    }
+    if faults.is_empty() {
+        return Err(src.error(
+            at_key("faults"),
+            "the scenario breaks nothing; add a [[faults]] table, e.g. kind = \"deregister-targets\"",
+        ));
+    }
+
+    let mut probes: Vec<Arc<dyn Probe>> = Vec::new();
+    for item in items("probes") {
+        let kind = kind_of(&item, "probes")?;
+        let parse = probe::parser(&kind).ok_or_else(|| {
+            src.error(
+                kind_span(&item),
+                format!(
+                    "unknown probe kind \"{kind}\"; known kinds: {}",
+                    probe::kinds().join(", ")
+                ),
+            )
+        })?;
+        let p = parse(toml::de::ValueDeserializer::from(item.clone()))
+            .map_err(|e| src.toml_error(&e))?;
+        if probes.iter().any(|q| q.name() == p.name()) {
+            return Err(src.error(
+                Some(item.span()),
+                format!(
+                    "two probes are named \"{}\"; give each a distinct name = \"...\"",
+                    p.name()
+                ),
+            ));
+        }
+        probes.push(Arc::from(p));
+    }
+    let has = |k: ProbeKind| probes.iter().any(|p| p.kind() == k);
+    if !has(ProbeKind::Http) {
+        return Err(src.error(
+            at_key("probes"),
+            "no customer probe: add a [[probes]] table with kind = \"http\"; without it rto cannot be measured",
+        ));
+    }
+    if !has(ProbeKind::Canary) {
+        return Err(src.error(
+            sub_key("objectives", "rpo"),
+            "rpo is declared but no probe measures lost writes; add a [[probes]] table with kind = \"canary\"",
+        ));
+    }
+    if raw.objectives.max_detection.is_some() && !has(ProbeKind::HealthCheck) {
+        return Err(src.error(
+            sub_key("objectives", "max_detection"),
+            "max_detection is declared but nothing watches the health checks; add [[probes]] kind = \"health-check\"",
+        ));
+    }
+    if raw.objectives.max_dns_flip.is_some() && !has(ProbeKind::Dns) {
+        return Err(src.error(
+            sub_key("objectives", "max_dns_flip"),
+            "max_dns_flip is declared but nothing watches DNS; add [[probes]] kind = \"dns\"",
+        ));
+    }
+
+    Ok(Scenario {
+        file: file.to_path_buf(),
+        text: text.to_string(),
+        name: raw.name,
+        description: raw.description,
+        target: raw.target,
+        objectives: raw.objectives,
+        baseline: raw.baseline.get(),
+        stable_for,
+        timeout: raw.timeout.get(),
+        observe_at_least: raw.observe_at_least.get(),
+        lab: raw.lab,
+        faults,
+        probes,
+    })
+}

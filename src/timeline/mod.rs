@@ -1,0 +1,146 @@
+//! The timeline: every observation and event of one run, in order, on one clock.
+
+use crate::clock::Offset;
+use serde::{Deserialize, Serialize};
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+/// What one probe saw at one moment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "probe", rename_all = "kebab-case")]
+pub enum Observation {
+    /// A customer request.
+    Http {
+        /// Served successfully (2xx).
+        ok: bool,
+        /// HTTP status, when one came back.
+        status: Option<u16>,
+        /// Region the request went to (from the DNS answer used).
+        region: Option<String>,
+        /// Time to the full answer or the failure.
+        latency_ns: u64,
+        /// Why it failed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    /// An answer from the authoritative DNS server.
+    Dns {
+        /// Region the answered address belongs to.
+        region: Option<String>,
+        /// Answered address.
+        address: Option<Ipv4Addr>,
+        /// Answered TTL, seconds.
+        ttl: Option<u32>,
+        /// Why there was no answer.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    /// Health-check status of one region.
+    HealthCheck {
+        /// Region.
+        region: String,
+        /// Aggregate verdict.
+        healthy: bool,
+        /// Checkers reporting healthy.
+        checkers_healthy: u32,
+        /// All checkers.
+        checkers: u32,
+    },
+    /// One canary write.
+    CanaryWrite {
+        /// Sequence number written.
+        seq: u64,
+        /// Acked by the app (committed on the writer).
+        acked: bool,
+        /// Region the write went to.
+        region: Option<String>,
+        /// Time until ack or failure.
+        latency_ns: u64,
+        /// Why it failed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    /// The canary's read-back after the failover: which sequence numbers the
+    /// serving region holds.
+    CanaryReadBack {
+        /// Region that served the read.
+        region: String,
+        /// Sequence numbers present.
+        present: Vec<u64>,
+    },
+}
+
+/// Whether an entry is an observation or an event of the run itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data", rename_all = "kebab-case")]
+pub enum What {
+    /// A probe observation.
+    Observation(Observation),
+    /// A step of the run (fault applied, revert, ...).
+    Event {
+        /// Event name: `fault-applied`, `undo-applied`, `baseline-start`, ...
+        name: String,
+        /// Specifics.
+        detail: String,
+    },
+}
+
+/// One line of the timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// When, on the run clock (for probes: when the observation started).
+    pub at: Offset,
+    /// Probe name, or `run`.
+    pub source: String,
+    /// What.
+    pub what: What,
+}
+
+/// Every entry of a run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Timeline {
+    /// Entries sorted by time.
+    pub entries: Vec<Entry>,
+}
+
+impl Timeline {
+    /// Adds an entry, keeping the order by time.
+    pub fn push(&mut self, entry: Entry) {
+        let pos = self.entries.partition_point(|e| e.at <= entry.at);
+        self.entries.insert(pos, entry);
+    }
+
+    /// Adds a run event.
+    pub fn event(&mut self, at: Offset, name: &str, detail: impl Into<String>) {
+        self.push(Entry {
+            at,
+            source: "run".into(),
+            what: What::Event {
+                name: name.into(),
+                detail: detail.into(),
+            },
+        });
+    }
+
+    /// Observations with their time.
+    pub fn observations(&self) -> impl Iterator<Item = (Offset, &str, &Observation)> {
+        self.entries.iter().filter_map(|e| match &e.what {
+            What::Observation(o) => Some((e.at, e.source.as_str(), o)),
+            What::Event { .. } => None,
+        })
+    }
+
+    /// The first event of a name.
+    pub fn first_event(&self, name: &str) -> Option<Offset> {
+        self.entries.iter().find_map(|e| match &e.what {
+            What::Event { name: n, .. } if n == name => Some(e.at),
+            _ => None,
+        })
+    }
+}
+
+/// A latency as a duration.
+pub fn latency(ns: u64) -> Duration {
+    Duration::from_nanos(ns)
+}

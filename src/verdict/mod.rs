@@ -1,0 +1,175 @@
+//! The verdict: each objective met or breached, with the measured value and its
+//! resolution, and the exit code a CI job acts on.
+
+use crate::measure::{Figure, Measurements};
+use crate::scenario::Objectives;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// How one objective came out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Measured at or under the declared limit.
+    Met,
+    /// Measured over the limit, or never reached.
+    Breached,
+    /// Could not be measured; a game day cannot claim what it did not see.
+    NotMeasured,
+}
+
+/// One objective judged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Judgement {
+    /// `rto`, `rpo`, `max_detection` or `max_dns_flip`.
+    pub objective: String,
+    /// Declared limit, ms.
+    pub declared_ms: f64,
+    /// Measured value, ms.
+    pub measured_ms: Option<f64>,
+    /// Resolution of the measurement, ms.
+    pub resolution_ms: f64,
+    /// Outcome.
+    pub status: Status,
+    /// Why, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// Every objective met.
+    Passed,
+    /// An objective breached or not measured.
+    Breached,
+    /// Refused before anything changed (invalid input, guard, steady state).
+    Refused,
+    /// Stopped early (signal, timeout before recovery); everything reverted.
+    Aborted,
+    /// The revert did not restore everything: a person must look.
+    RevertIncomplete,
+}
+
+impl Outcome {
+    /// Exit code, as DESIGN.md defines them.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::Passed => 0,
+            Outcome::Breached => 1,
+            Outcome::Refused => 2,
+            Outcome::Aborted => 3,
+            Outcome::RevertIncomplete => 4,
+        }
+    }
+}
+
+fn judge_one(
+    objective: &str,
+    declared: Duration,
+    figure: &Figure,
+    missing_is: Status,
+) -> Judgement {
+    let (status, note) = match figure.value() {
+        Some(v) if v <= declared => (Status::Met, figure.note.clone()),
+        Some(_) => (Status::Breached, figure.note.clone()),
+        None => (missing_is, figure.note.clone()),
+    };
+    Judgement {
+        objective: objective.into(),
+        declared_ms: declared.as_secs_f64() * 1000.0,
+        measured_ms: figure.value_ms,
+        resolution_ms: figure.resolution_ms,
+        status,
+        note,
+    }
+}
+
+/// Judges every declared objective.
+pub fn judge(objectives: &Objectives, m: &Measurements) -> Vec<Judgement> {
+    // Never recovering, or never detecting, breaches the objective: the limit passed.
+    let mut out = vec![
+        judge_one(
+            "rto",
+            objectives.rto.get(),
+            &m.rto_observed,
+            Status::Breached,
+        ),
+        judge_one(
+            "rpo",
+            objectives.rpo.get(),
+            &m.rpo_observed,
+            Status::NotMeasured,
+        ),
+    ];
+    if let Some(d) = objectives.max_detection {
+        out.push(judge_one(
+            "max_detection",
+            d.get(),
+            &m.detection,
+            Status::Breached,
+        ));
+    }
+    if let Some(d) = objectives.max_dns_flip {
+        out.push(judge_one(
+            "max_dns_flip",
+            d.get(),
+            &m.dns_flip,
+            Status::Breached,
+        ));
+    }
+    out
+}
+
+/// The outcome of a completed (not aborted) run from its judgements.
+pub fn outcome(judgements: &[Judgement]) -> Outcome {
+    if judgements.iter().all(|j| j.status == Status::Met) {
+        Outcome::Passed
+    } else {
+        Outcome::Breached
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn met_breached_and_missing() {
+        let d = Duration::from_secs(5);
+        let f = Figure::of(Duration::from_secs(4), Duration::from_millis(100));
+        assert_eq!(
+            judge_one("rto", d, &f, Status::Breached).status,
+            Status::Met
+        );
+        let f = Figure::of(Duration::from_secs(5), Duration::from_millis(100));
+        assert_eq!(
+            judge_one("rto", d, &f, Status::Breached).status,
+            Status::Met
+        );
+        let f = Figure::of(Duration::from_millis(5001), Duration::from_millis(100));
+        assert_eq!(
+            judge_one("rto", d, &f, Status::Breached).status,
+            Status::Breached
+        );
+        let f = Figure::missing(Duration::from_millis(100), "never recovered");
+        assert_eq!(
+            judge_one("rto", d, &f, Status::Breached).status,
+            Status::Breached
+        );
+        assert_eq!(
+            judge_one("rpo", d, &f, Status::NotMeasured).status,
+            Status::NotMeasured
+        );
+    }
+
+    #[test]
+    fn exit_codes() {
+        assert_eq!(Outcome::Passed.exit_code(), 0);
+        assert_eq!(Outcome::Breached.exit_code(), 1);
+        assert_eq!(Outcome::Refused.exit_code(), 2);
+        assert_eq!(Outcome::Aborted.exit_code(), 3);
+        assert_eq!(Outcome::RevertIncomplete.exit_code(), 4);
+    }
+}
