@@ -26,7 +26,7 @@ pub struct HttpProbe {
     #[serde(default = "default_timeout", deserialize_with = "super::timeout")]
     pub timeout: HumanDuration,
     /// Path a customer calls (default `/orders/latest`, which reads the database).
-    #[serde(default = "default_path")]
+    #[serde(default = "default_path", deserialize_with = "absolute_path")]
     pub path: String,
     #[serde(skip)]
     resolver: CachingResolver,
@@ -45,16 +45,19 @@ fn default_path() -> String {
     "/orders/latest".into()
 }
 
-/// Parses the scenario table.
-pub fn parse(de: toml::de::ValueDeserializer<'_>) -> Result<Box<dyn Probe>, toml::de::Error> {
-    let p = HttpProbe::deserialize(de)?;
-    if !p.path.starts_with('/') {
+fn absolute_path<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let path = String::deserialize(d)?;
+    if !path.starts_with('/') {
         return Err(serde::de::Error::custom(format!(
-            "path \"{}\" must start with '/'",
-            p.path
+            "path \"{path}\" must start with '/', e.g. \"/{path}\""
         )));
     }
-    Ok(Box::new(p))
+    Ok(path)
+}
+
+/// Parses the scenario table.
+pub fn parse(de: toml::de::ValueDeserializer<'_>) -> Result<Box<dyn Probe>, toml::de::Error> {
+    Ok(Box::new(HttpProbe::deserialize(de)?))
 }
 
 #[async_trait::async_trait]
