@@ -76,6 +76,9 @@ enum Command {
         /// TCP port for the control API (default: any free port).
         #[arg(long)]
         control_port: Option<u16>,
+        /// Bind only 127.0.0.1 (distinct ports per region), as on a stock macOS.
+        #[arg(long)]
+        single_address: bool,
     },
 }
 
@@ -101,11 +104,13 @@ fn main() -> ExitCode {
             params,
             dns_port,
             control_port,
+            single_address,
         } => commands::lab::lab(
             params.as_deref(),
             LabPorts {
                 dns: dns_port,
                 control: control_port,
+                single_address,
             },
         ),
     };

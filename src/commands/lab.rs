@@ -3,7 +3,51 @@
 
 use super::{load_or_report, runtime, EXIT_INVALID};
 use crate::lab::{Lab, LabParams, LabPorts, Role};
+use std::fmt::Write as _;
+use std::io::Write as _;
 use std::path::Path;
+
+/// What a person needs to reach the lab. The first line is stable and
+/// machine-readable: tests and scripts parse it.
+fn addresses(d: &crate::lab::LabDescription) -> String {
+    let host = d.record.trim_end_matches('.');
+    let mut s = String::new();
+    let _ = writeln!(s, "gameday lab control {}", d.control);
+    let _ = writeln!(
+        s,
+        "attach a run:  gameday run SCENARIO --attach {}",
+        d.control
+    );
+    let _ = writeln!(
+        s,
+        "dns:           dig @{} -p {} {host}",
+        d.dns.ip(),
+        d.dns.port()
+    );
+    for role in Role::both() {
+        let r = d.region(role);
+        let _ = writeln!(
+            s,
+            "{} ({:?}): answers as {}, endpoint {}",
+            r.name, role, r.public_ip, r.endpoint
+        );
+        let _ = writeln!(
+            s,
+            "  curl -H 'Host: {host}' http://{}/orders/latest",
+            r.endpoint
+        );
+        for t in &r.targets {
+            let _ = writeln!(s, "  target {} in {} at {}", t.id, t.az, t.addr);
+        }
+    }
+    let _ = writeln!(
+        s,
+        "control API:   curl http://{}/describe | /health | /truth",
+        d.control
+    );
+    let _ = writeln!(s, "running; Ctrl-C to stop");
+    s
+}
 
 /// Runs a standing lab until SIGINT or SIGTERM.
 pub fn lab(params_from: Option<&Path>, ports: LabPorts) -> u8 {
@@ -29,35 +73,9 @@ pub fn lab(params_from: Option<&Path>, ports: LabPorts) -> u8 {
                 return EXIT_INVALID;
             }
         };
-        let d = lab.describe();
-        let host = d.record.trim_end_matches('.');
-        // The first line is stable and machine-readable: tests and scripts parse it.
-        println!("gameday lab control {}", d.control);
-        println!("attach a run:  gameday run SCENARIO --attach {}", d.control);
-        println!(
-            "dns:           dig @{} -p {} {host}",
-            d.dns.ip(),
-            d.dns.port()
-        );
-        for role in Role::both() {
-            let r = d.region(role);
-            println!(
-                "{} ({:?}): answers as {}, endpoint {}",
-                r.name, role, r.public_ip, r.endpoint
-            );
-            println!(
-                "  curl -H 'Host: {host}' http://{}/orders/latest",
-                r.endpoint
-            );
-            for t in &r.targets {
-                println!("  target {} in {} at {}", t.id, t.az, t.addr);
-            }
-        }
-        println!(
-            "control API:   curl http://{}/describe | /health | /truth",
-            d.control
-        );
-        println!("running; Ctrl-C to stop");
+        // A closed stdout (`gameday lab | head -1`) must not take the lab down.
+        let _ = std::io::stdout().write_all(addresses(&lab.describe()).as_bytes());
+        let _ = std::io::stdout().flush();
         #[cfg(unix)]
         {
             let mut term =
@@ -76,7 +94,7 @@ pub fn lab(params_from: Option<&Path>, ports: LabPorts) -> u8 {
         #[cfg(not(unix))]
         let _ = tokio::signal::ctrl_c().await;
         lab.stop();
-        println!("lab stopped");
+        let _ = writeln!(std::io::stdout(), "lab stopped");
         0
     })
 }

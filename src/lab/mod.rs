@@ -86,13 +86,16 @@ impl Role {
     }
 }
 
-/// Ports to use instead of ephemeral ones, so a person can reach a standing lab.
+/// How to bind a lab: fixed ports so a person can reach a standing lab, and the
+/// single-address layout of machines where only 127.0.0.1 exists.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LabPorts {
     /// UDP port of the DNS server.
     pub dns: Option<u16>,
     /// TCP port of the control API.
     pub control: Option<u16>,
+    /// Bind everything on 127.0.0.1 even where 127.0.1.x and 127.0.2.x work.
+    pub single_address: bool,
 }
 
 /// Everything one region runs.
@@ -138,7 +141,8 @@ impl Lab {
         let mut tasks = Vec::new();
         // Linux routes all of 127/8 to loopback; elsewhere (stock macOS) only
         // 127.0.0.1 exists and the region addresses become names the probes map.
-        let multi_address = std::net::TcpListener::bind((region_ip(Role::Primary, 10), 0)).is_ok()
+        let multi_address = !ports.single_address
+            && std::net::TcpListener::bind((region_ip(Role::Primary, 10), 0)).is_ok()
             && std::net::TcpListener::bind((region_ip(Role::Secondary, 10), 0)).is_ok();
         let bind_ip = |role: Role, host: u8| -> IpAddr {
             if multi_address {

@@ -1,0 +1,257 @@
+//! A lab running as its own process (`gameday lab`): a person can dig and curl
+//! it, a run can attach to it, and the run leaves it exactly as it found it.
+
+mod common;
+use common::*;
+use gameday::lab::{LabClient, Role};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+struct StandingLab {
+    child: Child,
+    control: SocketAddr,
+}
+
+impl StandingLab {
+    fn start(extra: &[&str]) -> StandingLab {
+        let mut child = gameday()
+            .current_dir(root())
+            .arg("lab")
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn gameday lab");
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        stdout.read_line(&mut first).expect("first line");
+        // Keep reading, as a terminal would, so the lab never writes into a closed pipe.
+        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+        let control = first
+            .trim()
+            .strip_prefix("gameday lab control ")
+            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+            .parse()
+            .expect("control address");
+        StandingLab { child, control }
+    }
+}
+
+impl Drop for StandingLab {
+    fn drop(&mut self) {
+        // SAFETY: plain kill(2) on our own child.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let _ = self.child.wait();
+    }
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn a_run_attaches_to_a_standing_lab_and_leaves_it_as_it_was() {
+    let lab = StandingLab::start(&[]);
+    let client = LabClient { addr: lab.control };
+    let before = rt()
+        .block_on(client.describe())
+        .expect("describe")
+        .configuration();
+
+    let reports = scratch("attach");
+    let out = run_scenario(
+        "kill-primary-targets",
+        &reports,
+        &["--attach", &lab.control.to_string()],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let report = only_report(&reports);
+    assert_eq!(report["environment"]["attached"], true);
+    for a in report["accuracy"].as_array().unwrap() {
+        assert_eq!(a["within_resolution"], true, "{a}");
+    }
+
+    // The lab outlived the run, exactly as it was, healthy again.
+    let (after, health) = rt().block_on(async {
+        (
+            client.describe().await.unwrap().configuration(),
+            client.health().await.unwrap(),
+        )
+    });
+    assert_eq!(after, before, "the standing lab was not restored");
+    assert!(health.iter().all(|h| h.healthy), "{health:?}");
+
+    // A second run on the same lab works: the first left it in steady state.
+    let reports2 = scratch("attach-again");
+    let out = run_scenario(
+        "sever-primary-az",
+        &reports2,
+        &["--attach", &lab.control.to_string()],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let _ = std::fs::remove_dir_all(reports);
+    let _ = std::fs::remove_dir_all(reports2);
+}
+
+#[test]
+fn a_lab_left_broken_is_refused_until_put_back() {
+    let lab = StandingLab::start(&[]);
+    let client = LabClient { addr: lab.control };
+    let call = gameday::lab::LabCall::SeverAz {
+        region: "me-central-1".into(),
+        az: "me-central-1b".into(),
+    };
+    rt().block_on(client.apply(&call)).unwrap();
+    let reports = scratch("refused");
+    let out = run_scenario(
+        "kill-primary-targets",
+        &reports,
+        &["--attach", &lab.control.to_string()],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("not in its steady state") && stdout.contains("gameday revert"),
+        "{stdout}"
+    );
+    let report = only_report(&reports);
+    assert_eq!(report["outcome"], "refused");
+    assert!(
+        report["timeline"].as_array().unwrap().is_empty(),
+        "nothing may run when refused"
+    );
+    let _ = std::fs::remove_dir_all(reports);
+}
+
+#[test]
+fn attaching_to_nothing_says_what_to_do() {
+    let reports = scratch("nothing");
+    // A port nothing listens on: bind, learn it, close it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = run_scenario(
+        "kill-primary-targets",
+        &reports,
+        &["--attach", &format!("127.0.0.1:{port}")],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("did not answer") && stderr.contains("gameday lab"),
+        "{stderr}"
+    );
+    let _ = std::fs::remove_dir_all(reports);
+}
+
+#[test]
+fn single_address_layout_still_tells_regions_apart() {
+    // As on a stock macOS: everything on 127.0.0.1, regions on distinct ports.
+    let lab = StandingLab::start(&["--single-address"]);
+    let client = LabClient { addr: lab.control };
+    let env = rt().block_on(client.describe()).unwrap();
+    assert!(!env.multi_address);
+    let (p, s) = (env.region(Role::Primary), env.region(Role::Secondary));
+    assert_ne!(
+        p.public_ip, s.public_ip,
+        "DNS must still answer distinct addresses"
+    );
+    assert_eq!(p.endpoint.ip(), s.endpoint.ip());
+    assert_ne!(p.endpoint.port(), s.endpoint.port());
+    let reports = scratch("single");
+    let out = run_scenario(
+        "kill-primary-targets",
+        &reports,
+        &["--attach", &lab.control.to_string()],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    assert_eq!(
+        only_report(&reports)["phases"]["serving_region"],
+        "eu-central-1"
+    );
+    let _ = std::fs::remove_dir_all(reports);
+}
+
+#[test]
+fn sigint_mid_run_aborts_reverts_and_exits_3() {
+    let lab = StandingLab::start(&[]);
+    let client = LabClient { addr: lab.control };
+    let before = rt().block_on(client.describe()).unwrap().configuration();
+    let reports = scratch("sigint");
+    let child = gameday()
+        .current_dir(root())
+        .args([
+            "run",
+            "scenarios/primary-region-outage.toml",
+            "--no-progress",
+            "--attach",
+            &lab.control.to_string(),
+            "--reports",
+        ])
+        .arg(&reports)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Baseline is 2s; 3.5s in, the region is cut off and the run is observing.
+    std::thread::sleep(Duration::from_millis(3500));
+    // SAFETY: plain kill(2) on our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", explain(&out));
+    let report = only_report(&reports);
+    assert_eq!(report["outcome"], "aborted");
+    assert!(report["reason"].as_str().unwrap().contains("signal"));
+    assert_eq!(report["revert"]["complete"], true);
+    let after = rt().block_on(client.describe()).unwrap().configuration();
+    assert_eq!(after, before);
+    let _ = std::fs::remove_dir_all(reports);
+}
+
+#[test]
+fn dig_and_curl_work_against_a_standing_lab() {
+    let lab = StandingLab::start(&[]);
+    let client = LabClient { addr: lab.control };
+    let env = rt().block_on(client.describe()).unwrap();
+    rt().block_on(async {
+        let a = gameday::net::dns::query_a(env.dns, &env.record, Duration::from_secs(1))
+            .await
+            .unwrap();
+        assert!(a.authoritative);
+        assert_eq!(a.addresses, vec![env.region(Role::Primary).public_ip]);
+        assert_eq!(a.ttl, 1);
+        // Outside the zone: refused; inside but unknown: NXDOMAIN.
+        let outside = gameday::net::dns::query_a(env.dns, "example.com.", Duration::from_secs(1))
+            .await
+            .unwrap_err();
+        assert!(outside.to_string().contains("Refused"), "{outside}");
+        let unknown =
+            gameday::net::dns::query_a(env.dns, "nope.lab.gameday.test.", Duration::from_secs(1))
+                .await
+                .unwrap_err();
+        assert!(
+            unknown.to_string().contains("Non-Existent Domain")
+                || unknown.to_string().contains("NXDomain"),
+            "{unknown}"
+        );
+        let r = gameday::net::http::request(
+            env.region(Role::Primary).endpoint,
+            hyper::Method::GET,
+            "app.lab.gameday.test",
+            "/healthz",
+            None,
+            Duration::from_secs(1),
+        )
+        .await
+        .unwrap();
+        assert!(r.status.is_success());
+        assert_eq!(r.region.as_deref(), Some("me-central-1"));
+    });
+}
