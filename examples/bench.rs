@@ -78,6 +78,7 @@ fn main() -> anyhow::Result<()> {
         reports_dir: reports.clone(),
         attach: None,
         progress: false,
+        consent: false,
     };
     let mut results = serde_json::Map::new();
     println!(

@@ -7,6 +7,7 @@
 pub mod clock;
 pub mod commands;
 pub mod fault;
+pub mod history;
 pub mod lab;
 pub mod measure;
 pub mod net;

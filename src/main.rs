@@ -61,6 +61,39 @@ enum Command {
         /// Do not draw the live display.
         #[arg(long)]
         no_progress: bool,
+        /// Consent to change a non-lab target without a typed confirmation (required
+        /// without a terminal); the embedded lab never asks.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Re-render a saved run: table, md, html, junit or json.
+    #[command(
+        after_help = "Example:\n  gameday report reports/<run-id>/report.json --format html > timeline.html"
+    )]
+    Report {
+        /// A run's report.json.
+        report: PathBuf,
+        /// Output format.
+        #[arg(long, default_value = "table", value_parser = ["table", "md", "html", "junit", "json"])]
+        format: String,
+    },
+    /// Per scenario, the runs over time, the median of previous runs and regressions.
+    #[command(
+        after_help = "Example:\n  gameday history reports/ --threshold 0.25 --fail-on-regression"
+    )]
+    History {
+        /// Folder of run folders.
+        #[arg(default_value = "reports")]
+        dir: PathBuf,
+        /// Output format.
+        #[arg(long, default_value = "table", value_parser = ["table", "md", "json"])]
+        format: String,
+        /// Share over the median of previous runs that counts as a regression (0.2 = 20%).
+        #[arg(long, default_value_t = 0.2)]
+        threshold: f64,
+        /// Exit 1 when the newest run of any scenario regressed.
+        #[arg(long)]
+        fail_on_regression: bool,
     },
     /// Run the embedded lab in the foreground and print its addresses.
     #[command(
@@ -92,6 +125,13 @@ fn main() -> ExitCode {
         }
     };
     let code = match cli.command {
+        Command::Report { report, format } => commands::report::render(&report, &format),
+        Command::History {
+            dir,
+            format,
+            threshold,
+            fail_on_regression,
+        } => commands::history::history(&dir, &format, threshold, fail_on_regression),
         Command::Validate { scenarios } => commands::validate::validate(&scenarios),
         Command::Plan { scenario, attach } => commands::plan::plan(&scenario, attach),
         Command::Run {
@@ -99,7 +139,8 @@ fn main() -> ExitCode {
             attach,
             reports,
             no_progress,
-        } => commands::run::run(&scenario, attach, reports, no_progress),
+            yes,
+        } => commands::run::run(&scenario, attach, reports, no_progress, yes),
         Command::Lab {
             params,
             dns_port,

@@ -42,21 +42,33 @@ fn run_and_check(scenario: &str, expected_exit: i32) -> Value {
             "{scenario}: phase off ground truth by more than one interval: {a}"
         );
     }
-    // The verdict table and the report path are printed.
+    // The verdict table and the report path are printed; every file format is written.
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains("objective") && stdout.contains("report: "),
         "{stdout}"
     );
-    assert!(reports
-        .read_dir()
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path()
-        .join("report.md")
-        .exists());
+    let run_dir = only_run_dir(&reports);
+    for file in [
+        "report.json",
+        "report.md",
+        "report.html",
+        "junit.xml",
+        "journal.jsonl",
+    ] {
+        assert!(
+            run_dir.join(file).exists(),
+            "{file} missing in {}",
+            run_dir.display()
+        );
+    }
+    // GitHub Actions gets the Markdown summary appended.
+    let summary =
+        std::fs::read_to_string(reports.join("step-summary.md")).expect("step summary written");
+    assert!(
+        summary.contains(&format!("# Game day `{scenario}`")),
+        "{summary}"
+    );
     let _ = std::fs::remove_dir_all(&reports);
     report
 }

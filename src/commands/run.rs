@@ -9,7 +9,13 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 /// Runs a scenario.
-pub fn run(path: &Path, attach: Option<SocketAddr>, reports_dir: PathBuf, no_progress: bool) -> u8 {
+pub fn run(
+    path: &Path,
+    attach: Option<SocketAddr>,
+    reports_dir: PathBuf,
+    no_progress: bool,
+    consent: bool,
+) -> u8 {
     let scenario = match load_or_report(path) {
         Ok(s) => s,
         Err(code) => return code,
@@ -25,6 +31,7 @@ pub fn run(path: &Path, attach: Option<SocketAddr>, reports_dir: PathBuf, no_pro
         reports_dir,
         attach,
         progress: !no_progress && std::io::stderr().is_terminal(),
+        consent,
     };
     match rt.block_on(execute(&scenario, &opts)) {
         Ok(result) => {
@@ -39,11 +46,31 @@ pub fn run(path: &Path, attach: Option<SocketAddr>, reports_dir: PathBuf, no_pro
                 println!("journal: {}", r.revert.journal.display());
             }
             println!("report: {}", result.dir.join("report.md").display());
+            append_step_summary(r);
             r.exit_code
         }
         Err(e) => {
             eprintln!("gameday: {e:#}");
             EXIT_INVALID
         }
+    }
+}
+
+/// Appends the Markdown summary to `$GITHUB_STEP_SUMMARY` when GitHub Actions set it.
+fn append_step_summary(r: &crate::report::Report) {
+    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY") else {
+        return;
+    };
+    let md = crate::report::markdown::Markdown.render(r);
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, md.as_bytes()));
+    if let Err(e) = written {
+        eprintln!(
+            "gameday: cannot append to GITHUB_STEP_SUMMARY {}: {e}",
+            std::path::Path::new(&path).display()
+        );
     }
 }

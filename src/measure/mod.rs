@@ -129,6 +129,34 @@ pub struct Measurements {
     pub serving_region: Option<String>,
 }
 
+impl Measurements {
+    /// The timed figures in reading order, with the names reports show them under.
+    pub fn phases(&self) -> [(&'static str, &Figure); 7] {
+        [
+            ("detection", &self.detection),
+            ("dns_flip", &self.dns_flip),
+            ("first_failure", &self.first_failure),
+            ("recovered (rto_observed)", &self.rto_observed),
+            ("downtime", &self.downtime),
+            ("write_recovery", &self.write_recovery),
+            ("rpo_observed", &self.rpo_observed),
+        ]
+    }
+
+    /// A figure by its field name (`rto_observed`, `detection`, ...).
+    pub fn figure(&self, name: &str) -> Option<&Figure> {
+        match name {
+            "recovered" => Some(&self.recovered),
+            "rto_observed" => Some(&self.rto_observed),
+            _ => self
+                .phases()
+                .into_iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, f)| f),
+        }
+    }
+}
+
 /// Computes every figure from a timeline.
 pub fn measure(timeline: &Timeline, input: &MeasureInput) -> Measurements {
     let mut health = Vec::new();

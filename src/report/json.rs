@@ -6,9 +6,6 @@ use super::{Format, Report};
 pub struct Json;
 
 impl Format for Json {
-    fn file_name(&self) -> &'static str {
-        "report.json"
-    }
     fn render(&self, report: &Report) -> String {
         serde_json::to_string_pretty(report)
             .unwrap_or_else(|e| format!("{{\"error\":\"cannot encode report: {e}\"}}"))

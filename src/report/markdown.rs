@@ -26,9 +26,6 @@ pub fn outcome_phrase(o: Outcome) -> &'static str {
 }
 
 impl Format for Markdown {
-    fn file_name(&self) -> &'static str {
-        "report.md"
-    }
     fn render(&self, r: &Report) -> String {
         let mut s = String::new();
         s.push_str(&format!(
@@ -74,16 +71,7 @@ impl Format for Markdown {
         }
         if let Some(m) = &r.phases {
             s.push_str("\n## Phases (after t0, ± the probe interval that observed them)\n\n| phase | measured | note |\n|---|---|---|\n");
-            for (name, f) in [
-                ("detection", &m.detection),
-                ("dns_flip", &m.dns_flip),
-                ("first_failure", &m.first_failure),
-                ("recovered", &m.recovered),
-                ("rto_observed", &m.rto_observed),
-                ("downtime", &m.downtime),
-                ("write_recovery", &m.write_recovery),
-                ("rpo_observed", &m.rpo_observed),
-            ] {
+            for (name, f) in m.phases() {
                 s.push_str(&format!(
                     "| {name} | {} | {} |\n",
                     fmt_figure(f.value_ms, f.resolution_ms),

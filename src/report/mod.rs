@@ -1,7 +1,9 @@
 //! Reports: `report.json` is the source of truth (versioned schema); every other
 //! format renders from it. One file per format behind [`Format`], wired here.
 
+pub mod html;
 pub mod json;
+pub mod junit;
 pub mod markdown;
 pub mod table;
 
@@ -47,6 +49,9 @@ pub struct Environment {
     pub target: String,
     /// Whether the run attached to a standing lab.
     pub attached: bool,
+    /// Whether `--yes` consent was given.
+    #[serde(default)]
+    pub consent: bool,
     /// The lab as found before the run.
     pub lab: Option<LabDescription>,
     /// Host name.
@@ -106,29 +111,129 @@ pub struct Report {
     pub accuracy: Vec<Accuracy>,
 }
 
-/// One output format.
+/// One output format: renders a report as text.
 pub trait Format {
-    /// File name inside the run folder.
-    fn file_name(&self) -> &'static str;
     /// Renders the report.
     fn render(&self, report: &Report) -> String;
 }
 
-/// Formats written for every run.
-pub fn formats() -> Vec<Box<dyn Format>> {
-    vec![Box::new(json::Json), Box::new(markdown::Markdown)]
+/// A format by name, and the file it is written to in a run folder (if any).
+pub struct FormatEntry {
+    /// Name for `--format`.
+    pub name: &'static str,
+    /// File written for every run; `None` for terminal-only formats.
+    pub file: Option<&'static str>,
+    /// The format.
+    pub format: &'static (dyn Format + Sync),
 }
 
-/// Writes every format into `dir`; returns the paths written.
+/// Every format, by name. Adding a format is adding a file and a line here.
+pub const FORMATS: &[FormatEntry] = &[
+    FormatEntry {
+        name: "json",
+        file: Some("report.json"),
+        format: &json::Json,
+    },
+    FormatEntry {
+        name: "md",
+        file: Some("report.md"),
+        format: &markdown::Markdown,
+    },
+    FormatEntry {
+        name: "html",
+        file: Some("report.html"),
+        format: &html::Html,
+    },
+    FormatEntry {
+        name: "junit",
+        file: Some("junit.xml"),
+        format: &junit::Junit,
+    },
+    FormatEntry {
+        name: "table",
+        file: None,
+        format: &table::Terminal,
+    },
+];
+
+/// A format by its name.
+pub fn format(name: &str) -> Option<&'static FormatEntry> {
+    FORMATS.iter().find(|f| f.name == name)
+}
+
+/// Writes every file format into `dir`; returns the paths written.
 pub fn write_all(report: &Report, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir)?;
     let mut written = Vec::new();
-    for f in formats() {
-        let path = dir.join(f.file_name());
-        std::fs::write(&path, f.render(report))?;
-        written.push(path);
+    for entry in FORMATS {
+        if let Some(file) = entry.file {
+            let path = dir.join(file);
+            std::fs::write(&path, entry.format.render(report))?;
+            written.push(path);
+        }
     }
     Ok(written)
+}
+
+/// Why a saved report cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// Not readable.
+    #[error("{path}: cannot read the report: {source}")]
+    Io {
+        /// Path.
+        path: String,
+        /// I/O error.
+        source: std::io::Error,
+    },
+    /// Not a gameday report.
+    #[error("{path}: not a gameday report.json ({reason}); pass the report.json of a run folder")]
+    Invalid {
+        /// Path.
+        path: String,
+        /// Decode error.
+        reason: String,
+    },
+    /// Written by a newer gameday.
+    #[error("{path}: report schema version {found} is newer than this gameday understands ({SCHEMA_VERSION}); upgrade gameday")]
+    TooNew {
+        /// Path.
+        path: String,
+        /// Version found.
+        found: u64,
+    },
+}
+
+/// Reads a saved `report.json`.
+pub fn read(path: &Path) -> Result<Report, ReadError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| ReadError::Io {
+        path: shown.clone(),
+        source,
+    })?;
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| ReadError::Invalid {
+        path: shown.clone(),
+        reason: e.to_string(),
+    })?;
+    match value.get("schema_version").and_then(|v| v.as_u64()) {
+        Some(v) if v > SCHEMA_VERSION as u64 => {
+            return Err(ReadError::TooNew {
+                path: shown,
+                found: v,
+            })
+        }
+        Some(_) => {}
+        None => {
+            return Err(ReadError::Invalid {
+                path: shown,
+                reason: "no schema_version".into(),
+            })
+        }
+    }
+    serde_json::from_value(value).map_err(|e| ReadError::Invalid {
+        path: shown,
+        reason: e.to_string(),
+    })
 }
 
 /// Formats a millisecond figure for people.

@@ -8,9 +8,6 @@ use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 pub struct Terminal;
 
 impl Format for Terminal {
-    fn file_name(&self) -> &'static str {
-        "summary.txt"
-    }
     fn render(&self, r: &Report) -> String {
         let mut out = String::new();
         let mut t = Table::new();
@@ -39,16 +36,7 @@ impl Format for Terminal {
             let mut p = Table::new();
             p.load_preset(UTF8_FULL_CONDENSED);
             p.set_header(vec!["phase (after t0)", "measured", "note"]);
-            let rows = [
-                ("detection", &m.detection),
-                ("dns_flip", &m.dns_flip),
-                ("first_failure", &m.first_failure),
-                ("recovered (rto_observed)", &m.rto_observed),
-                ("downtime", &m.downtime),
-                ("write_recovery", &m.write_recovery),
-                ("rpo_observed", &m.rpo_observed),
-            ];
-            for (name, f) in rows {
+            for (name, f) in m.phases() {
                 p.add_row(vec![
                     name.to_string(),
                     fmt_figure(f.value_ms, f.resolution_ms),

@@ -35,6 +35,8 @@ pub struct RunOptions {
     pub attach: Option<SocketAddr>,
     /// Draw the live display.
     pub progress: bool,
+    /// `--yes` was given: consent to change a non-lab target. Recorded in the report.
+    pub consent: bool,
 }
 
 /// A finished run.
@@ -538,6 +540,7 @@ pub async fn execute(scenario: &Scenario, opts: &RunOptions) -> anyhow::Result<R
         environment: Environment {
             target: "lab".into(),
             attached: opts.attach.is_some(),
+            consent: opts.consent,
             lab: Some(env),
             host: hostname(),
             gameday_version: env!("CARGO_PKG_VERSION").into(),

@@ -25,41 +25,6 @@ pub struct Observers {
     pub latest: Arc<Mutex<BTreeMap<String, String>>>,
 }
 
-/// A short word for an observation, for the progress display.
-pub fn glance(o: &Observation) -> String {
-    match o {
-        Observation::Http {
-            ok: true, region, ..
-        } => format!("ok {}", region.as_deref().unwrap_or("?")),
-        Observation::Http {
-            status: Some(s), ..
-        } => format!("FAIL {s}"),
-        Observation::Http { .. } => "FAIL no answer".into(),
-        Observation::Dns {
-            region: Some(r), ..
-        } => r.clone(),
-        Observation::Dns { .. } => "no answer".into(),
-        Observation::HealthCheck {
-            region,
-            healthy,
-            checkers_healthy,
-            checkers,
-        } => {
-            format!(
-                "{region} {} {checkers_healthy}/{checkers}",
-                if *healthy { "healthy" } else { "UNHEALTHY" }
-            )
-        }
-        Observation::CanaryWrite {
-            seq, acked: true, ..
-        } => format!("#{seq} acked"),
-        Observation::CanaryWrite { seq, .. } => format!("#{seq} FAILED"),
-        Observation::CanaryReadBack { region, present } => {
-            format!("{} read back from {region}", present.len())
-        }
-    }
-}
-
 impl Observers {
     /// Starts every probe.
     pub fn start(probes: &[Arc<dyn Probe>], ctx: Arc<ProbeContext>) -> Observers {
@@ -93,7 +58,7 @@ impl Observers {
                                 }
                                 _ => probe.name().to_string(),
                             };
-                            latest.lock().expect("latest lock").insert(key, glance(&o));
+                            latest.lock().expect("latest lock").insert(key, o.summary());
                             let _ = tx.send(Entry {
                                 at,
                                 source: probe.name().to_string(),

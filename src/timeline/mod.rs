@@ -70,6 +70,59 @@ pub enum Observation {
     },
 }
 
+impl Observation {
+    /// The observation in a few words, for people.
+    pub fn summary(&self) -> String {
+        match self {
+            Observation::Http {
+                ok,
+                status,
+                region,
+                error,
+                ..
+            } => format!(
+                "{} {} {}{}",
+                if *ok { "ok" } else { "FAILED" },
+                status.map(|s| s.to_string()).unwrap_or_default(),
+                region.as_deref().unwrap_or(""),
+                error.as_ref().map(|e| format!(": {e}")).unwrap_or_default()
+            ),
+            Observation::Dns {
+                region,
+                address,
+                error,
+                ..
+            } => match (region, address) {
+                (Some(r), Some(a)) => format!("{a} ({r})"),
+                _ => error.clone().unwrap_or_else(|| "no answer".into()),
+            },
+            Observation::HealthCheck {
+                region,
+                healthy,
+                checkers_healthy,
+                checkers,
+            } => {
+                format!(
+                    "{region} {} ({checkers_healthy}/{checkers} checkers)",
+                    if *healthy { "healthy" } else { "UNHEALTHY" }
+                )
+            }
+            Observation::CanaryWrite {
+                seq, acked, error, ..
+            } => {
+                format!(
+                    "write #{seq} {}{}",
+                    if *acked { "acked" } else { "FAILED" },
+                    error.as_ref().map(|e| format!(": {e}")).unwrap_or_default()
+                )
+            }
+            Observation::CanaryReadBack { region, present } => {
+                format!("read back {} writes from {region}", present.len())
+            }
+        }
+    }
+}
+
 /// Whether an entry is an observation or an event of the run itself.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "data", rename_all = "kebab-case")]

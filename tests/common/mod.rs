@@ -34,6 +34,7 @@ pub fn run_scenario(scenario: &str, reports: &Path, extra: &[&str]) -> Output {
         ])
         .arg(reports)
         .args(extra)
+        .env("GITHUB_STEP_SUMMARY", reports.join("step-summary.md"))
         .output()
         .expect("run gameday")
 }
@@ -43,6 +44,7 @@ pub fn only_report(reports: &Path) -> serde_json::Value {
     let runs: Vec<PathBuf> = std::fs::read_dir(reports)
         .expect("reports dir")
         .map(|e| e.expect("entry").path())
+        .filter(|p| p.is_dir())
         .collect();
     assert_eq!(
         runs.len(),
@@ -52,6 +54,17 @@ pub fn only_report(reports: &Path) -> serde_json::Value {
     );
     let text = std::fs::read_to_string(runs[0].join("report.json")).expect("report.json");
     serde_json::from_str(&text).expect("report.json is JSON")
+}
+
+/// The one run folder under `reports`.
+pub fn only_run_dir(reports: &Path) -> PathBuf {
+    let runs: Vec<PathBuf> = std::fs::read_dir(reports)
+        .expect("reports dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.is_dir())
+        .collect();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    runs[0].clone()
 }
 
 /// Explains a failed run.

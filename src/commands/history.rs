@@ -1,0 +1,41 @@
+//! `gameday history`: runs over time per scenario, with regression flags.
+
+use super::EXIT_INVALID;
+use crate::history::{self, render};
+use std::path::Path;
+
+/// Prints the history of the runs under `dir`. Exit 1 with `fail_on_regression`
+/// when the newest run of a scenario regressed.
+pub fn history(dir: &Path, format: &str, threshold: f64, fail_on_regression: bool) -> u8 {
+    if !(0.0..=10.0).contains(&threshold) {
+        eprintln!(
+            "gameday: --threshold {threshold} is not a share between 0 and 10 (0.2 means 20%)"
+        );
+        return EXIT_INVALID;
+    }
+    let render: fn(&history::History) -> String = match format {
+        "table" => render::table,
+        "md" => render::markdown,
+        "json" => render::json,
+        other => {
+            eprintln!("gameday: unknown history format \"{other}\"; use table, md or json");
+            return EXIT_INVALID;
+        }
+    };
+    let h = match history::collect(dir, threshold) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!(
+                "gameday: {}: cannot read the reports folder: {e}",
+                dir.display()
+            );
+            return EXIT_INVALID;
+        }
+    };
+    print!("{}", render(&h));
+    if fail_on_regression && h.has_regression() {
+        1
+    } else {
+        0
+    }
+}

@@ -1,0 +1,160 @@
+//! `gameday history` over a folder of synthetic reports: it flags the
+//! regression it should and not the ones it should not.
+
+mod common;
+use common::*;
+use serde_json::Value;
+use std::path::Path;
+
+/// Writes a run of `scenario` started `day` days in, with the given figures (ms).
+fn synthetic(dir: &Path, scenario: &str, day: i64, rto: Option<f64>, detection: f64) {
+    let mut r: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("tests/fixtures/report-fail-primary-database.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let run_id = format!("{scenario}-day{day:02}");
+    r["run_id"] = run_id.clone().into();
+    r["scenario"]["name"] = scenario.into();
+    r["started_at"] = chrono::DateTime::from_timestamp(1_790_000_000 + day * 86_400, 0)
+        .unwrap()
+        .to_rfc3339()
+        .into();
+    r["phases"]["rto_observed"]["value_ms"] = rto.map(Value::from).unwrap_or(Value::Null);
+    r["phases"]["detection"]["value_ms"] = detection.into();
+    let run = dir.join(&run_id);
+    std::fs::create_dir_all(&run).unwrap();
+    std::fs::write(run.join("report.json"), r.to_string()).unwrap();
+}
+
+fn history(dir: &Path, extra: &[&str]) -> (Option<i32>, String) {
+    let out = gameday()
+        .arg("history")
+        .arg(dir)
+        .args(extra)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn flags_the_regression_it_should_and_not_the_others() {
+    let dir = scratch("history");
+    // steady: small noise, newest within 20% -> no flag.
+    for (day, rto) in [
+        (1, 3400.0),
+        (2, 3500.0),
+        (3, 3450.0),
+        (4, 3480.0),
+        (5, 3900.0),
+    ] {
+        synthetic(&dir, "steady", day, Some(rto), 2970.0);
+    }
+    // slower: newest rto 60% over the median -> flagged; detection unchanged.
+    for (day, rto) in [(1, 3400.0), (2, 3500.0), (3, 3450.0), (4, 5600.0)] {
+        synthetic(&dir, "slower", day, Some(rto), 2970.0);
+    }
+    // faster: newest better -> never flagged.
+    for (day, rto) in [(1, 3400.0), (2, 3500.0), (3, 2000.0)] {
+        synthetic(&dir, "faster", day, Some(rto), 2970.0);
+    }
+    // the old regression is not the newest run any more -> not flagged.
+    for (day, rto) in [(1, 3400.0), (2, 9000.0), (3, 3450.0)] {
+        synthetic(&dir, "recovered", day, Some(rto), 2970.0);
+    }
+    // never recovered on the newest run -> flagged.
+    for (day, rto) in [(1, Some(3400.0)), (2, Some(3500.0)), (3, None)] {
+        synthetic(&dir, "broken", day, rto, 2970.0);
+    }
+    // A stray file is skipped, not fatal.
+    std::fs::create_dir_all(dir.join("junk")).unwrap();
+    std::fs::write(dir.join("junk/report.json"), "not json").unwrap();
+
+    let (code, json) = history(&dir, &["--format", "json"]);
+    assert_eq!(code, Some(0));
+    let h: Value = serde_json::from_str(&json).unwrap();
+    let flagged: Vec<(String, String)> = h["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| {
+            s["regressions"].as_array().unwrap().iter().map(move |r| {
+                (
+                    s["scenario"].as_str().unwrap().to_string(),
+                    r["figure"].as_str().unwrap().to_string(),
+                )
+            })
+        })
+        .collect();
+    assert_eq!(
+        flagged,
+        vec![
+            ("broken".to_string(), "rto_observed".to_string()),
+            ("slower".to_string(), "rto_observed".to_string())
+        ]
+    );
+    let slower = h["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["scenario"] == "slower")
+        .unwrap();
+    assert_eq!(slower["previous_median"]["rto_observed"], 3450.0);
+    assert_eq!(h["skipped"].as_array().unwrap().len(), 1);
+
+    let (code, table) = history(&dir, &[]);
+    assert_eq!(
+        code,
+        Some(0),
+        "without --fail-on-regression history only reports"
+    );
+    assert!(
+        table.contains("REGRESSION slower: rto_observed is 5.60s vs a median of 3.45s (+62%)"),
+        "{table}"
+    );
+    let (code, md) = history(&dir, &["--format", "md", "--fail-on-regression"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        md.contains("## Regressions") && md.contains("**slower**"),
+        "{md}"
+    );
+
+    // A looser threshold lets the 62% through; only the broken run remains.
+    let (code, json) = history(
+        &dir,
+        &[
+            "--format",
+            "json",
+            "--threshold",
+            "1.0",
+            "--fail-on-regression",
+        ],
+    );
+    assert_eq!(code, Some(1));
+    let h: Value = serde_json::from_str(&json).unwrap();
+    let n: usize = h["scenarios"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["regressions"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(n, 1);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn no_regression_exits_0_even_with_fail_on_regression() {
+    let dir = scratch("history-clean");
+    for day in 1..=3 {
+        synthetic(&dir, "steady", day, Some(3400.0), 2970.0);
+    }
+    let (code, out) = history(&dir, &["--fail-on-regression"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("no regression"));
+    let (code, _) = history(&dir.join("missing"), &[]);
+    assert_eq!(code, Some(2));
+    let _ = std::fs::remove_dir_all(dir);
+}
