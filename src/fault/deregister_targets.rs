@@ -60,16 +60,16 @@ impl Fault for DeregisterTargets {
             )
         })?;
         let targets: Vec<String> = candidates[..n].iter().map(|s| s.to_string()).collect();
-        Ok(vec![Step {
-            fault: KIND.into(),
-            apply: Action::Lab(LabCall::DeregisterTargets {
+        Ok(vec![Step::outage(
+            KIND,
+            Action::Lab(LabCall::DeregisterTargets {
                 region: region.name.clone(),
                 targets: targets.clone(),
             }),
-            undo: Action::Lab(LabCall::RegisterTargets {
+            Action::Lab(LabCall::RegisterTargets {
                 region: region.name.clone(),
                 targets,
             }),
-        }])
+        )])
     }
 }

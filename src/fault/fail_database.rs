@@ -5,6 +5,7 @@
 use super::Fault;
 use crate::lab::{LabCall, LabDescription};
 use crate::plan::{Action, Step};
+use crate::scenario::duration::HumanDuration;
 use crate::scenario::region::RegionRef;
 use serde::Deserialize;
 
@@ -20,6 +21,10 @@ pub struct FailDatabase {
     /// Region whose instance crashes (default primary).
     #[serde(default)]
     pub region: RegionRef,
+    /// Cut replication this long before the crash, so the writes in between are
+    /// lost for real (t0 stays the crash).
+    #[serde(default)]
+    pub cut_replication_before: Option<HumanDuration>,
 }
 
 /// Parses the scenario table.
@@ -40,14 +45,31 @@ impl Fault for FailDatabase {
                 region.name
             ));
         }
-        Ok(vec![Step {
-            fault: KIND.into(),
-            apply: Action::Lab(LabCall::FailDatabase {
+        let crash = Step::outage(
+            KIND,
+            Action::Lab(LabCall::FailDatabase {
                 region: region.name.clone(),
             }),
-            undo: Action::Lab(LabCall::RestoreDatabase {
+            Action::Lab(LabCall::RestoreDatabase {
                 region: region.name.clone(),
             }),
-        }])
+        );
+        Ok(match self.cut_replication_before {
+            Some(before) => vec![
+                Step {
+                    starts_outage: false,
+                    ..Step::outage(
+                        KIND,
+                        Action::Lab(LabCall::CutReplication),
+                        Action::Lab(LabCall::RestoreReplication),
+                    )
+                },
+                Step {
+                    delay_ms: before.get().as_millis() as u64,
+                    ..crash
+                },
+            ],
+            None => vec![crash],
+        })
     }
 }

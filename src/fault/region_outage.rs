@@ -33,14 +33,14 @@ impl Fault for RegionOutage {
 
     fn plan(&self, env: &LabDescription) -> Result<Vec<Step>, String> {
         let region = env.region(self.region.0);
-        Ok(vec![Step {
-            fault: KIND.into(),
-            apply: Action::Lab(LabCall::IsolateRegion {
+        Ok(vec![Step::outage(
+            KIND,
+            Action::Lab(LabCall::IsolateRegion {
                 region: region.name.clone(),
             }),
-            undo: Action::Lab(LabCall::RestoreRegion {
+            Action::Lab(LabCall::RestoreRegion {
                 region: region.name.clone(),
             }),
-        }])
+        )])
     }
 }

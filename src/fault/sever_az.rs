@@ -53,16 +53,16 @@ impl Fault for SeverAz {
                 region.azs.join(", ")
             ));
         }
-        Ok(vec![Step {
-            fault: KIND.into(),
-            apply: Action::Lab(LabCall::SeverAz {
+        Ok(vec![Step::outage(
+            KIND,
+            Action::Lab(LabCall::SeverAz {
                 region: region.name.clone(),
                 az: az.clone(),
             }),
-            undo: Action::Lab(LabCall::RestoreAz {
+            Action::Lab(LabCall::RestoreAz {
                 region: region.name.clone(),
                 az,
             }),
-        }])
+        )])
     }
 }

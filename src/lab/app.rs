@@ -6,10 +6,10 @@
 //! across the region link when it is remote, and so does listing one's own
 //! orders (read-your-writes).
 
-use super::database::Cluster;
+use super::database::embedded::WriteRequest;
+use super::database::Database;
 use super::Role;
 use crate::net::http::{self, Body};
-use bytes::Bytes;
 use hyper::{Method, Request, Response, StatusCode};
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,65 +22,54 @@ pub struct App {
     pub region_name: String,
     /// Target id, for headers.
     pub target_id: String,
-    /// The database cluster (to find the writer endpoint).
-    pub cluster: Arc<Cluster>,
+    /// The database (its writer endpoint and each region's instance).
+    pub db: Arc<dyn Database>,
     /// How long to wait for the database.
     pub db_timeout: Duration,
 }
 
-impl App {
-    async fn db(
-        &self,
-        role: Role,
-        method: Method,
-        path: &str,
-        body: Option<Bytes>,
-    ) -> Result<http::Reply, String> {
-        let gate = self.cluster.gate(role).listen;
-        match http::request(gate, method, "db.lab", path, body, self.db_timeout).await {
-            Ok(r) if r.status.is_success() => Ok(r),
-            Ok(r) => Err(format!("database answered {}", r.status)),
-            Err(e) => Err(format!("database unreachable: {e}")),
-        }
+fn json_or_503(result: Result<Vec<u64>, String>) -> Response<Body> {
+    match result {
+        Ok(seqs) => http::json(StatusCode::OK, &seqs),
+        Err(e) => http::respond(StatusCode::SERVICE_UNAVAILABLE, "text/plain", e),
     }
+}
 
+impl App {
     /// Handles one request.
     pub async fn handle(self: Arc<Self>, req: Request<hyper::body::Incoming>) -> Response<Body> {
         let (method, path) = http::route(&req);
+        let t = self.db_timeout;
         let mut resp = match (method, path.as_str()) {
-            (Method::GET, "/healthz") => {
-                match self.db(self.region, Method::GET, "/ping", None).await {
-                    Ok(_) => http::respond(StatusCode::OK, "text/plain", "ok"),
-                    Err(e) => http::respond(StatusCode::SERVICE_UNAVAILABLE, "text/plain", e),
-                }
-            }
-            (Method::GET, "/orders/latest") => {
-                match self.db(self.region, Method::GET, "/read", None).await {
-                    Ok(r) => http::respond(StatusCode::OK, "application/json", r.body),
-                    Err(e) => http::respond(StatusCode::SERVICE_UNAVAILABLE, "text/plain", e),
-                }
-            }
+            (Method::GET, "/healthz") => match self.db.ping(self.region, t).await {
+                Ok(()) => http::respond(StatusCode::OK, "text/plain", "ok"),
+                Err(e) => http::respond(StatusCode::SERVICE_UNAVAILABLE, "text/plain", e),
+            },
+            (Method::GET, "/orders/latest") => json_or_503(self.db.latest(self.region, t).await),
             (Method::GET, "/orders") => {
                 // Read-your-writes: listing a writer's own orders goes to the cluster
                 // writer, not the local replica, which may lag behind it.
                 let canary = http::query_param(&req, "canary").unwrap_or_default();
-                let path = format!("/read?canary={canary}");
-                match self
-                    .db(self.cluster.writer(), Method::GET, &path, None)
-                    .await
-                {
-                    Ok(r) => http::respond(StatusCode::OK, "application/json", r.body),
-                    Err(e) => http::respond(StatusCode::SERVICE_UNAVAILABLE, "text/plain", e),
-                }
+                json_or_503(self.db.canary(self.db.writer(), &canary, t).await)
             }
             (Method::POST, "/orders") => {
                 let body = match http::read_body(req).await {
                     Ok(b) => b,
                     Err(resp) => return resp,
                 };
-                let writer = self.cluster.writer();
-                match self.db(writer, Method::POST, "/write", Some(body)).await {
-                    Ok(r) => http::respond(StatusCode::OK, "application/json", r.body),
+                let Ok(order) = serde_json::from_slice::<WriteRequest>(&body) else {
+                    return http::respond(
+                        StatusCode::BAD_REQUEST,
+                        "text/plain",
+                        "expected {\"seq\":N,\"canary\":\"...\"}",
+                    );
+                };
+                match self
+                    .db
+                    .write(self.db.writer(), order.seq, &order.canary, t)
+                    .await
+                {
+                    Ok(()) => http::json(StatusCode::OK, &serde_json::json!({ "seq": order.seq })),
                     Err(e) => http::respond(StatusCode::SERVICE_UNAVAILABLE, "text/plain", e),
                 }
             }

@@ -72,6 +72,11 @@ pub enum LabCall {
         /// Region name.
         region: String,
     },
+    /// Stop replication from the writer to the standby: what the writer commits
+    /// from now on is not replicated.
+    CutReplication,
+    /// Undo of [`LabCall::CutReplication`].
+    RestoreReplication,
 }
 
 impl LabCall {
@@ -98,6 +103,10 @@ impl LabCall {
             LabCall::RestoreRegion { region } => {
                 format!("reconnect region {region} and fail back the database if needed")
             }
+            LabCall::CutReplication => {
+                "cut database replication from the writer to the standby".into()
+            }
+            LabCall::RestoreReplication => "let database replication flow again".into(),
         }
     }
 }
@@ -134,6 +143,10 @@ pub struct RegionDescription {
     pub database: InstanceView,
     /// Holds on the database link.
     pub database_holds: Vec<String>,
+    /// Where apps reach this region's database instance (absent in reports
+    /// written before it was recorded).
+    #[serde(default)]
+    pub database_endpoint: Option<SocketAddr>,
 }
 
 /// Everything a run needs to know about a lab.
@@ -153,6 +166,9 @@ pub struct LabDescription {
     pub regions: Vec<RegionDescription>,
     /// Region whose database takes writes.
     pub writer_region: String,
+    /// Holds on the replication link (non-empty: nothing replicates).
+    #[serde(default)]
+    pub replication_holds: Vec<String>,
     /// Whether each region has its own loopback addresses.
     pub multi_address: bool,
 }
@@ -192,6 +208,7 @@ impl LabDescription {
             }
             databases.insert(r.name.clone(), (r.database.role, r.database.crashed));
         }
+        holds.insert("replication link".into(), self.replication_holds.clone());
         LabConfiguration {
             registered,
             holds,
@@ -270,8 +287,9 @@ pub(crate) fn describe(state: &LabState) -> LabDescription {
                     .iter()
                     .map(|s| format!("{}{s}", role.lab_region()))
                     .collect(),
-                database: state.cluster.view(role),
-                database_holds: state.cluster.gate(role).holds(),
+                database: state.database.view(role),
+                database_holds: state.database.gate(role).holds(),
+                database_endpoint: Some(state.database.gate(role).listen),
             }
         })
         .to_vec();
@@ -282,7 +300,8 @@ pub(crate) fn describe(state: &LabState) -> LabDescription {
         zone: super::ZONE.to_string(),
         record: super::RECORD.to_string(),
         regions,
-        writer_region: state.cluster.writer().lab_region().to_string(),
+        writer_region: state.database.writer().lab_region().to_string(),
+        replication_holds: state.database.replication_holds(),
         multi_address: state.multi_address,
     }
 }
@@ -297,7 +316,7 @@ fn role_of(region: &str) -> Result<Role, String> {
 }
 
 /// Applies one call. Errors are for calls that name things the lab does not have.
-pub(crate) fn apply(state: &LabState, call: &LabCall) -> Result<Applied, String> {
+pub(crate) async fn apply(state: &LabState, call: &LabCall) -> Result<Applied, String> {
     let truth = &state.truth;
     let applied = |changed: bool, kind: &str, region: &str, detail: String| Applied {
         // Only a real change is ground truth; a repeated call changes nothing.
@@ -350,19 +369,25 @@ pub(crate) fn apply(state: &LabState, call: &LabCall) -> Result<Applied, String>
         }
         LabCall::FailDatabase { region } => {
             let role = role_of(region)?;
-            let changed = state.cluster.crash(role);
-            state.cluster.gate(role).hold("fail-database");
-            Ok(applied(
+            // Unreachable from the moment its gate holds; stopping a real
+            // instance takes longer, but nothing reaches it meanwhile.
+            let at = mono_now();
+            state.database.gate(role).hold("fail-database");
+            let changed = state.database.crash(role).await?;
+            let effective_at = if changed {
+                truth.record_at(at, "database-failed", region, "instance crashed")
+            } else {
+                mono_now()
+            };
+            Ok(Applied {
+                effective_at,
                 changed,
-                "database-failed",
-                region,
-                "instance crashed".into(),
-            ))
+            })
         }
         LabCall::RestoreDatabase { region } => {
             let role = role_of(region)?;
-            state.cluster.gate(role).lift("fail-database");
-            let changed = state.cluster.recover(role);
+            state.database.gate(role).lift("fail-database");
+            let changed = state.database.recover(role).await?;
             Ok(applied(
                 changed,
                 "database-restored",
@@ -376,8 +401,10 @@ pub(crate) fn apply(state: &LabState, call: &LabCall) -> Result<Applied, String>
             let hold = format!("region-outage:{region}");
             let isolate = matches!(call, LabCall::IsolateRegion { .. });
             let had = r.ingress.holds().contains(&hold);
+            // Replication crosses regions: either region going dark cuts it.
             let mut gates: Vec<&crate::net::gate::Gate> =
-                vec![&r.ingress, state.cluster.gate(role)];
+                vec![&r.ingress, state.database.gate(role)];
+            gates.extend(state.database.replication_gate());
             gates.extend(r.target_gates.iter().map(|(_, g)| g));
             for g in gates {
                 if isolate {
@@ -387,7 +414,7 @@ pub(crate) fn apply(state: &LabState, call: &LabCall) -> Result<Applied, String>
                 }
             }
             if !isolate {
-                state.cluster.reconcile();
+                state.database.reconcile().await?;
             }
             let kind = if isolate {
                 "region-isolated"
@@ -395,6 +422,17 @@ pub(crate) fn apply(state: &LabState, call: &LabCall) -> Result<Applied, String>
                 "region-restored"
             };
             Ok(applied(had != isolate, kind, region, hold))
+        }
+        LabCall::CutReplication | LabCall::RestoreReplication => {
+            let cut = matches!(call, LabCall::CutReplication);
+            let changed = state.database.set_replication_cut(cut).await?;
+            let (kind, detail) = if cut {
+                ("replication-cut", "writer to standby")
+            } else {
+                ("replication-restored", "writer to standby")
+            };
+            let writer = state.database.writer().lab_region();
+            Ok(applied(changed, kind, writer, detail.into()))
         }
     }
 }
@@ -418,7 +456,7 @@ async fn handle(state: Arc<LabState>, req: Request<hyper::body::Incoming>) -> Re
                 Err(resp) => return resp,
             };
             match serde_json::from_slice::<LabCall>(&body) {
-                Ok(call) => match apply(&state, &call) {
+                Ok(call) => match apply(&state, &call).await {
                     Ok(applied) => http::json(StatusCode::OK, &applied),
                     Err(e) => http::respond(StatusCode::BAD_REQUEST, "text/plain", e),
                 },

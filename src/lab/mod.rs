@@ -25,7 +25,7 @@ use crate::net::http;
 use alb::{Alb, AlbSettings};
 use app::App;
 use checker::{CheckerSettings, HealthCheckers};
-use database::Cluster;
+use database::{embedded, postgres, Database, Engine, Replication};
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -112,7 +112,7 @@ pub(crate) struct LabState {
     pub params: LabParams,
     pub truth: Arc<Truth>,
     pub regions: [RegionLab; 2],
-    pub cluster: Arc<Cluster>,
+    pub database: Arc<dyn Database>,
     pub checkers: Arc<HealthCheckers>,
     pub dns: SocketAddr,
     pub control: SocketAddr,
@@ -153,36 +153,62 @@ impl Lab {
         };
         let names = REGION_NAMES.map(String::from);
 
-        // Databases, each behind its region's database gate.
-        let mut db_listeners = Vec::new();
-        let mut db_gates = Vec::new();
-        for role in Role::both() {
-            let listener = loopback_listener()
-                .await
-                .context("binding a database listener")?;
-            let (gate, task) = Gate::start(
-                SocketAddr::new(bind_ip(role, 50), 0),
-                listener.local_addr()?,
-            )
-            .await
-            .context("binding a database gate")?;
-            tasks.push(task);
-            db_listeners.push(listener);
-            db_gates.push(gate);
-        }
-        let db_gates: [Gate; 2] = [db_gates[0].clone(), db_gates[1].clone()];
-        let cluster = Arc::new(Cluster::new(db_gates, truth.clone(), names.clone()));
-        for (role, listener) in Role::both().into_iter().zip(db_listeners) {
-            let c = cluster.clone();
-            tasks.push(http::serve(listener, move |req| {
-                c.clone().handle(role, req)
-            }));
-        }
-        tasks.push(cluster.spawn_automation(
-            params.replication_lag.get(),
-            params.promotion_delay.get(),
-            params.auto_promote,
-        ));
+        // The database, each region's instance behind its database gate.
+        let database: Arc<dyn Database> = match params.database {
+            Engine::Embedded => {
+                let mut listeners = Vec::new();
+                let mut gates = Vec::new();
+                for role in Role::both() {
+                    let listener = loopback_listener()
+                        .await
+                        .context("binding a database listener")?;
+                    let (gate, task) = Gate::start(
+                        SocketAddr::new(bind_ip(role, 50), 0),
+                        listener.local_addr()?,
+                    )
+                    .await
+                    .context("binding a database gate")?;
+                    tasks.push(task);
+                    listeners.push(listener);
+                    gates.push(gate);
+                }
+                let settings = embedded::Settings {
+                    lag: params.replication_lag.get(),
+                    promotion_delay: params.promotion_delay.get(),
+                    auto_promote: params.auto_promote,
+                    synchronous: params.replication == Replication::Sync,
+                };
+                let cluster = Arc::new(embedded::Cluster::new(
+                    [gates[0].clone(), gates[1].clone()],
+                    truth.clone(),
+                    names.clone(),
+                    settings,
+                ));
+                for (role, listener) in Role::both().into_iter().zip(listeners) {
+                    let c = cluster.clone();
+                    tasks.push(http::serve(listener, move |req| {
+                        c.clone().handle(role, req)
+                    }));
+                }
+                cluster
+            }
+            Engine::Postgres => {
+                let settings = postgres::Settings {
+                    promotion_delay: params.promotion_delay.get(),
+                    auto_promote: params.auto_promote,
+                    synchronous: params.replication == Replication::Sync,
+                    replay_delay: params.replay_delay.get(),
+                };
+                let (cluster, gate_tasks) =
+                    postgres::PgCluster::start(settings, truth.clone(), names.clone(), |role| {
+                        bind_ip(role, 50)
+                    })
+                    .await?;
+                tasks.extend(gate_tasks);
+                cluster
+            }
+        };
+        tasks.push(database.clone().spawn_automation());
 
         // Targets and ALBs.
         let alb_settings = AlbSettings {
@@ -207,7 +233,7 @@ impl Lab {
                         region: role,
                         region_name: role.lab_region().to_string(),
                         target_id: id.clone(),
-                        cluster: cluster.clone(),
+                        db: database.clone(),
                         db_timeout: params.app_db_timeout.get(),
                     });
                     let upstream = listener.local_addr()?;
@@ -320,7 +346,7 @@ impl Lab {
             params,
             truth,
             regions,
-            cluster,
+            database,
             checkers,
             dns: dns_addr,
             control: control_addr,
@@ -340,10 +366,14 @@ impl Lab {
         control::describe(&self.state)
     }
 
-    /// Stops every task of the lab.
+    /// Stops every task of the lab and the database it runs.
     pub fn stop(&mut self) {
+        let had_tasks = !self.tasks.is_empty();
         for t in self.tasks.drain(..) {
             t.abort();
+        }
+        if had_tasks {
+            self.state.database.shutdown();
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Lab parameters: lab-friendly defaults, each settable per scenario under `[lab]`.
 
+use super::database::{Engine, Replication};
 use crate::scenario::duration::HumanDuration;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -38,6 +39,12 @@ pub struct LabParams {
     pub targets_per_az: u32,
     /// How long the app waits for its database before it gives up.
     pub app_db_timeout: HumanDuration,
+    /// Database engine: `embedded` (default) or `postgres` (real streaming replication).
+    pub database: Engine,
+    /// `async` (default) or `sync` replication.
+    pub replication: Replication,
+    /// PostgreSQL only: `recovery_min_apply_delay` on the replica (replays late, loses nothing).
+    pub replay_delay: HumanDuration,
 }
 
 impl Default for LabParams {
@@ -59,6 +66,9 @@ impl Default for LabParams {
             alb_target_timeout: ms(1000),
             targets_per_az: 1,
             app_db_timeout: ms(200),
+            database: Engine::Embedded,
+            replication: Replication::Async,
+            replay_delay: ms(0),
         }
     }
 }
@@ -133,6 +143,12 @@ impl LabParams {
                 "app_db_timeout must be shorter than both health-check timeouts, or a dead \
                  database looks like a hung target instead of a failing one"
                     .into(),
+            ));
+        }
+        if self.database != Engine::Postgres && !self.replay_delay.get().is_zero() {
+            return Err((
+                "replay_delay",
+                "replay_delay applies to database = \"postgres\"; the embedded database models its delay with replication_lag".into(),
             ));
         }
         Ok(())

@@ -27,13 +27,29 @@ pub struct Truth {
 impl Truth {
     /// Records an event now and returns its stamp.
     pub fn record(&self, kind: &str, region: &str, detail: impl Into<String>) -> MonoNs {
-        let at = mono_now();
-        self.events.lock().expect("truth lock").push(TruthEvent {
-            at,
-            kind: kind.to_string(),
-            region: region.to_string(),
-            detail: detail.into(),
-        });
+        self.record_at(mono_now(), kind, region, detail)
+    }
+
+    /// Records an event that took effect at `at` (a change whose effect came
+    /// before the work that completed it) and returns that stamp.
+    pub fn record_at(
+        &self,
+        at: MonoNs,
+        kind: &str,
+        region: &str,
+        detail: impl Into<String>,
+    ) -> MonoNs {
+        let mut events = self.events.lock().expect("truth lock");
+        let pos = events.partition_point(|e| e.at <= at);
+        events.insert(
+            pos,
+            TruthEvent {
+                at,
+                kind: kind.to_string(),
+                region: region.to_string(),
+                detail: detail.into(),
+            },
+        );
         at
     }
 

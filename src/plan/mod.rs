@@ -33,6 +33,30 @@ pub struct Step {
     pub apply: Action,
     /// How to put things back.
     pub undo: Action,
+    /// Wait this long after the previous step before making this change, ms.
+    #[serde(default)]
+    pub delay_ms: u64,
+    /// Whether this change starts the outage: t0 is when the first such step took
+    /// effect. Preparations (cutting replication first) do not.
+    #[serde(default = "yes")]
+    pub starts_outage: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Step {
+    /// A change that starts the outage at once.
+    pub fn outage(fault: &str, apply: Action, undo: Action) -> Step {
+        Step {
+            fault: fault.into(),
+            apply,
+            undo,
+            delay_ms: 0,
+            starts_outage: true,
+        }
+    }
 }
 
 /// A fault that cannot be resolved against the environment.
@@ -102,6 +126,9 @@ impl Plan {
         let mut out = String::new();
         out.push_str("Changes (made in this order, undone in reverse):\n");
         for (i, s) in self.steps.iter().enumerate() {
+            if s.delay_ms > 0 {
+                out.push_str(&format!("     (then wait {} ms)\n", s.delay_ms));
+            }
             out.push_str(&format!(
                 "  {}. [{}] {}\n     undo: {}\n",
                 i + 1,

@@ -25,6 +25,11 @@ pub struct HttpProbe {
     /// Request timeout (default 2s).
     #[serde(default = "default_timeout", deserialize_with = "super::timeout")]
     pub timeout: HumanDuration,
+    /// Concurrent requests per tick (default 1); the tick counts as served only
+    /// when every one was. More requests catch partial outages (one AZ of two
+    /// failing) that a single request misses half the time.
+    #[serde(default = "default_requests", deserialize_with = "requests_per_tick")]
+    pub requests: u32,
     /// Path a customer calls (default `/orders/latest`, which reads the database).
     #[serde(default = "default_path", deserialize_with = "absolute_path")]
     pub path: String,
@@ -41,6 +46,20 @@ fn default_interval() -> HumanDuration {
 fn default_timeout() -> HumanDuration {
     super::ms(2000)
 }
+fn default_requests() -> u32 {
+    1
+}
+
+fn requests_per_tick<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let n = u32::deserialize(d)?;
+    if !(1..=32).contains(&n) {
+        return Err(serde::de::Error::custom(format!(
+            "requests = {n} is out of range; send 1 to 32 requests per tick"
+        )));
+    }
+    Ok(n)
+}
+
 fn default_path() -> String {
     "/orders/latest".into()
 }
@@ -73,7 +92,8 @@ impl Probe for HttpProbe {
     }
     fn describe(&self, env: &LabDescription) -> String {
         format!(
-            "GET http://{}{} as a customer, DNS cached for its TTL, timeout {}",
+            "{} x GET http://{}{} as a customer, DNS cached for its TTL, timeout {}",
+            self.requests,
             env.record.trim_end_matches('.'),
             self.path,
             self.timeout
@@ -84,47 +104,74 @@ impl Probe for HttpProbe {
         let started = mono_now();
         let timeout = self.timeout.get();
         let host = ctx.env.record.trim_end_matches('.');
-        let outcome = async {
-            let ip = self
-                .resolver
-                .resolve(ctx.env.dns, host, timeout)
-                .await
-                .map_err(|e| (None, e.to_string()))?;
-            let region = ctx.env.region_of_ip(ip).map(|r| r.name.clone());
-            let endpoint = ctx.env.endpoint_for(ip).ok_or_else(|| {
-                (
-                    region.clone(),
-                    format!("DNS answered {ip}, which is no region's address"),
-                )
-            })?;
-            let left = timeout.saturating_sub(Duration::from_nanos(mono_now() - started));
-            crate::net::http::request(endpoint, hyper::Method::GET, host, &self.path, None, left)
-                .await
-                .map(|reply| (region.clone(), reply))
-                .map_err(|e| (region, e.to_string()))
-        }
-        .await;
-        let latency_ns = mono_now() - started;
-        vec![match outcome {
-            Ok((region, reply)) => Observation::Http {
-                ok: reply.status.is_success(),
-                status: Some(reply.status.as_u16()),
-                region,
-                latency_ns,
-                error: (!reply.status.is_success()).then(|| {
-                    String::from_utf8_lossy(&reply.body)
-                        .chars()
-                        .take(120)
-                        .collect()
-                }),
-            },
-            Err((region, error)) => Observation::Http {
-                ok: false,
-                status: None,
-                region,
-                latency_ns,
-                error: Some(error),
-            },
+        // One resolution per tick, as one customer resolver would; then the
+        // requests go out together.
+        let target = match self.resolver.resolve(ctx.env.dns, host, timeout).await {
+            Ok(ip) => {
+                let region = ctx.env.region_of_ip(ip).map(|r| r.name.clone());
+                match ctx.env.endpoint_for(ip) {
+                    Some(endpoint) => Ok((region, endpoint)),
+                    None => Err((
+                        region,
+                        format!("DNS answered {ip}, which is no region's address"),
+                    )),
+                }
+            }
+            Err(e) => Err((None, e.to_string())),
+        };
+        let (region, outcomes) = match target {
+            Ok((region, endpoint)) => {
+                let left = timeout.saturating_sub(Duration::from_nanos(mono_now() - started));
+                let calls = (0..self.requests).map(|_| {
+                    crate::net::http::request(
+                        endpoint,
+                        hyper::Method::GET,
+                        host,
+                        &self.path,
+                        None,
+                        left,
+                    )
+                });
+                let outcomes: Vec<(Option<u16>, Option<String>)> =
+                    futures_util::future::join_all(calls)
+                        .await
+                        .into_iter()
+                        .map(|r| match r {
+                            Ok(reply) if reply.status.is_success() => {
+                                (Some(reply.status.as_u16()), None)
+                            }
+                            Ok(reply) => (
+                                Some(reply.status.as_u16()),
+                                Some(
+                                    String::from_utf8_lossy(&reply.body)
+                                        .chars()
+                                        .take(120)
+                                        .collect(),
+                                ),
+                            ),
+                            Err(e) => (None, Some(e.to_string())),
+                        })
+                        .collect();
+                (region, outcomes)
+            }
+            Err((region, error)) => (region, vec![(None, Some(error)); self.requests as usize]),
+        };
+        let failed = outcomes.iter().filter(|(_, e)| e.is_some()).count() as u32;
+        // Report the first failure when there is one: that is what the tick means.
+        let (status, error) = outcomes
+            .iter()
+            .find(|(_, e)| e.is_some())
+            .or(outcomes.first())
+            .cloned()
+            .unwrap_or((None, None));
+        vec![Observation::Http {
+            ok: failed == 0,
+            requests: self.requests,
+            failed,
+            status,
+            region,
+            latency_ns: mono_now() - started,
+            error,
         }]
     }
 }

@@ -177,7 +177,18 @@ impl Run<'_> {
     /// steps have an intent in the journal (all of them need undoing).
     async fn inject(&mut self, plan: &Plan) -> (Option<Offset>, usize, Option<String>) {
         let mut t0 = None;
+        let mut outage_started = false;
         for (i, step) in plan.steps.iter().enumerate() {
+            if step.delay_ms > 0
+                && sleep_or_interrupt(Duration::from_millis(step.delay_ms), &mut self.interrupt)
+                    .await
+            {
+                return (
+                    t0,
+                    i,
+                    Some("interrupted by a signal while injecting".into()),
+                );
+            }
             let intent = JournalEntry::Intent {
                 step: i,
                 action: step.apply.clone(),
@@ -196,6 +207,12 @@ impl Run<'_> {
             match self.apply(&step.apply).await {
                 Ok(applied) => {
                     let at = self.clock.at(applied.effective_at);
+                    // t0 is the first change that starts the outage; preparations
+                    // only count when nothing else does.
+                    if step.starts_outage && !outage_started {
+                        t0 = Some(at);
+                        outage_started = true;
+                    }
                     t0.get_or_insert(at);
                     let _ = self.journal(&JournalEntry::Applied { step: i });
                     self.event(at, "fault-applied", step.apply.summary());

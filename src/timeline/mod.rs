@@ -11,8 +11,14 @@ use std::time::Duration;
 pub enum Observation {
     /// A customer request.
     Http {
-        /// Served successfully (2xx).
+        /// Served successfully (2xx): every request of this observation.
         ok: bool,
+        /// Concurrent requests made (the probe's `requests`).
+        #[serde(default = "one", skip_serializing_if = "is_one")]
+        requests: u32,
+        /// How many of them failed.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        failed: u32,
         /// HTTP status, when one came back.
         status: Option<u16>,
         /// Region the request went to (from the DNS answer used).
@@ -121,6 +127,16 @@ impl Observation {
             }
         }
     }
+}
+
+fn one() -> u32 {
+    1
+}
+fn is_one(n: &u32) -> bool {
+    *n == 1
+}
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// Whether an entry is an observation or an event of the run itself.

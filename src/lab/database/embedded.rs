@@ -1,17 +1,16 @@
-//! The lab's database: one instance per region, the writer replicating
-//! asynchronously to the standby, and lab automation that promotes the standby
-//! when the writer has been unreachable long enough.
-//!
-//! Each instance is served over HTTP behind its region's database gate, so an app
-//! reaches it (or not) through the same cuttable network as everything else. A
-//! write is acked only once the writer holds it; records still inside the
-//! replication lag when the writer dies are really gone after the promotion.
+//! The embedded database engine: in process, one instance per region, each
+//! served over HTTP behind its region's database gate. The writer's log reaches
+//! the standby `replication_lag` after each commit; a write is acked once the
+//! writer holds it, so records still inside the lag when the writer dies are
+//! really gone after the promotion.
 
-use super::truth::Truth;
-use super::Role;
+use super::{Database, DbRole, InstanceView};
 use crate::clock::{mono_now, MonoNs};
+use crate::lab::truth::Truth;
+use crate::lab::Role;
 use crate::net::gate::Gate;
 use crate::net::http::{self, Body};
+use bytes::Bytes;
 use hyper::{Method, Request, Response, StatusCode};
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
@@ -28,18 +27,6 @@ pub struct Record {
     pub committed_at: MonoNs,
 }
 
-/// What an instance currently is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum DbRole {
-    /// Takes writes.
-    Writer,
-    /// Replays the writer's log after the replication lag; read-only.
-    Replica,
-    /// A former writer that lost the writer role while down; diverged, read-only.
-    Fenced,
-}
-
 struct Instance {
     log: Vec<Record>,
     role: DbRole,
@@ -50,30 +37,39 @@ struct State {
     instances: [Instance; 2],
     writer: Role,
     writer_lost_since: Option<MonoNs>,
+    replication_cut: bool,
 }
 
-/// The two-region database cluster.
+/// Replication and promotion settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// Delay from commit on the writer to the record on the standby.
+    pub lag: Duration,
+    /// How long the writer must be unreachable before the standby is promoted.
+    pub promotion_delay: Duration,
+    /// Whether lab automation promotes at all.
+    pub auto_promote: bool,
+    /// Synchronous replication: a write is acked only once the standby has it.
+    pub synchronous: bool,
+}
+
+/// The two-region embedded database.
 pub struct Cluster {
     state: Mutex<State>,
     gates: [Gate; 2],
     truth: Arc<Truth>,
     names: [String; 2],
-}
-
-/// Public view of one instance.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InstanceView {
-    /// Writer, replica or fenced.
-    pub role: DbRole,
-    /// The process is down (fail-database).
-    pub crashed: bool,
-    /// Records it holds.
-    pub records: usize,
+    settings: Settings,
 }
 
 impl Cluster {
     /// A cluster whose writer is in the primary region.
-    pub fn new(gates: [Gate; 2], truth: Arc<Truth>, names: [String; 2]) -> Self {
+    pub fn new(
+        gates: [Gate; 2],
+        truth: Arc<Truth>,
+        names: [String; 2],
+        settings: Settings,
+    ) -> Self {
         let fresh = |role| Instance {
             log: Vec::new(),
             role,
@@ -84,31 +80,12 @@ impl Cluster {
                 instances: [fresh(DbRole::Writer), fresh(DbRole::Replica)],
                 writer: Role::Primary,
                 writer_lost_since: None,
+                replication_cut: false,
             }),
             gates,
             truth,
             names,
-        }
-    }
-
-    /// The region whose instance takes writes (the cluster writer endpoint).
-    pub fn writer(&self) -> Role {
-        self.state.lock().expect("db lock").writer
-    }
-
-    /// The gate in front of a region's instance.
-    pub fn gate(&self, role: Role) -> &Gate {
-        &self.gates[role.index()]
-    }
-
-    /// Snapshot of one instance.
-    pub fn view(&self, role: Role) -> InstanceView {
-        let s = self.state.lock().expect("db lock");
-        let i = &s.instances[role.index()];
-        InstanceView {
-            role: i.role,
-            crashed: i.crashed,
-            records: i.log.len(),
+            settings,
         }
     }
 
@@ -116,31 +93,25 @@ impl Cluster {
         !s.instances[role.index()].crashed && self.gates[role.index()].is_open()
     }
 
-    /// Crashes a region's instance: it stops serving and stops shipping its log.
-    pub fn crash(&self, role: Role) -> bool {
+    fn crash_now(&self, role: Role) -> bool {
         let mut s = self.state.lock().expect("db lock");
         let changed = !s.instances[role.index()].crashed;
         s.instances[role.index()].crashed = true;
         changed
     }
 
-    /// Brings a crashed instance back (idempotent) and fails back if needed.
-    pub fn recover(&self, role: Role) -> bool {
+    fn recover_now(&self, role: Role) -> bool {
         let changed = {
             let mut s = self.state.lock().expect("db lock");
             let changed = s.instances[role.index()].crashed;
             s.instances[role.index()].crashed = false;
             changed
         };
-        self.reconcile();
+        self.reconcile_now();
         changed
     }
 
-    /// Restores the original topology once the primary region's instance is
-    /// reachable again: if the standby was promoted meanwhile, the old writer is
-    /// re-seeded from it (nothing acked since the promotion is lost) and takes the
-    /// writer role back. This is the lab's failback; on AWS it is its own scenario.
-    pub fn reconcile(&self) {
+    fn reconcile_now(&self) {
         let mut s = self.state.lock().expect("db lock");
         if s.writer == Role::Primary || !self.reachable(&s, Role::Primary) {
             return;
@@ -160,7 +131,13 @@ impl Cluster {
     }
 
     /// One step of replication and promotion automation.
-    fn tick(&self, lag: Duration, promotion_delay: Duration, auto_promote: bool) {
+    fn tick(&self) {
+        let Settings {
+            lag,
+            promotion_delay,
+            auto_promote,
+            ..
+        } = self.settings;
         let now = mono_now();
         let mut s = self.state.lock().expect("db lock");
         let writer = s.writer;
@@ -169,12 +146,12 @@ impl Cluster {
         let standby_ok = self.reachable(&s, standby);
         if writer_ok {
             s.writer_lost_since = None;
-            if standby_ok {
+            if standby_ok && !s.replication_cut {
                 let lag_ns = lag.as_nanos() as u64;
                 let (w, r) = pick(&mut s.instances, writer.index(), standby.index());
                 while r.log.len() < w.log.len() {
                     let next = &w.log[r.log.len()];
-                    if next.committed_at + lag_ns > now {
+                    if next.committed_at + lag_ns > now && !self.settings.synchronous {
                         break;
                     }
                     r.log.push(next.clone());
@@ -201,25 +178,6 @@ impl Cluster {
                 format!("standby promoted to writer; {lost} unreplicated records left behind"),
             );
         }
-    }
-
-    /// Runs replication and promotion until aborted.
-    pub fn spawn_automation(
-        self: &Arc<Self>,
-        lag: Duration,
-        promotion_delay: Duration,
-        auto_promote: bool,
-    ) -> tokio::task::JoinHandle<()> {
-        let cluster = self.clone();
-        tokio::spawn(async move {
-            // 5 ms keeps the replication lag and the promotion instant accurate to
-            // well under any probe interval, at negligible CPU.
-            let mut tick = tokio::time::interval(Duration::from_millis(5));
-            loop {
-                tick.tick().await;
-                cluster.tick(lag, promotion_delay, auto_promote);
-            }
-        })
     }
 
     /// Handles one HTTP request to a region's instance.
@@ -263,11 +221,31 @@ impl Cluster {
                     );
                 }
                 let committed_at = mono_now();
-                i.log.push(Record {
+                let record = Record {
                     seq: order.seq,
                     canary: order.canary,
                     committed_at,
-                });
+                };
+                if self.settings.synchronous {
+                    // Commit on both or neither, as a synchronous standby does; with
+                    // the standby unreachable the writer waits, so the write fails.
+                    let standby = role.other();
+                    let standby_ok = !s.replication_cut && self.reachable(&s, standby);
+                    if !standby_ok {
+                        return http::respond(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "text/plain",
+                            "waiting for the synchronous standby",
+                        );
+                    }
+                    let (w, r) = pick(&mut s.instances, role.index(), standby.index());
+                    if r.log.len() == w.log.len() {
+                        r.log.push(record.clone());
+                    }
+                    w.log.push(record);
+                } else {
+                    s.instances[role.index()].log.push(record);
+                }
                 http::json(
                     StatusCode::OK,
                     &serde_json::json!({ "committed_at": committed_at }),
@@ -313,5 +291,137 @@ fn pick<T>(v: &mut [T; 2], a: usize, b: usize) -> (&mut T, &mut T) {
         (&mut x[0], &mut y[0])
     } else {
         (&mut y[0], &mut x[0])
+    }
+}
+
+impl Cluster {
+    async fn call(
+        &self,
+        role: Role,
+        method: Method,
+        path: &str,
+        body: Option<Bytes>,
+        timeout: Duration,
+    ) -> Result<Bytes, String> {
+        let gate = self.gates[role.index()].listen;
+        match http::request(gate, method, "db.lab", path, body, timeout).await {
+            Ok(r) if r.status.is_success() => Ok(r.body),
+            Ok(r) => Err(format!(
+                "database answered {}: {}",
+                r.status,
+                String::from_utf8_lossy(&r.body)
+            )),
+            Err(e) => Err(format!("database unreachable: {e}")),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Database for Cluster {
+    fn writer(&self) -> Role {
+        self.state.lock().expect("db lock").writer
+    }
+
+    fn view(&self, role: Role) -> InstanceView {
+        let s = self.state.lock().expect("db lock");
+        let i = &s.instances[role.index()];
+        InstanceView {
+            role: i.role,
+            crashed: i.crashed,
+            records: Some(i.log.len()),
+        }
+    }
+
+    fn gate(&self, role: Role) -> &Gate {
+        &self.gates[role.index()]
+    }
+
+    fn replication_holds(&self) -> Vec<String> {
+        let cut = self.state.lock().expect("db lock").replication_cut;
+        if cut {
+            vec!["cut-replication".into()]
+        } else {
+            Vec::new()
+        }
+    }
+
+    async fn crash(&self, role: Role) -> Result<bool, String> {
+        Ok(self.crash_now(role))
+    }
+
+    async fn recover(&self, role: Role) -> Result<bool, String> {
+        Ok(self.recover_now(role))
+    }
+
+    async fn reconcile(&self) -> Result<(), String> {
+        self.reconcile_now();
+        Ok(())
+    }
+
+    async fn set_replication_cut(&self, cut: bool) -> Result<bool, String> {
+        let mut s = self.state.lock().expect("db lock");
+        let changed = s.replication_cut != cut;
+        s.replication_cut = cut;
+        Ok(changed)
+    }
+
+    fn spawn_automation(self: Arc<Self>) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            // 5 ms keeps the replication lag and the promotion instant accurate to
+            // well under any probe interval.
+            let mut tick = tokio::time::interval(Duration::from_millis(5));
+            loop {
+                tick.tick().await;
+                self.tick();
+            }
+        })
+    }
+
+    fn shutdown(&self) {}
+
+    async fn ping(&self, role: Role, timeout: Duration) -> Result<(), String> {
+        self.call(role, Method::GET, "/ping", None, timeout)
+            .await
+            .map(|_| ())
+    }
+
+    async fn write(
+        &self,
+        role: Role,
+        seq: u64,
+        canary: &str,
+        timeout: Duration,
+    ) -> Result<(), String> {
+        let body = serde_json::to_vec(&WriteRequest {
+            seq,
+            canary: canary.to_string(),
+        })
+        .map_err(|e| e.to_string())?;
+        self.call(role, Method::POST, "/write", Some(body.into()), timeout)
+            .await
+            .map(|_| ())
+    }
+
+    async fn latest(&self, role: Role, timeout: Duration) -> Result<Vec<u64>, String> {
+        let body = self.call(role, Method::GET, "/read", None, timeout).await?;
+        serde_json::from_slice(&body).map_err(|e| e.to_string())
+    }
+
+    async fn canary(
+        &self,
+        role: Role,
+        canary: &str,
+        timeout: Duration,
+    ) -> Result<Vec<u64>, String> {
+        let body = self
+            .call(
+                role,
+                Method::GET,
+                &format!("/read?canary={canary}"),
+                None,
+                timeout,
+            )
+            .await?;
+        serde_json::from_slice(&body).map_err(|e| e.to_string())
     }
 }

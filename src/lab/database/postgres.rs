@@ -1,0 +1,800 @@
+//! The PostgreSQL engine: a real primary and a streaming replica on loopback,
+//! in a temporary directory (tmpfs when it can), run as the `postgres` user when
+//! gameday runs as root (pg_ctl refuses root), and removed when the lab stops,
+//! or by the next lab if this process died first.
+//!
+//! Apps reach each instance through its region's database gate. The replica
+//! streams from the primary through a replication gate, so cutting replication
+//! is a gate hold: what the primary commits afterwards never reaches the
+//! replica, and a promotion really loses it.
+
+use super::{Database, DbRole, InstanceView};
+use crate::clock::{mono_now, MonoNs};
+use crate::lab::truth::Truth;
+use crate::lab::Role;
+use crate::net::gate::Gate;
+use std::net::{IpAddr, SocketAddr};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio_postgres::{Client, NoTls};
+
+/// Prefix of every directory this engine creates; leftovers are recognised by it.
+const DIR_PREFIX: &str = "gameday-pg-";
+/// The role apps and the replica connect as.
+const DB_USER: &str = "gameday";
+
+/// What the engine needs to know.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// Writer unreachable this long: the standby is promoted.
+    pub promotion_delay: Duration,
+    /// Whether lab automation promotes at all.
+    pub auto_promote: bool,
+    /// Synchronous replication (`synchronous_standby_names = '*'`).
+    pub synchronous: bool,
+    /// `recovery_min_apply_delay` on the replica.
+    pub replay_delay: Duration,
+}
+
+/// Where the PostgreSQL server binaries are, or one line saying what to install.
+pub fn find_binaries() -> Result<PathBuf, String> {
+    let needed = ["initdb", "pg_ctl", "pg_basebackup", "postgres"];
+    let install =
+        "install them: apt-get install postgresql (Debian/Ubuntu), brew install postgresql (macOS)";
+    let has_all = |dir: &Path| needed.iter().all(|b| dir.join(b).is_file());
+    if let Some(dir) = std::env::var_os("GAMEDAY_PG_BIN") {
+        let dir = PathBuf::from(dir);
+        return if has_all(&dir) {
+            Ok(dir)
+        } else {
+            Err(format!(
+                "database = \"postgres\" needs the PostgreSQL server binaries ({}), and GAMEDAY_PG_BIN={} lacks them; {install}, or point GAMEDAY_PG_BIN at their folder",
+                needed.join(", "),
+                dir.display()
+            ))
+        };
+    }
+    let mut candidates: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.path().join("bin"))
+                .collect()
+        })
+        .unwrap_or_default();
+    // Newest major version first.
+    candidates.sort_by_key(|p| {
+        std::cmp::Reverse(
+            p.parent()
+                .and_then(|v| v.file_name())
+                .and_then(|v| v.to_str())
+                .and_then(|v| v.parse::<u32>().ok())
+                .unwrap_or(0),
+        )
+    });
+    candidates.extend(
+        [
+            "/usr/local/pgsql/bin",
+            "/opt/homebrew/bin",
+            "/usr/local/bin",
+            "/usr/bin",
+        ]
+        .map(PathBuf::from),
+    );
+    candidates.into_iter().find(|d| has_all(d)).ok_or_else(|| {
+        format!("database = \"postgres\" needs the PostgreSQL server binaries ({}); {install}, or set GAMEDAY_PG_BIN", needed.join(", "))
+    })
+}
+
+/// The uid and gid to run PostgreSQL as: `postgres` when we are root, else ourselves.
+fn run_as() -> Result<Option<(u32, u32)>, String> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Ok(None);
+    }
+    let name = std::ffi::CString::new("postgres").expect("static name");
+    // SAFETY: getpwnam returns a pointer into static storage or null; read at once.
+    let pw = unsafe { libc::getpwnam(name.as_ptr()) };
+    if pw.is_null() {
+        return Err("gameday runs as root and PostgreSQL refuses root, but there is no `postgres` user to run it as; install postgresql (it creates the user) or run gameday as another user".into());
+    }
+    // SAFETY: pw is non-null and points to a valid passwd record.
+    Ok(Some(unsafe { ((*pw).pw_uid, (*pw).pw_gid) }))
+}
+
+fn chown(path: &Path, owner: Option<(u32, u32)>) -> std::io::Result<()> {
+    if let Some((uid, gid)) = owner {
+        std::os::unix::fs::chown(path, Some(uid), Some(gid))?;
+    }
+    Ok(())
+}
+
+fn process_alive(pid: i32) -> bool {
+    // SAFETY: signal 0 only checks for existence.
+    unsafe {
+        libc::kill(pid, 0) == 0
+            || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+    }
+}
+
+fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+struct State {
+    writer: Role,
+    roles: [DbRole; 2],
+    crashed: [bool; 2],
+    writer_lost_since: Option<MonoNs>,
+}
+
+/// A primary and a streaming replica.
+pub struct PgCluster {
+    base: PathBuf,
+    bin: PathBuf,
+    owner: Option<(u32, u32)>,
+    ports: [u16; 2],
+    gates: [Gate; 2],
+    replication_gate: Gate,
+    state: Mutex<State>,
+    /// Serialises pg_ctl work (crash, promote, failback).
+    ops: tokio::sync::Mutex<()>,
+    clients: [tokio::sync::Mutex<Option<Arc<Client>>>; 2],
+    truth: Arc<Truth>,
+    names: [String; 2],
+    settings: Settings,
+}
+
+impl PgCluster {
+    /// Creates, configures and starts both instances; returns the cluster and the
+    /// gate tasks. `gate_ip` gives each region's database gate address.
+    pub async fn start(
+        settings: Settings,
+        truth: Arc<Truth>,
+        names: [String; 2],
+        gate_ip: impl Fn(Role) -> IpAddr,
+    ) -> anyhow::Result<(Arc<PgCluster>, Vec<tokio::task::JoinHandle<()>>)> {
+        use anyhow::{anyhow, Context};
+        let bin = find_binaries().map_err(|e| anyhow!(e))?;
+        let owner = run_as().map_err(|e| anyhow!(e))?;
+        let parent = ["/dev/shm"]
+            .iter()
+            .map(PathBuf::from)
+            .find(|p| p.is_dir() && tempfile_ok(p))
+            .unwrap_or_else(std::env::temp_dir);
+        clean_leftovers(&parent, &bin);
+        let base = parent.join(format!(
+            "{DIR_PREFIX}{}-{}",
+            std::process::id(),
+            mono_now() % 1_000_000_007
+        ));
+        std::fs::create_dir_all(&base).with_context(|| format!("creating {}", base.display()))?;
+        std::fs::write(base.join("owner.pid"), std::process::id().to_string())?;
+        chown(&base, owner)
+            .with_context(|| format!("handing {} to the postgres user", base.display()))?;
+        let ports = [free_port()?, free_port()?];
+        let mut tasks = Vec::new();
+        let mut gates = Vec::new();
+        for role in Role::both() {
+            let (gate, task) = Gate::start(
+                SocketAddr::new(gate_ip(role), 0),
+                SocketAddr::from(([127, 0, 0, 1], ports[role.index()])),
+            )
+            .await?;
+            gates.push(gate);
+            tasks.push(task);
+        }
+        let (replication_gate, task) = Gate::start(
+            SocketAddr::from(([127, 0, 0, 1], 0)),
+            SocketAddr::from(([127, 0, 0, 1], ports[0])),
+        )
+        .await?;
+        tasks.push(task);
+        let cluster = Arc::new(PgCluster {
+            base,
+            bin,
+            owner,
+            ports,
+            gates: [gates[0].clone(), gates[1].clone()],
+            replication_gate,
+            state: Mutex::new(State {
+                writer: Role::Primary,
+                roles: [DbRole::Writer, DbRole::Replica],
+                crashed: [false; 2],
+                writer_lost_since: None,
+            }),
+            ops: tokio::sync::Mutex::new(()),
+            clients: [tokio::sync::Mutex::new(None), tokio::sync::Mutex::new(None)],
+            truth,
+            names,
+            settings,
+        });
+        if let Err(e) = cluster.bootstrap().await {
+            cluster.shutdown();
+            return Err(anyhow!(
+                "starting PostgreSQL in {}: {e}",
+                cluster.base.display()
+            ));
+        }
+        Ok((cluster, tasks))
+    }
+
+    fn dir(&self, role: Role) -> PathBuf {
+        self.base.join(match role {
+            Role::Primary => "primary",
+            Role::Secondary => "replica",
+        })
+    }
+
+    /// Runs a PostgreSQL tool as the right user; Err carries its output.
+    async fn tool(&self, name: &str, args: &[String]) -> Result<(), String> {
+        let mut cmd = std::process::Command::new(self.bin.join(name));
+        cmd.args(args)
+            .current_dir(&self.base)
+            .env("PGUSER", DB_USER)
+            .stdin(std::process::Stdio::null());
+        if let Some((uid, gid)) = self.owner {
+            cmd.uid(uid).gid(gid);
+        }
+        let out = tokio::process::Command::from(cmd)
+            .output()
+            .await
+            .map_err(|e| format!("{name}: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            let text = String::from_utf8_lossy(&out.stderr)
+                .trim()
+                .replace('\n', " | ");
+            Err(format!("{name} {} failed: {text}", args.join(" ")))
+        }
+    }
+
+    async fn pg_ctl(&self, role: Role, action: &[&str]) -> Result<(), String> {
+        let dir = self.dir(role);
+        let mut args = vec![
+            "-D".to_string(),
+            dir.display().to_string(),
+            "-l".to_string(),
+            format!("{}.log", dir.display()),
+            "-w".to_string(),
+            "-t".to_string(),
+            "30".to_string(),
+        ];
+        if action[0] == "start" {
+            args.push("-o".into());
+            args.push(format!(
+                "-p {} -c unix_socket_directories={}",
+                self.ports[role.index()],
+                self.base.display()
+            ));
+        }
+        args.extend(action.iter().map(|s| s.to_string()));
+        self.tool("pg_ctl", &args).await
+    }
+
+    fn direct(&self, role: Role) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.ports[role.index()]))
+    }
+
+    /// Whether an instance's postmaster runs.
+    async fn running(&self, role: Role) -> bool {
+        self.tool(
+            "pg_ctl",
+            &[
+                "-D".to_string(),
+                self.dir(role).display().to_string(),
+                "status".to_string(),
+            ],
+        )
+        .await
+        .is_ok()
+    }
+
+    /// Copies the instance at `from` into `role`'s directory as a replica that
+    /// streams from `stream_from`. The copy never crosses the replication gate, so
+    /// it works while replication is cut; the stream does.
+    async fn basebackup(
+        &self,
+        role: Role,
+        from: SocketAddr,
+        stream_from: SocketAddr,
+    ) -> Result<(), String> {
+        let dir = self.dir(role);
+        let _ = std::fs::remove_dir_all(&dir);
+        self.tool(
+            "pg_basebackup",
+            &[
+                "-h",
+                &from.ip().to_string(),
+                "-p",
+                &from.port().to_string(),
+                "-U",
+                DB_USER,
+                "-D",
+                &dir.display().to_string(),
+                "-R",
+                "-X",
+                "stream",
+                "-c",
+                "fast",
+                "--no-sync",
+            ]
+            .map(String::from),
+        )
+        .await?;
+        // The last setting in a file wins: point the stream where it must go, and
+        // do not inherit the writer's synchronous standby requirement.
+        append(
+            &dir.join("postgresql.auto.conf"),
+            &format!("primary_conninfo = 'host={} port={} user={DB_USER} application_name=walreceiver'\nsynchronous_standby_names = ''\n", stream_from.ip(), stream_from.port()),
+        )?;
+        let mut conf = String::from(
+            "\n# gameday replica\nwal_retrieve_retry_interval = '100ms'\nhot_standby = on\n",
+        );
+        if !self.settings.replay_delay.is_zero() {
+            conf.push_str(&format!(
+                "recovery_min_apply_delay = '{}ms'\n",
+                self.settings.replay_delay.as_millis()
+            ));
+        }
+        append(&dir.join("postgresql.conf"), &conf)
+    }
+
+    async fn bootstrap(&self) -> Result<(), String> {
+        let primary = self.dir(Role::Primary);
+        self.tool(
+            "initdb",
+            &[
+                "-D",
+                &primary.display().to_string(),
+                "-U",
+                DB_USER,
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ]
+            .map(String::from),
+        )
+        .await?;
+        let conf = "\n# gameday primary\nlisten_addresses = '127.0.0.1'\nwal_level = replica\nmax_wal_senders = 8\nwal_keep_size = '64MB'\nwal_sender_timeout = '5s'\nwal_receiver_timeout = '5s'\nmax_connections = 60\nshared_buffers = '16MB'\n";
+        append(&primary.join("postgresql.conf"), conf)?;
+        self.pg_ctl(Role::Primary, &["start"]).await?;
+        let admin = connect(
+            SocketAddr::from(([127, 0, 0, 1], self.ports[0])),
+            Duration::from_secs(5),
+        )
+        .await?;
+        admin
+            .batch_execute("CREATE TABLE orders (seq bigint NOT NULL, canary text NOT NULL, committed_at bigint NOT NULL)")
+            .await
+            .map_err(|e| format!("creating the orders table: {}", pg_error(&e)))?;
+        self.basebackup(
+            Role::Secondary,
+            self.direct(Role::Primary),
+            self.replication_gate.listen,
+        )
+        .await?;
+        self.pg_ctl(Role::Secondary, &["start"]).await?;
+        wait_streaming(&admin, Duration::from_secs(15)).await?;
+        self.require_sync_standby(&admin).await
+    }
+
+    /// With synchronous replication, makes the writer ack only once the standby
+    /// has flushed. Turned on only when a standby streams: before that (and on a
+    /// promoted standby, which has none) every commit would wait forever.
+    async fn require_sync_standby(&self, writer: &Client) -> Result<(), String> {
+        if !self.settings.synchronous {
+            return Ok(());
+        }
+        // ALTER SYSTEM refuses to run inside the implicit transaction of a multi-statement query.
+        for sql in [
+            "ALTER SYSTEM SET synchronous_standby_names = '*'",
+            "SELECT pg_reload_conf()",
+        ] {
+            writer
+                .batch_execute(sql)
+                .await
+                .map_err(|e| format!("enabling synchronous replication: {}", pg_error(&e)))?;
+        }
+        Ok(())
+    }
+
+    /// Fails back: the primary region's instance is re-seeded from the promoted
+    /// standby, takes the writer role back by a clean switchover, and the
+    /// secondary becomes a replica again. Nothing acked on the promoted standby is lost.
+    async fn failback(&self) -> Result<(), String> {
+        let (p, s) = (Role::Primary, Role::Secondary);
+        // Every attempt starts from what is there: a previous attempt may have
+        // stopped the promoted standby before it failed.
+        if !self.running(s).await {
+            self.pg_ctl(s, &["start"]).await?;
+        }
+        let _ = self.pg_ctl(p, &["stop", "-m", "immediate"]).await;
+        self.basebackup(p, self.direct(s), self.direct(s)).await?;
+        self.pg_ctl(p, &["start"]).await?;
+        let promoted = connect(self.direct(s), Duration::from_secs(5)).await?;
+        wait_streaming(&promoted, Duration::from_secs(15)).await?;
+        drop(promoted);
+        // A clean shutdown sends every WAL record to the connected standby first.
+        self.pg_ctl(s, &["stop", "-m", "fast"]).await?;
+        self.pg_ctl(p, &["promote"]).await?;
+        self.basebackup(s, self.direct(p), self.replication_gate.listen)
+            .await?;
+        self.pg_ctl(s, &["start"]).await?;
+        if self.replication_gate.is_open() {
+            let primary = connect(self.direct(p), Duration::from_secs(5)).await?;
+            wait_streaming(&primary, Duration::from_secs(15)).await?;
+            self.require_sync_standby(&primary).await?;
+        }
+        Ok(())
+    }
+
+    async fn client(&self, role: Role) -> Result<Arc<Client>, String> {
+        let mut slot = self.clients[role.index()].lock().await;
+        if let Some(c) = slot.as_ref().filter(|c| !c.is_closed()) {
+            return Ok(c.clone());
+        }
+        let c = Arc::new(connect(self.gates[role.index()].listen, Duration::from_secs(2)).await?);
+        *slot = Some(c.clone());
+        Ok(c)
+    }
+
+    /// Runs one app query with a timeout; a failed or hung connection is dropped
+    /// so the next query reconnects.
+    async fn query(
+        &self,
+        role: Role,
+        timeout: Duration,
+        sql: &str,
+        params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<tokio_postgres::Row>, String> {
+        let attempt = async {
+            let c = self.client(role).await?;
+            c.query(sql, params)
+                .await
+                .map_err(|e| format!("database error: {}", pg_error(&e)))
+        };
+        let result = match tokio::time::timeout(timeout, attempt).await {
+            Ok(r) => r,
+            Err(_) => Err(format!("database unreachable: timed out after {timeout:?}")),
+        };
+        if result.is_err() {
+            if let Ok(mut slot) = self.clients[role.index()].try_lock() {
+                *slot = None;
+            }
+        }
+        result
+    }
+
+    fn reachable(&self, s: &State, role: Role) -> bool {
+        !s.crashed[role.index()] && self.gates[role.index()].is_open()
+    }
+}
+
+/// A PostgreSQL error with the server's own message (tokio-postgres prints only "db error").
+fn pg_error(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{}: {}", db.severity(), db.message()),
+        None => e.to_string(),
+    }
+}
+
+fn tempfile_ok(dir: &Path) -> bool {
+    let probe = dir.join(format!(".gameday-probe-{}", std::process::id()));
+    let ok = std::fs::write(&probe, b"").is_ok();
+    let _ = std::fs::remove_file(probe);
+    ok
+}
+
+fn append(path: &Path, text: &str) -> Result<(), String> {
+    use std::io::Write;
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .map_err(|e| format!("writing {}: {e}", path.display()))
+}
+
+async fn connect(addr: SocketAddr, timeout: Duration) -> Result<Client, String> {
+    let conninfo = format!(
+        "host={} port={} user={DB_USER} dbname=postgres",
+        addr.ip(),
+        addr.port()
+    );
+    let (client, connection) =
+        tokio::time::timeout(timeout, tokio_postgres::connect(&conninfo, NoTls))
+            .await
+            .map_err(|_| format!("database unreachable: no connection within {timeout:?}"))?
+            .map_err(|e| format!("database unreachable: {e}"))?;
+    tokio::spawn(connection);
+    Ok(client)
+}
+
+/// Waits until the instance behind `client` has a streaming standby.
+async fn wait_streaming(client: &Client, limit: Duration) -> Result<(), String> {
+    let deadline = mono_now() + limit.as_nanos() as u64;
+    loop {
+        let rows = client
+            .query(
+                "SELECT 1 FROM pg_stat_replication WHERE state = 'streaming'",
+                &[],
+            )
+            .await
+            .map_err(|e| pg_error(&e))?;
+        if !rows.is_empty() {
+            return Ok(());
+        }
+        if mono_now() > deadline {
+            return Err(format!(
+                "the replica did not start streaming within {limit:?}"
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Stops and removes what a dead gameday process left behind in `parent`.
+fn clean_leftovers(parent: &Path, bin: &Path) {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for e in entries.filter_map(|e| e.ok()) {
+        let path = e.path();
+        let owned = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with(DIR_PREFIX));
+        if !owned {
+            continue;
+        }
+        let pid = std::fs::read_to_string(path.join("owner.pid"))
+            .ok()
+            .and_then(|s| s.trim().parse::<i32>().ok());
+        if pid.is_some_and(process_alive) {
+            continue;
+        }
+        stop_and_remove(&path, bin);
+    }
+}
+
+fn stop_and_remove(base: &Path, bin: &Path) {
+    for sub in ["primary", "replica"] {
+        let dir = base.join(sub);
+        if dir.join("postmaster.pid").exists() {
+            let mut cmd = std::process::Command::new(bin.join("pg_ctl"));
+            cmd.args([
+                "-D",
+                &dir.display().to_string(),
+                "stop",
+                "-m",
+                "immediate",
+                "-w",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+            if let Ok(Some((uid, gid))) = run_as() {
+                cmd.uid(uid).gid(gid);
+            }
+            let _ = cmd.status();
+        }
+    }
+    let _ = std::fs::remove_dir_all(base);
+}
+
+#[async_trait::async_trait]
+impl Database for PgCluster {
+    fn writer(&self) -> Role {
+        self.state.lock().expect("pg lock").writer
+    }
+
+    fn view(&self, role: Role) -> InstanceView {
+        let s = self.state.lock().expect("pg lock");
+        InstanceView {
+            role: s.roles[role.index()],
+            crashed: s.crashed[role.index()],
+            records: None,
+        }
+    }
+
+    fn gate(&self, role: Role) -> &Gate {
+        &self.gates[role.index()]
+    }
+
+    fn replication_gate(&self) -> Option<&Gate> {
+        Some(&self.replication_gate)
+    }
+
+    fn replication_holds(&self) -> Vec<String> {
+        self.replication_gate.holds()
+    }
+
+    async fn crash(&self, role: Role) -> Result<bool, String> {
+        let _guard = self.ops.lock().await;
+        if self.state.lock().expect("pg lock").crashed[role.index()] {
+            return Ok(false);
+        }
+        self.pg_ctl(role, &["stop", "-m", "immediate"]).await?;
+        self.state.lock().expect("pg lock").crashed[role.index()] = true;
+        Ok(true)
+    }
+
+    async fn recover(&self, role: Role) -> Result<bool, String> {
+        let was_down = {
+            let _guard = self.ops.lock().await;
+            let (down, fenced) = {
+                let s = self.state.lock().expect("pg lock");
+                (
+                    s.crashed[role.index()],
+                    s.roles[role.index()] == DbRole::Fenced,
+                )
+            };
+            // A fenced former writer is not restarted as it was: failback re-seeds it.
+            if down && !fenced {
+                self.pg_ctl(role, &["start"]).await?;
+            }
+            if down {
+                self.state.lock().expect("pg lock").crashed[role.index()] = false;
+            }
+            down
+        };
+        self.reconcile().await?;
+        Ok(was_down)
+    }
+
+    async fn reconcile(&self) -> Result<(), String> {
+        let _guard = self.ops.lock().await;
+        {
+            let s = self.state.lock().expect("pg lock");
+            if s.writer == Role::Primary || !self.gates[0].is_open() || s.crashed[1] {
+                return Ok(());
+            }
+        }
+        self.failback().await?;
+        {
+            let mut s = self.state.lock().expect("pg lock");
+            s.writer = Role::Primary;
+            s.roles = [DbRole::Writer, DbRole::Replica];
+            s.crashed = [false, false];
+            s.writer_lost_since = None;
+        }
+        for c in &self.clients {
+            *c.lock().await = None;
+        }
+        self.truth.record("database-failed-back", &self.names[0], "primary re-seeded from the promoted standby (pg_basebackup), switched over, writer again");
+        Ok(())
+    }
+
+    async fn set_replication_cut(&self, cut: bool) -> Result<bool, String> {
+        if cut {
+            return Ok(self.replication_gate.hold("cut-replication"));
+        }
+        let changed = self.replication_gate.lift("cut-replication");
+        // A failback made while the link was cut could not ask for a synchronous
+        // standby yet; now it can.
+        if changed
+            && self.settings.synchronous
+            && self.replication_gate.is_open()
+            && self.writer() == Role::Primary
+        {
+            let _guard = self.ops.lock().await;
+            let primary = connect(self.direct(Role::Primary), Duration::from_secs(5)).await?;
+            wait_streaming(&primary, Duration::from_secs(15)).await?;
+            self.require_sync_standby(&primary).await?;
+        }
+        Ok(changed)
+    }
+
+    fn spawn_automation(self: Arc<Self>) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(10));
+            loop {
+                tick.tick().await;
+                let due = {
+                    let mut s = self.state.lock().expect("pg lock");
+                    let writer = s.writer;
+                    if self.reachable(&s, writer) {
+                        s.writer_lost_since = None;
+                        None
+                    } else {
+                        let since = *s.writer_lost_since.get_or_insert(mono_now());
+                        let standby = writer.other();
+                        let ready = self.settings.auto_promote
+                            && self.reachable(&s, standby)
+                            && s.roles[standby.index()] == DbRole::Replica;
+                        (ready
+                            && mono_now().saturating_sub(since)
+                                >= self.settings.promotion_delay.as_nanos() as u64)
+                            .then_some(standby)
+                    }
+                };
+                let Some(standby) = due else { continue };
+                let _guard = self.ops.lock().await;
+                match self.pg_ctl(standby, &["promote"]).await {
+                    Ok(()) => {
+                        {
+                            let mut s = self.state.lock().expect("pg lock");
+                            s.roles[standby.index()] = DbRole::Writer;
+                            s.roles[standby.other().index()] = DbRole::Fenced;
+                            s.writer = standby;
+                            s.writer_lost_since = None;
+                        }
+                        self.truth.record(
+                            "database-promoted",
+                            &self.names[standby.index()],
+                            "standby promoted to writer (pg_ctl promote)",
+                        );
+                    }
+                    Err(e) => {
+                        self.truth.record(
+                            "database-promotion-failed",
+                            &self.names[standby.index()],
+                            e,
+                        );
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        })
+    }
+
+    fn shutdown(&self) {
+        stop_and_remove(&self.base, &self.bin);
+    }
+
+    async fn ping(&self, role: Role, timeout: Duration) -> Result<(), String> {
+        self.query(role, timeout, "SELECT 1", &[]).await.map(|_| ())
+    }
+
+    async fn write(
+        &self,
+        role: Role,
+        seq: u64,
+        canary: &str,
+        timeout: Duration,
+    ) -> Result<(), String> {
+        let (seq, at) = (seq as i64, mono_now() as i64);
+        self.query(
+            role,
+            timeout,
+            "INSERT INTO orders (seq, canary, committed_at) VALUES ($1, $2, $3)",
+            &[&seq, &canary, &at],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn latest(&self, role: Role, timeout: Duration) -> Result<Vec<u64>, String> {
+        let rows = self
+            .query(
+                role,
+                timeout,
+                "SELECT seq FROM orders ORDER BY committed_at DESC LIMIT 1",
+                &[],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| r.get::<_, i64>(0) as u64).collect())
+    }
+
+    async fn canary(
+        &self,
+        role: Role,
+        canary: &str,
+        timeout: Duration,
+    ) -> Result<Vec<u64>, String> {
+        let rows = self
+            .query(
+                role,
+                timeout,
+                "SELECT seq FROM orders WHERE canary = $1 ORDER BY seq",
+                &[&canary],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| r.get::<_, i64>(0) as u64).collect())
+    }
+}
