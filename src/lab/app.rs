@@ -53,16 +53,9 @@ impl App {
                 json_or_503(self.db.canary(self.db.writer(), &canary, t).await)
             }
             (Method::POST, "/orders") => {
-                let body = match http::read_body(req).await {
-                    Ok(b) => b,
+                let order = match WriteRequest::read(req).await {
+                    Ok(order) => order,
                     Err(resp) => return resp,
-                };
-                let Ok(order) = serde_json::from_slice::<WriteRequest>(&body) else {
-                    return http::respond(
-                        StatusCode::BAD_REQUEST,
-                        "text/plain",
-                        "expected {\"seq\":N,\"canary\":\"...\"}",
-                    );
                 };
                 match self
                     .db

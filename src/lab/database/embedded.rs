@@ -197,16 +197,9 @@ impl Cluster {
                 http::respond(StatusCode::OK, "text/plain", format!("{:?}", i.role))
             }
             (Method::POST, "/write") => {
-                let body = match http::read_body(req).await {
-                    Ok(b) => b,
+                let order = match WriteRequest::read(req).await {
+                    Ok(order) => order,
                     Err(resp) => return resp,
-                };
-                let Ok(order) = serde_json::from_slice::<WriteRequest>(&body) else {
-                    return http::respond(
-                        StatusCode::BAD_REQUEST,
-                        "text/plain",
-                        "expected {\"seq\":N,\"canary\":\"...\"}",
-                    );
                 };
                 let mut s = self.state.lock().expect("db lock");
                 let i = &mut s.instances[role.index()];
@@ -282,6 +275,20 @@ pub struct WriteRequest {
     /// Writer identity.
     #[serde(default)]
     pub canary: String,
+}
+
+impl WriteRequest {
+    /// Reads one from a request body, or the 400 to answer.
+    pub async fn read(req: Request<hyper::body::Incoming>) -> Result<WriteRequest, Response<Body>> {
+        let body = http::read_body(req).await?;
+        serde_json::from_slice(&body).map_err(|_| {
+            http::respond(
+                StatusCode::BAD_REQUEST,
+                "text/plain",
+                "expected {\"seq\":N,\"canary\":\"...\"}",
+            )
+        })
+    }
 }
 
 fn pick<T>(v: &mut [T; 2], a: usize, b: usize) -> (&mut T, &mut T) {
