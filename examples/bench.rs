@@ -115,6 +115,7 @@ fn run_child(args: &[String]) -> anyhow::Result<()> {
         attach: None,
         progress: false,
         consent: false,
+        ignore_window: true,
     };
     let started = Instant::now();
     let result = rt.block_on(execute(&scenario, &opts))?;

@@ -65,6 +65,10 @@ enum Command {
         /// without a terminal); the embedded lab never asks.
         #[arg(long)]
         yes: bool,
+        /// Run outside the scenario's allowed windows or on a blocked date, as a
+        /// deliberate exception that the report records.
+        #[arg(long)]
+        ignore_window: bool,
     },
     /// Re-render a saved run: table, md, html, junit or json.
     #[command(
@@ -94,6 +98,21 @@ enum Command {
         /// Exit 1 when the newest run of any scenario regressed.
         #[arg(long)]
         fail_on_regression: bool,
+    },
+    /// Finish every interrupted run: apply the undos its journal still owes, newest first.
+    #[command(
+        after_help = "Example:\n  gameday status && gameday revert\n\nIdempotent: running it twice is harmless. Exit 4 when an undo could not be applied."
+    )]
+    Revert {
+        /// Folder of run folders.
+        #[arg(default_value = "reports")]
+        dir: PathBuf,
+    },
+    /// List runs whose journal still owes undos.
+    Status {
+        /// Folder of run folders.
+        #[arg(default_value = "reports")]
+        dir: PathBuf,
     },
     /// Run the embedded lab in the foreground and print its addresses.
     #[command(
@@ -126,6 +145,8 @@ fn main() -> ExitCode {
     };
     let code = match cli.command {
         Command::Report { report, format } => commands::report::render(&report, &format),
+        Command::Revert { dir } => commands::revert::revert(&dir),
+        Command::Status { dir } => commands::revert::status(&dir),
         Command::History {
             dir,
             format,
@@ -140,7 +161,8 @@ fn main() -> ExitCode {
             reports,
             no_progress,
             yes,
-        } => commands::run::run(&scenario, attach, reports, no_progress, yes),
+            ignore_window,
+        } => commands::run::run(&scenario, attach, reports, no_progress, yes, ignore_window),
         Command::Lab {
             params,
             dns_port,

@@ -4,6 +4,7 @@ pub mod history;
 pub mod lab;
 pub mod plan;
 pub mod report;
+pub mod revert;
 pub mod run;
 pub mod validate;
 

@@ -15,6 +15,7 @@ pub fn run(
     reports_dir: PathBuf,
     no_progress: bool,
     consent: bool,
+    ignore_window: bool,
 ) -> u8 {
     let scenario = match load_or_report(path) {
         Ok(s) => s,
@@ -32,6 +33,7 @@ pub fn run(
         attach,
         progress: !no_progress && std::io::stderr().is_terminal(),
         consent,
+        ignore_window,
     };
     match rt.block_on(execute(&scenario, &opts)) {
         Ok(result) => {

@@ -51,6 +51,11 @@ impl Format for Markdown {
         if let Some(reason) = &r.reason {
             s.push_str(&format!("- reason: {reason}\n"));
         }
+        if let Some(window) = &r.environment.ignored_window {
+            s.push_str(&format!(
+                "- ran with --ignore-window, as a deliberate exception to: {window}\n"
+            ));
+        }
         s.push_str(
             "\n## Verdict\n\n| objective | declared | measured | verdict |\n|---|---|---|---|\n",
         );

@@ -52,6 +52,9 @@ pub struct Environment {
     /// Whether `--yes` consent was given.
     #[serde(default)]
     pub consent: bool,
+    /// The window guard that `--ignore-window` overrode, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignored_window: Option<String>,
     /// The lab as found before the run.
     pub lab: Option<LabDescription>,
     /// Host name.

@@ -1,12 +1,12 @@
 //! One game day, step by step: guard, plan, baseline, inject, observe, revert,
 //! measure, judge, report. See DESIGN.md, "One run, step by step".
 
-pub mod journal;
 pub mod observe;
 pub mod progress;
 pub mod steady;
 
 use crate::clock::{mono_now, Offset, RunClock};
+use crate::journal::{Journal, JournalEntry};
 use crate::lab::{Lab, LabClient, LabConfiguration, LabDescription, LabPorts, Role};
 use crate::measure::accuracy::{self, TruthMark};
 use crate::measure::{self, MeasureInput};
@@ -16,7 +16,6 @@ use crate::report::{Environment, Report, RevertSummary, ScenarioInfo, SCHEMA_VER
 use crate::scenario::Scenario;
 use crate::timeline::Timeline;
 use crate::verdict::{self, Outcome};
-use journal::{Journal, JournalEntry};
 use observe::Observers;
 use progress::Progress;
 use std::collections::BTreeMap;
@@ -25,6 +24,17 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
+
+/// Lets the tests kill this process at a named point of a run, to prove that
+/// `gameday revert` finishes whatever a run was doing when it died. Set
+/// `GAMEDAY_CRASH_AT` to one of `after-intent`, `after-apply`, `observing`,
+/// `after-undo-intent`, `revert-after-undo-intent`; unset, it does nothing.
+pub fn crash_point(name: &str) {
+    if std::env::var("GAMEDAY_CRASH_AT").is_ok_and(|v| v == name) {
+        // SAFETY: signalling ourselves; SIGKILL cannot be caught: nothing runs after it.
+        unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
+    }
+}
 
 /// How to run.
 #[derive(Debug, Clone)]
@@ -37,6 +47,8 @@ pub struct RunOptions {
     pub progress: bool,
     /// `--yes` was given: consent to change a non-lab target. Recorded in the report.
     pub consent: bool,
+    /// `--ignore-window`: run outside the scenario's windows, recorded in the report.
+    pub ignore_window: bool,
 }
 
 /// A finished run.
@@ -204,8 +216,10 @@ impl Run<'_> {
                     )),
                 );
             }
+            crash_point("after-intent");
             match self.apply(&step.apply).await {
                 Ok(applied) => {
+                    crash_point("after-apply");
                     let at = self.clock.at(applied.effective_at);
                     // t0 is the first change that starts the outage; preparations
                     // only count when nothing else does.
@@ -234,6 +248,7 @@ impl Run<'_> {
         let mut undone = Vec::new();
         for (i, step) in steps.iter().enumerate().rev() {
             let _ = self.journal(&JournalEntry::UndoIntent { step: i });
+            crash_point("after-undo-intent");
             let mut last_error = None;
             for attempt in 0..4 {
                 if attempt > 0 {
@@ -272,6 +287,7 @@ impl Run<'_> {
                 return Some("interrupted by a signal".into());
             }
             self.absorb(observers);
+            crash_point("observing");
             let now = self.clock.now();
             let since_t0 = now.since(t0);
             let latest = observers.latest.lock().expect("latest lock").clone();
@@ -282,6 +298,19 @@ impl Run<'_> {
             {
                 return None;
             }
+            for c in &s.stop_conditions {
+                if let Some(why) = c.fired(&self.timeline, t0, now) {
+                    return Some(format!("stop condition {}: {why}", c.kind()));
+                }
+            }
+            if let Some(max) = s.max_duration {
+                if now.since(Offset(0)) >= max {
+                    return Some(format!(
+                        "max_duration {} passed",
+                        humantime::format_duration(max)
+                    ));
+                }
+            }
             if since_t0 >= s.timeout {
                 return Some(format!(
                     "timeout: not recovered and stable {} after t0",
@@ -291,18 +320,28 @@ impl Run<'_> {
         }
     }
 
-    /// Waits (bounded) until the health checks call both regions healthy again,
-    /// so a standing lab is left ready for the next run.
+    /// Waits (bounded) until the health checks call both regions healthy again
+    /// and every target serves, so a standing lab is left ready for the next run.
     async fn await_health(&self) -> bool {
         let p = &self.env.params;
         let bound = p.health_check_interval.get() * (p.failure_threshold + 2)
             + p.alb_health_interval.get() * (p.alb_healthy_threshold + 2);
         let deadline = mono_now() + bound.as_nanos() as u64;
         while mono_now() < deadline {
-            if let Ok(h) = self.client.health().await {
-                if h.iter().all(|r| r.healthy) {
-                    return true;
-                }
+            let healthy = self
+                .client
+                .health()
+                .await
+                .is_ok_and(|h| h.iter().all(|r| r.healthy));
+            // A re-registered target serves only after passing its own checks.
+            let serving = self.client.describe().await.is_ok_and(|d| {
+                d.regions
+                    .iter()
+                    .flat_map(|r| &r.targets)
+                    .all(crate::lab::control::in_service)
+            });
+            if healthy && serving {
+                return true;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -313,6 +352,13 @@ impl Run<'_> {
 /// Runs a scenario end to end and writes its report.
 pub async fn execute(scenario: &Scenario, opts: &RunOptions) -> anyhow::Result<RunResult> {
     let clock = RunClock::start();
+    // The window guard comes before anything starts: outside it nothing runs at all.
+    let ignored_window = match scenario.guards.refuse(clock.origin_wall) {
+        Some(why) if !opts.ignore_window => {
+            anyhow::bail!("refusing to start {}: {why}", scenario.name)
+        }
+        other => other,
+    };
     let mut embedded = None;
     let client = match opts.attach {
         Some(addr) => LabClient { addr },
@@ -438,6 +484,19 @@ pub async fn execute(scenario: &Scenario, opts: &RunOptions) -> anyhow::Result<R
                 outcome = Some(Outcome::Refused);
             }
         }
+        if outcome.is_none() {
+            let now = run.clock.now();
+            if let Some((kind, why)) = scenario
+                .stop_conditions
+                .iter()
+                .find_map(|c| c.fired(&run.timeline, start, now).map(|w| (c.kind(), w)))
+            {
+                run.reason = Some(format!(
+                    "refusing to inject: stop condition {kind} is already firing: {why}"
+                ));
+                outcome = Some(Outcome::Refused);
+            }
+        }
 
         let mut journaled = 0;
         if outcome.is_none() {
@@ -558,6 +617,7 @@ pub async fn execute(scenario: &Scenario, opts: &RunOptions) -> anyhow::Result<R
             target: "lab".into(),
             attached: opts.attach.is_some(),
             consent: opts.consent,
+            ignored_window,
             lab: Some(env),
             host: hostname(),
             gameday_version: env!("CARGO_PKG_VERSION").into(),

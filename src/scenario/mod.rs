@@ -5,6 +5,7 @@
 
 pub mod duration;
 pub mod error;
+pub mod guards;
 pub mod region;
 pub mod selection;
 
@@ -76,6 +77,10 @@ struct RawScenario {
     #[serde(default = "default_observe_at_least")]
     observe_at_least: HumanDuration,
     #[serde(default)]
+    max_duration: Option<HumanDuration>,
+    #[serde(default)]
+    guards: guards::Guards,
+    #[serde(default)]
     lab: LabParams,
     #[serde(default)]
     #[serde(rename = "faults")]
@@ -83,6 +88,8 @@ struct RawScenario {
     #[serde(default)]
     #[serde(rename = "probes")]
     _probes: Vec<serde::de::IgnoredAny>,
+    #[serde(default, rename = "stop_conditions")]
+    _stop_conditions: Vec<serde::de::IgnoredAny>,
 }
 
 /// A loaded, validated scenario.
@@ -107,6 +114,12 @@ pub struct Scenario {
     pub timeout: Duration,
     /// Shortest observation after t0, so a late outage is not missed.
     pub observe_at_least: Duration,
+    /// Hard deadline for the whole run: when it passes, revert, whatever is happening.
+    pub max_duration: Option<Duration>,
+    /// When the game day may run.
+    pub guards: guards::Guards,
+    /// Signals that end the run early (revert, exit 3).
+    pub stop_conditions: Vec<Box<dyn crate::stop::StopCondition>>,
     /// Lab parameters.
     pub lab: LabParams,
     /// What to break, in order.
@@ -209,6 +222,15 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
             at_key("observe_at_least"),
             "observe_at_least is longer than timeout; shorten it or raise timeout",
         ));
+    }
+    if let Some(max) = raw.max_duration {
+        let needed = raw.baseline.get() + stable_for;
+        if max.get() <= needed {
+            return Err(src.error(
+                at_key("max_duration"),
+                format!("max_duration {max} leaves no room for the baseline and stable_for ({}); make it longer", humantime::format_duration(needed)),
+            ));
+        }
     }
     if raw.objectives.rto.get().is_zero() {
         return Err(src.error(
@@ -323,6 +345,29 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
         ));
     }
 
+    let mut stop_conditions = Vec::new();
+    for item in items("stop_conditions") {
+        let kind = kind_of(&item, "stop_conditions")?;
+        let parse = crate::stop::parser(&kind).ok_or_else(|| {
+            src.error(
+                kind_span(&item),
+                format!(
+                    "unknown stop condition kind \"{kind}\"; known kinds: {}",
+                    crate::stop::kinds().join(", ")
+                ),
+            )
+        })?;
+        let condition = parse(toml::de::ValueDeserializer::from(item.clone()))
+            .map_err(|e| src.toml_error(&e))?;
+        if let Err((key, why)) = condition.check_probes(&probes) {
+            let span = table_of(item.get_ref())
+                .and_then(|t| key_span(t, key))
+                .or(Some(item.span()));
+            return Err(src.error(span, why));
+        }
+        stop_conditions.push(condition);
+    }
+
     Ok(Scenario {
         file: file.to_path_buf(),
         text: text.to_string(),
@@ -334,6 +379,9 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
         stable_for,
         timeout: raw.timeout.get(),
         observe_at_least: raw.observe_at_least.get(),
+        max_duration: raw.max_duration.map(HumanDuration::get),
+        guards: raw.guards,
+        stop_conditions,
         lab: raw.lab,
         faults,
         probes,

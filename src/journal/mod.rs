@@ -55,6 +55,16 @@ pub enum JournalEntry {
     },
 }
 
+/// Reads every entry of a journal. A torn last line (the process died while
+/// writing it) is skipped: the entry before it is the last that happened.
+pub fn read(path: &Path) -> std::io::Result<Vec<JournalEntry>> {
+    let text = std::fs::read_to_string(path)?;
+    Ok(text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect())
+}
+
 #[derive(Serialize)]
 struct Line<'a> {
     at: DateTime<Utc>,

@@ -1,0 +1,98 @@
+//! `gameday revert` and `gameday status`: finish what interrupted runs left
+//! behind, and list what is still pending.
+
+use super::{runtime, EXIT_INVALID};
+use crate::revert::{self, PendingRun};
+use std::path::Path;
+
+/// Exit code when a person must look (DESIGN.md).
+const EXIT_REVERT_INCOMPLETE: u8 = 4;
+
+fn pending_or_report(dir: &Path) -> Result<Vec<PendingRun>, u8> {
+    if !dir.exists() {
+        return Ok(Vec::new());
+    }
+    revert::pending_runs(dir).map_err(|e| {
+        eprintln!(
+            "gameday: {}: cannot read the run journals: {e}",
+            dir.display()
+        );
+        EXIT_INVALID
+    })
+}
+
+/// Lists runs with pending undos.
+pub fn status(dir: &Path) -> u8 {
+    let pending = match pending_or_report(dir) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    if pending.is_empty() {
+        println!("no run under {} has pending undos", dir.display());
+        return 0;
+    }
+    for run in &pending {
+        println!(
+            "{} ({}, lab at {}): {} pending undo(s), journal {}",
+            run.run_id,
+            run.target,
+            run.control.as_deref().unwrap_or("?"),
+            run.pending.len(),
+            run.journal.display()
+        );
+        for (step, undo) in &run.pending {
+            println!("  step {}: {}", step + 1, undo.summary());
+        }
+    }
+    println!("finish them with: gameday revert {}", dir.display());
+    0
+}
+
+/// Applies every pending undo; 0 when everything was restored, 4 otherwise.
+pub fn revert(dir: &Path) -> u8 {
+    let pending = match pending_or_report(dir) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    if pending.is_empty() {
+        println!(
+            "nothing to revert: no run under {} has pending undos",
+            dir.display()
+        );
+        return 0;
+    }
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("gameday: cannot start the async runtime: {e}");
+            return EXIT_INVALID;
+        }
+    };
+    let mut incomplete = false;
+    for run in &pending {
+        match rt.block_on(revert::finish(run)) {
+            Ok(restored) => {
+                println!("{}: restored", run.run_id);
+                for r in restored {
+                    println!("  {r}");
+                }
+            }
+            Err((restored, why)) => {
+                incomplete = true;
+                for r in restored {
+                    println!("  {r}");
+                }
+                eprintln!(
+                    "gameday: {}: revert incomplete: {why}; journal {}",
+                    run.run_id,
+                    run.journal.display()
+                );
+            }
+        }
+    }
+    if incomplete {
+        EXIT_REVERT_INCOMPLETE
+    } else {
+        0
+    }
+}

@@ -1,0 +1,252 @@
+//! A game day must never leave damage behind. The runner is SIGKILLed at each
+//! step of a run against a standing lab (so the damage outlives it); then
+//! `gameday revert` must put the lab back exactly as it was, and running it
+//! again must be harmless.
+
+mod common;
+use common::*;
+use gameday::lab::{LabClient, LabConfiguration};
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+/// Every point a run can die at: journal written but change not made; change
+/// made but not journaled; mid-observation; undo journaled but not made.
+const KILL_POINTS: [&str; 4] = [
+    "after-intent",
+    "after-apply",
+    "observing",
+    "after-undo-intent",
+];
+
+struct StandingLab(Child, LabClient);
+
+impl StandingLab {
+    fn start() -> StandingLab {
+        let mut child = gameday()
+            .current_dir(root())
+            .arg("lab")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        out.read_line(&mut first).unwrap();
+        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+        let addr = first
+            .trim()
+            .strip_prefix("gameday lab control ")
+            .expect("control line")
+            .parse()
+            .unwrap();
+        StandingLab(child, LabClient { addr })
+    }
+
+    fn configuration(&self) -> LabConfiguration {
+        rt().block_on(self.1.describe()).unwrap().configuration()
+    }
+
+    /// Waits until the lab is steady again: every target back in service (a
+    /// re-registered target must pass its checks first) and both regions healthy.
+    fn await_healthy(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            let healthy = rt()
+                .block_on(self.1.health())
+                .is_ok_and(|h| h.iter().all(|r| r.healthy));
+            let serving = rt().block_on(self.1.describe()).is_ok_and(|d| {
+                d.regions
+                    .iter()
+                    .flat_map(|r| &r.targets)
+                    .all(gameday::lab::control::in_service)
+            });
+            if healthy && serving {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("the lab did not become healthy again");
+    }
+}
+
+impl Drop for StandingLab {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn gameday_in(reports: &Path, args: &[&str]) -> std::process::Output {
+    gameday()
+        .current_dir(root())
+        .args(args)
+        .arg(reports)
+        .output()
+        .unwrap()
+}
+
+fn kill_and_revert(scenario: &str, tag: &str) -> usize {
+    let lab = StandingLab::start();
+    let pristine = lab.configuration();
+    let mut restored = 0;
+    for point in KILL_POINTS {
+        let reports = scratch(&format!("crash-{tag}-{point}"));
+        let out = gameday()
+            .current_dir(root())
+            .env("GAMEDAY_CRASH_AT", point)
+            .args([
+                "run",
+                &format!("scenarios/{scenario}.toml"),
+                "--no-progress",
+                "--attach",
+                &lab.1.addr.to_string(),
+                "--reports",
+            ])
+            .arg(&reports)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.signal(),
+            Some(libc::SIGKILL),
+            "{point}: the run should have died: {}",
+            explain(&out)
+        );
+        if point != "after-intent" {
+            assert_ne!(
+                lab.configuration(),
+                pristine,
+                "{point}: the fault should still be in place"
+            );
+        }
+        let status = gameday_in(&reports, &["status"]);
+        let listed = String::from_utf8_lossy(&status.stdout);
+        assert!(
+            listed.contains("pending undo"),
+            "{point}: status does not list the run: {listed}"
+        );
+
+        let revert = gameday_in(&reports, &["revert"]);
+        assert_eq!(
+            revert.status.code(),
+            Some(0),
+            "{point}: {}",
+            explain(&revert)
+        );
+        assert_eq!(
+            lab.configuration(),
+            pristine,
+            "{point}: revert did not restore the lab"
+        );
+        // Twice is harmless, and nothing is pending any more.
+        let again = gameday_in(&reports, &["revert"]);
+        assert_eq!(again.status.code(), Some(0));
+        assert!(String::from_utf8_lossy(&again.stdout).contains("nothing to revert"));
+        assert!(
+            String::from_utf8_lossy(&gameday_in(&reports, &["status"]).stdout).contains("no run")
+        );
+        assert_eq!(lab.configuration(), pristine);
+        lab.await_healthy();
+        restored += 1;
+        let _ = std::fs::remove_dir_all(reports);
+    }
+    restored
+}
+
+#[test]
+fn every_kill_point_of_a_region_outage_is_reverted() {
+    assert_eq!(
+        kill_and_revert("primary-region-outage", "outage"),
+        KILL_POINTS.len()
+    );
+}
+
+#[test]
+fn every_kill_point_of_a_target_deregistration_is_reverted() {
+    assert_eq!(
+        kill_and_revert("kill-primary-targets", "targets"),
+        KILL_POINTS.len()
+    );
+}
+
+#[test]
+fn a_revert_that_dies_is_finished_by_the_next() {
+    let lab = StandingLab::start();
+    let pristine = lab.configuration();
+    let reports = scratch("crash-during-revert");
+    let out = gameday()
+        .current_dir(root())
+        .env("GAMEDAY_CRASH_AT", "after-apply")
+        .args([
+            "run",
+            "scenarios/sever-primary-az.toml",
+            "--no-progress",
+            "--attach",
+            &lab.1.addr.to_string(),
+            "--reports",
+        ])
+        .arg(&reports)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.signal(), Some(libc::SIGKILL));
+    let dying = gameday()
+        .current_dir(root())
+        .env("GAMEDAY_CRASH_AT", "revert-after-undo-intent")
+        .arg("revert")
+        .arg(&reports)
+        .output()
+        .unwrap();
+    assert_eq!(dying.status.signal(), Some(libc::SIGKILL));
+    assert_ne!(
+        lab.configuration(),
+        pristine,
+        "the dying revert made no change"
+    );
+    let revert = gameday_in(&reports, &["revert"]);
+    assert_eq!(revert.status.code(), Some(0), "{}", explain(&revert));
+    assert_eq!(lab.configuration(), pristine);
+    let _ = std::fs::remove_dir_all(reports);
+}
+
+#[test]
+fn a_revert_that_cannot_reach_the_lab_exits_4() {
+    let reports = scratch("crash-no-lab");
+    let lab = StandingLab::start();
+    let out = gameday()
+        .current_dir(root())
+        .env("GAMEDAY_CRASH_AT", "after-apply")
+        .args([
+            "run",
+            "scenarios/sever-primary-az.toml",
+            "--no-progress",
+            "--attach",
+            &lab.1.addr.to_string(),
+            "--reports",
+        ])
+        .arg(&reports)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.signal(), Some(libc::SIGKILL));
+    drop(lab);
+    let revert = gameday_in(&reports, &["revert"]);
+    assert_eq!(revert.status.code(), Some(4), "{}", explain(&revert));
+    let stderr = String::from_utf8_lossy(&revert.stderr);
+    assert!(
+        stderr.contains("revert incomplete") && stderr.contains("journal.jsonl"),
+        "{stderr}"
+    );
+    // Still pending: a person can retry once the lab is back.
+    assert!(
+        String::from_utf8_lossy(&gameday_in(&reports, &["status"]).stdout).contains("pending undo")
+    );
+    let _ = std::fs::remove_dir_all(reports);
+}

@@ -1,0 +1,153 @@
+//! Guards refuse before anything runs; stop conditions and the hard deadline
+//! end a run early, revert everything and exit 3.
+
+mod common;
+use chrono::{Datelike, Utc};
+use common::*;
+
+/// A shipped scenario with extra top-level keys and tables appended.
+fn variant(name: &str, base: &str, top: &str, tables: &str) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(root().join(format!("scenarios/{base}.toml"))).unwrap();
+    // Top-level keys must come before the first table.
+    let (head, rest) = text.split_at(text.find("\n[").unwrap() + 1);
+    let dir = scratch(&format!("variant-{name}"));
+    let path = dir.join(format!("{name}.toml"));
+    std::fs::write(&path, format!("{head}{top}\n{rest}\n{tables}\n")).unwrap();
+    path
+}
+
+fn run_file(
+    path: &std::path::Path,
+    reports: &std::path::Path,
+    extra: &[&str],
+) -> std::process::Output {
+    gameday()
+        .current_dir(root())
+        .arg("run")
+        .arg(path)
+        .args(["--no-progress", "--reports"])
+        .arg(reports)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn outside_its_window_a_game_day_is_refused_unless_deliberately_overridden() {
+    // A window on another day of the week than today.
+    let days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    let other = days[(Utc::now().weekday().num_days_from_monday() as usize + 3) % 7];
+    let path = variant(
+        "window",
+        "kill-primary-targets",
+        "",
+        &format!("[guards]\nwindows = [\"{other}:02:00-{other}:05:00\"]\n"),
+    );
+    let reports = scratch("window-reports");
+    let out = run_file(&path, &reports, &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("outside the allowed windows") && stderr.contains("--ignore-window"),
+        "{stderr}"
+    );
+    assert!(
+        std::fs::read_dir(&reports).unwrap().next().is_none(),
+        "nothing may run outside the window"
+    );
+
+    let out = run_file(&path, &reports, &["--ignore-window"]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let report = only_report(&reports);
+    assert!(report["environment"]["ignored_window"]
+        .as_str()
+        .unwrap()
+        .contains("outside the allowed windows"));
+    let md = std::fs::read_to_string(only_run_dir(&reports).join("report.md")).unwrap();
+    assert!(md.contains("--ignore-window"));
+}
+
+#[test]
+fn a_blocked_date_is_refused() {
+    let today = Utc::now().format("%Y-%m-%d");
+    let path = variant(
+        "blocked",
+        "kill-primary-targets",
+        "",
+        &format!("[guards]\nblocked_dates = [\"{today}\"]\n"),
+    );
+    let out = run_file(&path, &scratch("blocked-reports"), &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is a blocked date"));
+}
+
+#[test]
+fn a_stop_condition_aborts_reverts_and_exits_3() {
+    // Canary writes fail for ~4 s in a region outage: more than 1 s stops the run.
+    let path = variant(
+        "stop",
+        "primary-region-outage",
+        "",
+        "[[stop_conditions]]\nkind = \"canary-failing\"\nlonger_than = \"1s\"\n",
+    );
+    let reports = scratch("stop-reports");
+    let out = run_file(&path, &reports, &[]);
+    assert_eq!(out.status.code(), Some(3), "{}", explain(&out));
+    let report = only_report(&reports);
+    assert_eq!(report["outcome"], "aborted");
+    assert!(
+        report["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("stop condition canary-failing: canary writes have failed for"),
+        "{}",
+        report["reason"]
+    );
+    assert_eq!(report["revert"]["complete"], true);
+}
+
+#[test]
+fn an_error_rate_on_the_failing_region_stops_the_run() {
+    let path = variant(
+        "error-rate",
+        "kill-primary-targets",
+        "",
+        "[[stop_conditions]]\nkind = \"error-rate\"\nprobe = \"customer\"\nregion = \"primary\"\nabove = 0.5\nover = \"1s\"\n",
+    );
+    let reports = scratch("error-rate-reports");
+    let out = run_file(&path, &reports, &[]);
+    assert_eq!(out.status.code(), Some(3), "{}", explain(&out));
+    let report = only_report(&reports);
+    assert!(
+        report["reason"]
+            .as_str()
+            .unwrap()
+            .contains("customer failed")
+            && report["reason"]
+                .as_str()
+                .unwrap()
+                .contains("to me-central-1"),
+        "{}",
+        report["reason"]
+    );
+    assert_eq!(report["revert"]["complete"], true);
+}
+
+#[test]
+fn the_hard_deadline_reverts_whatever_is_happening() {
+    // Baseline 2 s, then the outage; max_duration 5 s ends it before recovery.
+    let path = variant(
+        "deadline",
+        "primary-region-outage",
+        "max_duration = \"5s\"",
+        "",
+    );
+    let reports = scratch("deadline-reports");
+    let started = std::time::Instant::now();
+    let out = run_file(&path, &reports, &[]);
+    assert_eq!(out.status.code(), Some(3), "{}", explain(&out));
+    let report = only_report(&reports);
+    assert_eq!(report["reason"], "max_duration 5s passed");
+    assert_eq!(report["revert"]["complete"], true);
+    assert!(started.elapsed().as_secs() < 15);
+}
