@@ -7,6 +7,7 @@
 pub mod clock;
 pub mod commands;
 pub mod fault;
+pub mod floor;
 pub mod history;
 pub mod journal;
 pub mod lab;

@@ -35,6 +35,9 @@ enum Command {
         /// Scenario files.
         #[arg(required = true)]
         scenarios: Vec<PathBuf>,
+        /// Also fail (exit 2) when an objective is below the floor its configuration allows.
+        #[arg(long)]
+        strict: bool,
     },
     /// Show what would be broken, how it is undone and what is watched; changes nothing.
     #[command(after_help = "Example:\n  gameday plan scenarios/fail-primary-database.toml")]
@@ -44,6 +47,9 @@ enum Command {
         /// Resolve against a standing lab (its control address) instead of a fresh one.
         #[arg(long, value_name = "ADDR")]
         attach: Option<SocketAddr>,
+        /// Fail (exit 2) when an objective is below the floor its configuration allows.
+        #[arg(long)]
+        strict: bool,
     },
     /// Run a game day: baseline, fault, observe, revert, measure, judge, report.
     #[command(
@@ -153,8 +159,12 @@ fn main() -> ExitCode {
             threshold,
             fail_on_regression,
         } => commands::history::history(&dir, &format, threshold, fail_on_regression),
-        Command::Validate { scenarios } => commands::validate::validate(&scenarios),
-        Command::Plan { scenario, attach } => commands::plan::plan(&scenario, attach),
+        Command::Validate { scenarios, strict } => commands::validate::validate(&scenarios, strict),
+        Command::Plan {
+            scenario,
+            attach,
+            strict,
+        } => commands::plan::plan(&scenario, attach, strict),
         Command::Run {
             scenario,
             attach,

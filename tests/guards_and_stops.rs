@@ -151,3 +151,86 @@ fn the_hard_deadline_reverts_whatever_is_happening() {
     assert_eq!(report["revert"]["complete"], true);
     assert!(started.elapsed().as_secs() < 15);
 }
+
+#[test]
+fn both_regions_unhealthy_is_flagged_fail_open_never_a_successful_failover() {
+    // Every target of both regions gone: both unhealthy, and DNS fails open to the primary.
+    let path = variant(
+        "fail-open",
+        "kill-primary-targets",
+        "",
+        "[[faults]]\nkind = \"deregister-targets\"\nregion = \"secondary\"\nselection = \"all\"\n",
+    );
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("timeout = \"30s\"", "timeout = \"7s\"");
+    std::fs::write(&path, text).unwrap();
+    let reports = scratch("fail-open-reports");
+    let out = run_file(&path, &reports, &[]);
+    let report = only_report(&reports);
+    assert_ne!(out.status.code(), Some(0), "{}", explain(&out));
+    let flag = report["phases"]["fail_open"]
+        .as_str()
+        .expect("fail-open flagged");
+    assert!(flag.contains("the secondary was not proven"), "{flag}");
+    let proven = report["verdict"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["objective"] == "secondary_proven")
+        .expect("judged");
+    assert_eq!(proven["status"], "breached");
+    assert_eq!(report["revert"]["complete"], true);
+    // A healthy failover is not flagged.
+    let reports = scratch("no-fail-open-reports");
+    let out = run_scenario("kill-primary-targets", &reports, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    assert!(only_report(&reports)["phases"].get("fail_open").is_none());
+}
+
+#[test]
+fn strict_refuses_objectives_below_their_floor() {
+    let out = gameday()
+        .current_dir(root())
+        .args(["validate", "--strict", "scenarios/too-tight-rto.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("rto 2s is below the floor of 3.50s: health check 1s x 3"),
+        "{stderr}"
+    );
+    let out = gameday()
+        .current_dir(root())
+        .args(["validate", "scenarios/too-tight-rto.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "without --strict it is a warning"
+    );
+    let out = gameday()
+        .current_dir(root())
+        .args(["plan", "--strict", "scenarios/too-tight-rto.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("rto        floor    3.50s | objective 2s")
+    );
+    for ok in [
+        "kill-primary-targets",
+        "sever-primary-az",
+        "fail-primary-database",
+        "primary-region-outage",
+    ] {
+        let out = gameday()
+            .current_dir(root())
+            .args(["plan", "--strict", &format!("scenarios/{ok}.toml")])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{ok}: {}", explain(&out));
+    }
+}

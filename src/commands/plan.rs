@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 /// Prints the plan of a scenario.
-pub fn plan(path: &Path, attach: Option<SocketAddr>) -> u8 {
+pub fn plan(path: &Path, attach: Option<SocketAddr>, strict: bool) -> u8 {
     let scenario = match load_or_report(path) {
         Ok(s) => s,
         Err(code) => return code,
@@ -68,8 +68,22 @@ pub fn plan(path: &Path, attach: Option<SocketAddr>) -> u8 {
                         .map(|d| format!(", max_dns_flip {d}"))
                         .unwrap_or_default()
                 );
+                print!(
+                    "{}",
+                    crate::plan::render_floors(&plan.floors, &scenario.objectives)
+                );
                 println!("Nothing was changed.");
-                0
+                if strict
+                    && !crate::floor::impossible(&plan.floors, &scenario.objectives).is_empty()
+                {
+                    eprintln!(
+                        "gameday: {}: an objective is below its floor (--strict)",
+                        path.display()
+                    );
+                    EXIT_INVALID
+                } else {
+                    0
+                }
             }
             Err(e) => {
                 eprintln!("gameday: {}: {e}", path.display());

@@ -5,19 +5,35 @@ use crate::scenario;
 use std::path::PathBuf;
 
 /// Validates scenarios; exit 0 when all are valid, 2 otherwise.
-pub fn validate(paths: &[PathBuf]) -> u8 {
+pub fn validate(paths: &[PathBuf], strict: bool) -> u8 {
     let mut failed = 0;
     for path in paths {
         match scenario::load(path) {
-            Ok(s) => println!(
-                "ok: {} ({}: {} fault(s), {} probe(s), rto {}, rpo {})",
-                path.display(),
-                s.name,
-                s.faults.len(),
-                s.probes.len(),
-                s.objectives.rto,
-                s.objectives.rpo
-            ),
+            Ok(s) => {
+                let floors = crate::plan::floors_of(&s.faults, &s.lab);
+                let impossible = crate::floor::impossible(&floors, &s.objectives);
+                for bad in &impossible {
+                    eprintln!("gameday: {}: warning: {}", path.display(), bad.message);
+                }
+                if strict && !impossible.is_empty() {
+                    failed += 1;
+                    continue;
+                }
+                println!(
+                    "ok: {} ({}: {} fault(s), {} probe(s), rto {} (floor {}), rpo {})",
+                    path.display(),
+                    s.name,
+                    s.faults.len(),
+                    s.probes.len(),
+                    s.objectives.rto,
+                    floors
+                        .rto
+                        .as_ref()
+                        .map(|f| crate::report::fmt_ms(f.ms))
+                        .unwrap_or_else(|| "-".into()),
+                    s.objectives.rpo
+                );
+            }
             Err(e) => {
                 eprintln!("gameday: {e}");
                 failed += 1;

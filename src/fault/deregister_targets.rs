@@ -2,6 +2,7 @@
 //! Undo registers exactly the same targets again.
 
 use super::Fault;
+use crate::floor::{FailureMode, RecoveryPath};
 use crate::lab::{LabCall, LabDescription};
 use crate::plan::{Action, Step};
 use crate::scenario::region::RegionRef;
@@ -36,6 +37,16 @@ pub fn parse(de: toml::de::ValueDeserializer<'_>) -> Result<Box<dyn Fault>, toml
 impl Fault for DeregisterTargets {
     fn kind(&self) -> &'static str {
         KIND
+    }
+
+    fn recovery(&self) -> (RecoveryPath, FailureMode) {
+        // With every target gone the ALB answers 503 and the region fails over;
+        // with some left, the rest serve and customers should not notice.
+        if self.selection == Selection::All && self.az.is_none() {
+            (RecoveryPath::DnsFailover, FailureMode::Error)
+        } else {
+            (RecoveryPath::NoOutage, FailureMode::Error)
+        }
     }
 
     fn plan(&self, env: &LabDescription) -> Result<Vec<Step>, String> {

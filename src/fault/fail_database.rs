@@ -3,6 +3,7 @@
 //! standby was promoted, fails back (re-seeds the old writer from it).
 
 use super::Fault;
+use crate::floor::{FailureMode, RecoveryPath};
 use crate::lab::{LabCall, LabDescription};
 use crate::plan::{Action, Step};
 use crate::scenario::duration::HumanDuration;
@@ -35,6 +36,11 @@ pub fn parse(de: toml::de::ValueDeserializer<'_>) -> Result<Box<dyn Fault>, toml
 impl Fault for FailDatabase {
     fn kind(&self) -> &'static str {
         KIND
+    }
+
+    fn recovery(&self) -> (RecoveryPath, FailureMode) {
+        // The deep /healthz answers 503 once its database call times out.
+        (RecoveryPath::DnsFailover, FailureMode::Error)
     }
 
     fn plan(&self, env: &LabDescription) -> Result<Vec<Step>, String> {

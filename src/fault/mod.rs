@@ -10,6 +10,7 @@ pub mod fail_database;
 pub mod region_outage;
 pub mod sever_az;
 
+use crate::floor::{FailureMode, RecoveryPath};
 use crate::lab::LabDescription;
 use crate::plan::Step;
 use toml::de::ValueDeserializer;
@@ -20,6 +21,9 @@ pub trait Fault: Send + Sync + std::fmt::Debug {
     fn kind(&self) -> &'static str;
     /// Resolves to concrete changes with undos against the environment, or says why not.
     fn plan(&self, env: &LabDescription) -> Result<Vec<Step>, String>;
+    /// How the outage it causes ends, and how health checks fail meanwhile:
+    /// what its floor is computed from.
+    fn recovery(&self) -> (RecoveryPath, FailureMode);
 }
 
 /// Builds a fault from its scenario table.

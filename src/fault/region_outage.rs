@@ -2,6 +2,7 @@
 //! database). Undo reconnects it and fails the database back if needed.
 
 use super::Fault;
+use crate::floor::{FailureMode, RecoveryPath};
 use crate::lab::{LabCall, LabDescription};
 use crate::plan::{Action, Step};
 use crate::scenario::region::RegionRef;
@@ -29,6 +30,10 @@ pub fn parse(de: toml::de::ValueDeserializer<'_>) -> Result<Box<dyn Fault>, toml
 impl Fault for RegionOutage {
     fn kind(&self) -> &'static str {
         KIND
+    }
+
+    fn recovery(&self) -> (RecoveryPath, FailureMode) {
+        (RecoveryPath::DnsFailover, FailureMode::Hang)
     }
 
     fn plan(&self, env: &LabDescription) -> Result<Vec<Step>, String> {

@@ -2,6 +2,7 @@
 //! ACL on its subnets would. Undo lets the traffic through again.
 
 use super::Fault;
+use crate::floor::{FailureMode, RecoveryPath};
 use crate::lab::{LabCall, LabDescription};
 use crate::plan::{Action, Step};
 use crate::scenario::region::RegionRef;
@@ -40,6 +41,10 @@ pub fn full_az(region: &str, az: &str) -> String {
 impl Fault for SeverAz {
     fn kind(&self) -> &'static str {
         KIND
+    }
+
+    fn recovery(&self) -> (RecoveryPath, FailureMode) {
+        (RecoveryPath::TargetGroup, FailureMode::Hang)
     }
 
     fn plan(&self, env: &LabDescription) -> Result<Vec<Step>, String> {

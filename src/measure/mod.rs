@@ -127,6 +127,10 @@ pub struct Measurements {
     pub rpo_observed: Figure,
     /// Region serving customers at the end.
     pub serving_region: Option<String>,
+    /// Set when recovery leaned on fail-open (DNS answering the primary while
+    /// both regions were unhealthy): the secondary was not proven.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail_open: Option<String>,
 }
 
 impl Measurements {
@@ -258,6 +262,7 @@ pub fn measure(timeline: &Timeline, input: &MeasureInput) -> Measurements {
         ),
     };
     let lost = w.lost.clone();
+    let fail_open = phases::fail_open(timeline, t0, &input.primary, &input.secondary);
     Measurements {
         t0_ms: t0.0 as f64 / 1e6,
         detection,
@@ -280,5 +285,6 @@ pub fn measure(timeline: &Timeline, input: &MeasureInput) -> Measurements {
             .rev()
             .find(|r| r.ok)
             .and_then(|r| r.region.clone()),
+        fail_open,
     }
 }

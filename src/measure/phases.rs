@@ -82,6 +82,39 @@ pub fn customer_outage(
     }
 }
 
+/// Whether DNS answered the primary while health checks called both regions
+/// unhealthy after t0: Route 53 fails open then, so anything that "recovered"
+/// did so without the secondary being proven.
+pub fn fail_open(
+    timeline: &crate::timeline::Timeline,
+    t0: Offset,
+    primary: &str,
+    secondary: &str,
+) -> Option<String> {
+    use crate::timeline::Observation;
+    let (mut primary_healthy, mut secondary_healthy) = (true, true);
+    for (at, _, o) in timeline.observations().filter(|(at, _, _)| *at >= t0) {
+        match o {
+            Observation::HealthCheck {
+                region, healthy, ..
+            } if region == primary => primary_healthy = *healthy,
+            Observation::HealthCheck {
+                region, healthy, ..
+            } if region == secondary => secondary_healthy = *healthy,
+            Observation::Dns {
+                region: Some(r), ..
+            } if r == primary && !primary_healthy && !secondary_healthy => {
+                return Some(format!(
+                    "{:.2}s after t0 DNS answered the primary while health checks called both regions unhealthy (Route 53 fails open): the secondary was not proven",
+                    at.since(t0).as_secs_f64()
+                ));
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

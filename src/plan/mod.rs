@@ -91,6 +91,9 @@ pub struct Plan {
     pub steps: Vec<Step>,
     /// Probes.
     pub watches: Vec<Watch>,
+    /// The fastest each phase can be with this configuration.
+    #[serde(default)]
+    pub floors: crate::floor::Floors,
 }
 
 /// Resolves every fault against the environment. Changes nothing.
@@ -117,7 +120,59 @@ pub fn resolve(
             interval_ms: p.interval().as_millis() as u64,
         })
         .collect();
-    Ok(Plan { steps, watches })
+    Ok(Plan {
+        steps,
+        watches,
+        floors: floors_of(faults, &env.params),
+    })
+}
+
+/// The floors of a set of faults under some lab parameters.
+pub fn floors_of(
+    faults: &[Box<dyn Fault>],
+    params: &crate::lab::LabParams,
+) -> crate::floor::Floors {
+    crate::floor::combine(
+        faults
+            .iter()
+            .map(|f| {
+                let (path, mode) = f.recovery();
+                crate::floor::compute(params, path, mode)
+            })
+            .collect(),
+    )
+}
+
+/// Floor against objective for each timed phase, as text for a terminal, with a
+/// warning line for each objective below its floor.
+pub fn render_floors(
+    floors: &crate::floor::Floors,
+    objectives: &crate::scenario::Objectives,
+) -> String {
+    use crate::report::fmt_ms;
+    let mut out =
+        String::from("Floors (the fastest this configuration allows) against objectives:\n");
+    let rows = [
+        ("detection", &floors.detection, objectives.max_detection),
+        ("dns_flip", &floors.dns_flip, objectives.max_dns_flip),
+        ("rto", &floors.rto, Some(objectives.rto)),
+    ];
+    for (name, floor, objective) in rows {
+        let floor_text = floor
+            .as_ref()
+            .map(|f| fmt_ms(f.ms))
+            .unwrap_or_else(|| "-".into());
+        let objective_text = objective
+            .map(|o| o.to_string())
+            .unwrap_or_else(|| "-".into());
+        out.push_str(&format!(
+            "  {name:<10} floor {floor_text:>8} | objective {objective_text}\n"
+        ));
+    }
+    for bad in crate::floor::impossible(floors, objectives) {
+        out.push_str(&format!("warning: {}\n", bad.message));
+    }
+    out
 }
 
 impl Plan {

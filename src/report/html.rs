@@ -4,7 +4,7 @@
 //! truth, and the verdict table under it.
 
 use super::markdown::outcome_phrase;
-use super::{fmt_figure, fmt_ms, Format, Report};
+use super::{fmt_figure, fmt_floor, fmt_ms, Format, Report};
 use crate::timeline::{Observation, What};
 use crate::verdict::{Outcome, Status};
 use std::collections::{BTreeMap, HashSet};
@@ -376,11 +376,12 @@ impl Format for Html {
         }
         h.push_str("</table>");
         if let Some(m) = &r.phases {
-            h.push_str("<h2>Phases (after t0)</h2><table><tr><th>phase</th><th>measured</th><th>note</th></tr>");
+            h.push_str("<h2>Phases (after t0)</h2><table><tr><th>phase</th><th>floor</th><th>measured</th><th>note</th></tr>");
             for (name, f) in m.phases() {
                 let _ = write!(
                     h,
-                    "<tr><td>{name}</td><td>{}</td><td>{}</td></tr>",
+                    "<tr><td>{name}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    fmt_floor(r, name),
                     fmt_figure(f.value_ms, f.resolution_ms),
                     esc(f.note.as_deref().unwrap_or(""))
                 );
@@ -391,7 +392,7 @@ impl Format for Html {
             };
             let _ = write!(
                 h,
-                "<tr><td>lost_writes</td><td>{lost}</td><td>{}</td></tr></table>",
+                "<tr><td>lost_writes</td><td>-</td><td>{lost}</td><td>{}</td></tr></table>",
                 esc(&m
                     .lost_writes
                     .read_from

@@ -1,6 +1,6 @@
 //! `report.md`: the summary a person reads the morning after.
 
-use super::{fmt_figure, fmt_ms, Format, Report};
+use super::{fmt_figure, fmt_floor, fmt_ms, Format, Report};
 use crate::verdict::{Outcome, Status};
 
 /// Markdown.
@@ -75,10 +75,11 @@ impl Format for Markdown {
             ));
         }
         if let Some(m) = &r.phases {
-            s.push_str("\n## Phases (after t0, ± the probe interval that observed them)\n\n| phase | measured | note |\n|---|---|---|\n");
+            s.push_str("\n## Phases (after t0, ± the probe interval that observed them)\n\n| phase | floor | measured | note |\n|---|---|---|---|\n");
             for (name, f) in m.phases() {
                 s.push_str(&format!(
-                    "| {name} | {} | {} |\n",
+                    "| {name} | {} | {} | {} |\n",
+                    fmt_floor(r, name),
                     fmt_figure(f.value_ms, f.resolution_ms),
                     f.note.clone().unwrap_or_default()
                 ));
@@ -88,7 +89,7 @@ impl Format for Markdown {
                 None => "not counted (no read-back)".into(),
             };
             s.push_str(&format!(
-                "| lost_writes | {lost} | {} |\n",
+                "| lost_writes | - | {lost} | {} |\n",
                 m.lost_writes
                     .read_from
                     .clone()

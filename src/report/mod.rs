@@ -239,6 +239,24 @@ pub fn read(path: &Path) -> Result<Report, ReadError> {
     })
 }
 
+/// The floor of a phase as reports name it (`detection`, `dns_flip`,
+/// `recovered (rto_observed)`), from the run's plan.
+pub fn floor_of(r: &Report, phase: &str) -> Option<f64> {
+    let floors = &r.plan.as_ref()?.floors;
+    let floor = match phase {
+        "detection" => &floors.detection,
+        "dns_flip" => &floors.dns_flip,
+        "recovered (rto_observed)" | "rto" => &floors.rto,
+        _ => return None,
+    };
+    floor.as_ref().map(|f| f.ms)
+}
+
+/// A floor cell: the value or a dash.
+pub fn fmt_floor(r: &Report, phase: &str) -> String {
+    floor_of(r, phase).map(fmt_ms).unwrap_or_else(|| "-".into())
+}
+
 /// Formats a millisecond figure for people.
 pub fn fmt_ms(ms: f64) -> String {
     if ms.abs() < 1000.0 {

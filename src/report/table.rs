@@ -1,6 +1,6 @@
 //! The terminal summary: objectives and phases as comfy-tables.
 
-use super::{fmt_figure, fmt_ms, Format, Report};
+use super::{fmt_figure, fmt_floor, fmt_ms, Format, Report};
 use crate::verdict::Status;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 
@@ -35,10 +35,11 @@ impl Format for Terminal {
         if let Some(m) = &r.phases {
             let mut p = Table::new();
             p.load_preset(UTF8_FULL_CONDENSED);
-            p.set_header(vec!["phase (after t0)", "measured", "note"]);
+            p.set_header(vec!["phase (after t0)", "floor", "measured", "note"]);
             for (name, f) in m.phases() {
                 p.add_row(vec![
                     name.to_string(),
+                    fmt_floor(r, name),
                     fmt_figure(f.value_ms, f.resolution_ms),
                     f.note.clone().unwrap_or_default(),
                 ]);
@@ -49,6 +50,7 @@ impl Format for Terminal {
             };
             p.add_row(vec![
                 "lost_writes".into(),
+                "-".into(),
                 lost,
                 m.lost_writes
                     .read_from

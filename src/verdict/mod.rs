@@ -119,6 +119,17 @@ pub fn judge(objectives: &Objectives, m: &Measurements) -> Vec<Judgement> {
             Status::Breached,
         ));
     }
+    // A failover that only "worked" because DNS failed open proves nothing.
+    if let Some(why) = &m.fail_open {
+        out.push(Judgement {
+            objective: "secondary_proven".into(),
+            declared_ms: 0.0,
+            measured_ms: None,
+            resolution_ms: m.detection.resolution_ms,
+            status: Status::Breached,
+            note: Some(why.clone()),
+        });
+    }
     out
 }
 

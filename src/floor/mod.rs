@@ -1,0 +1,234 @@
+//! The floor: the fastest each phase can be with the configuration as built,
+//! computed before the run, so an objective nobody can meet is caught at
+//! `gameday plan` instead of at 3 a.m.
+//!
+//! Health checks need `failure_threshold` failed checks in a row, one per
+//! interval; the first may come right after t0, so detection takes at least
+//! (threshold - 1) x interval, plus the time one check takes to fail (its
+//! timeout when the endpoint hangs, about nothing when it answers an error).
+//! Typically it takes one interval more. DNS flips with the health status.
+//! Every customer is back only once their resolver's cached answer has
+//! expired: the RTO floor adds the TTL. When an ALB routes around a broken AZ
+//! instead, its own health checks set the floor the same way.
+
+use crate::lab::LabParams;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// How a fault's outage ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RecoveryPath {
+    /// Health checks fail the region, DNS flips to the secondary.
+    DnsFailover,
+    /// The region's ALB stops routing to the broken targets.
+    TargetGroup,
+    /// Customers should not notice at all.
+    NoOutage,
+}
+
+/// How a failing health check fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailureMode {
+    /// The endpoint answers an error at once.
+    Error,
+    /// The endpoint hangs: each check takes its full timeout.
+    Hang,
+}
+
+/// One phase's floor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Floor {
+    /// The minimum, ms after t0.
+    pub ms: f64,
+    /// Where it comes from, in the configuration's words.
+    pub why: String,
+}
+
+/// Every floor of a plan.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Floors {
+    /// Health checks call the primary unhealthy.
+    pub detection: Option<Floor>,
+    /// DNS answers the secondary.
+    pub dns_flip: Option<Floor>,
+    /// Every customer served again (the RTO floor).
+    pub rto: Option<Floor>,
+}
+
+fn secs(d: Duration) -> String {
+    humantime::format_duration(d).to_string()
+}
+
+/// Floors for a fault that ends by `path`, failing health checks by `mode`.
+pub fn compute(p: &LabParams, path: RecoveryPath, mode: FailureMode) -> Floors {
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    match path {
+        RecoveryPath::NoOutage => Floors::default(),
+        RecoveryPath::DnsFailover => {
+            let interval = p.health_check_interval.get();
+            let fail = match mode {
+                FailureMode::Hang => p.health_check_timeout.get(),
+                FailureMode::Error => Duration::ZERO,
+            };
+            let detection = interval * (p.failure_threshold - 1) + fail;
+            let why = format!(
+                "health check {} x {} (the first failed check may come right after t0){}",
+                secs(interval),
+                p.failure_threshold,
+                if fail.is_zero() {
+                    String::new()
+                } else {
+                    format!(" + a {} timeout", secs(fail))
+                }
+            );
+            let ttl = p.dns_ttl.get();
+            Floors {
+                detection: Some(Floor {
+                    ms: ms(detection),
+                    why: why.clone(),
+                }),
+                dns_flip: Some(Floor {
+                    ms: ms(detection),
+                    why: format!("DNS flips with the health status: {why}"),
+                }),
+                // The RTO is about every customer: one whose resolver cached the old
+                // answer just before the flip waits a whole TTL (a lucky one, less).
+                rto: Some(Floor {
+                    ms: ms(detection + ttl),
+                    why: format!(
+                        "{why}, then TTL {} until every customer's cached answer expires",
+                        secs(ttl)
+                    ),
+                }),
+            }
+        }
+        RecoveryPath::TargetGroup => {
+            let interval = p.alb_health_interval.get();
+            let timeout = p.alb_health_timeout.get();
+            let floor = interval * (p.alb_unhealthy_threshold - 1) + timeout;
+            Floors {
+                detection: None,
+                dns_flip: None,
+                rto: Some(Floor {
+                    ms: ms(floor),
+                    why: format!("ALB health check {} x {} + a {} timeout before the AZ's targets stop getting traffic", secs(interval), p.alb_unhealthy_threshold, secs(timeout)),
+                }),
+            }
+        }
+    }
+}
+
+/// An objective below its floor: the configuration cannot meet it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Impossible {
+    /// Objective name.
+    pub objective: String,
+    /// The sentence to show.
+    pub message: String,
+}
+
+/// Checks each declared objective against its floor.
+pub fn impossible(floors: &Floors, objectives: &crate::scenario::Objectives) -> Vec<Impossible> {
+    let pairs = [
+        ("rto", Some(objectives.rto), &floors.rto),
+        ("max_detection", objectives.max_detection, &floors.detection),
+        ("max_dns_flip", objectives.max_dns_flip, &floors.dns_flip),
+    ];
+    pairs
+        .into_iter()
+        .filter_map(|(name, declared, floor)| {
+            let (declared, floor) = (declared?, floor.as_ref()?);
+            (declared.get().as_secs_f64() * 1000.0 < floor.ms).then(|| Impossible {
+                objective: name.into(),
+                message: format!(
+                    "{name} {declared} is below the floor of {}: {}",
+                    crate::report::fmt_ms(floor.ms),
+                    floor.why
+                ),
+            })
+        })
+        .collect()
+}
+
+/// The floors of several faults: the run recovers when the slowest path does.
+pub fn combine(all: Vec<Floors>) -> Floors {
+    let max = |a: Option<Floor>, b: Option<Floor>| match (a, b) {
+        (Some(x), Some(y)) => Some(if y.ms > x.ms { y } else { x }),
+        (x, y) => x.or(y),
+    };
+    all.into_iter().fold(Floors::default(), |acc, f| Floors {
+        detection: max(acc.detection, f.detection),
+        dns_flip: max(acc.dns_flip, f.dns_flip),
+        rto: max(acc.rto, f.rto),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::duration::HumanDuration;
+
+    fn d(s: u64) -> HumanDuration {
+        HumanDuration(Duration::from_secs(s))
+    }
+
+    #[test]
+    fn lab_defaults() {
+        let p = LabParams::default();
+        let f = compute(&p, RecoveryPath::DnsFailover, FailureMode::Error);
+        assert_eq!(f.detection.unwrap().ms, 2000.0); // 1 s x (3 - 1)
+        assert_eq!(f.rto.unwrap().ms, 3000.0); // + TTL 1 s
+        let f = compute(&p, RecoveryPath::DnsFailover, FailureMode::Hang);
+        assert_eq!(f.detection.unwrap().ms, 2500.0); // + 500 ms timeout
+        let f = compute(&p, RecoveryPath::TargetGroup, FailureMode::Hang);
+        assert_eq!(f.rto.unwrap().ms, 750.0); // 500 ms x (2 - 1) + 250 ms
+        assert_eq!(
+            compute(&p, RecoveryPath::NoOutage, FailureMode::Hang),
+            Floors::default()
+        );
+    }
+
+    #[test]
+    fn the_seed_configuration() {
+        // Route 53 health check every 10 s, threshold 3, 4 s timeout; TTL 60 s (an alias to an ALB).
+        let p = LabParams {
+            health_check_interval: d(10),
+            failure_threshold: 3,
+            health_check_timeout: d(4),
+            dns_ttl: d(60),
+            ..LabParams::default()
+        };
+        let f = compute(&p, RecoveryPath::DnsFailover, FailureMode::Hang);
+        assert_eq!(f.detection.as_ref().unwrap().ms, 24_000.0);
+        assert_eq!(f.rto.as_ref().unwrap().ms, 84_000.0);
+        let objectives = crate::scenario::Objectives {
+            rto: d(45),
+            rpo: d(0),
+            max_detection: Some(d(30)),
+            max_dns_flip: None,
+        };
+        let bad = impossible(&f, &objectives);
+        assert_eq!(bad.len(), 1, "{bad:?}");
+        assert_eq!(bad[0].objective, "rto");
+        assert!(
+            bad[0]
+                .message
+                .starts_with("rto 45s is below the floor of 84.00s: health check 10s x 3"),
+            "{}",
+            bad[0].message
+        );
+        assert!(bad[0].message.contains("TTL 1m"), "{}", bad[0].message);
+    }
+
+    #[test]
+    fn combining_takes_the_slowest_path() {
+        let p = LabParams::default();
+        let f = combine(vec![
+            compute(&p, RecoveryPath::TargetGroup, FailureMode::Hang),
+            compute(&p, RecoveryPath::DnsFailover, FailureMode::Error),
+        ]);
+        assert_eq!(f.rto.unwrap().ms, 3000.0);
+    }
+}
