@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! gameday: rehearse a multi-region failover on purpose and measure it.
 //!
 //! Data flows one way: [`scenario`] -> [`plan`] -> [`timeline`] -> [`measure`] ->

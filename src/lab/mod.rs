@@ -119,6 +119,30 @@ pub(crate) struct LabState {
     pub multi_address: bool,
 }
 
+/// Tasks that are aborted when dropped, so a lab that fails to start leaves
+/// nothing running.
+struct Tasks(Vec<JoinHandle<()>>);
+
+impl Tasks {
+    fn push(&mut self, t: JoinHandle<()>) {
+        self.0.push(t);
+    }
+}
+
+impl Extend<JoinHandle<()>> for Tasks {
+    fn extend<I: IntoIterator<Item = JoinHandle<()>>>(&mut self, iter: I) {
+        self.0.extend(iter);
+    }
+}
+
+impl Drop for Tasks {
+    fn drop(&mut self) {
+        for t in self.0.drain(..) {
+            t.abort();
+        }
+    }
+}
+
 /// A running lab. Dropping it (or calling [`Lab::stop`]) stops every task.
 pub struct Lab {
     state: Arc<LabState>,
@@ -138,7 +162,8 @@ impl Lab {
     pub async fn start(params: LabParams, ports: LabPorts) -> anyhow::Result<Lab> {
         use anyhow::Context;
         let truth = Arc::new(Truth::default());
-        let mut tasks = Vec::new();
+        // Aborts everything already started if a later step fails.
+        let mut tasks = Tasks(Vec::new());
         // Linux routes all of 127/8 to loopback; elsewhere (stock macOS) only
         // 127.0.0.1 exists and the region addresses become names the probes map.
         let multi_address = !ports.single_address
@@ -353,7 +378,10 @@ impl Lab {
             multi_address,
         });
         tasks.push(control::serve(control_listener, state.clone()));
-        Ok(Lab { state, tasks })
+        Ok(Lab {
+            state,
+            tasks: std::mem::take(&mut tasks.0),
+        })
     }
 
     /// Address of the control API.

@@ -485,6 +485,14 @@ fn pg_error(e: &tokio_postgres::Error) -> String {
     }
 }
 
+impl Drop for PgCluster {
+    /// Whatever happens to the lab (a failed start, a panic), its PostgreSQL
+    /// does not outlive it. Idempotent after [`Database::shutdown`].
+    fn drop(&mut self) {
+        stop_and_remove(&self.base, &self.bin);
+    }
+}
+
 fn tempfile_ok(dir: &Path) -> bool {
     let probe = dir.join(format!(".gameday-probe-{}", std::process::id()));
     let ok = std::fs::write(&probe, b"").is_ok();
