@@ -72,6 +72,7 @@ pub fn plan(path: &Path, attach: Option<SocketAddr>, strict: bool) -> u8 {
                     "{}",
                     crate::plan::render_floors(&plan.floors, &scenario.objectives)
                 );
+                print!("{}", crate::plan::render_lint(&env.params));
                 println!("Nothing was changed.");
                 if strict
                     && !crate::floor::impossible(&plan.floors, &scenario.objectives).is_empty()

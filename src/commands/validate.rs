@@ -15,6 +15,9 @@ pub fn validate(paths: &[PathBuf], strict: bool) -> u8 {
                 for bad in &impossible {
                     eprintln!("gameday: {}: warning: {}", path.display(), bad.message);
                 }
+                for finding in crate::floor::lint(&s.lab) {
+                    eprintln!("gameday: {}: warning: {finding}", path.display());
+                }
                 if strict && !impossible.is_empty() {
                     failed += 1;
                     continue;

@@ -152,6 +152,20 @@ pub fn impossible(floors: &Floors, objectives: &crate::scenario::Objectives) -> 
         .collect()
 }
 
+/// Findings about the failover configuration itself, each naming the setting
+/// and the fix. (Reading a real Route 53 and ELBv2 configuration comes with the
+/// AWS target.)
+pub fn lint(p: &LabParams) -> Vec<String> {
+    let mut out = Vec::new();
+    if p.dns_ttl.get() > Duration::from_secs(60) {
+        out.push(format!(
+            "[lab] dns_ttl = \"{}\" on the failover record is above 60s: customers keep the dead region's answer that long after the flip; lower it to 60s or less",
+            p.dns_ttl
+        ));
+    }
+    out
+}
+
 /// The floors of several faults: the run recovers when the slowest path does.
 pub fn combine(all: Vec<Floors>) -> Floors {
     let max = |a: Option<Floor>, b: Option<Floor>| match (a, b) {
@@ -220,6 +234,26 @@ mod tests {
             bad[0].message
         );
         assert!(bad[0].message.contains("TTL 1m"), "{}", bad[0].message);
+    }
+
+    #[test]
+    fn lint_flags_a_long_ttl_only() {
+        assert!(lint(&LabParams::default()).is_empty());
+        let long = LabParams {
+            dns_ttl: d(300),
+            ..LabParams::default()
+        };
+        let found = lint(&long);
+        assert_eq!(found.len(), 1);
+        assert!(
+            found[0].contains("dns_ttl = \"5m\"") && found[0].contains("lower it to 60s"),
+            "{found:?}"
+        );
+        assert!(lint(&LabParams {
+            dns_ttl: d(60),
+            ..LabParams::default()
+        })
+        .is_empty());
     }
 
     #[test]

@@ -175,6 +175,14 @@ pub fn render_floors(
     out
 }
 
+/// Lint findings for the lab parameters, as warning lines.
+pub fn render_lint(params: &crate::lab::LabParams) -> String {
+    crate::floor::lint(params)
+        .into_iter()
+        .map(|f| format!("warning: {f}\n"))
+        .collect()
+}
+
 impl Plan {
     /// The plan as text for a terminal.
     pub fn render(&self) -> String {
