@@ -145,8 +145,9 @@ fn svg(r: &Report) -> String {
     let mut s = String::new();
     let _ = write!(
         s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{:.0}" height="{height:.0}" font-family="sans-serif" font-size="12" role="img" aria-label="timeline">"#,
-        scale.left + scale.width + 20.0
+        // A viewBox lets the drawing shrink to the window instead of hiding its right edge.
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w:.0} {height:.0}" width="100%" style="max-width:{w:.0}px" font-family="sans-serif" font-size="12" role="img" aria-label="timeline">"#,
+        w = scale.left + scale.width + 20.0
     );
     // Time axis, one tick per second (or coarser for long runs).
     let step = [1000.0, 2000.0, 5000.0, 10000.0, 30000.0, 60000.0]
