@@ -4,6 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// Slack for comparing times of acked writes: an ack is its send time plus its
+/// latency, so two acks one canary interval apart differ by the interval plus
+/// the difference of their latencies (a few ms on loopback, more on a busy CI).
+pub const ACK_JITTER_MS: f64 = 10.0;
+
 /// The built `gameday` binary.
 pub fn gameday() -> Command {
     Command::new(env!("CARGO_BIN_EXE_gameday"))
