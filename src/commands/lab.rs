@@ -60,10 +60,7 @@ pub fn lab(params_from: Option<&Path>, ports: LabPorts) -> u8 {
     };
     let rt = match runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("gameday: cannot start the async runtime: {e}");
-            return EXIT_INVALID;
-        }
+        Err(code) => return code,
     };
     rt.block_on(async {
         let mut lab = match Lab::start(params, ports).await {

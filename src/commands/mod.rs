@@ -22,9 +22,13 @@ pub fn load_or_report(path: &Path) -> Result<Scenario, u8> {
     })
 }
 
-/// A tokio runtime for a command.
-pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+/// A tokio runtime for a command, or the exit code after saying why there is none.
+pub fn runtime() -> Result<tokio::runtime::Runtime, u8> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
+        .map_err(|e| {
+            eprintln!("gameday: cannot start the async runtime: {e}");
+            EXIT_INVALID
+        })
 }

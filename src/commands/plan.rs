@@ -14,10 +14,7 @@ pub fn plan(path: &Path, attach: Option<SocketAddr>, strict: bool) -> u8 {
     };
     let rt = match runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("gameday: cannot start the async runtime: {e}");
-            return EXIT_INVALID;
-        }
+        Err(code) => return code,
     };
     rt.block_on(async {
         let mut lab = None;

@@ -63,10 +63,7 @@ pub fn revert(dir: &Path) -> u8 {
     }
     let rt = match runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("gameday: cannot start the async runtime: {e}");
-            return EXIT_INVALID;
-        }
+        Err(code) => return code,
     };
     let mut incomplete = false;
     for run in &pending {

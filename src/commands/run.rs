@@ -23,10 +23,7 @@ pub fn run(
     };
     let rt = match runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("gameday: cannot start the async runtime: {e}");
-            return EXIT_INVALID;
-        }
+        Err(code) => return code,
     };
     let opts = RunOptions {
         reports_dir,
