@@ -5,11 +5,8 @@
 
 mod common;
 use common::*;
-use gameday::lab::{LabClient, LabConfiguration};
-use std::io::{BufRead, BufReader};
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 /// Every point a run can die at: journal written but change not made; change
@@ -21,43 +18,21 @@ const KILL_POINTS: [&str; 4] = [
     "after-undo-intent",
 ];
 
-struct StandingLab(Child, LabClient);
+/// The waits these tests need on top of the shared standing lab.
+trait Steady {
+    fn await_healthy(&self);
+}
 
-impl StandingLab {
-    fn start() -> StandingLab {
-        let mut child = gameday()
-            .current_dir(root())
-            .arg("lab")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut first = String::new();
-        out.read_line(&mut first).unwrap();
-        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
-        let addr = first
-            .trim()
-            .strip_prefix("gameday lab control ")
-            .expect("control line")
-            .parse()
-            .unwrap();
-        StandingLab(child, LabClient { addr })
-    }
-
-    fn configuration(&self) -> LabConfiguration {
-        rt().block_on(self.1.describe()).unwrap().configuration()
-    }
-
+impl Steady for StandingLab {
     /// Waits until the lab is steady again: every target back in service (a
     /// re-registered target must pass its checks first) and both regions healthy.
     fn await_healthy(&self) {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             let healthy = rt()
-                .block_on(self.1.health())
+                .block_on(self.client.health())
                 .is_ok_and(|h| h.iter().all(|r| r.healthy));
-            let serving = rt().block_on(self.1.describe()).is_ok_and(|d| {
+            let serving = rt().block_on(self.client.describe()).is_ok_and(|d| {
                 d.regions
                     .iter()
                     .flat_map(|r| &r.targets)
@@ -72,20 +47,6 @@ impl StandingLab {
     }
 }
 
-impl Drop for StandingLab {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
 fn gameday_in(reports: &Path, args: &[&str]) -> std::process::Output {
     gameday()
         .current_dir(root())
@@ -95,26 +56,36 @@ fn gameday_in(reports: &Path, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// Runs a shipped scenario against `lab`, to be SIGKILLed at `point`.
+fn run_until_killed(
+    lab: &StandingLab,
+    scenario: &str,
+    point: &str,
+    reports: &Path,
+) -> std::process::Output {
+    gameday()
+        .current_dir(root())
+        .env("GAMEDAY_CRASH_AT", point)
+        .args([
+            "run",
+            &format!("scenarios/{scenario}.toml"),
+            "--no-progress",
+            "--attach",
+            &lab.addr(),
+            "--reports",
+        ])
+        .arg(reports)
+        .output()
+        .unwrap()
+}
+
 fn kill_and_revert(scenario: &str, tag: &str) -> usize {
-    let lab = StandingLab::start();
+    let lab = StandingLab::start(&[]);
     let pristine = lab.configuration();
     let mut restored = 0;
     for point in KILL_POINTS {
         let reports = scratch(&format!("crash-{tag}-{point}"));
-        let out = gameday()
-            .current_dir(root())
-            .env("GAMEDAY_CRASH_AT", point)
-            .args([
-                "run",
-                &format!("scenarios/{scenario}.toml"),
-                "--no-progress",
-                "--attach",
-                &lab.1.addr.to_string(),
-                "--reports",
-            ])
-            .arg(&reports)
-            .output()
-            .unwrap();
+        let out = run_until_killed(&lab, scenario, point, &reports);
         assert_eq!(
             out.status.signal(),
             Some(libc::SIGKILL),
@@ -180,23 +151,10 @@ fn every_kill_point_of_a_target_deregistration_is_reverted() {
 
 #[test]
 fn a_revert_that_dies_is_finished_by_the_next() {
-    let lab = StandingLab::start();
+    let lab = StandingLab::start(&[]);
     let pristine = lab.configuration();
     let reports = scratch("crash-during-revert");
-    let out = gameday()
-        .current_dir(root())
-        .env("GAMEDAY_CRASH_AT", "after-apply")
-        .args([
-            "run",
-            "scenarios/sever-primary-az.toml",
-            "--no-progress",
-            "--attach",
-            &lab.1.addr.to_string(),
-            "--reports",
-        ])
-        .arg(&reports)
-        .output()
-        .unwrap();
+    let out = run_until_killed(&lab, "sever-primary-az", "after-apply", &reports);
     assert_eq!(out.status.signal(), Some(libc::SIGKILL));
     let dying = gameday()
         .current_dir(root())
@@ -220,21 +178,8 @@ fn a_revert_that_dies_is_finished_by_the_next() {
 #[test]
 fn a_revert_that_cannot_reach_the_lab_exits_4() {
     let reports = scratch("crash-no-lab");
-    let lab = StandingLab::start();
-    let out = gameday()
-        .current_dir(root())
-        .env("GAMEDAY_CRASH_AT", "after-apply")
-        .args([
-            "run",
-            "scenarios/sever-primary-az.toml",
-            "--no-progress",
-            "--attach",
-            &lab.1.addr.to_string(),
-            "--reports",
-        ])
-        .arg(&reports)
-        .output()
-        .unwrap();
+    let lab = StandingLab::start(&[]);
+    let out = run_until_killed(&lab, "sever-primary-az", "after-apply", &reports);
     assert_eq!(out.status.signal(), Some(libc::SIGKILL));
     drop(lab);
     let revert = gameday_in(&reports, &["revert"]);

@@ -9,8 +9,6 @@ mod common;
 use common::*;
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
 
 /// PostgreSQL present? In CI it must be (scripts/test installs it).
 fn postgres_available() -> bool {
@@ -23,23 +21,6 @@ fn postgres_available() -> bool {
         eprintln!("skipped: no PostgreSQL server binaries (apt-get install postgresql)");
     }
     found
-}
-
-/// A standing lab that never outlives a failed assertion.
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
 }
 
 fn acked_seqs(report: &Value) -> BTreeSet<u64> {
@@ -76,28 +57,9 @@ fn lost_writes_are_the_acked_writes_missing_from_the_promoted_replica() {
         return;
     }
     // A standing lab, so the database outlives the run and can be read with SQL.
-    let mut lab = KillOnDrop(
-        gameday()
-            .current_dir(root())
-            .args([
-                "lab",
-                "--params",
-                "scenarios/postgres/fail-primary-database.toml",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let mut out = BufReader::new(lab.0.stdout.take().unwrap());
-    let mut first = String::new();
-    out.read_line(&mut first).unwrap();
-    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
-    let control = first
-        .trim()
-        .strip_prefix("gameday lab control ")
-        .expect("control line")
-        .to_string();
+    let mut lab =
+        StandingLab::start(&["--params", "scenarios/postgres/fail-primary-database.toml"]);
+    let control = lab.addr();
 
     let reports = scratch("pg-loss");
     let run = run_scenario(
@@ -111,9 +73,7 @@ fn lost_writes_are_the_acked_writes_missing_from_the_promoted_replica() {
 
     // Ground truth with SQL: after the failback the primary holds exactly what
     // the promoted replica held.
-    let client = gameday::lab::LabClient {
-        addr: control.parse().unwrap(),
-    };
+    let client = lab.client;
     let env = rt().block_on(client.describe()).unwrap();
     let endpoint = env.regions[0].database_endpoint.expect("database endpoint");
     let present: BTreeSet<u64> = rt().block_on(async {
@@ -204,9 +164,9 @@ fn lost_writes_are_the_acked_writes_missing_from_the_promoted_replica() {
     );
 
     // SIGKILL the standing lab: its PostgreSQL outlives it; the next lab cleans up.
-    let pid = lab.0.id();
-    lab.0.kill().unwrap();
-    let _ = lab.0.wait();
+    let pid = lab.child.id();
+    lab.child.kill().unwrap();
+    let _ = lab.child.wait();
     assert!(
         !own_pg_dirs(pid).is_empty(),
         "the killed lab's data should still be there"

@@ -3,72 +3,21 @@
 
 mod common;
 use common::*;
-use gameday::lab::{LabClient, Role};
-use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::process::{Child, Stdio};
+use gameday::lab::Role;
+use std::process::Stdio;
 use std::time::Duration;
-
-struct StandingLab {
-    child: Child,
-    control: SocketAddr,
-}
-
-impl StandingLab {
-    fn start(extra: &[&str]) -> StandingLab {
-        let mut child = gameday()
-            .current_dir(root())
-            .arg("lab")
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn gameday lab");
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut first = String::new();
-        stdout.read_line(&mut first).expect("first line");
-        // Keep reading, as a terminal would, so the lab never writes into a closed pipe.
-        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-        let control = first
-            .trim()
-            .strip_prefix("gameday lab control ")
-            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-            .parse()
-            .expect("control address");
-        StandingLab { child, control }
-    }
-}
-
-impl Drop for StandingLab {
-    fn drop(&mut self) {
-        // SAFETY: plain kill(2) on our own child.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let _ = self.child.wait();
-    }
-}
-
-fn rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 #[test]
 fn a_run_attaches_to_a_standing_lab_and_leaves_it_as_it_was() {
     let lab = StandingLab::start(&[]);
-    let client = LabClient { addr: lab.control };
+    let client = lab.client;
     let before = rt()
         .block_on(client.describe())
         .expect("describe")
         .configuration();
 
     let reports = scratch("attach");
-    let out = run_scenario(
-        "kill-primary-targets",
-        &reports,
-        &["--attach", &lab.control.to_string()],
-    );
+    let out = run_scenario("kill-primary-targets", &reports, &["--attach", &lab.addr()]);
     assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
     let report = only_report(&reports);
     assert_eq!(report["environment"]["attached"], true);
@@ -88,11 +37,7 @@ fn a_run_attaches_to_a_standing_lab_and_leaves_it_as_it_was() {
 
     // A second run on the same lab works: the first left it in steady state.
     let reports2 = scratch("attach-again");
-    let out = run_scenario(
-        "sever-primary-az",
-        &reports2,
-        &["--attach", &lab.control.to_string()],
-    );
+    let out = run_scenario("sever-primary-az", &reports2, &["--attach", &lab.addr()]);
     assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
     let _ = std::fs::remove_dir_all(reports);
     let _ = std::fs::remove_dir_all(reports2);
@@ -101,18 +46,14 @@ fn a_run_attaches_to_a_standing_lab_and_leaves_it_as_it_was() {
 #[test]
 fn a_lab_left_broken_is_refused_until_put_back() {
     let lab = StandingLab::start(&[]);
-    let client = LabClient { addr: lab.control };
+    let client = lab.client;
     let call = gameday::lab::LabCall::SeverAz {
         region: "me-central-1".into(),
         az: "me-central-1b".into(),
     };
     rt().block_on(client.apply(&call)).unwrap();
     let reports = scratch("refused");
-    let out = run_scenario(
-        "kill-primary-targets",
-        &reports,
-        &["--attach", &lab.control.to_string()],
-    );
+    let out = run_scenario("kill-primary-targets", &reports, &["--attach", &lab.addr()]);
     assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -155,7 +96,7 @@ fn attaching_to_nothing_says_what_to_do() {
 fn single_address_layout_still_tells_regions_apart() {
     // As on a stock macOS: everything on 127.0.0.1, regions on distinct ports.
     let lab = StandingLab::start(&["--single-address"]);
-    let client = LabClient { addr: lab.control };
+    let client = lab.client;
     let env = rt().block_on(client.describe()).unwrap();
     assert!(!env.multi_address);
     let (p, s) = (env.region(Role::Primary), env.region(Role::Secondary));
@@ -166,11 +107,7 @@ fn single_address_layout_still_tells_regions_apart() {
     assert_eq!(p.endpoint.ip(), s.endpoint.ip());
     assert_ne!(p.endpoint.port(), s.endpoint.port());
     let reports = scratch("single");
-    let out = run_scenario(
-        "kill-primary-targets",
-        &reports,
-        &["--attach", &lab.control.to_string()],
-    );
+    let out = run_scenario("kill-primary-targets", &reports, &["--attach", &lab.addr()]);
     assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
     assert_eq!(
         only_report(&reports)["phases"]["serving_region"],
@@ -182,7 +119,7 @@ fn single_address_layout_still_tells_regions_apart() {
 #[test]
 fn sigint_mid_run_aborts_reverts_and_exits_3() {
     let lab = StandingLab::start(&[]);
-    let client = LabClient { addr: lab.control };
+    let client = lab.client;
     let before = rt().block_on(client.describe()).unwrap().configuration();
     let reports = scratch("sigint");
     let child = gameday()
@@ -192,7 +129,7 @@ fn sigint_mid_run_aborts_reverts_and_exits_3() {
             "scenarios/primary-region-outage.toml",
             "--no-progress",
             "--attach",
-            &lab.control.to_string(),
+            &lab.addr(),
             "--reports",
         ])
         .arg(&reports)
@@ -218,7 +155,7 @@ fn sigint_mid_run_aborts_reverts_and_exits_3() {
 #[test]
 fn dig_and_curl_work_against_a_standing_lab() {
     let lab = StandingLab::start(&[]);
-    let client = LabClient { addr: lab.control };
+    let client = lab.client;
     let env = rt().block_on(client.describe()).unwrap();
     rt().block_on(async {
         let a = gameday::net::dns::query_a(env.dns, &env.record, Duration::from_secs(1))

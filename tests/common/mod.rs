@@ -81,3 +81,74 @@ pub fn explain(out: &Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     )
 }
+
+/// A single-threaded tokio runtime for calling the lab's async client from a test.
+pub fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A lab running as its own process (`gameday lab`), so damage outlives a run.
+/// Dropping it stops the lab with SIGTERM (it removes what it started).
+pub struct StandingLab {
+    /// The `gameday lab` process.
+    pub child: std::process::Child,
+    /// Its control API.
+    pub client: gameday::lab::LabClient,
+}
+
+impl StandingLab {
+    /// Starts `gameday lab` with `extra` arguments and reads its control address.
+    pub fn start(extra: &[&str]) -> StandingLab {
+        use std::io::BufRead;
+        let mut child = gameday()
+            .current_dir(root())
+            .arg("lab")
+            .args(extra)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn gameday lab");
+        let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        stdout.read_line(&mut first).expect("first line");
+        // Keep reading, as a terminal would, so the lab never writes into a closed pipe.
+        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+        let addr = first
+            .trim()
+            .strip_prefix("gameday lab control ")
+            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+            .parse()
+            .expect("control address");
+        StandingLab {
+            child,
+            client: gameday::lab::LabClient { addr },
+        }
+    }
+
+    /// The control address, as `--attach` takes it.
+    pub fn addr(&self) -> String {
+        self.client.addr.to_string()
+    }
+
+    /// The lab's changeable state now.
+    pub fn configuration(&self) -> gameday::lab::LabConfiguration {
+        rt().block_on(self.client.describe())
+            .unwrap()
+            .configuration()
+    }
+}
+
+impl Drop for StandingLab {
+    fn drop(&mut self) {
+        // A test that killed it already has reaped it: its pid may be reused.
+        if matches!(self.child.try_wait(), Ok(Some(_))) {
+            return;
+        }
+        // SAFETY: plain kill(2) on our own, unreaped child.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let _ = self.child.wait();
+    }
+}
