@@ -36,13 +36,3 @@ pub const REGISTRY: &[(&str, Parse)] = &[
     (fail_database::KIND, fail_database::parse),
     (region_outage::KIND, region_outage::parse),
 ];
-
-/// The parser of a fault kind.
-pub fn parser(kind: &str) -> Option<Parse> {
-    REGISTRY.iter().find(|(k, _)| *k == kind).map(|(_, p)| *p)
-}
-
-/// Every known kind.
-pub fn kinds() -> Vec<&'static str> {
-    REGISTRY.iter().map(|(k, _)| *k).collect()
-}

@@ -86,16 +86,6 @@ pub const REGISTRY: &[(&str, Parse)] = &[
     ("canary", canary::parse),
 ];
 
-/// The parser of a probe kind.
-pub fn parser(kind: &str) -> Option<Parse> {
-    REGISTRY.iter().find(|(k, _)| *k == kind).map(|(_, p)| *p)
-}
-
-/// Every known kind.
-pub fn kinds() -> Vec<&'static str> {
-    REGISTRY.iter().map(|(k, _)| *k).collect()
-}
-
 /// Deserializes a probe interval: 10ms to 60s.
 pub fn interval<'de, D: Deserializer<'de>>(d: D) -> Result<HumanDuration, D::Error> {
     let v = HumanDuration::deserialize(d)?;

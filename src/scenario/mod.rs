@@ -165,6 +165,60 @@ fn table_of<'a>(value: &'a DeValue<'a>) -> Option<&'a DeTable<'a>> {
     }
 }
 
+/// How a registry builds its entry (fault, probe, stop condition) from a table.
+type ParseTable<T> = fn(toml::de::ValueDeserializer<'_>) -> Result<T, toml::de::Error>;
+
+/// One `[[...]]` table of a scenario, with its span.
+type Item<'a> = serde_spanned::Spanned<DeValue<'a>>;
+
+/// Parses every `[[key]]` table through `registry` by its `kind`. Each table is
+/// deserialized on its own so that an error inside it points at the exact key.
+fn parse_tables<'a, T>(
+    src: &Source<'_>,
+    root: &DeTable<'a>,
+    key: &str,
+    what: &str,
+    registry: &[(&str, ParseTable<T>)],
+) -> Result<Vec<(Item<'a>, T)>, ScenarioError> {
+    let items: Vec<Item<'a>> = match root.get(key).map(|v| v.get_ref()) {
+        Some(DeValue::Array(a)) => a.iter().cloned().collect(),
+        _ => Vec::new(),
+    };
+    let mut out = Vec::new();
+    for item in items {
+        let table = table_of(item.get_ref()).ok_or_else(|| {
+            src.error(
+                Some(item.span()),
+                format!("each [[{key}]] entry must be a table"),
+            )
+        })?;
+        let kind = match table.get("kind").map(|k| (k.span(), k.get_ref())) {
+            Some((_, DeValue::String(s))) => s.to_string(),
+            Some((span, _)) => return Err(src.error(Some(span), "kind must be a string")),
+            None => {
+                return Err(src.error(
+                    Some(item.span()),
+                    format!("this [[{key}]] entry has no kind; add kind = \"...\""),
+                ))
+            }
+        };
+        let Some((_, parse)) = registry.iter().find(|(k, _)| *k == kind) else {
+            let known: Vec<&str> = registry.iter().map(|(k, _)| *k).collect();
+            return Err(src.error(
+                key_span(table, "kind"),
+                format!(
+                    "unknown {what} kind \"{kind}\"; known kinds: {}",
+                    known.join(", ")
+                ),
+            ));
+        };
+        let parsed = parse(toml::de::ValueDeserializer::from(item.clone()))
+            .map_err(|e| src.toml_error(&e))?;
+        out.push((item, parsed));
+    }
+    Ok(out)
+}
+
 /// Parses and validates scenario text; `file` is used in messages.
 pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
     let src = Source { file, text };
@@ -239,54 +293,11 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
         ));
     }
 
-    // Faults and probes: each table is deserialized on its own so errors inside
-    // it point at the exact key, then dispatched by `kind` to its registry entry.
-    let items = |key: &str| -> Vec<serde_spanned::Spanned<DeValue<'_>>> {
-        match root_table.get(key).map(|v| v.get_ref()) {
-            Some(DeValue::Array(a)) => a.iter().cloned().collect(),
-            _ => Vec::new(),
-        }
-    };
-    let kind_of =
-        |item: &serde_spanned::Spanned<DeValue<'_>>, what: &str| -> Result<String, ScenarioError> {
-            let table = table_of(item.get_ref()).ok_or_else(|| {
-                src.error(
-                    Some(item.span()),
-                    format!("each [[{what}]] entry must be a table"),
-                )
-            })?;
-            match table.get("kind").map(|k| (k.span(), k.get_ref())) {
-                Some((_, DeValue::String(s))) => Ok(s.to_string()),
-                Some((span, _)) => Err(src.error(Some(span), "kind must be a string")),
-                None => Err(src.error(
-                    Some(item.span()),
-                    format!("this [[{what}]] entry has no kind; add kind = \"...\""),
-                )),
-            }
-        };
-    let kind_span = |item: &serde_spanned::Spanned<DeValue<'_>>| {
-        table_of(item.get_ref())
-            .and_then(|t| key_span(t, "kind"))
-            .or(Some(item.span()))
-    };
-
-    let mut faults = Vec::new();
-    for item in items("faults") {
-        let kind = kind_of(&item, "faults")?;
-        let parse = fault::parser(&kind).ok_or_else(|| {
-            src.error(
-                kind_span(&item),
-                format!(
-                    "unknown fault kind \"{kind}\"; known kinds: {}",
-                    fault::kinds().join(", ")
-                ),
-            )
-        })?;
-        faults.push(
-            parse(toml::de::ValueDeserializer::from(item.clone()))
-                .map_err(|e| src.toml_error(&e))?,
-        );
-    }
+    let faults: Vec<Box<dyn Fault>> =
+        parse_tables(&src, root_table, "faults", "fault", fault::REGISTRY)?
+            .into_iter()
+            .map(|(_, f)| f)
+            .collect();
     if faults.is_empty() {
         return Err(src.error(
             at_key("faults"),
@@ -295,19 +306,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
     }
 
     let mut probes: Vec<Arc<dyn Probe>> = Vec::new();
-    for item in items("probes") {
-        let kind = kind_of(&item, "probes")?;
-        let parse = probe::parser(&kind).ok_or_else(|| {
-            src.error(
-                kind_span(&item),
-                format!(
-                    "unknown probe kind \"{kind}\"; known kinds: {}",
-                    probe::kinds().join(", ")
-                ),
-            )
-        })?;
-        let p = parse(toml::de::ValueDeserializer::from(item.clone()))
-            .map_err(|e| src.toml_error(&e))?;
+    for (item, p) in parse_tables(&src, root_table, "probes", "probe", probe::REGISTRY)? {
         if probes.iter().any(|q| q.name() == p.name()) {
             return Err(src.error(
                 Some(item.span()),
@@ -346,19 +345,13 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
     }
 
     let mut stop_conditions = Vec::new();
-    for item in items("stop_conditions") {
-        let kind = kind_of(&item, "stop_conditions")?;
-        let parse = crate::stop::parser(&kind).ok_or_else(|| {
-            src.error(
-                kind_span(&item),
-                format!(
-                    "unknown stop condition kind \"{kind}\"; known kinds: {}",
-                    crate::stop::kinds().join(", ")
-                ),
-            )
-        })?;
-        let condition = parse(toml::de::ValueDeserializer::from(item.clone()))
-            .map_err(|e| src.toml_error(&e))?;
+    for (item, condition) in parse_tables(
+        &src,
+        root_table,
+        "stop_conditions",
+        "stop condition",
+        crate::stop::REGISTRY,
+    )? {
         if let Err((key, why)) = condition.check_probes(&probes) {
             let span = table_of(item.get_ref())
                 .and_then(|t| key_span(t, key))

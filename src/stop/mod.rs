@@ -31,13 +31,3 @@ pub const REGISTRY: &[(&str, Parse)] = &[
     (error_rate::KIND, error_rate::parse),
     (canary_failing::KIND, canary_failing::parse),
 ];
-
-/// The parser of a condition kind.
-pub fn parser(kind: &str) -> Option<Parse> {
-    REGISTRY.iter().find(|(k, _)| *k == kind).map(|(_, p)| *p)
-}
-
-/// Every known kind.
-pub fn kinds() -> Vec<&'static str> {
-    REGISTRY.iter().map(|(k, _)| *k).collect()
-}
