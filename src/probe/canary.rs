@@ -2,7 +2,7 @@
 //! as a customer would, records which were acked, and once observing is over
 //! reads them back from the region that serves.
 
-use super::resolver::CachingResolver;
+use super::resolver::{CachingResolver, Destination};
 use super::{Probe, ProbeContext, ProbeKind};
 use crate::clock::mono_now;
 use crate::lab::LabDescription;
@@ -74,16 +74,8 @@ impl Probe for CanaryProbe {
         let host = ctx.env.record.trim_end_matches('.');
         let body = serde_json::json!({ "seq": seq, "canary": ctx.run_id }).to_string();
         let outcome = async {
-            let ip = self
-                .resolver
-                .resolve(ctx.env.dns, host, timeout)
-                .await
-                .map_err(|e| (None, e.to_string()))?;
-            let region = ctx.env.region_of_ip(ip).map(|r| r.name.clone());
-            let endpoint = ctx
-                .env
-                .endpoint_for(ip)
-                .ok_or_else(|| (region.clone(), format!("no endpoint for {ip}")))?;
+            let Destination { region, endpoint } =
+                self.resolver.destination(&ctx.env, timeout).await?;
             let left = timeout.saturating_sub(Duration::from_nanos(mono_now() - started));
             match http::request(
                 endpoint,

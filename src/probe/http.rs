@@ -106,19 +106,11 @@ impl Probe for HttpProbe {
         let host = ctx.env.record.trim_end_matches('.');
         // One resolution per tick, as one customer resolver would; then the
         // requests go out together.
-        let target = match self.resolver.resolve(ctx.env.dns, host, timeout).await {
-            Ok(ip) => {
-                let region = ctx.env.region_of_ip(ip).map(|r| r.name.clone());
-                match ctx.env.endpoint_for(ip) {
-                    Some(endpoint) => Ok((region, endpoint)),
-                    None => Err((
-                        region,
-                        format!("DNS answered {ip}, which is no region's address"),
-                    )),
-                }
-            }
-            Err(e) => Err((None, e.to_string())),
-        };
+        let target = self
+            .resolver
+            .destination(&ctx.env, timeout)
+            .await
+            .map(|d| (d.region, d.endpoint));
         let (region, outcomes) = match target {
             Ok((region, endpoint)) => {
                 let left = timeout.saturating_sub(Duration::from_nanos(mono_now() - started));

@@ -3,6 +3,7 @@
 //! answer expires.
 
 use crate::clock::{mono_now, MonoNs};
+use crate::lab::LabDescription;
 use crate::net::dns::{query_a, DnsError};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Mutex;
@@ -48,5 +49,39 @@ impl CachingResolver {
         let expires = mono_now() + u64::from(answer.ttl) * 1_000_000_000;
         *self.cache.lock().expect("resolver lock") = Some((ip, expires));
         Ok(ip)
+    }
+}
+
+/// Where a customer's request goes: the region its DNS answer names and the
+/// endpoint to connect to.
+pub struct Destination {
+    /// Region of the answered address.
+    pub region: Option<String>,
+    /// Where to connect.
+    pub endpoint: SocketAddr,
+}
+
+impl CachingResolver {
+    /// Resolves the environment's failover record as a customer would and maps
+    /// the answer to its region and endpoint. On failure, the region (when the
+    /// answer named one) and why.
+    pub async fn destination(
+        &self,
+        env: &LabDescription,
+        timeout: Duration,
+    ) -> Result<Destination, (Option<String>, String)> {
+        let host = env.record.trim_end_matches('.');
+        let ip = self
+            .resolve(env.dns, host, timeout)
+            .await
+            .map_err(|e| (None, e.to_string()))?;
+        let region = env.region_of_ip(ip).map(|r| r.name.clone());
+        match env.endpoint_for(ip) {
+            Some(endpoint) => Ok(Destination { region, endpoint }),
+            None => Err((
+                region,
+                format!("DNS answered {ip}, which is no region's address"),
+            )),
+        }
     }
 }
