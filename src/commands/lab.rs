@@ -3,6 +3,7 @@
 
 use super::{load_or_report, runtime, EXIT_INVALID};
 use crate::lab::{Lab, LabParams, LabPorts, Role};
+use crate::run::signals::StopSignals;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
@@ -73,23 +74,13 @@ pub fn lab(params_from: Option<&Path>, ports: LabPorts) -> u8 {
         // A closed stdout (`gameday lab | head -1`) must not take the lab down.
         let _ = std::io::stdout().write_all(addresses(&lab.describe()).as_bytes());
         let _ = std::io::stdout().flush();
-        #[cfg(unix)]
-        {
-            let mut term =
-                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                    Ok(t) => t,
-                    Err(e) => {
-                        eprintln!("gameday: cannot listen for SIGTERM: {e}");
-                        return EXIT_INVALID;
-                    }
-                };
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
+        match StopSignals::new() {
+            Ok(mut signals) => signals.next().await,
+            Err(e) => {
+                eprintln!("gameday: cannot listen for SIGTERM: {e}");
+                return EXIT_INVALID;
             }
         }
-        #[cfg(not(unix))]
-        let _ = tokio::signal::ctrl_c().await;
         lab.stop();
         let _ = writeln!(std::io::stdout(), "lab stopped");
         0

@@ -3,6 +3,7 @@
 
 pub mod observe;
 pub mod progress;
+pub mod signals;
 pub mod steady;
 
 use crate::clock::{mono_now, Offset, RunClock};
@@ -18,6 +19,7 @@ use crate::timeline::Timeline;
 use crate::verdict::{self, Outcome};
 use observe::Observers;
 use progress::Progress;
+use signals::StopSignals;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -69,25 +71,9 @@ impl Interrupt {
     fn listen(journal: PathBuf) -> Interrupt {
         let (tx, rx) = watch::channel(false);
         tokio::spawn(async move {
-            #[cfg(unix)]
-            let mut term =
-                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+            let mut signals = StopSignals::new().unwrap_or_else(|_| StopSignals::ctrl_c_only());
             loop {
-                #[cfg(unix)]
-                let terminated = async {
-                    match term.as_mut() {
-                        Some(t) => {
-                            t.recv().await;
-                        }
-                        None => std::future::pending::<()>().await,
-                    }
-                };
-                #[cfg(not(unix))]
-                let terminated = std::future::pending::<()>();
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = terminated => {}
-                }
+                signals.next().await;
                 if *tx.borrow() {
                     eprintln!(
                         "gameday: the revert is still running and will not be skipped; journal: {}",
