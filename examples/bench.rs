@@ -116,6 +116,7 @@ fn run_child(args: &[String]) -> anyhow::Result<()> {
         progress: false,
         consent: false,
         ignore_window: true,
+        profile: None,
     };
     let started = Instant::now();
     let result = rt.block_on(execute(&scenario, &opts))?;

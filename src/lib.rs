@@ -3,8 +3,10 @@
 //!
 //! Data flows one way: [`scenario`] -> [`plan`] -> [`timeline`] -> [`measure`] ->
 //! [`verdict`] -> [`report`]. The [`run`] module drives those steps against a
-//! target (the embedded [`lab`]); [`fault`]s change it and [`probe`]s watch it.
+//! [`target`] (the embedded [`lab`] or an AWS account through [`aws`]);
+//! [`fault`]s change it and [`probe`]s watch it.
 
+pub mod aws;
 pub mod clock;
 pub mod commands;
 pub mod fault;
@@ -21,5 +23,6 @@ pub mod revert;
 pub mod run;
 pub mod scenario;
 pub mod stop;
+pub mod target;
 pub mod timeline;
 pub mod verdict;

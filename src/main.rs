@@ -40,7 +40,9 @@ enum Command {
         strict: bool,
     },
     /// Show what would be broken, how it is undone and what is watched; changes nothing.
-    #[command(after_help = "Example:\n  gameday plan scenarios/fail-primary-database.toml")]
+    #[command(
+        after_help = "Examples:\n  gameday plan scenarios/fail-primary-database.toml\n  gameday plan scenarios/aws/kill-primary-targets.toml --profile staging"
+    )]
     Plan {
         /// Scenario file.
         scenario: PathBuf,
@@ -50,6 +52,9 @@ enum Command {
         /// Fail (exit 2) when an objective is below the floor its configuration allows.
         #[arg(long)]
         strict: bool,
+        /// AWS named profile for credentials (over the scenario's `profile`).
+        #[arg(long, value_name = "NAME")]
+        profile: Option<String>,
     },
     /// Run a game day: baseline, fault, observe, revert, measure, judge, report.
     #[command(
@@ -75,6 +80,9 @@ enum Command {
         /// deliberate exception that the report records.
         #[arg(long)]
         ignore_window: bool,
+        /// AWS named profile for credentials (over the scenario's `profile`).
+        #[arg(long, value_name = "NAME")]
+        profile: Option<String>,
     },
     /// Re-render a saved run: table, md, html, junit or json.
     #[command(
@@ -107,12 +115,22 @@ enum Command {
     },
     /// Finish every interrupted run: apply the undos its journal still owes, newest first.
     #[command(
-        after_help = "Example:\n  gameday status && gameday revert\n\nIdempotent: running it twice is harmless. Exit 4 when an undo could not be applied."
+        after_help = "Examples:\n  gameday status && gameday revert\n  gameday revert --sweep --region us-east-1 --region us-west-2\n\nIdempotent: running it twice is harmless. Exit 4 when an undo could not be applied."
     )]
     Revert {
         /// Folder of run folders.
         #[arg(default_value = "reports")]
         dir: PathBuf,
+        /// AWS: restore every subnet a gameday deny ACL severs, from the ACLs' tags
+        /// alone (for when the journal is lost); needs --region.
+        #[arg(long, requires = "region")]
+        sweep: bool,
+        /// Region to sweep (repeat for several).
+        #[arg(long, value_name = "REGION")]
+        region: Vec<String>,
+        /// AWS named profile for credentials (over the one the run used).
+        #[arg(long, value_name = "NAME")]
+        profile: Option<String>,
     },
     /// List runs whose journal still owes undos.
     Status {
@@ -151,7 +169,13 @@ fn main() -> ExitCode {
     };
     let code = match cli.command {
         Command::Report { report, format } => commands::report::render(&report, &format),
-        Command::Revert { dir } => commands::revert::revert(&dir),
+        Command::Revert {
+            sweep: true,
+            region,
+            profile,
+            ..
+        } => commands::revert::sweep(&region, profile.as_deref()),
+        Command::Revert { dir, profile, .. } => commands::revert::revert(&dir, profile.as_deref()),
         Command::Status { dir } => commands::revert::status(&dir),
         Command::History {
             dir,
@@ -164,7 +188,8 @@ fn main() -> ExitCode {
             scenario,
             attach,
             strict,
-        } => commands::plan::plan(&scenario, attach, strict),
+            profile,
+        } => commands::plan::plan(&scenario, attach, profile.as_deref(), strict),
         Command::Run {
             scenario,
             attach,
@@ -172,7 +197,16 @@ fn main() -> ExitCode {
             no_progress,
             yes,
             ignore_window,
-        } => commands::run::run(&scenario, attach, reports, no_progress, yes, ignore_window),
+            profile,
+        } => commands::run::run(
+            &scenario,
+            attach,
+            reports,
+            no_progress,
+            yes,
+            ignore_window,
+            profile,
+        ),
         Command::Lab {
             params,
             dns_port,

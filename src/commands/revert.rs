@@ -32,11 +32,15 @@ pub fn status(dir: &Path) -> u8 {
         return 0;
     }
     for run in &pending {
+        let at = match (&run.control, &run.profile) {
+            (Some(c), _) => format!("lab at {c}"),
+            (None, Some(p)) => format!("profile {p}"),
+            (None, None) => "default credentials".into(),
+        };
         println!(
-            "{} ({}, lab at {}): {} pending undo(s), journal {}",
+            "{} ({}, {at}): {} pending undo(s), journal {}",
             run.run_id,
             run.target,
-            run.control.as_deref().unwrap_or("?"),
             run.pending.len(),
             run.journal.display()
         );
@@ -48,8 +52,53 @@ pub fn status(dir: &Path) -> u8 {
     0
 }
 
+/// Restores every subnet any gameday run severed in `regions`, from the deny
+/// ACLs' tags alone (the journal may be lost); 0 when all were restored.
+pub fn sweep(regions: &[String], profile: Option<&str>) -> u8 {
+    if regions.is_empty() {
+        eprintln!(
+            "gameday: --sweep needs the regions to look in: --region us-east-1 --region us-west-2"
+        );
+        return EXIT_INVALID;
+    }
+    if let Some(bad) = regions.iter().find(|r| !crate::aws::params::is_region(r)) {
+        eprintln!("gameday: --region {bad} is not an AWS region name; write it like us-east-1");
+        return EXIT_INVALID;
+    }
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let outcome = rt.block_on(async {
+        let clients = crate::aws::AwsClients::load(profile).await;
+        crate::aws::sweep::sweep(&clients, regions).await
+    });
+    match outcome {
+        Ok(restored) if restored.is_empty() => {
+            println!(
+                "nothing to sweep: no gameday deny ACL in {}",
+                regions.join(", ")
+            );
+            0
+        }
+        Ok(restored) => {
+            for r in restored {
+                println!("restored: {r}");
+            }
+            0
+        }
+        Err((restored, why)) => {
+            for r in restored {
+                println!("restored: {r}");
+            }
+            eprintln!("gameday: sweep incomplete: {why}");
+            EXIT_REVERT_INCOMPLETE
+        }
+    }
+}
+
 /// Applies every pending undo; 0 when everything was restored, 4 otherwise.
-pub fn revert(dir: &Path) -> u8 {
+pub fn revert(dir: &Path, profile: Option<&str>) -> u8 {
     let pending = match pending_or_report(dir) {
         Ok(p) => p,
         Err(code) => return code,
@@ -67,7 +116,7 @@ pub fn revert(dir: &Path) -> u8 {
     };
     let mut incomplete = false;
     for run in &pending {
-        match rt.block_on(revert::finish(run)) {
+        match rt.block_on(revert::finish(run, profile)) {
             Ok(restored) => {
                 println!("{}: restored", run.run_id);
                 for r in restored {

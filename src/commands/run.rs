@@ -16,6 +16,7 @@ pub fn run(
     no_progress: bool,
     consent: bool,
     ignore_window: bool,
+    profile: Option<String>,
 ) -> u8 {
     let scenario = match load_or_report(path) {
         Ok(s) => s,
@@ -31,6 +32,7 @@ pub fn run(
         progress: !no_progress && std::io::stderr().is_terminal(),
         consent,
         ignore_window,
+        profile,
     };
     match rt.block_on(execute(&scenario, &opts)) {
         Ok(result) => {

@@ -9,8 +9,22 @@ pub fn validate(paths: &[PathBuf], strict: bool) -> u8 {
     let mut failed = 0;
     for path in paths {
         match scenario::load(path) {
+            Ok(s) if s.target == crate::scenario::Target::Aws => {
+                // Floors and lint on AWS need the account's Route 53 and ELBv2
+                // configuration: `gameday plan` reads them; validate stays offline.
+                println!(
+                    "ok: {} ({}: target aws, {} fault(s), {} probe(s), rto {}, rpo {}; floors and lint: gameday plan)",
+                    path.display(),
+                    s.name,
+                    s.faults.len(),
+                    s.probes.len(),
+                    s.objectives.rto,
+                    s.objectives.rpo
+                );
+            }
             Ok(s) => {
-                let floors = crate::plan::floors_of(&s.faults, &s.lab);
+                let floors =
+                    crate::plan::floors_of(&s.faults, &crate::floor::FloorInputs::lab(&s.lab));
                 let impossible = crate::floor::impossible(&floors, &s.objectives);
                 for bad in &impossible {
                     eprintln!("gameday: {}: warning: {}", path.display(), bad.message);

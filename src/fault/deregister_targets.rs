@@ -1,13 +1,19 @@
 //! `deregister-targets`: remove targets from a region's ALB target group.
-//! Undo registers exactly the same targets again.
+//! Undo registers exactly the same targets again: on AWS the exact
+//! registrations (id, port, AZ) recorded before the change.
 
 use super::Fault;
+use crate::aws::call::{AwsCall, Registration};
+use crate::aws::AwsEnv;
 use crate::floor::{FailureMode, RecoveryPath};
 use crate::lab::{LabCall, LabDescription};
 use crate::plan::{Action, Step};
 use crate::scenario::region::RegionRef;
 use crate::scenario::selection::Selection;
+use crate::scenario::Target;
+use crate::target::Env;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 
 /// Kind name.
 pub const KIND: &str = "deregister-targets";
@@ -27,6 +33,12 @@ pub struct DeregisterTargets {
     /// Only targets in this AZ (`a`, `b` or the full name).
     #[serde(default)]
     pub az: Option<String>,
+    /// AWS: the target groups, by ARN.
+    #[serde(default)]
+    pub target_groups: Vec<String>,
+    /// AWS: the target groups carrying all these tags (when no ARN is given).
+    #[serde(default)]
+    pub target_group_tags: BTreeMap<String, String>,
 }
 
 /// Parses the scenario table.
@@ -34,9 +46,26 @@ pub fn parse(de: toml::de::ValueDeserializer<'_>) -> Result<Box<dyn Fault>, toml
     Ok(Box::new(DeregisterTargets::deserialize(de)?))
 }
 
+#[async_trait::async_trait]
 impl Fault for DeregisterTargets {
     fn kind(&self) -> &'static str {
         KIND
+    }
+
+    fn check_target(&self, target: Target) -> Result<(), (&'static str, String)> {
+        match target {
+            Target::Lab if !self.target_groups.is_empty() => {
+                Err(super::option_for("target_groups", Target::Aws))
+            }
+            Target::Lab if !self.target_group_tags.is_empty() => {
+                Err(super::option_for("target_group_tags", Target::Aws))
+            }
+            Target::Aws if self.target_groups.is_empty() && self.target_group_tags.is_empty() => Err((
+                "kind",
+                "on AWS, say which target groups: target_groups = [\"arn:...\"] or target_group_tags = { Service = \"app\" }".into(),
+            )),
+            _ => Ok(()),
+        }
     }
 
     fn recovery(&self) -> (RecoveryPath, FailureMode) {
@@ -49,7 +78,16 @@ impl Fault for DeregisterTargets {
         }
     }
 
-    fn plan(&self, env: &LabDescription) -> Result<Vec<Step>, String> {
+    async fn plan(&self, env: &Env, _run_id: &str) -> Result<Vec<Step>, String> {
+        match env {
+            Env::Lab(lab) => self.plan_lab(lab),
+            Env::Aws(aws) => self.plan_aws(aws).await,
+        }
+    }
+}
+
+impl DeregisterTargets {
+    fn plan_lab(&self, env: &LabDescription) -> Result<Vec<Step>, String> {
         let region = env.region(self.region.0);
         let az = self
             .az
@@ -82,5 +120,65 @@ impl Fault for DeregisterTargets {
                 targets,
             }),
         )])
+    }
+
+    async fn plan_aws(&self, env: &AwsEnv) -> Result<Vec<Step>, String> {
+        let region = env.description.params.region(self.region.0).to_string();
+        let groups = crate::aws::resolve::target_groups(
+            &env.clients,
+            &region,
+            &self.target_groups,
+            &self.target_group_tags,
+        )
+        .await?;
+        if groups.is_empty() {
+            return Err(format!(
+                "no target group in {region} carries the tags {:?}; check target_group_tags",
+                self.target_group_tags
+            ));
+        }
+        let az = self
+            .az
+            .as_deref()
+            .map(|a| super::sever_az::full_az(&region, a));
+        let candidates: Vec<_> = crate::aws::resolve::candidates(&env.clients, &region, &groups)
+            .await?
+            .into_iter()
+            .filter(|(_, where_)| az.is_none() || where_.as_ref() == az.as_ref())
+            .map(|(c, _)| c)
+            .collect();
+        let n = self.selection.how_many(candidates.len()).map_err(|e| {
+            format!(
+                "{e} (targets registered in {}{}); check selection and az",
+                groups.join(", "),
+                az.map(|a| format!(" in {a}")).unwrap_or_default()
+            )
+        })?;
+        // One step per target group, so each undo re-registers exactly its own.
+        let mut by_group: BTreeMap<String, Vec<Registration>> = BTreeMap::new();
+        for c in &candidates[..n] {
+            by_group
+                .entry(c.target_group_arn.clone())
+                .or_default()
+                .push(c.registration.clone());
+        }
+        Ok(by_group
+            .into_iter()
+            .map(|(arn, targets)| {
+                Step::outage(
+                    KIND,
+                    Action::Aws(AwsCall::DeregisterTargets {
+                        region: region.clone(),
+                        target_group_arn: arn.clone(),
+                        targets: targets.clone(),
+                    }),
+                    Action::Aws(AwsCall::RegisterTargets {
+                        region: region.clone(),
+                        target_group_arn: arn,
+                        targets,
+                    }),
+                )
+            })
+            .collect())
     }
 }

@@ -7,20 +7,29 @@
 
 pub mod deregister_targets;
 pub mod fail_database;
+pub mod fis_experiment;
 pub mod region_outage;
 pub mod sever_az;
+pub mod stop_instances;
 
 use crate::floor::{FailureMode, RecoveryPath};
-use crate::lab::LabDescription;
 use crate::plan::Step;
+use crate::scenario::Target;
+use crate::target::Env;
 use toml::de::ValueDeserializer;
 
 /// One kind of breakage.
+#[async_trait::async_trait]
 pub trait Fault: Send + Sync + std::fmt::Debug {
     /// Its kind, as written in scenarios.
     fn kind(&self) -> &'static str;
-    /// Resolves to concrete changes with undos against the environment, or says why not.
-    fn plan(&self, env: &LabDescription) -> Result<Vec<Step>, String>;
+    /// Whether it can run on `target` as written; else the key at fault and why.
+    fn check_target(&self, _target: Target) -> Result<(), (&'static str, String)> {
+        Ok(())
+    }
+    /// Resolves to concrete changes with undos against the environment, or says
+    /// why not. Reads only; `run_id` tags what the run will create.
+    async fn plan(&self, env: &Env, run_id: &str) -> Result<Vec<Step>, String>;
     /// How the outage it causes ends, and how health checks fail meanwhile:
     /// what its floor is computed from.
     fn recovery(&self) -> (RecoveryPath, FailureMode);
@@ -35,4 +44,28 @@ pub const REGISTRY: &[(&str, Parse)] = &[
     (sever_az::KIND, sever_az::parse),
     (fail_database::KIND, fail_database::parse),
     (region_outage::KIND, region_outage::parse),
+    (stop_instances::KIND, stop_instances::parse),
+    (fis_experiment::KIND, fis_experiment::parse),
 ];
+
+/// The key and message for a fault that only runs on one target.
+pub fn only_on(target: Target, kind: &str, hint: &str) -> (&'static str, String) {
+    (
+        "kind",
+        format!(
+            "{kind} runs only with target = \"{}\"; {hint}",
+            target.as_str()
+        ),
+    )
+}
+
+/// The key and message for an option that applies to the other target.
+pub fn option_for(key: &'static str, target: Target) -> (&'static str, String) {
+    (
+        key,
+        format!(
+            "{key} applies only with target = \"{}\"; remove it",
+            target.as_str()
+        ),
+    )
+}

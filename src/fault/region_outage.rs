@@ -3,9 +3,11 @@
 
 use super::Fault;
 use crate::floor::{FailureMode, RecoveryPath};
-use crate::lab::{LabCall, LabDescription};
+use crate::lab::LabCall;
 use crate::plan::{Action, Step};
 use crate::scenario::region::RegionRef;
+use crate::scenario::Target;
+use crate::target::Env;
 use serde::Deserialize;
 
 /// Kind name.
@@ -27,16 +29,31 @@ pub fn parse(de: toml::de::ValueDeserializer<'_>) -> Result<Box<dyn Fault>, toml
     Ok(Box::new(RegionOutage::deserialize(de)?))
 }
 
+#[async_trait::async_trait]
 impl Fault for RegionOutage {
     fn kind(&self) -> &'static str {
         KIND
+    }
+
+    fn check_target(&self, target: Target) -> Result<(), (&'static str, String)> {
+        match target {
+            Target::Lab => Ok(()),
+            // A whole region cannot be switched off through an API; FIS can
+            // approximate it with a team's own experiment template.
+            Target::Aws => Err(super::only_on(
+                Target::Lab,
+                KIND,
+                "on AWS, use kind = \"fis-experiment\" with a template that isolates the region, or sever-az per AZ",
+            )),
+        }
     }
 
     fn recovery(&self) -> (RecoveryPath, FailureMode) {
         (RecoveryPath::DnsFailover, FailureMode::Hang)
     }
 
-    fn plan(&self, env: &LabDescription) -> Result<Vec<Step>, String> {
+    async fn plan(&self, env: &Env, _run_id: &str) -> Result<Vec<Step>, String> {
+        let env = env.lab().ok_or("region-outage runs only on the lab")?;
         let region = env.region(self.region.0);
         Ok(vec![Step::outage(
             KIND,

@@ -11,9 +11,114 @@
 //! expired: the RTO floor adds the TTL. When an ALB routes around a broken AZ
 //! instead, its own health checks set the floor the same way.
 
+pub mod aws_lint;
+
 use crate::lab::LabParams;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
+
+/// An ALB target group's health-check settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TargetGroupChecks {
+    /// Interval between checks.
+    pub interval: Duration,
+    /// Time one check may take.
+    pub timeout: Duration,
+    /// Failed checks before a target is unhealthy.
+    pub unhealthy_threshold: u32,
+}
+
+/// What the floors are computed from, read from the lab's parameters or from
+/// Route 53 and ELBv2.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FloorInputs {
+    /// Health check request interval (per checker).
+    pub check_interval: Duration,
+    /// Failed checks in a row before unhealthy.
+    pub failure_threshold: u32,
+    /// How long one check waits for a hanging endpoint.
+    pub check_timeout: Duration,
+    /// How long a customer's resolver keeps the old answer.
+    pub ttl: Duration,
+    /// Where the TTL comes from, in the configuration's words.
+    pub ttl_why: String,
+    /// The primary's target group checks, when known.
+    pub target_group: Option<TargetGroupChecks>,
+}
+
+impl FloorInputs {
+    /// From the lab's parameters.
+    pub fn lab(p: &LabParams) -> FloorInputs {
+        FloorInputs {
+            check_interval: p.health_check_interval.get(),
+            failure_threshold: p.failure_threshold,
+            check_timeout: p.health_check_timeout.get(),
+            ttl: p.dns_ttl.get(),
+            ttl_why: format!("TTL {}", secs(p.dns_ttl.get())),
+            target_group: Some(TargetGroupChecks {
+                interval: p.alb_health_interval.get(),
+                timeout: p.alb_health_timeout.get(),
+                unhealthy_threshold: p.alb_unhealthy_threshold,
+            }),
+        }
+    }
+
+    /// From what Route 53 and ELBv2 say about the primary.
+    pub fn aws(d: &crate::aws::discover::AwsDescription) -> FloorInputs {
+        let check = d.health_check(&d.params.primary_health_check);
+        let record = d.record(crate::lab::Role::Primary);
+        let (ttl, ttl_why) = match record {
+            Some(r) => match &r.alias {
+                Some(a) if crate::aws::discover::normalize(&a.dns_name).contains(".elb.") => (
+                    Duration::from_secs(60),
+                    "the fixed 60s TTL of an alias to a load balancer".to_string(),
+                ),
+                Some(a) => (
+                    Duration::ZERO,
+                    format!("no TTL known for the alias to {}", a.dns_name),
+                ),
+                None => {
+                    let t = Duration::from_secs(r.ttl.unwrap_or(0).max(0) as u64);
+                    (
+                        t,
+                        format!("TTL {} of the {} record", secs(t), r.set_identifier),
+                    )
+                }
+            },
+            None => (Duration::ZERO, "no failover record found".to_string()),
+        };
+        let target_group = record
+            .map(|r| d.target_groups_of(r))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|t| TargetGroupChecks {
+                interval: Duration::from_secs(t.interval_s.max(1) as u64),
+                timeout: Duration::from_secs(t.timeout_s.max(1) as u64),
+                unhealthy_threshold: t.unhealthy_threshold.max(1) as u32,
+            })
+            // The fastest group bounds the floor from below.
+            .min_by_key(|t| t.interval * (t.unhealthy_threshold - 1) + t.timeout);
+        FloorInputs {
+            check_interval: Duration::from_secs(
+                check.map(|c| c.request_interval.max(1)).unwrap_or(30) as u64,
+            ),
+            failure_threshold: check.map(|c| c.failure_threshold.max(1)).unwrap_or(3) as u32,
+            // Route 53 checkers give up on a TCP connection after 4 s.
+            check_timeout: Duration::from_secs(4),
+            ttl,
+            ttl_why,
+            target_group,
+        }
+    }
+
+    /// From either target's environment.
+    pub fn of(env: &crate::target::Env) -> FloorInputs {
+        match env {
+            crate::target::Env::Lab(d) => FloorInputs::lab(&d.params),
+            crate::target::Env::Aws(a) => FloorInputs::aws(&a.description),
+        }
+    }
+}
 
 /// How a fault's outage ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,14 +167,14 @@ fn secs(d: Duration) -> String {
 }
 
 /// Floors for a fault that ends by `path`, failing health checks by `mode`.
-pub fn compute(p: &LabParams, path: RecoveryPath, mode: FailureMode) -> Floors {
+pub fn compute(p: &FloorInputs, path: RecoveryPath, mode: FailureMode) -> Floors {
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     match path {
         RecoveryPath::NoOutage => Floors::default(),
         RecoveryPath::DnsFailover => {
-            let interval = p.health_check_interval.get();
+            let interval = p.check_interval;
             let fail = match mode {
-                FailureMode::Hang => p.health_check_timeout.get(),
+                FailureMode::Hang => p.check_timeout,
                 FailureMode::Error => Duration::ZERO,
             };
             let detection = interval * (p.failure_threshold - 1) + fail;
@@ -83,7 +188,7 @@ pub fn compute(p: &LabParams, path: RecoveryPath, mode: FailureMode) -> Floors {
                     format!(" + a {} timeout", secs(fail))
                 }
             );
-            let ttl = p.dns_ttl.get();
+            let ttl = p.ttl;
             Floors {
                 detection: Some(Floor {
                     ms: ms(detection),
@@ -98,22 +203,24 @@ pub fn compute(p: &LabParams, path: RecoveryPath, mode: FailureMode) -> Floors {
                 rto: Some(Floor {
                     ms: ms(detection + ttl),
                     why: format!(
-                        "{why}, then TTL {} until every customer's cached answer expires",
-                        secs(ttl)
+                        "{why}, then {} until every customer's cached answer expires",
+                        p.ttl_why
                     ),
                 }),
             }
         }
         RecoveryPath::TargetGroup => {
-            let interval = p.alb_health_interval.get();
-            let timeout = p.alb_health_timeout.get();
-            let floor = interval * (p.alb_unhealthy_threshold - 1) + timeout;
+            let Some(tg) = p.target_group else {
+                return Floors::default();
+            };
+            let (interval, timeout, threshold) = (tg.interval, tg.timeout, tg.unhealthy_threshold);
+            let floor = interval * (threshold - 1) + timeout;
             Floors {
                 detection: None,
                 dns_flip: None,
                 rto: Some(Floor {
                     ms: ms(floor),
-                    why: format!("ALB health check {} x {} + a {} timeout before the AZ's targets stop getting traffic", secs(interval), p.alb_unhealthy_threshold, secs(timeout)),
+                    why: format!("ALB health check {} x {} + a {} timeout before the AZ's targets stop getting traffic", secs(interval), threshold, secs(timeout)),
                 }),
             }
         }
@@ -191,15 +298,31 @@ mod tests {
     #[test]
     fn lab_defaults() {
         let p = LabParams::default();
-        let f = compute(&p, RecoveryPath::DnsFailover, FailureMode::Error);
+        let f = compute(
+            &FloorInputs::lab(&p),
+            RecoveryPath::DnsFailover,
+            FailureMode::Error,
+        );
         assert_eq!(f.detection.unwrap().ms, 2000.0); // 1 s x (3 - 1)
         assert_eq!(f.rto.unwrap().ms, 3000.0); // + TTL 1 s
-        let f = compute(&p, RecoveryPath::DnsFailover, FailureMode::Hang);
+        let f = compute(
+            &FloorInputs::lab(&p),
+            RecoveryPath::DnsFailover,
+            FailureMode::Hang,
+        );
         assert_eq!(f.detection.unwrap().ms, 2500.0); // + 500 ms timeout
-        let f = compute(&p, RecoveryPath::TargetGroup, FailureMode::Hang);
+        let f = compute(
+            &FloorInputs::lab(&p),
+            RecoveryPath::TargetGroup,
+            FailureMode::Hang,
+        );
         assert_eq!(f.rto.unwrap().ms, 750.0); // 500 ms x (2 - 1) + 250 ms
         assert_eq!(
-            compute(&p, RecoveryPath::NoOutage, FailureMode::Hang),
+            compute(
+                &FloorInputs::lab(&p),
+                RecoveryPath::NoOutage,
+                FailureMode::Hang
+            ),
             Floors::default()
         );
     }
@@ -214,7 +337,11 @@ mod tests {
             dns_ttl: d(60),
             ..LabParams::default()
         };
-        let f = compute(&p, RecoveryPath::DnsFailover, FailureMode::Hang);
+        let f = compute(
+            &FloorInputs::lab(&p),
+            RecoveryPath::DnsFailover,
+            FailureMode::Hang,
+        );
         assert_eq!(f.detection.as_ref().unwrap().ms, 24_000.0);
         assert_eq!(f.rto.as_ref().unwrap().ms, 84_000.0);
         let objectives = crate::scenario::Objectives {
@@ -260,8 +387,16 @@ mod tests {
     fn combining_takes_the_slowest_path() {
         let p = LabParams::default();
         let f = combine(vec![
-            compute(&p, RecoveryPath::TargetGroup, FailureMode::Hang),
-            compute(&p, RecoveryPath::DnsFailover, FailureMode::Error),
+            compute(
+                &FloorInputs::lab(&p),
+                RecoveryPath::TargetGroup,
+                FailureMode::Hang,
+            ),
+            compute(
+                &FloorInputs::lab(&p),
+                RecoveryPath::DnsFailover,
+                FailureMode::Error,
+            ),
         ]);
         assert_eq!(f.rto.unwrap().ms, 3000.0);
     }

@@ -19,10 +19,13 @@ pub enum JournalEntry {
     RunStart {
         /// Run id.
         run_id: String,
-        /// `lab`.
+        /// `lab` or `aws`.
         target: String,
-        /// Where the lab's control API is.
+        /// Where the lab's control API is (empty on AWS).
         control: String,
+        /// The AWS profile the run used, if one was named.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        profile: Option<String>,
     },
     /// A change is about to be made.
     Intent {

@@ -196,6 +196,8 @@ pub fn measure(timeline: &Timeline, input: &MeasureInput) -> Measurements {
             Observation::CanaryReadBack { region, present } => {
                 readback = Some((region.clone(), present.clone()))
             }
+            // Alarms stop runs; they measure no phase.
+            Observation::Alarm { .. } => {}
         }
     }
     let t0 = input.t0;

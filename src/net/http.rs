@@ -54,11 +54,79 @@ pub async fn request(
     body: Option<Bytes>,
     timeout: Duration,
 ) -> Result<Reply, HttpError> {
+    request_to(addr, false, method, host, path, body, timeout).await
+}
+
+/// The TLS client configuration: the system's trusted roots, loaded once.
+fn tls_config() -> Result<Arc<tokio_rustls::rustls::ClientConfig>, HttpError> {
+    static CONFIG: std::sync::OnceLock<Result<Arc<tokio_rustls::rustls::ClientConfig>, String>> =
+        std::sync::OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let mut roots = tokio_rustls::rustls::RootCertStore::empty();
+            for cert in rustls_native_certs::load_native_certs().certs {
+                let _ = roots.add(cert);
+            }
+            if roots.is_empty() {
+                return Err(
+                    "no trusted root certificate found on this system; install ca-certificates"
+                        .into(),
+                );
+            }
+            Ok(Arc::new(
+                tokio_rustls::rustls::ClientConfig::builder()
+                    .with_root_certificates(roots)
+                    .with_no_client_auth(),
+            ))
+        })
+        .clone()
+        .map_err(HttpError::Connect)
+}
+
+/// Like [`request`], over TLS (with `host` as the server name) when `tls`.
+pub async fn request_to(
+    addr: SocketAddr,
+    tls: bool,
+    method: Method,
+    host: &str,
+    path: &str,
+    body: Option<Bytes>,
+    timeout: Duration,
+) -> Result<Reply, HttpError> {
     let exchange = async {
         let stream = TcpStream::connect(addr)
             .await
             .map_err(|e| HttpError::Connect(e.to_string()))?;
         let _ = stream.set_nodelay(true);
+        if tls {
+            let name = tokio_rustls::rustls::pki_types::ServerName::try_from(host.to_string())
+                .map_err(|e| HttpError::Connect(format!("{host} is not a TLS server name: {e}")))?;
+            let stream = tokio_rustls::TlsConnector::from(tls_config()?)
+                .connect(name, stream)
+                .await
+                .map_err(|e| HttpError::Connect(format!("TLS: {e}")))?;
+            exchange(stream, method, host, path, body).await
+        } else {
+            exchange(stream, method, host, path, body).await
+        }
+    };
+    match tokio::time::timeout(timeout, exchange).await {
+        Ok(r) => r,
+        Err(_) => Err(HttpError::Timeout(timeout)),
+    }
+}
+
+async fn exchange<S>(
+    stream: S,
+    method: Method,
+    host: &str,
+    path: &str,
+    body: Option<Bytes>,
+) -> Result<Reply, HttpError>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    {
         let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
             .map_err(|e| HttpError::Protocol(e.to_string()))?;
@@ -94,10 +162,6 @@ pub async fn request(
             region,
             body,
         })
-    };
-    match tokio::time::timeout(timeout, exchange).await {
-        Ok(r) => r,
-        Err(_) => Err(HttpError::Timeout(timeout)),
     }
 }
 

@@ -2,8 +2,9 @@
 //! with its undo, and what will be watched. `gameday plan` stops here.
 
 use crate::fault::Fault;
-use crate::lab::{LabCall, LabDescription};
+use crate::lab::LabCall;
 use crate::probe::Probe;
+use crate::target::Env;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -13,6 +14,8 @@ use std::sync::Arc;
 pub enum Action {
     /// A call to the lab's control API.
     Lab(LabCall),
+    /// A call to AWS.
+    Aws(crate::aws::AwsCall),
 }
 
 impl Action {
@@ -20,6 +23,7 @@ impl Action {
     pub fn summary(&self) -> String {
         match self {
             Action::Lab(call) => call.summary(),
+            Action::Aws(call) => call.summary(),
         }
     }
 }
@@ -96,15 +100,17 @@ pub struct Plan {
     pub floors: crate::floor::Floors,
 }
 
-/// Resolves every fault against the environment. Changes nothing.
-pub fn resolve(
+/// Resolves every fault against the environment. Changes nothing. `run_id`
+/// names what the run will create (tags), so undos can find it.
+pub async fn resolve(
     faults: &[Box<dyn Fault>],
     probes: &[Arc<dyn Probe>],
-    env: &LabDescription,
+    env: &Env,
+    run_id: &str,
 ) -> Result<Plan, PlanError> {
     let mut steps = Vec::new();
     for (i, f) in faults.iter().enumerate() {
-        let resolved = f.plan(env).map_err(|reason| PlanError {
+        let resolved = f.plan(env, run_id).await.map_err(|reason| PlanError {
             index: i + 1,
             kind: f.kind().to_string(),
             reason,
@@ -123,21 +129,21 @@ pub fn resolve(
     Ok(Plan {
         steps,
         watches,
-        floors: floors_of(faults, &env.params),
+        floors: floors_of(faults, &crate::floor::FloorInputs::of(env)),
     })
 }
 
-/// The floors of a set of faults under some lab parameters.
+/// The floors of a set of faults under some configuration.
 pub fn floors_of(
     faults: &[Box<dyn Fault>],
-    params: &crate::lab::LabParams,
+    inputs: &crate::floor::FloorInputs,
 ) -> crate::floor::Floors {
     crate::floor::combine(
         faults
             .iter()
             .map(|f| {
                 let (path, mode) = f.recovery();
-                crate::floor::compute(params, path, mode)
+                crate::floor::compute(inputs, path, mode)
             })
             .collect(),
     )
@@ -175,9 +181,13 @@ pub fn render_floors(
     out
 }
 
-/// Lint findings for the lab parameters, as warning lines.
-pub fn render_lint(params: &crate::lab::LabParams) -> String {
-    crate::floor::lint(params)
+/// Lint findings for the environment's failover configuration, as warning lines.
+pub fn render_lint(env: &Env) -> String {
+    let findings = match env {
+        Env::Lab(lab) => crate::floor::lint(&lab.params),
+        Env::Aws(aws) => crate::floor::aws_lint::lint(&aws.description),
+    };
+    findings
         .into_iter()
         .map(|f| format!("warning: {f}\n"))
         .collect()

@@ -1,13 +1,19 @@
 //! `canary`: writes sequence-numbered orders through the app at a steady rate,
 //! as a customer would, records which were acked, and once observing is over
 //! reads them back from the region that serves.
+//!
+//! On AWS it writes straight to PostgreSQL through the connection string in
+//! the environment variable `connection_env` (the writer endpoint, which
+//! follows a failover), and reads back through the same endpoint. The
+//! connection string never appears in output or reports.
 
 use super::resolver::{CachingResolver, Destination};
 use super::{Probe, ProbeContext, ProbeKind};
 use crate::clock::mono_now;
-use crate::lab::LabDescription;
 use crate::net::{dns::query_a, http};
 use crate::scenario::duration::HumanDuration;
+use crate::scenario::Target;
+use crate::target::Env;
 use crate::timeline::Observation;
 use serde::Deserialize;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -28,8 +34,14 @@ pub struct CanaryProbe {
     /// Write timeout (default 1s).
     #[serde(default = "default_timeout", deserialize_with = "super::timeout")]
     pub timeout: HumanDuration,
+    /// AWS: name of the environment variable holding the PostgreSQL
+    /// connection string (e.g. `GAMEDAY_CANARY_DSN`).
+    #[serde(default)]
+    pub connection_env: Option<String>,
     #[serde(skip)]
     next_seq: AtomicU64,
+    #[serde(skip)]
+    database: tokio::sync::Mutex<Option<tokio_postgres::Client>>,
     #[serde(skip)]
     resolver: CachingResolver,
 }
@@ -60,22 +72,61 @@ impl Probe for CanaryProbe {
     fn interval(&self) -> Duration {
         self.interval.get()
     }
-    fn describe(&self, env: &LabDescription) -> String {
-        format!(
-            "POST http://{}/orders with sequence numbers, then reads them back from the serving region",
-            env.record.trim_end_matches('.')
-        )
+    fn check_target(&self, target: Target) -> Result<(), (&'static str, String)> {
+        match target {
+            Target::Lab if self.connection_env.is_some() => {
+                Err(crate::fault::option_for("connection_env", Target::Aws))
+            }
+            Target::Aws if self.connection_env.is_none() => Err((
+                "kind",
+                "on AWS the canary writes to PostgreSQL: add connection_env = \"GAMEDAY_CANARY_DSN\", the environment variable holding the writer's connection string".into(),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    fn describe(&self, env: &Env) -> String {
+        match env {
+            Env::Lab(lab) => format!(
+                "POST http://{}/orders with sequence numbers, then reads them back from the serving region",
+                lab.record.trim_end_matches('.')
+            ),
+            Env::Aws(_) => format!(
+                "INSERT sequence numbers into gameday_canary through the connection string in ${}, then reads them back through it",
+                self.connection_env.as_deref().unwrap_or_default()
+            ),
+        }
     }
 
     async fn observe(&self, ctx: &ProbeContext) -> Vec<Observation> {
         let seq = self.next_seq.fetch_add(1, Ordering::Relaxed) + 1;
         let started = mono_now();
         let timeout = self.timeout.get();
-        let host = ctx.env.record.trim_end_matches('.');
+        if let Env::Aws(_) = ctx.env {
+            let outcome = tokio::time::timeout(timeout, self.insert(seq, &ctx.run_id))
+                .await
+                .unwrap_or_else(|_| Err(format!("no commit within {}", self.timeout)));
+            if outcome.is_err() {
+                // A broken connection is opened anew on the next write, as an app would.
+                *self.database.lock().await = None;
+            }
+            return vec![Observation::CanaryWrite {
+                seq,
+                acked: outcome.is_ok(),
+                region: None,
+                latency_ns: mono_now() - started,
+                error: outcome.err(),
+            }];
+        }
+        let Env::Lab(lab) = &ctx.env else {
+            return Vec::new();
+        };
+        let host = lab.record.trim_end_matches('.');
         let body = serde_json::json!({ "seq": seq, "canary": ctx.run_id }).to_string();
         let outcome = async {
-            let Destination { region, endpoint } =
-                self.resolver.destination(&ctx.env, timeout).await?;
+            let Destination {
+                region, endpoint, ..
+            } = self.resolver.destination(&ctx.env, &[], timeout).await?;
             let left = timeout.saturating_sub(Duration::from_nanos(mono_now() - started));
             match http::request(
                 endpoint,
@@ -123,20 +174,37 @@ impl Probe for CanaryProbe {
     }
 
     async fn settle(&self, ctx: &ProbeContext) -> Vec<Observation> {
+        let lab = match &ctx.env {
+            Env::Lab(lab) => lab,
+            Env::Aws(_) => {
+                for _ in 0..5 {
+                    if let Ok(Ok(present)) =
+                        tokio::time::timeout(Duration::from_secs(5), self.read_back(&ctx.run_id))
+                            .await
+                    {
+                        return vec![Observation::CanaryReadBack {
+                            region: "writer endpoint".into(),
+                            present,
+                        }];
+                    }
+                    *self.database.lock().await = None;
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                return Vec::new();
+            }
+        };
         // Ask the authoritative server, uncached, which region serves now, and read
         // from there. A few tries: the read-back must not be lost to one blip.
-        let host = ctx.env.record.trim_end_matches('.');
+        let host = lab.record.trim_end_matches('.');
         let path = format!("/orders?canary={}", ctx.run_id);
         for _ in 0..5 {
-            let Ok(answer) = query_a(ctx.env.dns, &ctx.env.record, Duration::from_secs(1)).await
-            else {
+            let Ok(answer) = query_a(lab.dns, &lab.record, Duration::from_secs(1)).await else {
                 continue;
             };
             let Some(ip) = answer.addresses.first().copied() else {
                 continue;
             };
-            let (Some(region), Some(endpoint)) =
-                (ctx.env.region_of_ip(ip), ctx.env.endpoint_for(ip))
+            let (Some(region), Some(endpoint)) = (lab.region_of_ip(ip), lab.endpoint_for(ip))
             else {
                 continue;
             };
@@ -163,5 +231,63 @@ impl Probe for CanaryProbe {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         Vec::new()
+    }
+}
+
+impl CanaryProbe {
+    /// The open connection, or a new one (creating the canary table).
+    async fn client(
+        &self,
+    ) -> Result<tokio::sync::MutexGuard<'_, Option<tokio_postgres::Client>>, String> {
+        let mut guard = self.database.lock().await;
+        if guard.is_none() {
+            let var = self.connection_env.as_deref().unwrap_or_default();
+            let dsn = std::env::var(var).map_err(|_| {
+                format!("${var} is not set; export the canary's connection string in it")
+            })?;
+            // The error text of a failed connection never includes the string itself.
+            let (client, connection) = tokio_postgres::connect(&dsn, tokio_postgres::NoTls)
+                .await
+                .map_err(|e| format!("connecting through ${var}: {e}"))?;
+            tokio::spawn(connection);
+            client
+                .batch_execute(
+                    "CREATE TABLE IF NOT EXISTS gameday_canary (
+                        run_id text NOT NULL,
+                        seq bigint NOT NULL,
+                        written_at timestamptz NOT NULL DEFAULT now(),
+                        PRIMARY KEY (run_id, seq))",
+                )
+                .await
+                .map_err(|e| format!("creating gameday_canary: {e}"))?;
+            *guard = Some(client);
+        }
+        Ok(guard)
+    }
+
+    async fn insert(&self, seq: u64, run_id: &str) -> Result<(), String> {
+        let guard = self.client().await?;
+        let client = guard.as_ref().ok_or("no connection")?;
+        client
+            .execute(
+                "INSERT INTO gameday_canary (run_id, seq) VALUES ($1, $2)",
+                &[&run_id, &(seq as i64)],
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    async fn read_back(&self, run_id: &str) -> Result<Vec<u64>, String> {
+        let guard = self.client().await?;
+        let client = guard.as_ref().ok_or("no connection")?;
+        let rows = client
+            .query(
+                "SELECT seq FROM gameday_canary WHERE run_id = $1 ORDER BY seq",
+                &[&run_id],
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(rows.iter().map(|r| r.get::<_, i64>(0) as u64).collect())
     }
 }

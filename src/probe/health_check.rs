@@ -1,9 +1,14 @@
 //! `health-check`: reads the health checkers' verdict for both regions, as
-//! GetHealthCheckStatus does on Route 53.
+//! GetHealthCheckStatus does on Route 53. On AWS it calls GetHealthCheckStatus
+//! for each region's health check and applies Route 53's rule (healthy when
+//! more than 18% of checkers say so); that API is not meant for high rates,
+//! so it is polled at most once a second and the resolution says so.
 
 use super::{Probe, ProbeContext, ProbeKind};
-use crate::lab::LabDescription;
+use crate::lab::Role;
 use crate::scenario::duration::HumanDuration;
+use crate::scenario::Target;
+use crate::target::Env;
 use crate::timeline::Observation;
 use serde::Deserialize;
 use std::time::Duration;
@@ -45,16 +50,70 @@ impl Probe for HealthCheckProbe {
     fn interval(&self) -> Duration {
         self.interval.get()
     }
-    fn describe(&self, env: &LabDescription) -> String {
-        format!(
-            "health-check status of both regions ({} checkers each, every {}, threshold {}, healthy when > 18% say so)",
-            env.params.checkers, env.params.health_check_interval, env.params.failure_threshold
-        )
+    fn check_target(&self, target: Target) -> Result<(), (&'static str, String)> {
+        if target == Target::Aws && self.interval.get() < Duration::from_secs(1) {
+            return Err((
+                "interval",
+                format!(
+                    "interval {} is too fast for Route 53's GetHealthCheckStatus, which is not meant for high rates; poll every \"1s\" or slower",
+                    self.interval
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn describe(&self, env: &Env) -> String {
+        match env {
+            Env::Lab(lab) => format!(
+                "health-check status of both regions ({} checkers each, every {}, threshold {}, healthy when > 18% say so)",
+                lab.params.checkers, lab.params.health_check_interval, lab.params.failure_threshold
+            ),
+            Env::Aws(aws) => {
+                let p = &aws.description.params;
+                format!(
+                    "Route 53 GetHealthCheckStatus of {} ({}){} every {} (the resolution of detection), healthy when > 18% of checkers say so",
+                    p.primary_health_check,
+                    p.primary_region,
+                    p.secondary_health_check
+                        .as_ref()
+                        .map(|s| format!(" and {s} ({})", p.secondary_region))
+                        .unwrap_or_default(),
+                    self.interval
+                )
+            }
+        }
     }
 
     async fn observe(&self, ctx: &ProbeContext) -> Vec<Observation> {
+        let lab = match (&ctx.env, &ctx.lab) {
+            (Env::Aws(aws), _) => {
+                let p = &aws.description.params;
+                let route53 = aws.clients.route53();
+                let mut out = Vec::new();
+                for role in [Role::Primary, Role::Secondary] {
+                    let id = match role {
+                        Role::Primary => Some(&p.primary_health_check),
+                        Role::Secondary => p.secondary_health_check.as_ref(),
+                    };
+                    let Some(id) = id else { continue };
+                    // A failed status read is no observation, not an unhealthy one.
+                    if let Ok(v) = crate::aws::health::status(&route53, id).await {
+                        out.push(Observation::HealthCheck {
+                            region: p.region(role).to_string(),
+                            healthy: v.is_healthy(),
+                            checkers_healthy: v.healthy,
+                            checkers: v.checkers,
+                        });
+                    }
+                }
+                return out;
+            }
+            (Env::Lab(_), Some(lab)) => lab,
+            (Env::Lab(_), None) => return Vec::new(),
+        };
         // A failed status read is no observation, not an unhealthy one.
-        match ctx.lab.health().await {
+        match lab.health().await {
             Ok(regions) => regions
                 .into_iter()
                 .map(|r| Observation::HealthCheck {

@@ -1,11 +1,13 @@
 //! `http`: a customer request. Resolves the record through a caching resolver
 //! honouring the TTL, then calls the app through the region's public endpoint.
+//! On AWS it resolves through the system's resolver (or the listed ones) and
+//! calls the scenario's endpoint over HTTP or HTTPS.
 
 use super::resolver::CachingResolver;
 use super::{Probe, ProbeContext, ProbeKind};
 use crate::clock::mono_now;
-use crate::lab::LabDescription;
 use crate::scenario::duration::HumanDuration;
+use crate::target::Env;
 use crate::timeline::Observation;
 use serde::Deserialize;
 use std::time::Duration;
@@ -30,9 +32,14 @@ pub struct HttpProbe {
     /// failing) that a single request misses half the time.
     #[serde(default = "default_requests", deserialize_with = "requests_per_tick")]
     pub requests: u32,
-    /// Path a customer calls (default `/orders/latest`, which reads the database).
-    #[serde(default = "default_path", deserialize_with = "absolute_path")]
-    pub path: String,
+    /// Path a customer calls (lab default `/orders/latest`, which reads the
+    /// database; AWS default the endpoint's path).
+    #[serde(default, deserialize_with = "absolute_path")]
+    pub path: Option<String>,
+    /// AWS: resolvers to ask (`ip:port`), as customers behind them would;
+    /// default the system's (/etc/resolv.conf).
+    #[serde(default)]
+    pub resolvers: Vec<std::net::SocketAddr>,
     #[serde(skip)]
     resolver: CachingResolver,
 }
@@ -60,18 +67,30 @@ fn requests_per_tick<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::E
     Ok(n)
 }
 
-fn default_path() -> String {
-    "/orders/latest".into()
-}
-
-fn absolute_path<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+fn absolute_path<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     let path = String::deserialize(d)?;
     if !path.starts_with('/') {
         return Err(serde::de::Error::custom(format!(
             "path \"{path}\" must start with '/', e.g. \"/{path}\""
         )));
     }
-    Ok(path)
+    Ok(Some(path))
+}
+
+impl HttpProbe {
+    /// Host header and path of the requests.
+    fn host_and_path(&self, env: &Env) -> (String, String) {
+        match env {
+            Env::Lab(lab) => (
+                lab.record.trim_end_matches('.').to_string(),
+                self.path.clone().unwrap_or_else(|| "/orders/latest".into()),
+            ),
+            Env::Aws(aws) => {
+                let (_, host, _, path) = aws.description.params.endpoint_parts();
+                (host, self.path.clone().unwrap_or(path))
+            }
+        }
+    }
 }
 
 /// Parses the scenario table.
@@ -90,36 +109,61 @@ impl Probe for HttpProbe {
     fn interval(&self) -> Duration {
         self.interval.get()
     }
-    fn describe(&self, env: &LabDescription) -> String {
+    fn check_target(&self, target: crate::scenario::Target) -> Result<(), (&'static str, String)> {
+        if target == crate::scenario::Target::Lab && !self.resolvers.is_empty() {
+            return Err(crate::fault::option_for(
+                "resolvers",
+                crate::scenario::Target::Aws,
+            ));
+        }
+        Ok(())
+    }
+
+    fn describe(&self, env: &Env) -> String {
+        let (host, path) = self.host_and_path(env);
+        let scheme = match env {
+            Env::Aws(a) if a.description.params.endpoint_parts().0 => "https",
+            _ => "http",
+        };
+        let through = if self.resolvers.is_empty() {
+            match env {
+                Env::Lab(l) => format!("the lab's DNS {}", l.dns),
+                Env::Aws(_) => "the system resolver".to_string(),
+            }
+        } else {
+            self.resolvers
+                .iter()
+                .map(|r| r.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         format!(
-            "{} x GET http://{}{} as a customer, DNS cached for its TTL, timeout {}",
-            self.requests,
-            env.record.trim_end_matches('.'),
-            self.path,
-            self.timeout
+            "{} x GET {scheme}://{host}{path} as a customer, resolved through {through} and cached for its TTL, timeout {}",
+            self.requests, self.timeout
         )
     }
 
     async fn observe(&self, ctx: &ProbeContext) -> Vec<Observation> {
         let started = mono_now();
         let timeout = self.timeout.get();
-        let host = ctx.env.record.trim_end_matches('.');
+        let (host, path) = self.host_and_path(&ctx.env);
         // One resolution per tick, as one customer resolver would; then the
         // requests go out together.
         let target = self
             .resolver
-            .destination(&ctx.env, timeout)
+            .destination(&ctx.env, &self.resolvers, timeout)
             .await
-            .map(|d| (d.region, d.endpoint));
+            .map(|d| (d.region, d.endpoint, d.tls));
         let (region, outcomes) = match target {
-            Ok((region, endpoint)) => {
+            Ok((region, endpoint, tls)) => {
                 let left = timeout.saturating_sub(Duration::from_nanos(mono_now() - started));
                 let calls = (0..self.requests).map(|_| {
-                    crate::net::http::request(
+                    crate::net::http::request_to(
                         endpoint,
+                        tls,
                         hyper::Method::GET,
-                        host,
-                        &self.path,
+                        &host,
+                        &path,
                         None,
                         left,
                     )

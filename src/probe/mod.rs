@@ -4,6 +4,7 @@
 //! probe on its own interval, concurrently; the interval is the resolution of
 //! every figure the probe's observations measure.
 
+pub mod alarm;
 pub mod canary;
 pub mod dns;
 pub mod health_check;
@@ -11,8 +12,10 @@ pub mod http;
 pub mod resolver;
 
 use crate::clock::RunClock;
-use crate::lab::{LabClient, LabDescription};
+use crate::lab::LabClient;
 use crate::scenario::duration::HumanDuration;
+use crate::scenario::Target;
+use crate::target::Env;
 use crate::timeline::Observation;
 use serde::{Deserialize, Deserializer, Serialize};
 use std::time::Duration;
@@ -30,6 +33,8 @@ pub enum ProbeKind {
     HealthCheck,
     /// Sequence-numbered writes, read back after the failover.
     Canary,
+    /// CloudWatch alarms (AWS).
+    Alarm,
 }
 
 impl ProbeKind {
@@ -40,16 +45,17 @@ impl ProbeKind {
             ProbeKind::Dns => "dns",
             ProbeKind::HealthCheck => "health-check",
             ProbeKind::Canary => "canary",
+            ProbeKind::Alarm => "alarm",
         }
     }
 }
 
 /// What a probe can use while observing.
 pub struct ProbeContext {
-    /// The environment (addresses, record name).
-    pub env: LabDescription,
-    /// The lab's control API.
-    pub lab: LabClient,
+    /// The environment (addresses, record name, AWS clients).
+    pub env: Env,
+    /// The lab's control API, on the lab.
+    pub lab: Option<LabClient>,
     /// The run clock.
     pub clock: RunClock,
     /// Run id (the canary tags its writes with it).
@@ -65,8 +71,12 @@ pub trait Probe: Send + Sync {
     fn kind(&self) -> ProbeKind;
     /// Interval between observations.
     fn interval(&self) -> Duration;
+    /// Whether it can watch `target` as written; else the key at fault and why.
+    fn check_target(&self, _target: Target) -> Result<(), (&'static str, String)> {
+        Ok(())
+    }
     /// What it watches, for the plan.
-    fn describe(&self, env: &LabDescription) -> String;
+    fn describe(&self, env: &Env) -> String;
     /// Makes one observation (or several, e.g. one per region).
     async fn observe(&self, ctx: &ProbeContext) -> Vec<Observation>;
     /// Final observations once observing is over, before anything is reverted.
@@ -84,6 +94,7 @@ pub const REGISTRY: &[(&str, Parse)] = &[
     ("dns", dns::parse),
     ("health-check", health_check::parse),
     ("canary", canary::parse),
+    ("alarm", alarm::parse),
 ];
 
 /// Deserializes a probe interval: 10ms to 60s.

@@ -5,6 +5,7 @@
 use crate::clock::{mono_now, MonoNs};
 use crate::lab::LabDescription;
 use crate::net::dns::{query_a, DnsError};
+use crate::target::Env;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -59,6 +60,23 @@ pub struct Destination {
     pub region: Option<String>,
     /// Where to connect.
     pub endpoint: SocketAddr,
+    /// Over TLS.
+    pub tls: bool,
+}
+
+/// The first `nameserver` of /etc/resolv.conf: the system's resolver.
+pub fn system_resolver() -> Result<SocketAddr, String> {
+    let text = std::fs::read_to_string("/etc/resolv.conf").map_err(|e| {
+        format!("cannot read /etc/resolv.conf ({e}); list resolvers = [\"ip:53\"] in the probe")
+    })?;
+    text.lines()
+        .filter_map(|l| l.trim().strip_prefix("nameserver"))
+        .filter_map(|ip| ip.trim().parse::<std::net::IpAddr>().ok())
+        .map(|ip| SocketAddr::new(ip, 53))
+        .next()
+        .ok_or_else(|| {
+            "no nameserver in /etc/resolv.conf; list resolvers = [\"ip:53\"] in the probe".into()
+        })
 }
 
 impl CachingResolver {
@@ -66,6 +84,37 @@ impl CachingResolver {
     /// the answer to its region and endpoint. On failure, the region (when the
     /// answer named one) and why.
     pub async fn destination(
+        &self,
+        env: &Env,
+        resolvers: &[SocketAddr],
+        timeout: Duration,
+    ) -> Result<Destination, (Option<String>, String)> {
+        match env {
+            Env::Lab(lab) => self.lab_destination(lab, timeout).await,
+            Env::Aws(aws) => {
+                let server = match resolvers.first() {
+                    Some(s) => *s,
+                    None => system_resolver().map_err(|e| (None, e))?,
+                };
+                let (tls, host, port, _) = aws.description.params.endpoint_parts();
+                let ip = self
+                    .resolve(server, &host, timeout)
+                    .await
+                    .map_err(|e| (None, format!("resolving {host} through {server}: {e}")))?;
+                let region = aws
+                    .addresses
+                    .region_of(&aws.description, std::net::IpAddr::V4(ip))
+                    .await;
+                Ok(Destination {
+                    region,
+                    endpoint: SocketAddr::new(ip.into(), port),
+                    tls,
+                })
+            }
+        }
+    }
+
+    async fn lab_destination(
         &self,
         env: &LabDescription,
         timeout: Duration,
@@ -77,7 +126,11 @@ impl CachingResolver {
             .map_err(|e| (None, e.to_string()))?;
         let region = env.region_of_ip(ip).map(|r| r.name.clone());
         match env.endpoint_for(ip) {
-            Some(endpoint) => Ok(Destination { region, endpoint }),
+            Some(endpoint) => Ok(Destination {
+                region,
+                endpoint,
+                tls: false,
+            }),
             None => Err((
                 region,
                 format!("DNS answered {ip}, which is no region's address"),

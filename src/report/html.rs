@@ -82,6 +82,8 @@ fn color_of(o: &Observation, primary: &str, lost: &HashSet<u64>) -> &'static str
         Observation::CanaryWrite { acked: true, .. } => GREEN,
         Observation::CanaryWrite { .. } => RED,
         Observation::CanaryReadBack { .. } => BLACK,
+        Observation::Alarm { state, .. } if state == "OK" => GREEN,
+        Observation::Alarm { .. } => RED,
     }
 }
 
@@ -91,6 +93,12 @@ fn svg(r: &Report) -> String {
         .lab
         .as_ref()
         .map(|l| l.regions[0].name.clone())
+        .or_else(|| {
+            r.environment
+                .aws
+                .as_ref()
+                .map(|a| a.params.primary_region.clone())
+        })
         .unwrap_or_default();
     let lost: HashSet<u64> = r
         .phases

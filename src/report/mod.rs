@@ -57,6 +57,9 @@ pub struct Environment {
     pub ignored_window: Option<String>,
     /// The lab as found before the run.
     pub lab: Option<LabDescription>,
+    /// The AWS account as found before the run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aws: Option<crate::aws::discover::AwsDescription>,
     /// Host name.
     pub host: String,
     /// gameday version.
@@ -70,6 +73,9 @@ pub struct RevertSummary {
     pub complete: bool,
     /// Undos applied, in order.
     pub undone: Vec<String>,
+    /// Changes deliberately left in place (a database failover), and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_undone: Vec<String>,
     /// Differences from the state before the run, if any remain.
     pub differences: Vec<String>,
     /// The journal of the run.

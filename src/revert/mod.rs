@@ -8,6 +8,7 @@
 use crate::journal::{self, Journal, JournalEntry};
 use crate::lab::LabClient;
 use crate::plan::Action;
+use crate::target::Appliers;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
@@ -24,6 +25,8 @@ pub struct PendingRun {
     pub target: String,
     /// Where the lab's control API was.
     pub control: Option<String>,
+    /// The AWS profile the run used.
+    pub profile: Option<String>,
     /// Undos still to apply, in the order to apply them (newest change first).
     pub pending: Vec<(usize, Action)>,
 }
@@ -38,6 +41,7 @@ pub fn pending_in(journal_path: &Path) -> std::io::Result<Option<PendingRun>> {
         .unwrap_or_default();
     let mut target = "lab".to_string();
     let mut control = None;
+    let mut profile = None;
     let mut undos: BTreeMap<usize, Action> = BTreeMap::new();
     let mut undone = BTreeSet::new();
     for e in entries {
@@ -46,10 +50,12 @@ pub fn pending_in(journal_path: &Path) -> std::io::Result<Option<PendingRun>> {
                 run_id: id,
                 target: t,
                 control: c,
+                profile: p,
             } => {
                 run_id = id;
                 target = t;
-                control = Some(c);
+                control = Some(c).filter(|c| !c.is_empty());
+                profile = p;
             }
             JournalEntry::Intent { step, undo, .. } => {
                 undos.insert(step, undo);
@@ -73,6 +79,7 @@ pub fn pending_in(journal_path: &Path) -> std::io::Result<Option<PendingRun>> {
         journal: journal_path.to_path_buf(),
         target,
         control,
+        profile,
         pending,
     }))
 }
@@ -94,23 +101,42 @@ pub fn pending_runs(reports: &Path) -> std::io::Result<Vec<PendingRun>> {
     Ok(out)
 }
 
-/// Applies one run's pending undos, journaled. Returns what was restored, or
-/// what was restored before the first undo that failed and why it failed.
-pub async fn finish(run: &PendingRun) -> Result<Vec<String>, (Vec<String>, String)> {
-    let mut restored: Vec<String> = Vec::new();
-    let control: SocketAddr = match run.control.as_deref().map(str::parse) {
-        Some(Ok(addr)) => addr,
-        _ => {
-            return Err((
-                restored,
-                format!(
+/// What can apply a run's undos: the lab its journal names, AWS clients
+/// (with `profile`, or the run's own) when any undo is an AWS call.
+async fn appliers_for(run: &PendingRun, profile: Option<&str>) -> Result<Appliers, String> {
+    let needs_lab = run.pending.iter().any(|(_, a)| matches!(a, Action::Lab(_)));
+    let needs_aws = run.pending.iter().any(|(_, a)| matches!(a, Action::Aws(_)));
+    let lab = if needs_lab {
+        match run.control.as_deref().map(str::parse::<SocketAddr>) {
+            Some(Ok(addr)) => Some(LabClient { addr }),
+            _ => {
+                return Err(format!(
                     "the journal {} does not say where the lab is",
                     run.journal.display()
-                ),
-            ))
+                ))
+            }
         }
+    } else {
+        None
     };
-    let client = LabClient { addr: control };
+    let aws = if needs_aws {
+        Some(crate::aws::AwsClients::load(profile.or(run.profile.as_deref())).await)
+    } else {
+        None
+    };
+    Ok(Appliers { lab, aws })
+}
+
+/// Applies one run's pending undos, journaled. Returns what was restored, or
+/// what was restored before the first undo that failed and why it failed.
+pub async fn finish(
+    run: &PendingRun,
+    profile: Option<&str>,
+) -> Result<Vec<String>, (Vec<String>, String)> {
+    let mut restored: Vec<String> = Vec::new();
+    let appliers = appliers_for(run, profile)
+        .await
+        .map_err(|e| (Vec::new(), e))?;
     let mut journal = Journal::open(&run.journal).map_err(|e| {
         (
             Vec::new(),
@@ -122,9 +148,11 @@ pub async fn finish(run: &PendingRun) -> Result<Vec<String>, (Vec<String>, Strin
             return Err((restored, format!("cannot write the journal: {e}")));
         }
         crate::run::crash_point("revert-after-undo-intent");
-        let Action::Lab(call) = undo;
-        if let Err(e) = client.apply(call).await {
-            return Err((restored, e.to_string()));
+        if let Err(e) = appliers.apply(undo).await {
+            return Err((restored, e));
+        }
+        if let Err(e) = appliers.holds(undo).await {
+            return Err((restored, format!("after {}: {e}", undo.summary())));
         }
         if let Err(e) = journal.append(&JournalEntry::Undone { step: *step }) {
             return Err((restored, format!("cannot write the journal: {e}")));

@@ -8,13 +8,14 @@ pub mod steady;
 
 use crate::clock::{mono_now, Offset, RunClock};
 use crate::journal::{Journal, JournalEntry};
-use crate::lab::{Lab, LabClient, LabConfiguration, LabDescription, LabPorts, Role};
-use crate::measure::accuracy::{self, TruthMark};
+use crate::lab::Role;
+use crate::measure::accuracy;
 use crate::measure::{self, MeasureInput};
 use crate::plan::{self, Action, Plan, Step};
 use crate::probe::ProbeContext;
 use crate::report::{Environment, Report, RevertSummary, ScenarioInfo, SCHEMA_VERSION};
 use crate::scenario::Scenario;
+use crate::target::{Appliers, Env};
 use crate::timeline::Timeline;
 use crate::verdict::{self, Outcome};
 use observe::Observers;
@@ -51,6 +52,8 @@ pub struct RunOptions {
     pub consent: bool,
     /// `--ignore-window`: run outside the scenario's windows, recorded in the report.
     pub ignore_window: bool,
+    /// `--profile`: the AWS profile, over the scenario's.
+    pub profile: Option<String>,
 }
 
 /// A finished run.
@@ -112,29 +115,10 @@ fn run_id(name: &str, clock: &RunClock) -> String {
     )
 }
 
-/// The state a healthy lab is in before any game day.
-fn pristine(env: &LabDescription) -> LabConfiguration {
-    use crate::lab::database::DbRole;
-    let mut c = env.configuration();
-    c.registered.values_mut().for_each(|v| *v = true);
-    c.holds.values_mut().for_each(Vec::clear);
-    for r in &env.regions {
-        let role = if r.role == Role::Primary {
-            DbRole::Writer
-        } else {
-            DbRole::Replica
-        };
-        c.databases.insert(r.name.clone(), (role, false));
-    }
-    c.writer_region = env.region(Role::Primary).name.clone();
-    c
-}
-
 struct Run<'a> {
     scenario: &'a Scenario,
     clock: RunClock,
-    client: LabClient,
-    env: LabDescription,
+    appliers: Appliers,
     timeline: Timeline,
     progress: Progress,
     interrupt: Interrupt,
@@ -166,9 +150,7 @@ impl Run<'_> {
     }
 
     async fn apply(&self, action: &Action) -> Result<crate::lab::Applied, String> {
-        match action {
-            Action::Lab(call) => self.client.apply(call).await.map_err(|e| e.to_string()),
-        }
+        self.appliers.apply(action).await
     }
 
     /// Makes each change, journaled before it happens. Returns t0 and how many
@@ -305,34 +287,6 @@ impl Run<'_> {
             }
         }
     }
-
-    /// Waits (bounded) until the health checks call both regions healthy again
-    /// and every target serves, so a standing lab is left ready for the next run.
-    async fn await_health(&self) -> bool {
-        let p = &self.env.params;
-        let bound = p.health_check_interval.get() * (p.failure_threshold + 2)
-            + p.alb_health_interval.get() * (p.alb_healthy_threshold + 2);
-        let deadline = mono_now() + bound.as_nanos() as u64;
-        while mono_now() < deadline {
-            let healthy = self
-                .client
-                .health()
-                .await
-                .is_ok_and(|h| h.iter().all(|r| r.healthy));
-            // A re-registered target serves only after passing its own checks.
-            let serving = self.client.describe().await.is_ok_and(|d| {
-                d.regions
-                    .iter()
-                    .flat_map(|r| &r.targets)
-                    .all(crate::lab::control::in_service)
-            });
-            if healthy && serving {
-                return true;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        false
-    }
 }
 
 /// Runs a scenario end to end and writes its report.
@@ -345,31 +299,24 @@ pub async fn execute(scenario: &Scenario, opts: &RunOptions) -> anyhow::Result<R
         }
         other => other,
     };
-    let mut embedded = None;
-    let client = match opts.attach {
-        Some(addr) => LabClient { addr },
-        None => {
-            let lab = Lab::start(scenario.lab.clone(), LabPorts::default()).await?;
-            let client = LabClient {
-                addr: lab.control_addr(),
-            };
-            embedded = Some(lab);
-            client
-        }
-    };
-    let env = client.describe().await?;
+    let connected = crate::target::connect(scenario, opts.attach, opts.profile.as_deref())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut embedded = connected.embedded;
+    let env = connected.env;
     let id = run_id(&scenario.name, &clock);
     let dir = opts.reports_dir.join(&id);
     let journal_path = dir.join("journal.jsonl");
     let progress = Progress::new(opts.progress);
-    if opts.attach.is_some() && env.params != scenario.lab {
-        progress.say("gameday: attached to a standing lab; its own [lab] parameters are in force, not the scenario's");
+    if let (Some(_), Env::Lab(lab)) = (opts.attach, &env) {
+        if lab.params != scenario.lab {
+            progress.say("gameday: attached to a standing lab; its own [lab] parameters are in force, not the scenario's");
+        }
     }
     let mut run = Run {
         scenario,
         clock,
-        client,
-        env: env.clone(),
+        appliers: connected.appliers,
         timeline: Timeline::default(),
         progress,
         interrupt: Interrupt::listen(journal_path.clone()),
@@ -377,49 +324,35 @@ pub async fn execute(scenario: &Scenario, opts: &RunOptions) -> anyhow::Result<R
         journal: None,
         reason: None,
     };
-    let primary = env.region(Role::Primary).name.clone();
-    let secondary = env.region(Role::Secondary).name.clone();
-    let before = env.configuration();
+    let primary = env.region_name(Role::Primary);
+    let secondary = env.region_name(Role::Secondary);
 
     // Guard and plan: nothing has changed yet; any refusal is exit 2.
     let mut outcome = None;
     let mut plan_used: Option<Plan> = None;
-    let differences = before.differences(&pristine(&env));
-    if !differences.is_empty() {
-        run.reason = Some(format!(
-            "the lab is not in its steady state ({}); finish the previous run with `gameday revert` or restart the lab",
-            differences.join("; ")
-        ));
-        outcome = Some(Outcome::Refused);
-    }
-    if outcome.is_none() {
-        match run.client.health().await {
-            Ok(h) if h.iter().all(|r| r.healthy) => {}
-            Ok(h) => {
-                let sick: Vec<String> = h
-                    .iter()
-                    .filter(|r| !r.healthy)
-                    .map(|r| r.region.clone())
-                    .collect();
-                run.reason = Some(format!(
-                    "refusing to start: health checks call {} unhealthy before any fault",
-                    sick.join(" and ")
-                ));
+    let mut lab_before = None;
+    if let (Env::Lab(lab), Some(client)) = (&env, &run.appliers.lab) {
+        match crate::target::lab::preflight(client, lab).await {
+            Ok(before) => lab_before = Some(before),
+            Err(why) => {
+                run.reason = Some(why);
                 outcome = Some(Outcome::Refused);
             }
+        }
+    }
+    if outcome.is_none() {
+        match plan::resolve(&scenario.faults, &scenario.probes, &env, &id).await {
+            Ok(p) => plan_used = Some(p),
             Err(e) => {
                 run.reason = Some(e.to_string());
                 outcome = Some(Outcome::Refused);
             }
         }
     }
-    if outcome.is_none() {
-        match plan::resolve(&scenario.faults, &scenario.probes, &env) {
-            Ok(p) => plan_used = Some(p),
-            Err(e) => {
-                run.reason = Some(e.to_string());
-                outcome = Some(Outcome::Refused);
-            }
+    if let (None, Env::Aws(aws), Some(plan)) = (outcome, &env, &plan_used) {
+        if let Err(why) = crate::target::aws::preflight(aws, plan, opts.consent).await {
+            run.reason = Some(why);
+            outcome = Some(Outcome::Refused);
         }
     }
 
@@ -433,7 +366,7 @@ pub async fn execute(scenario: &Scenario, opts: &RunOptions) -> anyhow::Result<R
     if let (None, Some(plan)) = (outcome, plan_used.clone()) {
         let ctx = Arc::new(ProbeContext {
             env: env.clone(),
-            lab: run.client,
+            lab: run.appliers.lab,
             clock: run.clock,
             run_id: id.clone(),
         });
@@ -488,8 +421,17 @@ pub async fn execute(scenario: &Scenario, opts: &RunOptions) -> anyhow::Result<R
         if outcome.is_none() {
             let _ = run.journal(&JournalEntry::RunStart {
                 run_id: id.clone(),
-                target: "lab".into(),
-                control: run.client.addr.to_string(),
+                target: env.target_name().into(),
+                control: run
+                    .appliers
+                    .lab
+                    .as_ref()
+                    .map(|c| c.addr.to_string())
+                    .unwrap_or_default(),
+                profile: opts
+                    .profile
+                    .clone()
+                    .or_else(|| scenario.aws.as_ref().and_then(|a| a.profile.clone())),
             });
             let (first, count, failure) = run.inject(&plan).await;
             t0 = first;
@@ -525,13 +467,25 @@ pub async fn execute(scenario: &Scenario, opts: &RunOptions) -> anyhow::Result<R
             let at = run.clock.now();
             run.event(at, "revert-start", format!("{journaled} change(s) to undo"));
             revert.undone = run.revert(&plan.steps[..journaled]).await;
-            if opts.attach.is_some() {
-                run.await_health().await;
-            }
-            match run.client.describe().await {
-                Ok(after) => revert.differences = after.configuration().differences(&before),
-                Err(e) => revert.differences = vec![format!("could not verify: {e}")],
-            }
+            let undone_steps = &plan.steps[..journaled];
+            revert.differences = match (&env, &run.appliers.lab, &lab_before) {
+                (Env::Lab(lab), Some(client), Some(before)) => {
+                    if opts.attach.is_some() {
+                        crate::target::lab::await_health(client, lab).await;
+                    }
+                    crate::target::lab::verify(client, before).await
+                }
+                _ => crate::target::aws::verify(&run.appliers, undone_steps).await,
+            };
+            revert.not_undone = undone_steps
+                .iter()
+                .filter_map(|s| match &s.undo {
+                    Action::Aws(crate::aws::AwsCall::NotUndone { why }) => {
+                        Some(format!("{}: {why}", s.apply.summary()))
+                    }
+                    _ => None,
+                })
+                .collect();
             revert.complete = revert.differences.is_empty();
             let at = run.clock.now();
             if revert.complete {
@@ -540,12 +494,8 @@ pub async fn execute(scenario: &Scenario, opts: &RunOptions) -> anyhow::Result<R
                 run.event(at, "revert-incomplete", revert.differences.join("; "));
             }
         }
-        if let Ok(events) = run.client.truth().await {
-            truth = events
-                .iter()
-                .filter(|e| e.at >= run.clock.origin)
-                .map(|e| TruthMark::from_event(e, run.clock.origin))
-                .collect();
+        if let Some(client) = &run.appliers.lab {
+            truth = crate::target::lab::truth(client, run.clock.origin).await;
         }
     }
     run.progress.finish();
@@ -569,8 +519,11 @@ pub async fn execute(scenario: &Scenario, opts: &RunOptions) -> anyhow::Result<R
         };
         let m = measure::measure(&run.timeline, &input);
         judgements = verdict::judge(&scenario.objectives, &m);
-        accuracy_marks =
-            accuracy::assess(&m, &truth, &primary, &secondary, env.params.dns_ttl.get());
+        let ttl = match &env {
+            Env::Lab(lab) => lab.params.dns_ttl.get(),
+            Env::Aws(_) => crate::floor::FloorInputs::of(&env).ttl,
+        };
+        accuracy_marks = accuracy::assess(&m, &truth, &primary, &secondary, ttl);
         phases = Some(m);
     }
     let outcome = match outcome {
@@ -600,11 +553,12 @@ pub async fn execute(scenario: &Scenario, opts: &RunOptions) -> anyhow::Result<R
             text: scenario.text.clone(),
         },
         environment: Environment {
-            target: "lab".into(),
+            target: env.target_name().into(),
             attached: opts.attach.is_some(),
             consent: opts.consent,
             ignored_window,
-            lab: Some(env),
+            aws: env.aws().map(|a| a.description.clone()),
+            lab: env.lab().cloned(),
             host: hostname(),
             gameday_version: env!("CARGO_PKG_VERSION").into(),
         },

@@ -28,6 +28,18 @@ pub enum Target {
     /// The embedded lab (default).
     #[default]
     Lab,
+    /// An AWS account, through the official SDK.
+    Aws,
+}
+
+impl Target {
+    /// As written in scenarios.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Target::Lab => "lab",
+            Target::Aws => "aws",
+        }
+    }
 }
 
 /// Declared limits the run is judged against.
@@ -83,6 +95,8 @@ struct RawScenario {
     #[serde(default)]
     lab: LabParams,
     #[serde(default)]
+    aws: Option<crate::aws::AwsParams>,
+    #[serde(default)]
     #[serde(rename = "faults")]
     _faults: Vec<serde::de::IgnoredAny>,
     #[serde(default)]
@@ -122,6 +136,8 @@ pub struct Scenario {
     pub stop_conditions: Vec<Box<dyn crate::stop::StopCondition>>,
     /// Lab parameters.
     pub lab: LabParams,
+    /// The `[aws]` table, for target = "aws".
+    pub aws: Option<crate::aws::AwsParams>,
     /// What to break, in order.
     pub faults: Vec<Box<dyn Fault>>,
     /// What to watch.
@@ -249,6 +265,32 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
     if let Err((key, msg)) = raw.lab.check() {
         return Err(src.error(sub_key("lab", key), msg));
     }
+    match (raw.target, &raw.aws) {
+        (Target::Aws, None) => {
+            return Err(src.error(
+                at_key("target"),
+                "target = \"aws\" needs an [aws] table: primary_region, secondary_region, allowed_accounts, hosted_zone_id, record_name, endpoint, primary_health_check",
+            ))
+        }
+        (Target::Lab, Some(_)) => {
+            return Err(src.error(
+                at_key("aws"),
+                "the [aws] table only applies with target = \"aws\"; add that line or remove the table",
+            ))
+        }
+        (Target::Aws, Some(aws)) => {
+            if let Err((key, msg)) = aws.check() {
+                return Err(src.error(sub_key("aws", key), msg));
+            }
+            if root_table.contains_key("lab") {
+                return Err(src.error(
+                    at_key("lab"),
+                    "the [lab] table only applies with target = \"lab\"; remove it",
+                ));
+            }
+        }
+        (Target::Lab, None) => {}
+    }
     let stable_for = raw.stable_for.get();
     if stable_for < Duration::from_millis(100) {
         return Err(src.error(
@@ -293,11 +335,16 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
         ));
     }
 
-    let faults: Vec<Box<dyn Fault>> =
-        parse_tables(&src, root_table, "faults", "fault", fault::REGISTRY)?
-            .into_iter()
-            .map(|(_, f)| f)
-            .collect();
+    let mut faults: Vec<Box<dyn Fault>> = Vec::new();
+    for (item, f) in parse_tables(&src, root_table, "faults", "fault", fault::REGISTRY)? {
+        if let Err((key, why)) = f.check_target(raw.target) {
+            let span = table_of(item.get_ref())
+                .and_then(|t| key_span(t, key))
+                .or(Some(item.span()));
+            return Err(src.error(span, why));
+        }
+        faults.push(f);
+    }
     if faults.is_empty() {
         return Err(src.error(
             at_key("faults"),
@@ -315,6 +362,12 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
                     p.name()
                 ),
             ));
+        }
+        if let Err((key, why)) = p.check_target(raw.target) {
+            let span = table_of(item.get_ref())
+                .and_then(|t| key_span(t, key))
+                .or(Some(item.span()));
+            return Err(src.error(span, why));
         }
         probes.push(Arc::from(p));
     }
@@ -376,6 +429,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
         guards: raw.guards,
         stop_conditions,
         lab: raw.lab,
+        aws: raw.aws,
         faults,
         probes,
     })

@@ -4,6 +4,7 @@
 //! timeline as it grows. They are also checked over the baseline: a condition
 //! already firing before any fault refuses the run (exit 2).
 
+pub mod alarm;
 pub mod canary_failing;
 pub mod error_rate;
 
@@ -30,4 +31,5 @@ pub type Parse = fn(ValueDeserializer<'_>) -> Result<Box<dyn StopCondition>, tom
 pub const REGISTRY: &[(&str, Parse)] = &[
     (error_rate::KIND, error_rate::parse),
     (canary_failing::KIND, canary_failing::parse),
+    (alarm::KIND, alarm::parse),
 ];

@@ -74,6 +74,18 @@ pub enum Observation {
         /// Sequence numbers present.
         present: Vec<u64>,
     },
+    /// A CloudWatch alarm's state.
+    Alarm {
+        /// Region.
+        region: String,
+        /// Alarm name.
+        name: String,
+        /// `OK`, `ALARM` or `INSUFFICIENT_DATA`.
+        state: String,
+        /// Why it is in that state, as CloudWatch says.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
 }
 
 impl Observation {
@@ -125,6 +137,12 @@ impl Observation {
             Observation::CanaryReadBack { region, present } => {
                 format!("read back {} writes from {region}", present.len())
             }
+            Observation::Alarm {
+                region,
+                name,
+                state,
+                ..
+            } => format!("alarm {name} ({region}) {state}"),
         }
     }
 }

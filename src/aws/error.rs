@@ -1,0 +1,77 @@
+//! One clear line for every AWS error: what was being done, to which resource,
+//! what AWS said, and the permission or parameter to fix.
+
+// The SDK crates share these types; STS's re-exports serve for all of them.
+use aws_sdk_sts::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+
+/// Explains a failed call. `doing` says what was attempted on which resource
+/// ("deregistering targets of arn:..."); `permission` is the IAM action it needs.
+pub fn explain<E, R>(doing: &str, permission: &str, err: &SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match err {
+        SdkError::ServiceError(service) => {
+            let e = service.err();
+            let code = e.code().unwrap_or("Unknown");
+            let message = e.message().unwrap_or("no message");
+            format!("{doing} failed: {code}: {message}; {}", advice(code, permission))
+        }
+        SdkError::TimeoutError(_) => format!(
+            "{doing} failed: the call to AWS timed out; check the network path to the endpoint and retry"
+        ),
+        SdkError::DispatchFailure(_) => format!(
+            "{doing} failed: could not reach AWS ({}); check the endpoint, proxy and network",
+            DisplayErrorContext(err)
+        ),
+        _ => format!(
+            "{doing} failed: {}; check the credentials (AWS_PROFILE, --profile) and the region",
+            DisplayErrorContext(err)
+        ),
+    }
+}
+
+/// What to do about an error code.
+fn advice(code: &str, permission: &str) -> String {
+    let lower = code.to_ascii_lowercase();
+    if lower.contains("accessdenied")
+        || lower.contains("unauthorized")
+        || lower.contains("forbidden")
+    {
+        format!("grant {permission} to the role gameday runs as")
+    } else if lower.contains("expired")
+        || lower.contains("invalidclienttokenid")
+        || lower.contains("signature")
+    {
+        "refresh the credentials (aws sso login, or the CI role) and retry".into()
+    } else if lower.contains("notfound") || lower.contains("nosuch") {
+        "check that the id exists in this account and region".into()
+    } else if lower.contains("invalidparameter")
+        || lower.contains("validation")
+        || lower.contains("invalid")
+    {
+        "check the parameter named in the message, in the scenario".into()
+    } else if lower.contains("throttl") || lower.contains("limitexceeded") {
+        "AWS kept throttling after retries; run again later or raise the API quota".into()
+    } else if lower.contains("invalidstate") || lower.contains("incorrectstate") {
+        "the resource is not in a state that allows this; look at it in the console".into()
+    } else {
+        format!("the call needs {permission}; check the resource and the message above")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::advice;
+
+    #[test]
+    fn advice_names_the_fix() {
+        assert!(advice("AccessDenied", "ec2:StopInstances").contains("grant ec2:StopInstances"));
+        assert!(advice("UnauthorizedOperation", "ec2:X").contains("grant ec2:X"));
+        assert!(advice("TargetGroupNotFound", "x").contains("exists"));
+        assert!(advice("InvalidParameterValue", "x").contains("parameter"));
+        assert!(advice("ExpiredToken", "x").contains("refresh"));
+        assert!(advice("Throttling", "x").contains("throttling"));
+    }
+}

@@ -1,0 +1,102 @@
+//! Guards of an AWS run, checked before anything changes; each refusal is one
+//! line saying what is wrong and what to do (exit 2).
+
+use super::discover::AwsDescription;
+use super::AwsClients;
+use crate::plan::{Action, Plan};
+use std::io::{BufRead, IsTerminal, Write};
+
+/// The caller's account must be one the scenario allows.
+pub fn account(desc: &AwsDescription) -> Result<(), String> {
+    if desc.params.allowed_accounts.contains(&desc.account) {
+        Ok(())
+    } else {
+        Err(format!(
+            "refusing to start: the credentials are for account {} ({}), which is not in allowed_accounts [{}]; use the right profile (--profile) or add the account to the scenario",
+            desc.account,
+            desc.caller_arn,
+            desc.params.allowed_accounts.join(", ")
+        ))
+    }
+}
+
+/// Every change must be in an allowed region.
+pub fn regions(desc: &AwsDescription, plan: &Plan) -> Result<(), String> {
+    let allowed = desc.params.regions_allowed();
+    for step in &plan.steps {
+        for action in [&step.apply, &step.undo] {
+            if let Action::Aws(call) = action {
+                if let Some(region) = call.region() {
+                    if !allowed.iter().any(|a| a == region) {
+                        return Err(format!(
+                            "refusing to start: [{}] would change {region}, which is not in allowed_regions [{}]; fix the fault's region or allow it",
+                            step.fault,
+                            allowed.join(", ")
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A non-lab run needs `--yes`, or the account id typed at a terminal.
+pub fn consent(desc: &AwsDescription, plan: &Plan, yes: bool) -> Result<(), String> {
+    if yes {
+        return Ok(());
+    }
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        return Err(format!(
+            "refusing to start: this run changes AWS account {} and there is no terminal to confirm it; pass --yes (CI) after reading `gameday plan`",
+            desc.account
+        ));
+    }
+    let mut err = std::io::stderr();
+    let _ = writeln!(err, "{}", plan.render());
+    let _ = write!(
+        err,
+        "This changes AWS account {} ({} and {}). Type the account id to go on: ",
+        desc.account, desc.params.primary_region, desc.params.secondary_region
+    );
+    let _ = err.flush();
+    let mut line = String::new();
+    let _ = stdin.lock().read_line(&mut line);
+    if line.trim() == desc.account {
+        Ok(())
+    } else {
+        Err("refusing to start: the account id was not confirmed; nothing was changed".into())
+    }
+}
+
+/// The secondary must be healthy before anything breaks, or there is nothing
+/// to fail over to; and no deny ACL of an earlier run may be left behind.
+pub async fn steady(desc: &AwsDescription, clients: &AwsClients) -> Result<(), String> {
+    let route53 = clients.route53();
+    let checks = std::iter::once(("primary", desc.params.primary_health_check.as_str())).chain(
+        desc.params
+            .secondary_health_check
+            .as_deref()
+            .map(|s| ("secondary", s)),
+    );
+    for (role, id) in checks {
+        let verdict = super::health::status(&route53, id).await?;
+        if !verdict.is_healthy() {
+            return Err(format!(
+                "refusing to start: Route 53 calls the {role} unhealthy before any fault (health check {id}: {} of {} checkers healthy); fix it first",
+                verdict.healthy, verdict.checkers
+            ));
+        }
+    }
+    for region in [&desc.params.primary_region, &desc.params.secondary_region] {
+        let left = super::call::deny_acls(&clients.region(region).ec2, "", None).await?;
+        if let Some(acl) = left.first() {
+            return Err(format!(
+                "refusing to start: deny ACL {} of run {} is still in {region} (severing {}); run `gameday revert --sweep --region {region}` first",
+                acl.acl_id, acl.run_id, acl.subnet_id
+            ));
+        }
+    }
+    Ok(())
+}

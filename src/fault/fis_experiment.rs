@@ -1,0 +1,97 @@
+//! `fis-experiment` (AWS): start an AWS FIS experiment from a template. t0 is
+//! when its first action starts, not when the API answers; undo stops the
+//! run's experiment if it still runs (an abort stops it too, through the undo).
+
+use super::Fault;
+use crate::aws::call::AwsCall;
+use crate::aws::error::explain;
+use crate::floor::{FailureMode, RecoveryPath};
+use crate::plan::{Action, Step};
+use crate::scenario::region::RegionRef;
+use crate::scenario::Target;
+use crate::target::Env;
+use serde::Deserialize;
+
+/// Kind name.
+pub const KIND: &str = "fis-experiment";
+
+/// `[[faults]] kind = "fis-experiment"`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FisExperiment {
+    #[serde(rename = "kind")]
+    _kind: serde::de::IgnoredAny,
+    /// Region the template lives in (default primary).
+    #[serde(default)]
+    pub region: RegionRef,
+    /// Experiment template id (`EXT...`).
+    pub template_id: String,
+}
+
+/// Parses the scenario table.
+pub fn parse(de: toml::de::ValueDeserializer<'_>) -> Result<Box<dyn Fault>, toml::de::Error> {
+    Ok(Box::new(FisExperiment::deserialize(de)?))
+}
+
+#[async_trait::async_trait]
+impl Fault for FisExperiment {
+    fn kind(&self) -> &'static str {
+        KIND
+    }
+
+    fn check_target(&self, target: Target) -> Result<(), (&'static str, String)> {
+        match target {
+            Target::Lab => Err(super::only_on(
+                Target::Aws,
+                KIND,
+                "on the lab, use region-outage, sever-az, deregister-targets or fail-database",
+            )),
+            Target::Aws if self.template_id.trim().is_empty() => Err((
+                "template_id",
+                "template_id is empty; give the FIS experiment template id (EXT...)".into(),
+            )),
+            Target::Aws => Ok(()),
+        }
+    }
+
+    fn recovery(&self) -> (RecoveryPath, FailureMode) {
+        // What a template breaks is the team's; the floor assumes the
+        // quickest regional failover, so it never overstates the minimum.
+        (RecoveryPath::DnsFailover, FailureMode::Error)
+    }
+
+    async fn plan(&self, env: &Env, run_id: &str) -> Result<Vec<Step>, String> {
+        let aws = env.aws().ok_or("fis-experiment runs only on AWS")?;
+        let region = aws.description.params.region(self.region.0).to_string();
+        aws.clients
+            .region(&region)
+            .fis
+            .get_experiment_template()
+            .id(&self.template_id)
+            .send()
+            .await
+            .map_err(|e| {
+                explain(
+                    &format!(
+                        "reading FIS experiment template {} in {region}",
+                        self.template_id
+                    ),
+                    "fis:GetExperimentTemplate",
+                    &e,
+                )
+            })?;
+        Ok(vec![Step::outage(
+            KIND,
+            Action::Aws(AwsCall::StartExperiment {
+                region: region.clone(),
+                template_id: self.template_id.clone(),
+                run_id: run_id.to_string(),
+            }),
+            Action::Aws(AwsCall::StopExperiment {
+                region,
+                template_id: self.template_id.clone(),
+                run_id: run_id.to_string(),
+            }),
+        )])
+    }
+}

@@ -1,0 +1,359 @@
+//! Each AWS fault against moto: it changes exactly what it says, and its undo
+//! restores the exact prior state. Never a real endpoint (see common::moto).
+
+mod common;
+
+use common::moto::{Moto, Records, Stage, PRIMARY};
+use gameday::aws::{AwsClients, AwsEnv};
+use gameday::plan::{Action, Plan};
+use gameday::target::{Appliers, Env};
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
+
+const RUN: &str = "moto-20261126T000000Z-0001";
+
+async fn plan_of(aws: &AwsClients, stage: &Stage, faults: &str) -> Result<(Env, Plan), String> {
+    let text = stage.scenario(faults);
+    let scenario =
+        gameday::scenario::parse(Path::new("moto.toml"), &text).map_err(|e| e.to_string())?;
+    let params = scenario.aws.clone().expect("aws table");
+    let env = Env::Aws(Arc::new(AwsEnv::discover(&params, aws.clone()).await?));
+    let plan = gameday::plan::resolve(&scenario.faults, &scenario.probes, &env, RUN)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((env, plan))
+}
+
+async fn apply_all(aws: &AwsClients, plan: &Plan) {
+    let appliers = Appliers {
+        lab: None,
+        aws: Some(aws.clone()),
+    };
+    for s in &plan.steps {
+        appliers
+            .apply(&s.apply)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", s.apply.summary()));
+    }
+}
+
+async fn undo_all(aws: &AwsClients, plan: &Plan) {
+    let appliers = Appliers {
+        lab: None,
+        aws: Some(aws.clone()),
+    };
+    for s in plan.steps.iter().rev() {
+        appliers
+            .apply(&s.undo)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", s.undo.summary()));
+        appliers
+            .holds(&s.undo)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", s.undo.summary()));
+    }
+}
+
+async fn registrations(aws: &AwsClients, tg: &str) -> BTreeSet<(String, Option<i32>)> {
+    gameday::aws::call::registrations(aws, PRIMARY, tg)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.id, r.port))
+        .collect()
+}
+
+async fn states(aws: &AwsClients, ids: &[String]) -> Vec<(String, String)> {
+    gameday::aws::call::instance_states(aws, PRIMARY, ids)
+        .await
+        .unwrap()
+}
+
+async fn acl_of(aws: &AwsClients, subnet: &str) -> String {
+    gameday::aws::call::association_of(&aws.region(PRIMARY).ec2, subnet)
+        .await
+        .unwrap()
+        .1
+}
+
+#[test]
+fn deregister_targets_takes_exactly_the_chosen_registrations_and_puts_them_back() {
+    let (_guard, moto) = Moto::lock();
+    common::rt().block_on(async {
+        let aws = moto.clients().await;
+        let stage = Stage::build(&aws, Records::Alias).await;
+        let before = registrations(&aws, &stage.target_group).await;
+        assert_eq!(before.len(), 4);
+        let (_, plan) = plan_of(
+            &aws,
+            &stage,
+            "[[faults]]\nkind = \"deregister-targets\"\ntarget_group_tags = { Service = \"app\" }\naz = \"a\"\n",
+        )
+        .await
+        .unwrap();
+        assert_eq!(plan.steps.len(), 1);
+        let Action::Aws(gameday::aws::AwsCall::DeregisterTargets { targets, .. }) = &plan.steps[0].apply else {
+            panic!("{:?}", plan.steps[0].apply)
+        };
+        let chosen: BTreeSet<String> = targets.iter().map(|t| t.id.clone()).collect();
+        assert_eq!(chosen, stage.instances[..2].iter().cloned().collect(), "the AZ a instances");
+        assert!(targets.iter().all(|t| t.port == Some(8080)), "{targets:?}");
+
+        apply_all(&aws, &plan).await;
+        let during = registrations(&aws, &stage.target_group).await;
+        let expected: BTreeSet<_> = stage.instances[2..].iter().map(|i| (i.clone(), Some(8080))).collect();
+        assert_eq!(during, expected, "only the AZ b registrations are left");
+
+        undo_all(&aws, &plan).await;
+        assert_eq!(registrations(&aws, &stage.target_group).await, before);
+        // Idempotent: a second undo changes nothing.
+        undo_all(&aws, &plan).await;
+        assert_eq!(registrations(&aws, &stage.target_group).await, before);
+    });
+}
+
+#[test]
+fn stop_instances_stops_the_selection_and_starts_exactly_those() {
+    let (_guard, moto) = Moto::lock();
+    common::rt().block_on(async {
+        let aws = moto.clients().await;
+        let stage = Stage::build(&aws, Records::Alias).await;
+        let (_, plan) = plan_of(
+            &aws,
+            &stage,
+            "[[faults]]\nkind = \"stop-instances\"\ntags = { Service = \"app\" }\nselection = \"percent:50\"\n",
+        )
+        .await
+        .unwrap();
+        let Action::Aws(gameday::aws::AwsCall::StopInstances { instance_ids, .. }) = &plan.steps[0].apply else {
+            panic!("{:?}", plan.steps[0].apply)
+        };
+        let mut sorted = stage.instances.clone();
+        sorted.sort();
+        assert_eq!(instance_ids, &sorted[..2].to_vec(), "the first two in id order");
+        apply_all(&aws, &plan).await;
+        for (id, state) in states(&aws, &stage.instances).await {
+            let stopped = sorted[..2].contains(&id);
+            assert_eq!(
+                state != "running",
+                stopped,
+                "{id} is {state}; only the chosen instances stop"
+            );
+        }
+        undo_all(&aws, &plan).await;
+        for (id, state) in states(&aws, &stage.instances).await {
+            assert!(state == "running" || state == "pending", "{id} is {state}");
+        }
+    });
+}
+
+#[test]
+fn sever_az_swaps_each_subnet_to_a_tagged_deny_acl_and_back() {
+    let (_guard, moto) = Moto::lock();
+    common::rt().block_on(async {
+        let aws = moto.clients().await;
+        let stage = Stage::build(&aws, Records::Alias).await;
+        let original_a = acl_of(&aws, &stage.subnet_a).await;
+        let original_b = acl_of(&aws, &stage.subnet_b).await;
+        let (_, plan) = plan_of(
+            &aws,
+            &stage,
+            "[[faults]]\nkind = \"sever-az\"\naz = \"b\"\nsubnet_tags = { Tier = \"app\" }\n",
+        )
+        .await
+        .unwrap();
+        assert_eq!(plan.steps.len(), 1, "one subnet in us-east-1b");
+        apply_all(&aws, &plan).await;
+        let deny = acl_of(&aws, &stage.subnet_b).await;
+        assert_ne!(deny, original_b, "subnet b moved to the deny ACL");
+        assert_eq!(
+            acl_of(&aws, &stage.subnet_a).await,
+            original_a,
+            "subnet a untouched"
+        );
+        let found = gameday::aws::call::deny_acls(&aws.region(PRIMARY).ec2, RUN, None)
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].acl_id, deny);
+        assert_eq!(found[0].subnet_id, stage.subnet_b);
+        assert_eq!(
+            found[0].original_acl_id, original_b,
+            "the tags say where to go back to"
+        );
+        // Applying again (a retried step) makes no second ACL.
+        apply_all(&aws, &plan).await;
+        assert_eq!(
+            gameday::aws::call::deny_acls(&aws.region(PRIMARY).ec2, RUN, None)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+
+        undo_all(&aws, &plan).await;
+        assert_eq!(acl_of(&aws, &stage.subnet_b).await, original_b);
+        assert!(
+            gameday::aws::call::deny_acls(&aws.region(PRIMARY).ec2, "", None)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    });
+}
+
+#[test]
+fn revert_sweep_restores_a_severed_subnet_from_the_tags_alone() {
+    let (_guard, moto) = Moto::lock();
+    let (stage, original_b) = common::rt().block_on(async {
+        let aws = moto.clients().await;
+        let stage = Stage::build(&aws, Records::Alias).await;
+        let original_b = acl_of(&aws, &stage.subnet_b).await;
+        let (_, plan) = plan_of(
+            &aws,
+            &stage,
+            &format!(
+                "[[faults]]\nkind = \"sever-az\"\naz = \"us-east-1b\"\nsubnets = [\"{}\"]\n",
+                stage.subnet_b
+            ),
+        )
+        .await
+        .unwrap();
+        apply_all(&aws, &plan).await;
+        assert_ne!(acl_of(&aws, &stage.subnet_b).await, original_b);
+        (stage, original_b)
+    });
+    // No journal at all: only AWS knows.
+    let out = moto
+        .gameday()
+        .args([
+            "revert",
+            "--sweep",
+            "--region",
+            PRIMARY,
+            "--region",
+            common::moto::SECONDARY,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", common::explain(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains(&stage.subnet_b), "{stdout}");
+    common::rt().block_on(async {
+        let aws = moto.clients().await;
+        assert_eq!(acl_of(&aws, &stage.subnet_b).await, original_b);
+        assert!(
+            gameday::aws::call::deny_acls(&aws.region(PRIMARY).ec2, "", None)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    });
+    // Twice is harmless.
+    let again = moto
+        .gameday()
+        .args(["revert", "--sweep", "--region", PRIMARY])
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(0), "{}", common::explain(&again));
+    assert!(String::from_utf8_lossy(&again.stdout).contains("nothing to sweep"));
+}
+
+#[test]
+fn fail_database_fails_over_the_cluster_and_says_it_is_not_undone() {
+    let (_guard, moto) = Moto::lock();
+    common::rt().block_on(async {
+        let aws = moto.clients().await;
+        let stage = Stage::build(&aws, Records::Alias).await;
+        let writer = || async {
+            let out = aws.region(PRIMARY).rds.describe_db_clusters().db_cluster_identifier("orders").send().await.unwrap();
+            out.db_clusters()[0]
+                .db_cluster_members()
+                .iter()
+                .find(|m| m.is_cluster_writer() == Some(true))
+                .and_then(|m| m.db_instance_identifier().map(str::to_string))
+                .unwrap()
+        };
+        let before = writer().await;
+        let (_, plan) = plan_of(&aws, &stage, "[[faults]]\nkind = \"fail-database\"\ncluster = \"orders\"\n")
+            .await
+            .unwrap();
+        assert!(matches!(&plan.steps[0].undo, Action::Aws(gameday::aws::AwsCall::NotUndone { .. })));
+        assert!(plan.render().contains("not undone: a database failover is not undone by default"), "{}", plan.render());
+        apply_all(&aws, &plan).await;
+        let after = writer().await;
+        assert_ne!(after, before, "the reader became the writer");
+
+        // A Multi-AZ instance reboots with failover; a target that is no reader is refused.
+        let (_, reboot) = plan_of(&aws, &stage, "[[faults]]\nkind = \"fail-database\"\ninstance = \"ledger\"\n")
+            .await
+            .unwrap();
+        assert!(reboot.steps[0].apply.summary().contains("reboot DB instance ledger with failover"));
+        apply_all(&aws, &reboot).await;
+        let bad = plan_of(
+            &aws,
+            &stage,
+            "[[faults]]\nkind = \"fail-database\"\ncluster = \"orders\"\ntarget_instance = \"ledger\"\n",
+        )
+        .await
+        .unwrap_err();
+        assert!(bad.contains("target_instance ledger is not a reader of orders"), "{bad}");
+        let missing = plan_of(&aws, &stage, "[[faults]]\nkind = \"fail-database\"\ncluster = \"nope\"\n")
+            .await
+            .unwrap_err();
+        assert!(
+            missing.contains("reading DB cluster nope") && missing.contains("DBClusterNotFoundFault"),
+            "{missing}"
+        );
+    });
+}
+
+#[test]
+fn fis_experiment_starts_from_the_template_and_its_undo_stops_it() {
+    let (_guard, moto) = Moto::lock();
+    common::rt().block_on(async {
+        let aws = moto.clients().await;
+        let stage = Stage::build(&aws, Records::Alias).await;
+        let (_, plan) = plan_of(
+            &aws,
+            &stage,
+            &format!(
+                "[[faults]]\nkind = \"fis-experiment\"\ntemplate_id = \"{}\"\n",
+                stage.fis_template
+            ),
+        )
+        .await
+        .unwrap();
+        apply_all(&aws, &plan).await;
+        let listed = aws
+            .region(PRIMARY)
+            .fis
+            .list_experiments()
+            .send()
+            .await
+            .unwrap();
+        let mine: Vec<_> = listed
+            .experiments()
+            .iter()
+            .filter(|x| {
+                x.tags()
+                    .and_then(|t| t.get("gameday:run-id"))
+                    .is_some_and(|r| r == RUN)
+            })
+            .collect();
+        assert_eq!(mine.len(), 1, "one experiment, tagged with the run");
+        undo_all(&aws, &plan).await;
+        let bad = plan_of(
+            &aws,
+            &stage,
+            "[[faults]]\nkind = \"fis-experiment\"\ntemplate_id = \"EXTnope\"\n",
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            bad.contains("reading FIS experiment template EXTnope"),
+            "{bad}"
+        );
+    });
+}

@@ -1,0 +1,567 @@
+//! A moto server on loopback (with the CloudWatch CBOR shim), shared by the
+//! AWS tests of one test binary. Tests take `Moto::lock()`, which serializes
+//! them and resets moto, so each starts from an empty account.
+//!
+//! Never a real endpoint: everything here points at 127.0.0.1 with dummy
+//! credentials, and `env()` gives the gameday process the same.
+
+use gameday::aws::AwsClients;
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant};
+
+/// The account moto answers STS with.
+pub const ACCOUNT: &str = "123456789012";
+/// The two regions the tests use.
+pub const PRIMARY: &str = "us-east-1";
+/// The secondary region.
+pub const SECONDARY: &str = "us-west-2";
+
+/// The shared server.
+pub struct Moto {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    _child: Mutex<Child>,
+}
+
+static MOTO: OnceLock<Moto> = OnceLock::new();
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// The Python of the virtual environment that `scripts/test` installs moto in.
+fn python() -> String {
+    std::env::var("GAMEDAY_MOTO_PYTHON")
+        .unwrap_or_else(|_| "/var/tmp/gameday-moto/bin/python".to_string())
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind an ephemeral port")
+        .local_addr()
+        .expect("local addr")
+        .port()
+}
+
+impl Moto {
+    fn start() -> Moto {
+        let port = free_port();
+        let shim = format!("{}/tests/aws/moto_shim.py", env!("CARGO_MANIFEST_DIR"));
+        let mut cmd = Command::new(python());
+        cmd.arg(&shim)
+            .arg(port.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        // The server dies with the test process, however that ends. PDEATHSIG
+        // follows the thread that forked, so that thread lives as long as the process.
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                Ok(())
+            });
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(cmd.spawn());
+            loop {
+                std::thread::park();
+            }
+        });
+        let child = rx.recv().expect("spawner thread").unwrap_or_else(|e| {
+            panic!(
+                "cannot start moto with {} ({e}); run scripts/test, which installs moto[server] in /var/tmp/gameday-moto, or set GAMEDAY_MOTO_PYTHON",
+                python()
+            )
+        });
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "moto did not listen on {url} within 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Moto {
+            url,
+            _child: Mutex::new(child),
+        }
+    }
+
+    /// Serializes AWS tests and resets moto: every test starts from nothing.
+    pub fn lock() -> (MutexGuard<'static, ()>, &'static Moto) {
+        let guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        let moto = MOTO.get_or_init(Moto::start);
+        let status = Command::new("curl")
+            .args(["-sf", "-X", "POST", &format!("{}/moto-api/reset", moto.url)])
+            .stdout(Stdio::null())
+            .status()
+            .expect("curl");
+        assert!(status.success(), "POST /moto-api/reset failed");
+        (guard, moto)
+    }
+
+    /// Environment for a gameday process: moto's endpoint, dummy credentials,
+    /// one attempt per call, no instance metadata, no profile files.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        assert!(
+            self.url.starts_with("http://127.0.0.1:"),
+            "moto must be on loopback"
+        );
+        vec![
+            ("AWS_ENDPOINT_URL", self.url.clone()),
+            ("AWS_ACCESS_KEY_ID", "testing".into()),
+            ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+            ("AWS_REGION", PRIMARY.into()),
+            ("AWS_MAX_ATTEMPTS", "1".into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+            ("AWS_CONFIG_FILE", "/dev/null".into()),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".into()),
+        ]
+    }
+
+    /// A gameday command pointed at moto.
+    pub fn gameday(&self) -> Command {
+        let mut cmd = super::gameday();
+        cmd.current_dir(super::root()).env_remove("AWS_PROFILE");
+        for (k, v) in self.env() {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// SDK clients pointed at moto, built without touching this process's environment.
+    pub async fn clients(&self) -> AwsClients {
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&self.url)
+            .region(aws_config::Region::new(PRIMARY))
+            .credentials_provider(aws_sdk_sts::config::Credentials::new(
+                "testing", "testing", None, None, "moto",
+            ))
+            .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
+            .load()
+            .await;
+        AwsClients::from_config(config)
+    }
+}
+
+/// What the failover records point at.
+pub enum Records {
+    /// Aliases to each region's ALB, as the seed's setup has them.
+    Alias,
+    /// A records with these addresses (e.g. a lab's regions), TTL 1 s.
+    Addresses(String, String),
+}
+
+/// A two-region service built in moto: VPCs, subnets in two AZs, tagged
+/// instances behind a target group and an ALB, an Aurora cluster, a Multi-AZ
+/// instance, an FIS template, a CloudWatch alarm, and Route 53 failover
+/// records with health checks.
+#[derive(Debug, Clone)]
+pub struct Stage {
+    /// Primary VPC.
+    pub vpc: String,
+    /// Subnet in us-east-1a.
+    pub subnet_a: String,
+    /// Subnet in us-east-1b.
+    pub subnet_b: String,
+    /// Instances in a, then b.
+    pub instances: Vec<String>,
+    /// Target group ARN.
+    pub target_group: String,
+    /// Hosted zone id.
+    pub zone: String,
+    /// Primary health check id.
+    pub hc_primary: String,
+    /// Secondary health check id.
+    pub hc_secondary: String,
+    /// FIS experiment template id.
+    pub fis_template: String,
+    /// Alarm name.
+    pub alarm: String,
+}
+
+/// The record customers resolve.
+pub const RECORD: &str = "app.example.com";
+
+impl Stage {
+    /// Builds the stage in an empty moto.
+    pub async fn build(aws: &AwsClients, records: Records) -> Stage {
+        use aws_sdk_ec2::types::{ResourceType, Tag, TagSpecification};
+        let p = aws.region(PRIMARY);
+        let ec2 = &p.ec2;
+        let vpc = ec2
+            .create_vpc()
+            .cidr_block("10.0.0.0/16")
+            .send()
+            .await
+            .unwrap();
+        let vpc = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
+        let mut subnets = Vec::new();
+        for (az, cidr) in [("us-east-1a", "10.0.1.0/24"), ("us-east-1b", "10.0.2.0/24")] {
+            let s = ec2
+                .create_subnet()
+                .vpc_id(&vpc)
+                .availability_zone(az)
+                .cidr_block(cidr)
+                .tag_specifications(
+                    TagSpecification::builder()
+                        .resource_type(ResourceType::Subnet)
+                        .tags(Tag::builder().key("Tier").value("app").build())
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap();
+            subnets.push(s.subnet().unwrap().subnet_id().unwrap().to_string());
+        }
+        let image = ec2.describe_images().send().await.unwrap();
+        let image = image.images()[0].image_id().unwrap().to_string();
+        let mut instances = Vec::new();
+        for subnet in &subnets {
+            let out = ec2
+                .run_instances()
+                .image_id(&image)
+                .min_count(2)
+                .max_count(2)
+                .subnet_id(subnet)
+                .tag_specifications(
+                    TagSpecification::builder()
+                        .resource_type(ResourceType::Instance)
+                        .tags(Tag::builder().key("Service").value("app").build())
+                        .build(),
+                )
+                .send()
+                .await
+                .unwrap();
+            let mut ids: Vec<String> = out
+                .instances()
+                .iter()
+                .map(|i| i.instance_id().unwrap().to_string())
+                .collect();
+            ids.sort();
+            instances.extend(ids);
+        }
+        let tg = p
+            .elbv2
+            .create_target_group()
+            .name("app")
+            .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Http)
+            .port(8080)
+            .vpc_id(&vpc)
+            .health_check_path("/healthz")
+            .health_check_interval_seconds(10)
+            .health_check_timeout_seconds(5)
+            .unhealthy_threshold_count(2)
+            .tags(
+                aws_sdk_elasticloadbalancingv2::types::Tag::builder()
+                    .key("Service")
+                    .value("app")
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let target_group = tg.target_groups()[0]
+            .target_group_arn()
+            .unwrap()
+            .to_string();
+        let mut register = p.elbv2.register_targets().target_group_arn(&target_group);
+        for id in &instances {
+            register = register.targets(
+                aws_sdk_elasticloadbalancingv2::types::TargetDescription::builder()
+                    .id(id)
+                    .port(8080)
+                    .build(),
+            );
+        }
+        register.send().await.unwrap();
+        let alb = p
+            .elbv2
+            .create_load_balancer()
+            .name("app-primary")
+            .set_subnets(Some(subnets.clone()))
+            .send()
+            .await
+            .unwrap();
+        let primary_alb = alb.load_balancers()[0].dns_name().unwrap().to_string();
+        let alb_arn = alb.load_balancers()[0]
+            .load_balancer_arn()
+            .unwrap()
+            .to_string();
+        p.elbv2
+            .create_listener()
+            .load_balancer_arn(&alb_arn)
+            .protocol(aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Http)
+            .port(80)
+            .default_actions(
+                aws_sdk_elasticloadbalancingv2::types::Action::builder()
+                    .r#type(aws_sdk_elasticloadbalancingv2::types::ActionTypeEnum::Forward)
+                    .target_group_arn(&target_group)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+
+        // The secondary: a VPC, one subnet per AZ and an ALB to alias.
+        let s = aws.region(SECONDARY);
+        let svpc = s
+            .ec2
+            .create_vpc()
+            .cidr_block("10.1.0.0/16")
+            .send()
+            .await
+            .unwrap();
+        let svpc = svpc.vpc().unwrap().vpc_id().unwrap().to_string();
+        let mut ssubnets = Vec::new();
+        for (az, cidr) in [("us-west-2a", "10.1.1.0/24"), ("us-west-2b", "10.1.2.0/24")] {
+            let sn = s
+                .ec2
+                .create_subnet()
+                .vpc_id(&svpc)
+                .availability_zone(az)
+                .cidr_block(cidr)
+                .send()
+                .await
+                .unwrap();
+            ssubnets.push(sn.subnet().unwrap().subnet_id().unwrap().to_string());
+        }
+        let salb = s
+            .elbv2
+            .create_load_balancer()
+            .name("app-secondary")
+            .set_subnets(Some(ssubnets))
+            .send()
+            .await
+            .unwrap();
+        let secondary_alb = salb.load_balancers()[0].dns_name().unwrap().to_string();
+
+        // Databases: an Aurora cluster with a writer and a reader, and a Multi-AZ instance.
+        p.rds
+            .create_db_cluster()
+            .db_cluster_identifier("orders")
+            .engine("aurora-postgresql")
+            .master_username("admin")
+            .master_user_password("not-a-secret-1")
+            .send()
+            .await
+            .unwrap();
+        for name in ["orders-1", "orders-2"] {
+            p.rds
+                .create_db_instance()
+                .db_instance_identifier(name)
+                .db_cluster_identifier("orders")
+                .engine("aurora-postgresql")
+                .db_instance_class("db.r6g.large")
+                .send()
+                .await
+                .unwrap();
+        }
+        p.rds
+            .create_db_instance()
+            .db_instance_identifier("ledger")
+            .engine("postgres")
+            .db_instance_class("db.m6g.large")
+            .allocated_storage(20)
+            .master_username("admin")
+            .master_user_password("not-a-secret-1")
+            .multi_az(true)
+            .send()
+            .await
+            .unwrap();
+
+        // An FIS template that stops the instances of AZ a.
+        let template = p
+            .fis
+            .create_experiment_template()
+            .client_token("stage")
+            .description("stop AZ a")
+            .role_arn(format!("arn:aws:iam::{ACCOUNT}:role/fis"))
+            .stop_conditions(
+                aws_sdk_fis::types::CreateExperimentTemplateStopConditionInput::builder()
+                    .source("none")
+                    .build()
+                    .unwrap(),
+            )
+            .targets(
+                "az-a",
+                aws_sdk_fis::types::CreateExperimentTemplateTargetInput::builder()
+                    .resource_type("aws:ec2:instance")
+                    .selection_mode("ALL")
+                    .set_resource_arns(Some(
+                        instances[..2]
+                            .iter()
+                            .map(|i| format!("arn:aws:ec2:{PRIMARY}:{ACCOUNT}:instance/{i}"))
+                            .collect(),
+                    ))
+                    .build()
+                    .unwrap(),
+            )
+            .actions(
+                "stop",
+                aws_sdk_fis::types::CreateExperimentTemplateActionInput::builder()
+                    .action_id("aws:ec2:stop-instances")
+                    .targets("Instances", "az-a")
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let fis_template = template
+            .experiment_template()
+            .unwrap()
+            .id()
+            .unwrap()
+            .to_string();
+
+        // A CloudWatch alarm (through the CBOR shim).
+        let alarm = "app-5xx".to_string();
+        p.cloudwatch
+            .put_metric_alarm()
+            .alarm_name(&alarm)
+            .namespace("AWS/ApplicationELB")
+            .metric_name("HTTPCode_Target_5XX_Count")
+            .statistic(aws_sdk_cloudwatch::types::Statistic::Sum)
+            .period(60)
+            .evaluation_periods(1)
+            .threshold(10.0)
+            .comparison_operator(
+                aws_sdk_cloudwatch::types::ComparisonOperator::GreaterThanThreshold,
+            )
+            .send()
+            .await
+            .unwrap();
+
+        // Route 53: the zone, two health checks and the failover pair.
+        let r53 = aws.route53();
+        let zone = r53
+            .create_hosted_zone()
+            .name("example.com")
+            .caller_reference("stage")
+            .send()
+            .await
+            .unwrap();
+        let zone = zone
+            .hosted_zone()
+            .unwrap()
+            .id()
+            .trim_start_matches("/hostedzone/")
+            .to_string();
+        let mut checks = Vec::new();
+        for (reference, fqdn) in [("hc-p", "app.example.com"), ("hc-s", "app.example.com")] {
+            let hc = r53
+                .create_health_check()
+                .caller_reference(reference)
+                .health_check_config(
+                    aws_sdk_route53::types::HealthCheckConfig::builder()
+                        .r#type(aws_sdk_route53::types::HealthCheckType::Https)
+                        .fully_qualified_domain_name(fqdn)
+                        .resource_path("/healthz")
+                        .request_interval(10)
+                        .failure_threshold(3)
+                        .build()
+                        .unwrap(),
+                )
+                .send()
+                .await
+                .unwrap();
+            checks.push(hc.health_check().unwrap().id().to_string());
+        }
+        let mut batch = aws_sdk_route53::types::ChangeBatch::builder();
+        for (failover, hc, alb, address) in [
+            ("PRIMARY", &checks[0], &primary_alb, 0),
+            ("SECONDARY", &checks[1], &secondary_alb, 1),
+        ] {
+            let mut set = aws_sdk_route53::types::ResourceRecordSet::builder()
+                .name(RECORD)
+                .r#type(aws_sdk_route53::types::RrType::A)
+                .set_identifier(failover.to_lowercase())
+                .failover(aws_sdk_route53::types::ResourceRecordSetFailover::from(
+                    failover,
+                ))
+                .health_check_id(hc.clone());
+            set = match &records {
+                Records::Alias => set.alias_target(
+                    aws_sdk_route53::types::AliasTarget::builder()
+                        .hosted_zone_id("Z35SXDOTRQ7X7K")
+                        .dns_name(alb)
+                        .evaluate_target_health(true)
+                        .build()
+                        .unwrap(),
+                ),
+                Records::Addresses(p, s) => set.ttl(1).resource_records(
+                    aws_sdk_route53::types::ResourceRecord::builder()
+                        .value(if address == 0 { p } else { s })
+                        .build()
+                        .unwrap(),
+                ),
+            };
+            batch = batch.changes(
+                aws_sdk_route53::types::Change::builder()
+                    .action(aws_sdk_route53::types::ChangeAction::Create)
+                    .resource_record_set(set.build().unwrap())
+                    .build()
+                    .unwrap(),
+            );
+        }
+        r53.change_resource_record_sets()
+            .hosted_zone_id(&zone)
+            .change_batch(batch.build().unwrap())
+            .send()
+            .await
+            .unwrap();
+        Stage {
+            vpc,
+            subnet_a: subnets[0].clone(),
+            subnet_b: subnets[1].clone(),
+            instances,
+            target_group,
+            zone,
+            hc_primary: checks[0].clone(),
+            hc_secondary: checks[1].clone(),
+            fis_template,
+            alarm,
+        }
+    }
+
+    /// The `[aws]` table of a scenario against this stage.
+    pub fn aws_table(&self, account: &str) -> String {
+        format!(
+            r#"[aws]
+primary_region = "{PRIMARY}"
+secondary_region = "{SECONDARY}"
+allowed_accounts = ["{account}"]
+hosted_zone_id = "{}"
+record_name = "{RECORD}"
+endpoint = "https://{RECORD}/healthz"
+primary_health_check = "{}"
+secondary_health_check = "{}"
+"#,
+            self.zone, self.hc_primary, self.hc_secondary
+        )
+    }
+
+    /// A whole scenario: `faults` (TOML tables) against this stage, with the
+    /// probes every scenario needs.
+    pub fn scenario(&self, faults: &str) -> String {
+        format!(
+            r#"name = "moto"
+target = "aws"
+[objectives]
+rto = "2m"
+rpo = "5s"
+{}
+{faults}
+[[probes]]
+kind = "http"
+[[probes]]
+kind = "canary"
+connection_env = "GAMEDAY_TEST_DSN"
+"#,
+            self.aws_table(ACCOUNT)
+        )
+    }
+}
