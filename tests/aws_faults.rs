@@ -357,3 +357,60 @@ fn fis_experiment_starts_from_the_template_and_its_undo_stops_it() {
         );
     });
 }
+
+#[test]
+fn a_global_database_failover_is_planned_against_its_members_and_errors_are_one_line() {
+    let (_guard, moto) = Moto::lock();
+    common::rt().block_on(async {
+        let aws = moto.clients().await;
+        let stage = Stage::build(&aws, Records::Alias).await;
+        let primary = aws.region(PRIMARY).rds;
+        primary
+            .create_global_cluster()
+            .global_cluster_identifier("orders-global")
+            .engine("aurora-postgresql")
+            .send()
+            .await
+            .unwrap();
+        // The first member is the writer, the next a secondary.
+        let writer = primary
+            .create_db_cluster()
+            .db_cluster_identifier("orders-east")
+            .engine("aurora-postgresql")
+            .master_username("admin")
+            .master_user_password("not-a-secret-1")
+            .global_cluster_identifier("orders-global")
+            .send()
+            .await
+            .unwrap();
+        let source_arn = writer.db_cluster().unwrap().db_cluster_arn().unwrap().to_string();
+        let secondary = aws
+            .region(common::moto::SECONDARY)
+            .rds
+            .create_db_cluster()
+            .db_cluster_identifier("orders-west")
+            .engine("aurora-postgresql")
+            .global_cluster_identifier("orders-global")
+            .send()
+            .await
+            .unwrap();
+        let target = secondary.db_cluster().unwrap().db_cluster_arn().unwrap().to_string();
+        let faults = format!(
+            "[[faults]]\nkind = \"fail-database\"\nglobal_cluster = \"orders-global\"\nmode = \"global-failover\"\ntarget_cluster = \"{target}\"\n"
+        );
+        let (_, plan) = plan_of(&aws, &stage, &faults).await.unwrap();
+        assert!(plan.steps[0].apply.summary().contains("fail over (allowing data loss) global database orders-global"));
+        // The writer itself is no target.
+        let bad = plan_of(&aws, &stage, &faults.replace(&target, &source_arn))
+            .await
+            .err()
+            .expect("planning a failover to the writer must fail");
+        assert!(bad.contains("is already the writer of orders-global"), "{bad}");
+        // moto does not implement the failover: the error is one line naming the call and the permission.
+        let appliers = Appliers { lab: None, aws: Some(aws.clone()) };
+        let e = appliers.apply(&plan.steps[0].apply).await.unwrap_err();
+        eprintln!("moto answered: {e}");
+        assert!(!e.contains('\n'), "{e}");
+        assert!(e.starts_with("failing over global database orders-global to arn:"), "{e}");
+    });
+}

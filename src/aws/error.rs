@@ -2,19 +2,24 @@
 //! what AWS said, and the permission or parameter to fix.
 
 // The SDK crates share these types; STS's re-exports serve for all of them.
+use aws_sdk_sts::config::http::HttpResponse;
 use aws_sdk_sts::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
 /// Explains a failed call. `doing` says what was attempted on which resource
 /// ("deregistering targets of arn:..."); `permission` is the IAM action it needs.
-pub fn explain<E, R>(doing: &str, permission: &str, err: &SdkError<E, R>) -> String
+pub fn explain<E>(doing: &str, permission: &str, err: &SdkError<E, HttpResponse>) -> String
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     match err {
         SdkError::ServiceError(service) => {
             let e = service.err();
-            let code = e.code().unwrap_or("Unknown");
+            let Some(code) = e.code() else {
+                return format!(
+                    "{doing} failed: HTTP {} without an AWS error code (is the endpoint an AWS API?); the call needs {permission}",
+                    service.raw().status().as_u16()
+                );
+            };
             let message = e.message().unwrap_or("no message");
             format!("{doing} failed: {code}: {message}; {}", advice(code, permission))
         }

@@ -258,6 +258,11 @@ impl FailDatabase {
                             &e,
                         )
                     })?;
+                if out.global_clusters().is_empty() {
+                    return Err(format!(
+                        "no global database {global} is visible from {region}; check global_cluster and the region"
+                    ));
+                }
                 let members: Vec<(String, bool)> = out
                     .global_clusters()
                     .first()

@@ -456,15 +456,7 @@ impl Format for Html {
         let _ = write!(
             h,
             "<h2>Revert</h2><p>{}</p>",
-            if r.revert.complete {
-                "Everything was put back and verified against the state before the run.".to_string()
-            } else {
-                format!(
-                    "<strong>NOT COMPLETE.</strong> {} Journal: <code>{}</code>",
-                    esc(&r.revert.differences.join("; ")),
-                    esc(&r.revert.journal.display().to_string())
-                )
-            }
+            esc(&super::revert_sentence(r))
         );
         let _ = writeln!(
             h,

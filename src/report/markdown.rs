@@ -129,18 +129,7 @@ impl Format for Markdown {
                 ));
             }
         }
-        s.push_str(&format!(
-            "\n## Revert\n\n{}\n",
-            if r.revert.complete {
-                "Everything was put back and verified against the state before the run.".to_string()
-            } else {
-                format!(
-                    "NOT COMPLETE. Remaining differences: {}. Journal: `{}`",
-                    r.revert.differences.join("; "),
-                    r.revert.journal.display()
-                )
-            }
-        ));
+        s.push_str(&format!("\n## Revert\n\n{}\n", super::revert_sentence(r)));
         s
     }
 }

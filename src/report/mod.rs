@@ -279,3 +279,24 @@ pub fn fmt_figure(value: Option<f64>, resolution: f64) -> String {
         None => "not observed".into(),
     }
 }
+
+/// The revert in one or two sentences: how it was verified, and what was left
+/// in place on purpose (a database failover is not undone).
+pub fn revert_sentence(r: &Report) -> String {
+    let mut s = if r.revert.complete {
+        match r.environment.target.as_str() {
+            "aws" => "Everything was put back and verified: the state each undo restores holds in the account.".to_string(),
+            _ => "Everything was put back and verified against the state before the run.".to_string(),
+        }
+    } else {
+        format!(
+            "NOT COMPLETE. Remaining differences: {}. Journal: {}",
+            r.revert.differences.join("; "),
+            r.revert.journal.display()
+        )
+    };
+    for left in &r.revert.not_undone {
+        s.push_str(&format!(" Left in place on purpose: {left}."));
+    }
+    s
+}

@@ -150,8 +150,9 @@ impl Moto {
 pub enum Records {
     /// Aliases to each region's ALB, as the seed's setup has them.
     Alias,
-    /// A records with these addresses (e.g. a lab's regions), TTL 1 s.
-    Addresses(String, String),
+    /// A records in the lab's zone with its regions' addresses, TTL 1 s, so
+    /// the lab's DNS and apps can stand in for what moto cannot serve.
+    Lab(gameday::lab::LabDescription),
 }
 
 /// A two-region service built in moto: VPCs, subnets in two AZs, tagged
@@ -180,6 +181,10 @@ pub struct Stage {
     pub fis_template: String,
     /// Alarm name.
     pub alarm: String,
+    /// The failover record's name.
+    pub record: String,
+    /// The customer endpoint URL.
+    pub endpoint: String,
 }
 
 /// The record customers resolve.
@@ -437,9 +442,25 @@ impl Stage {
 
         // Route 53: the zone, two health checks and the failover pair.
         let r53 = aws.route53();
+        let (zone_name, record, endpoint) = match &records {
+            Records::Alias => (
+                "example.com".to_string(),
+                RECORD.to_string(),
+                format!("https://{RECORD}/healthz"),
+            ),
+            Records::Lab(lab) => {
+                let record = lab.record.trim_end_matches('.').to_string();
+                let port = lab.regions[0].endpoint.port();
+                (
+                    gameday::lab::ZONE.trim_end_matches('.').to_string(),
+                    record.clone(),
+                    format!("http://{record}:{port}/orders/latest"),
+                )
+            }
+        };
         let zone = r53
             .create_hosted_zone()
-            .name("example.com")
+            .name(&zone_name)
             .caller_reference("stage")
             .send()
             .await
@@ -451,7 +472,7 @@ impl Stage {
             .trim_start_matches("/hostedzone/")
             .to_string();
         let mut checks = Vec::new();
-        for (reference, fqdn) in [("hc-p", "app.example.com"), ("hc-s", "app.example.com")] {
+        for (reference, fqdn) in [("hc-p", &record), ("hc-s", &record)] {
             let hc = r53
                 .create_health_check()
                 .caller_reference(reference)
@@ -476,7 +497,7 @@ impl Stage {
             ("SECONDARY", &checks[1], &secondary_alb, 1),
         ] {
             let mut set = aws_sdk_route53::types::ResourceRecordSet::builder()
-                .name(RECORD)
+                .name(&record)
                 .r#type(aws_sdk_route53::types::RrType::A)
                 .set_identifier(failover.to_lowercase())
                 .failover(aws_sdk_route53::types::ResourceRecordSetFailover::from(
@@ -492,9 +513,9 @@ impl Stage {
                         .build()
                         .unwrap(),
                 ),
-                Records::Addresses(p, s) => set.ttl(1).resource_records(
+                Records::Lab(lab) => set.ttl(1).resource_records(
                     aws_sdk_route53::types::ResourceRecord::builder()
-                        .value(if address == 0 { p } else { s })
+                        .value(lab.regions[address].public_ip.to_string())
                         .build()
                         .unwrap(),
                 ),
@@ -524,6 +545,8 @@ impl Stage {
             hc_secondary: checks[1].clone(),
             fis_template,
             alarm,
+            record,
+            endpoint,
         }
     }
 
@@ -535,12 +558,12 @@ primary_region = "{PRIMARY}"
 secondary_region = "{SECONDARY}"
 allowed_accounts = ["{account}"]
 hosted_zone_id = "{}"
-record_name = "{RECORD}"
-endpoint = "https://{RECORD}/healthz"
+record_name = "{}"
+endpoint = "{}"
 primary_health_check = "{}"
 secondary_health_check = "{}"
 "#,
-            self.zone, self.hc_primary, self.hc_secondary
+            self.zone, self.record, self.endpoint, self.hc_primary, self.hc_secondary
         )
     }
 
