@@ -39,7 +39,7 @@ fn plan_reads_the_account_prints_changes_undos_floors_and_changes_nothing() {
     let dir = scratch("aws-plan");
     let path = write(
         &dir,
-        &stage.scenario("[[faults]]\nkind = \"sever-az\"\naz = \"b\"\nsubnet_tags = { Tier = \"app\" }\n[[faults]]\nkind = \"deregister-targets\"\ntarget_group_tags = { Service = \"app\" }\n"),
+        &stage.scenario("[[faults]]\nkind = \"sever-az\"\naz = \"b\"\nsubnet_tags = { Tier = \"app\" }\n[[faults]]\nkind = \"deregister-targets\"\ntarget_group_tags = { Service = \"app\" }\n[[probes]]\nkind = \"target-health\"\n[[probes]]\nkind = \"health-check\"\ninterval = \"1s\"\n"),
     );
     let out = moto.gameday().arg("plan").arg(&path).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
@@ -56,6 +56,8 @@ fn plan_reads_the_account_prints_changes_undos_floors_and_changes_nothing() {
         // 10 s x 3 from Route 53, then the fixed 60 s of an alias to an ALB.
         "rto        floor   80.00s",
         "Nothing was changed.",
+        "DescribeTargetHealth of arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/app/",
+        "Route 53 GetHealthCheckStatus of",
     ] {
         assert!(
             stdout.contains(expected),

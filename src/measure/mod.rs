@@ -196,8 +196,9 @@ pub fn measure(timeline: &Timeline, input: &MeasureInput) -> Measurements {
             Observation::CanaryReadBack { region, present } => {
                 readback = Some((region.clone(), present.clone()))
             }
-            // Alarms stop runs; they measure no phase.
-            Observation::Alarm { .. } => {}
+            // Alarms stop runs and target health flags fail-open; neither
+            // measures a phase.
+            Observation::Alarm { .. } | Observation::TargetHealth { .. } => {}
         }
     }
     let t0 = input.t0;

@@ -82,9 +82,11 @@ pub fn customer_outage(
     }
 }
 
-/// Whether DNS answered the primary while health checks called both regions
-/// unhealthy after t0: Route 53 fails open then, so anything that "recovered"
-/// did so without the secondary being proven.
+/// Whether anything failed open after t0, so that what "recovered" did so
+/// without the secondary being proven: DNS answering the primary while health
+/// checks called both regions unhealthy (Route 53 treats all-unhealthy as
+/// all-healthy), or customers served by a region whose load balancer had every
+/// registered target failing its checks (an ALB then routes to all of them).
 pub fn fail_open(
     timeline: &crate::timeline::Timeline,
     t0: Offset,
@@ -93,8 +95,40 @@ pub fn fail_open(
 ) -> Option<String> {
     use crate::timeline::Observation;
     let (mut primary_healthy, mut secondary_healthy) = (true, true);
+    // Per region and target group: every registered target failing its checks.
+    let mut all_failing: std::collections::BTreeMap<(&str, &str), bool> = Default::default();
     for (at, _, o) in timeline.observations().filter(|(at, _, _)| *at >= t0) {
         match o {
+            Observation::TargetHealth {
+                region,
+                target_group,
+                unhealthy,
+                registered,
+                ..
+            } => {
+                all_failing.insert(
+                    (region.as_str(), target_group.as_str()),
+                    *registered > 0 && unhealthy == registered,
+                );
+            }
+            Observation::Http {
+                ok: true,
+                region: Some(r),
+                ..
+            } if all_failing
+                .iter()
+                .any(|((region, _), failing)| *failing && region == r) =>
+            {
+                let group = all_failing
+                    .iter()
+                    .find(|((region, _), failing)| **failing && region == r)
+                    .map(|((_, g), _)| *g)
+                    .unwrap_or_default();
+                return Some(format!(
+                    "{:.2}s after t0 customers were served by {r} while every registered target of {group} failed its health checks (the ALB fails open and routes to all of them): the secondary was not proven",
+                    at.since(t0).as_secs_f64()
+                ));
+            }
             Observation::HealthCheck {
                 region, healthy, ..
             } if region == primary => primary_healthy = *healthy,
@@ -220,5 +254,67 @@ mod tests {
         let obs = vec![(Offset(1), false), (Offset(5), true), (Offset(9), false)];
         assert_eq!(first_at_or_after(&obs, Offset(2), |v| !*v), Some(Offset(9)));
         assert_eq!(first_at_or_after(&obs, Offset(10), |v| !*v), None);
+    }
+
+    #[test]
+    fn an_alb_failing_open_is_flagged_and_unused_targets_are_not() {
+        use crate::timeline::{Entry, Observation, Timeline, What};
+        let at = |ms: u64, o: Observation| Entry {
+            at: Offset(ms * MS),
+            source: "probe".into(),
+            what: What::Observation(o),
+        };
+        let health = |unhealthy: u32, registered: u32| Observation::TargetHealth {
+            region: "p".into(),
+            target_group: "tg-app".into(),
+            healthy: registered - unhealthy,
+            unhealthy,
+            registered,
+        };
+        let served_by = |r: &str| Observation::Http {
+            ok: true,
+            requests: 1,
+            failed: 0,
+            status: Some(200),
+            region: Some(r.into()),
+            latency_ns: MS,
+            error: None,
+        };
+        let mut t = Timeline::default();
+        t.push(at(1000, health(2, 2)));
+        t.push(at(1100, served_by("p")));
+        let flagged = fail_open(&t, Offset(500 * MS), "p", "s").expect("flagged");
+        assert!(
+            flagged.contains("every registered target of tg-app failed"),
+            "{flagged}"
+        );
+
+        // Served by the secondary instead: that is a failover, not fail-open.
+        let mut t = Timeline::default();
+        t.push(at(1000, health(2, 2)));
+        t.push(at(1100, served_by("s")));
+        assert_eq!(fail_open(&t, Offset(500 * MS), "p", "s"), None);
+
+        // Stopped or deregistered targets are not routed to: no fail-open.
+        let mut t = Timeline::default();
+        t.push(at(
+            1000,
+            Observation::TargetHealth {
+                region: "p".into(),
+                target_group: "tg-app".into(),
+                healthy: 0,
+                unhealthy: 0,
+                registered: 2,
+            },
+        ));
+        t.push(at(1100, served_by("p")));
+        assert_eq!(fail_open(&t, Offset(500 * MS), "p", "s"), None);
+
+        // Healthy again before the request: nothing to flag.
+        let mut t = Timeline::default();
+        t.push(at(1000, health(2, 2)));
+        t.push(at(1050, health(0, 2)));
+        t.push(at(1100, served_by("p")));
+        assert_eq!(fail_open(&t, Offset(500 * MS), "p", "s"), None);
     }
 }

@@ -10,6 +10,7 @@ pub mod dns;
 pub mod health_check;
 pub mod http;
 pub mod resolver;
+pub mod target_health;
 
 use crate::clock::RunClock;
 use crate::lab::LabClient;
@@ -35,6 +36,8 @@ pub enum ProbeKind {
     Canary,
     /// CloudWatch alarms (AWS).
     Alarm,
+    /// Target group health behind each region's load balancer.
+    TargetHealth,
 }
 
 impl ProbeKind {
@@ -46,6 +49,7 @@ impl ProbeKind {
             ProbeKind::HealthCheck => "health-check",
             ProbeKind::Canary => "canary",
             ProbeKind::Alarm => "alarm",
+            ProbeKind::TargetHealth => "target-health",
         }
     }
 }
@@ -95,6 +99,7 @@ pub const REGISTRY: &[(&str, Parse)] = &[
     ("health-check", health_check::parse),
     ("canary", canary::parse),
     ("alarm", alarm::parse),
+    ("target-health", target_health::parse),
 ];
 
 /// Deserializes a probe interval: 10ms to 60s.

@@ -59,6 +59,7 @@ impl Scale {
 fn lane(source: &str, o: &Observation) -> String {
     match o {
         Observation::HealthCheck { region, .. } => format!("{source} {region}"),
+        Observation::TargetHealth { region, .. } => format!("{source} {region}"),
         _ => source.to_string(),
     }
 }
@@ -82,6 +83,8 @@ fn color_of(o: &Observation, primary: &str, lost: &HashSet<u64>) -> &'static str
         Observation::CanaryWrite { acked: true, .. } => GREEN,
         Observation::CanaryWrite { .. } => RED,
         Observation::CanaryReadBack { .. } => BLACK,
+        Observation::TargetHealth { healthy, .. } if *healthy > 0 => GREEN,
+        Observation::TargetHealth { .. } => RED,
         Observation::Alarm { state, .. } if state == "OK" => GREEN,
         Observation::Alarm { .. } => RED,
     }

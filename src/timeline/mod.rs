@@ -74,6 +74,19 @@ pub enum Observation {
         /// Sequence numbers present.
         present: Vec<u64>,
     },
+    /// The health of one target group's registered targets.
+    TargetHealth {
+        /// Region.
+        region: String,
+        /// Target group (ARN on AWS).
+        target_group: String,
+        /// Registered targets reported healthy.
+        healthy: u32,
+        /// Registered targets reported unhealthy (failing their checks).
+        unhealthy: u32,
+        /// Registered targets.
+        registered: u32,
+    },
     /// A CloudWatch alarm's state.
     Alarm {
         /// Region.
@@ -143,6 +156,12 @@ impl Observation {
                 state,
                 ..
             } => format!("alarm {name} ({region}) {state}"),
+            Observation::TargetHealth {
+                region,
+                healthy,
+                registered,
+                ..
+            } => format!("{region} {healthy}/{registered} targets healthy"),
         }
     }
 }
