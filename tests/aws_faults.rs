@@ -401,10 +401,9 @@ fn a_global_database_failover_is_planned_against_its_members_and_errors_are_one_
         let (_, plan) = plan_of(&aws, &stage, &faults).await.unwrap();
         assert!(plan.steps[0].apply.summary().contains("fail over (allowing data loss) global database orders-global"));
         // The writer itself is no target.
-        let bad = plan_of(&aws, &stage, &faults.replace(&target, &source_arn))
-            .await
-            .err()
-            .expect("planning a failover to the writer must fail");
+        let Err(bad) = plan_of(&aws, &stage, &faults.replace(&target, &source_arn)).await else {
+            panic!("planning a failover to the writer must fail");
+        };
         assert!(bad.contains("is already the writer of orders-global"), "{bad}");
         // moto does not implement the failover: the error is one line naming the call and the permission.
         let appliers = Appliers { lab: None, aws: Some(aws.clone()) };
@@ -412,5 +411,65 @@ fn a_global_database_failover_is_planned_against_its_members_and_errors_are_one_
         eprintln!("moto answered: {e}");
         assert!(!e.contains('\n'), "{e}");
         assert!(e.starts_with("failing over global database orders-global to arn:"), "{e}");
+    });
+}
+
+#[test]
+fn sever_az_refuses_the_subnet_the_runner_is_in() {
+    use gameday::net::http::{respond, route, serve};
+    use hyper::{Method, StatusCode};
+    let (_guard, moto) = Moto::lock();
+    common::rt().block_on(async {
+        let stage = Stage::build(&moto.clients().await, Records::Alias).await;
+        // A fake instance metadata service on loopback: this runner is in subnet b.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let imds = format!("http://{}", listener.local_addr().unwrap());
+        let mine = stage.subnet_b.clone();
+        let server = serve(listener, move |req| {
+            let mine = mine.clone();
+            async move {
+                let mac = "0e:11:22:33:44:55";
+                match route(&req) {
+                    (Method::PUT, p) if p == "/latest/api/token" => {
+                        let mut r = respond(StatusCode::OK, "text/plain", "token");
+                        r.headers_mut().insert(
+                            "x-aws-ec2-metadata-token-ttl-seconds",
+                            hyper::header::HeaderValue::from_static("21600"),
+                        );
+                        r
+                    }
+                    (Method::GET, p) if p == "/latest/meta-data/network/interfaces/macs/" => {
+                        respond(StatusCode::OK, "text/plain", format!("{mac}/\n"))
+                    }
+                    (Method::GET, p)
+                        if p == format!(
+                            "/latest/meta-data/network/interfaces/macs/{mac}/subnet-id"
+                        ) =>
+                    {
+                        respond(StatusCode::OK, "text/plain", mine)
+                    }
+                    _ => respond(StatusCode::NOT_FOUND, "text/plain", ""),
+                }
+            }
+        });
+        let aws = moto.clients().await.with_imds(gameday::aws::Imds::At(imds));
+        let faults =
+            "[[faults]]\nkind = \"sever-az\"\naz = \"b\"\nsubnet_tags = { Tier = \"app\" }\n";
+        let Err(refused) = plan_of(&aws, &stage, faults).await else {
+            panic!("severing the runner's own subnet must be refused");
+        };
+        assert!(
+            refused.contains(&format!(
+                "subnet {} is the one this runner is in",
+                stage.subnet_b
+            )),
+            "{refused}"
+        );
+        // Another AZ is fine.
+        plan_of(&aws, &stage, &faults.replace("az = \"b\"", "az = \"a\""))
+            .await
+            .map(|_| ())
+            .unwrap_or_else(|e| panic!("{e}"));
+        server.abort();
     });
 }

@@ -244,7 +244,7 @@ fn backed(moto: &Moto) -> Backed {
     let db = env.regions[0].database_endpoint.expect("database endpoint");
     let stage = common::rt().block_on(async {
         let aws = moto.clients().await;
-        Stage::build(&aws, Records::Lab(env.clone())).await
+        Stage::build(&aws, Records::Lab(Box::new(env.clone()))).await
     });
     Backed {
         lab,

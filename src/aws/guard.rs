@@ -100,3 +100,72 @@ pub async fn steady(desc: &AwsDescription, clients: &AwsClients) -> Result<(), S
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::call::AwsCall;
+    use crate::aws::discover::AwsDescription;
+    use crate::plan::Step;
+
+    fn description(account: &str) -> AwsDescription {
+        AwsDescription {
+            params: crate::aws::AwsParams {
+                primary_region: "us-east-1".into(),
+                secondary_region: "us-west-2".into(),
+                allowed_accounts: vec!["123456789012".into()],
+                allowed_regions: vec![],
+                profile: None,
+                hosted_zone_id: "Z1".into(),
+                record_name: "app.example.com".into(),
+                endpoint: "https://app.example.com/".into(),
+                primary_health_check: "hc".into(),
+                secondary_health_check: None,
+            },
+            account: account.into(),
+            caller_arn: format!("arn:aws:iam::{account}:role/ci"),
+            name_servers: vec![],
+            records: vec![],
+            health_checks: vec![],
+            target_groups: vec![],
+        }
+    }
+
+    fn plan_in(region: &str) -> Plan {
+        let ids = vec!["i-1".to_string()];
+        Plan {
+            steps: vec![Step::outage(
+                "stop-instances",
+                Action::Aws(AwsCall::StopInstances {
+                    region: region.into(),
+                    instance_ids: ids.clone(),
+                }),
+                Action::Aws(AwsCall::StartInstances {
+                    region: region.into(),
+                    instance_ids: ids,
+                }),
+            )],
+            watches: vec![],
+            floors: Default::default(),
+        }
+    }
+
+    #[test]
+    fn the_account_and_every_change_must_be_allowed() {
+        assert!(account(&description("123456789012")).is_ok());
+        let wrong = account(&description("210987654321")).unwrap_err();
+        assert!(
+            wrong.contains("account 210987654321")
+                && wrong.contains("not in allowed_accounts [123456789012]"),
+            "{wrong}"
+        );
+        assert!(regions(&description("123456789012"), &plan_in("us-west-2")).is_ok());
+        let far = regions(&description("123456789012"), &plan_in("eu-west-1")).unwrap_err();
+        assert!(
+            far.contains(
+                "would change eu-west-1, which is not in allowed_regions [us-east-1, us-west-2]"
+            ),
+            "{far}"
+        );
+    }
+}

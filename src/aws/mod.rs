@@ -48,6 +48,19 @@ pub struct AwsClients {
     base: SdkConfig,
     profile: Option<String>,
     regions: Arc<Mutex<HashMap<String, RegionClients>>>,
+    imds: Imds,
+}
+
+/// Whether and where to ask the instance metadata service which subnet the
+/// runner is in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Imds {
+    /// Do not ask (off EC2 by configuration, or in tests).
+    Off,
+    /// The standard endpoint (or `AWS_EC2_METADATA_SERVICE_ENDPOINT`).
+    Standard,
+    /// This endpoint.
+    At(String),
 }
 
 impl AwsClients {
@@ -57,10 +70,13 @@ impl AwsClients {
         if let Some(p) = profile {
             loader = loader.profile_name(p);
         }
+        let disabled = std::env::var("AWS_EC2_METADATA_DISABLED")
+            .is_ok_and(|v| v.eq_ignore_ascii_case("true"));
         AwsClients {
             base: loader.load().await,
             profile: profile.map(str::to_string),
             regions: Arc::default(),
+            imds: if disabled { Imds::Off } else { Imds::Standard },
         }
     }
 
@@ -71,7 +87,19 @@ impl AwsClients {
             base,
             profile: None,
             regions: Arc::default(),
+            imds: Imds::Off,
         }
+    }
+
+    /// The same clients, asking the instance metadata service at `imds`.
+    pub fn with_imds(mut self, imds: Imds) -> AwsClients {
+        self.imds = imds;
+        self
+    }
+
+    /// Where to ask which subnet the runner is in.
+    pub fn imds(&self) -> &Imds {
+        &self.imds
     }
 
     /// The profile the credentials come from, if one was named.

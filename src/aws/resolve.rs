@@ -266,15 +266,20 @@ pub async fn subnets(
 /// The subnets this machine's network interfaces are in, when it runs on EC2
 /// and the instance metadata service answers within a second; empty otherwise
 /// (the answer cannot be known, e.g. off AWS or with IMDS disabled).
-pub async fn runner_subnets() -> Vec<String> {
-    if std::env::var("AWS_EC2_METADATA_DISABLED").is_ok_and(|v| v.eq_ignore_ascii_case("true")) {
-        return Vec::new();
-    }
-    let client = aws_config::imds::Client::builder()
+pub async fn runner_subnets(aws: &AwsClients) -> Vec<String> {
+    let mut builder = aws_config::imds::Client::builder()
         .connect_timeout(std::time::Duration::from_secs(1))
         .read_timeout(std::time::Duration::from_secs(1))
-        .max_attempts(1)
-        .build();
+        .max_attempts(1);
+    match aws.imds() {
+        super::Imds::Off => return Vec::new(),
+        super::Imds::Standard => {}
+        super::Imds::At(url) => match builder.endpoint(url) {
+            Ok(b) => builder = b,
+            Err(_) => return Vec::new(),
+        },
+    }
+    let client = builder.build();
     let Ok(macs) = client
         .get("/latest/meta-data/network/interfaces/macs/")
         .await

@@ -130,7 +130,7 @@ impl SeverAz {
         })?;
         let chosen = &found[..n];
         // Cutting the runner off would leave nobody to undo it.
-        let mine = crate::aws::resolve::runner_subnets().await;
+        let mine = crate::aws::resolve::runner_subnets(&env.clients).await;
         if let Some(s) = chosen.iter().find(|s| mine.contains(&s.id)) {
             return Err(format!(
                 "subnet {} is the one this runner is in (instance metadata); severing it would cut gameday off from AWS before it can undo; run from elsewhere or exclude it with subnet_tags",

@@ -276,5 +276,38 @@ mod tests {
             .unwrap()
             .why
             .contains("the fixed 60s TTL of an alias to a load balancer"));
+
+        // Without the primary's target group known there is no ALB floor; with
+        // it, (unhealthy threshold - 1) x interval + timeout, the fastest group.
+        let mut d = good();
+        assert_eq!(
+            compute(
+                &FloorInputs::aws(&d),
+                RecoveryPath::TargetGroup,
+                FailureMode::Hang
+            )
+            .rto,
+            None
+        );
+        for (arn, interval_s, timeout_s, unhealthy_threshold) in
+            [("tg-slow", 30, 10, 5), ("tg-app", 10, 5, 2)]
+        {
+            d.target_groups
+                .push(crate::aws::discover::TargetGroupConfig {
+                    arn: arn.into(),
+                    region: "us-east-1".into(),
+                    load_balancer_dns: "PRIMARY-alb.us-east-1.elb.amazonaws.com".into(),
+                    interval_s,
+                    timeout_s,
+                    unhealthy_threshold,
+                    path: Some("/healthz".into()),
+                });
+        }
+        let alb = compute(
+            &FloorInputs::aws(&d),
+            RecoveryPath::TargetGroup,
+            FailureMode::Hang,
+        );
+        assert_eq!(alb.rto.unwrap().ms, 15_000.0, "10 s x (2 - 1) + 5 s");
     }
 }

@@ -152,7 +152,7 @@ pub enum Records {
     Alias,
     /// A records in the lab's zone with its regions' addresses, TTL 1 s, so
     /// the lab's DNS and apps can stand in for what moto cannot serve.
-    Lab(gameday::lab::LabDescription),
+    Lab(Box<gameday::lab::LabDescription>),
 }
 
 /// A two-region service built in moto: VPCs, subnets in two AZs, tagged
