@@ -48,6 +48,16 @@ impl Format for Markdown {
             },
             r.exit_code
         ));
+        if let Some(aws) = &r.environment.aws {
+            s.push_str(&format!(
+                "- account: {} as `{}`; {} -> {}; record `{}`\n",
+                aws.account,
+                aws.caller_arn,
+                aws.params.primary_region,
+                aws.params.secondary_region,
+                aws.params.host()
+            ));
+        }
         if let Some(reason) = &r.reason {
             s.push_str(&format!("- reason: {reason}\n"));
         }
