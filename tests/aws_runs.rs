@@ -586,3 +586,56 @@ fn shipped_aws_scenarios_validate_and_plan_against_a_stage_like_the_seed() {
         );
     }
 }
+
+#[test]
+fn the_canary_insists_on_tls_when_the_connection_string_says_so() {
+    let (_guard, moto) = Moto::lock();
+    if !postgres_available() {
+        return;
+    }
+    let b = backed(moto);
+    let dir = scratch("aws-tls");
+    let reports = dir.join("reports");
+    let path = write(&dir, &b.scenario(SEVER_B, ""));
+    // The lab's PostgreSQL has no TLS: sslmode=require must refuse it, and the
+    // run must refuse to inject with nothing changed.
+    let out = moto
+        .gameday()
+        .env("GAMEDAY_TEST_DSN", format!("{} sslmode=require", b.dsn))
+        .args(["run", "--yes", "--no-progress", "--reports"])
+        .arg(&reports)
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
+    let report = only_report(&reports);
+    assert!(
+        report["reason"]
+            .as_str()
+            .unwrap()
+            .contains("the latest canary write was not acked"),
+        "{}",
+        report["reason"]
+    );
+    let errors: Vec<&str> = report["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["what"]["data"]["probe"] == "canary-write")
+        .filter_map(|e| e["what"]["data"]["error"].as_str())
+        .collect();
+    assert!(
+        errors
+            .iter()
+            .all(|e| e.contains("server does not support TLS")),
+        "{errors:?}"
+    );
+    assert!(!errors.is_empty());
+    common::rt().block_on(async {
+        assert_eq!(
+            deny_acls(&moto.clients().await).await,
+            0,
+            "nothing was changed"
+        );
+    });
+}

@@ -54,39 +54,13 @@ pub async fn request(
     body: Option<Bytes>,
     timeout: Duration,
 ) -> Result<Reply, HttpError> {
-    request_to(addr, false, method, host, path, body, timeout).await
+    request_to(addr, None, method, host, path, body, timeout).await
 }
 
-/// The TLS client configuration: the system's trusted roots, loaded once.
-fn tls_config() -> Result<Arc<tokio_rustls::rustls::ClientConfig>, HttpError> {
-    static CONFIG: std::sync::OnceLock<Result<Arc<tokio_rustls::rustls::ClientConfig>, String>> =
-        std::sync::OnceLock::new();
-    CONFIG
-        .get_or_init(|| {
-            let mut roots = tokio_rustls::rustls::RootCertStore::empty();
-            for cert in rustls_native_certs::load_native_certs().certs {
-                let _ = roots.add(cert);
-            }
-            if roots.is_empty() {
-                return Err(
-                    "no trusted root certificate found on this system; install ca-certificates"
-                        .into(),
-                );
-            }
-            Ok(Arc::new(
-                tokio_rustls::rustls::ClientConfig::builder()
-                    .with_root_certificates(roots)
-                    .with_no_client_auth(),
-            ))
-        })
-        .clone()
-        .map_err(HttpError::Connect)
-}
-
-/// Like [`request`], over TLS (with `host` as the server name) when `tls`.
+/// Like [`request`], over TLS with `tls` (and `host` as the server name) when given.
 pub async fn request_to(
     addr: SocketAddr,
-    tls: bool,
+    tls: Option<Arc<tokio_rustls::rustls::ClientConfig>>,
     method: Method,
     host: &str,
     path: &str,
@@ -98,10 +72,10 @@ pub async fn request_to(
             .await
             .map_err(|e| HttpError::Connect(e.to_string()))?;
         let _ = stream.set_nodelay(true);
-        if tls {
+        if let Some(config) = tls {
             let name = tokio_rustls::rustls::pki_types::ServerName::try_from(host.to_string())
                 .map_err(|e| HttpError::Connect(format!("{host} is not a TLS server name: {e}")))?;
-            let stream = tokio_rustls::TlsConnector::from(tls_config()?)
+            let stream = tokio_rustls::TlsConnector::from(config)
                 .connect(name, stream)
                 .await
                 .map_err(|e| HttpError::Connect(format!("TLS: {e}")))?;

@@ -38,6 +38,11 @@ pub struct CanaryProbe {
     /// connection string (e.g. `GAMEDAY_CANARY_DSN`).
     #[serde(default)]
     pub connection_env: Option<String>,
+    /// AWS: a PEM bundle to trust besides the system's roots, for TLS to the
+    /// database (e.g. the Amazon RDS `global-bundle.pem`). TLS follows the
+    /// connection string's `sslmode` (`prefer` by default, `require` to insist).
+    #[serde(default)]
+    pub ca_file: Option<std::path::PathBuf>,
     #[serde(skip)]
     next_seq: AtomicU64,
     #[serde(skip)]
@@ -76,6 +81,9 @@ impl Probe for CanaryProbe {
         match target {
             Target::Lab if self.connection_env.is_some() => {
                 Err(crate::fault::option_for("connection_env", Target::Aws))
+            }
+            Target::Lab if self.ca_file.is_some() => {
+                Err(crate::fault::option_for("ca_file", Target::Aws))
             }
             Target::Aws if self.connection_env.is_none() => Err((
                 "kind",
@@ -245,10 +253,12 @@ impl CanaryProbe {
             let dsn = std::env::var(var).map_err(|_| {
                 format!("${var} is not set; export the canary's connection string in it")
             })?;
+            let tls = crate::net::tls::client_config(self.ca_file.as_deref())?;
+            let tls = tokio_postgres_rustls::MakeRustlsConnect::new((*tls).clone());
             // The error text of a failed connection never includes the string itself.
-            let (client, connection) = tokio_postgres::connect(&dsn, tokio_postgres::NoTls)
+            let (client, connection) = tokio_postgres::connect(&dsn, tls)
                 .await
-                .map_err(|e| format!("connecting through ${var}: {e}"))?;
+                .map_err(|e| format!("connecting through ${var}: {}", chain(&e)))?;
             tokio::spawn(connection);
             client
                 .batch_execute(
@@ -259,7 +269,7 @@ impl CanaryProbe {
                         PRIMARY KEY (run_id, seq))",
                 )
                 .await
-                .map_err(|e| format!("creating gameday_canary: {e}"))?;
+                .map_err(|e| format!("creating gameday_canary: {}", chain(&e)))?;
             *guard = Some(client);
         }
         Ok(guard)
@@ -275,7 +285,7 @@ impl CanaryProbe {
             )
             .await
             .map(|_| ())
-            .map_err(|e| e.to_string())
+            .map_err(|e| chain(&e))
     }
 
     async fn read_back(&self, run_id: &str) -> Result<Vec<u64>, String> {
@@ -287,7 +297,23 @@ impl CanaryProbe {
                 &[&run_id],
             )
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| chain(&e))?;
         Ok(rows.iter().map(|r| r.get::<_, i64>(0) as u64).collect())
     }
+}
+
+/// An error and its causes, in one line ("error performing TLS handshake:
+/// server does not support TLS").
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = s.source();
+    }
+    out
 }

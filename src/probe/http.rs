@@ -40,6 +40,12 @@ pub struct HttpProbe {
     /// default the system's (/etc/resolv.conf).
     #[serde(default)]
     pub resolvers: Vec<std::net::SocketAddr>,
+    /// AWS: a PEM bundle to trust besides the system's roots for an HTTPS
+    /// endpoint (a staging environment behind a private CA).
+    #[serde(default)]
+    pub ca_file: Option<std::path::PathBuf>,
+    #[serde(skip)]
+    tls: std::sync::OnceLock<Result<std::sync::Arc<tokio_rustls::rustls::ClientConfig>, String>>,
     #[serde(skip)]
     resolver: CachingResolver,
 }
@@ -116,6 +122,12 @@ impl Probe for HttpProbe {
                 crate::scenario::Target::Aws,
             ));
         }
+        if target == crate::scenario::Target::Lab && self.ca_file.is_some() {
+            return Err(crate::fault::option_for(
+                "ca_file",
+                crate::scenario::Target::Aws,
+            ));
+        }
         Ok(())
     }
 
@@ -156,17 +168,30 @@ impl Probe for HttpProbe {
             .map(|d| (d.region, d.endpoint, d.tls));
         let (region, outcomes) = match target {
             Ok((region, endpoint, tls)) => {
+                let tls = match tls {
+                    false => Ok(None),
+                    true => self
+                        .tls
+                        .get_or_init(|| crate::net::tls::client_config(self.ca_file.as_deref()))
+                        .clone()
+                        .map(Some),
+                };
                 let left = timeout.saturating_sub(Duration::from_nanos(mono_now() - started));
+                let (host, path) = (&host, &path);
                 let calls = (0..self.requests).map(|_| {
-                    crate::net::http::request_to(
-                        endpoint,
-                        tls,
-                        hyper::Method::GET,
-                        &host,
-                        &path,
-                        None,
-                        left,
-                    )
+                    let tls = tls.clone();
+                    async move {
+                        crate::net::http::request_to(
+                            endpoint,
+                            tls.map_err(crate::net::http::HttpError::Connect)?,
+                            hyper::Method::GET,
+                            host,
+                            path,
+                            None,
+                            left,
+                        )
+                        .await
+                    }
                 });
                 let outcomes: Vec<(Option<u16>, Option<String>)> =
                     futures_util::future::join_all(calls)

@@ -1,0 +1,147 @@
+//! The customer probe's HTTPS: a TLS server on loopback with a certificate from
+//! a private CA. Trusting the CA's bundle (`ca_file`) it is served; with only
+//! the system's roots, or under another name, the handshake is refused with a
+//! reason a person can act on.
+
+mod common;
+
+use gameday::net::http::{request_to, respond};
+use gameday::net::tls::client_config;
+use hyper::{Method, StatusCode};
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+const HOST: &str = "app.example.test";
+
+/// A CA and a server certificate for HOST it signed, made with the openssl CLI.
+fn certificates(dir: &Path) -> bool {
+    let sh = |script: &str| {
+        Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .current_dir(dir)
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    };
+    if !sh("command -v openssl") {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "openssl is required in CI"
+        );
+        eprintln!("skipped: no openssl to make test certificates");
+        return false;
+    }
+    let ok = sh("openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 1 -subj /CN=gameday-test-ca 2>/dev/null")
+        && sh(&format!("openssl req -newkey rsa:2048 -nodes -keyout leaf.key -out leaf.csr -subj /CN={HOST} 2>/dev/null"))
+        && sh(&format!(
+            "printf 'subjectAltName=DNS:{HOST}\\nbasicConstraints=CA:FALSE\\nkeyUsage=digitalSignature,keyEncipherment\\nextendedKeyUsage=serverAuth\\n' > leaf.ext && \
+             openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out leaf.pem -days 1 -extfile leaf.ext 2>/dev/null"
+        ));
+    assert!(
+        ok,
+        "openssl could not make the test certificates in {}",
+        dir.display()
+    );
+    true
+}
+
+#[test]
+fn https_is_served_with_the_private_ca_and_refused_without_it() {
+    let dir = common::scratch("https");
+    if !certificates(&dir) {
+        return;
+    }
+    common::rt().block_on(async {
+        let certs: Vec<CertificateDer<'static>> =
+            CertificateDer::pem_file_iter(dir.join("leaf.pem"))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+        let key = PrivateKeyDer::from_pem_file(dir.join("leaf.key")).unwrap();
+        let server = tokio_rustls::rustls::ServerConfig::builder()
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    let Ok(tls) = acceptor.accept(stream).await else {
+                        return;
+                    };
+                    let svc = hyper::service::service_fn(|_req| async {
+                        Ok::<_, std::convert::Infallible>(respond(
+                            StatusCode::OK,
+                            "text/plain",
+                            "ok",
+                        ))
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(tls), svc)
+                        .await;
+                });
+            }
+        });
+        let timeout = Duration::from_secs(2);
+        let trusted = client_config(Some(&dir.join("ca.pem"))).unwrap();
+        let reply = request_to(
+            addr,
+            Some(trusted.clone()),
+            Method::GET,
+            HOST,
+            "/healthz",
+            None,
+            timeout,
+        )
+        .await
+        .unwrap();
+        assert_eq!(reply.status, StatusCode::OK);
+        assert_eq!(&reply.body[..], b"ok");
+
+        // Only the system's roots: the private CA is unknown.
+        let system = client_config(None).unwrap();
+        let e = request_to(
+            addr,
+            Some(system),
+            Method::GET,
+            HOST,
+            "/healthz",
+            None,
+            timeout,
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("TLS") && e.contains("UnknownIssuer"), "{e}");
+
+        // The right CA, the wrong name.
+        let e = request_to(
+            addr,
+            Some(trusted),
+            Method::GET,
+            "api.example.test",
+            "/healthz",
+            None,
+            timeout,
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("TLS") && e.contains("not valid for name \"api.example.test\""),
+            "{e}"
+        );
+        server.abort();
+    });
+}
