@@ -8,6 +8,7 @@ mod common;
 use common::moto::{Moto, Records, Stage, ACCOUNT, PRIMARY};
 use common::{explain, only_report, scratch, StandingLab};
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 fn write(dir: &Path, text: &str) -> PathBuf {
     let path = dir.join("scenario.toml");
@@ -638,4 +639,120 @@ fn the_canary_insists_on_tls_when_the_connection_string_says_so() {
             "nothing was changed"
         );
     });
+}
+
+#[test]
+fn an_fis_experiment_is_followed_and_one_stopped_outside_the_run_ends_it() {
+    let (_guard, moto) = Moto::lock();
+    if !postgres_available() {
+        return;
+    }
+    let b = backed(moto);
+    // moto runs an experiment to completion at once; make it take ten status
+    // reads per step, as a real one takes time.
+    let set = Command::new("curl")
+        .args(["-sf", "-X", "POST", "-H", "Content-Type: application/json"])
+        .arg("--data")
+        .arg(r#"{"model_name": "fis::experiment", "transition": {"progression": "manual", "times": 10}}"#)
+        .arg(format!("{}/moto-api/state-manager/set-transition", moto.url))
+        .output()
+        .unwrap();
+    assert!(set.status.success(), "{}", explain(&set));
+    let dir = scratch("aws-fis");
+    let reports = dir.join("reports");
+    let faults = format!(
+        "[[faults]]\nkind = \"fis-experiment\"\ntemplate_id = \"{}\"\n",
+        b.stage.fis_template
+    );
+    let path = write(
+        &dir,
+        &b.scenario(&faults, "")
+            .replace("observe_at_least = \"3s\"", "observe_at_least = \"25s\""),
+    );
+    let child = moto
+        .gameday()
+        .env("GAMEDAY_TEST_DSN", &b.dsn)
+        .args(["run", "--yes", "--no-progress", "--reports"])
+        .arg(&reports)
+        .arg(&path)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once its first action runs (the run journals the change as applied)...
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let applied = std::fs::read_dir(&reports)
+            .ok()
+            .and_then(|mut d| d.next())
+            .and_then(|e| std::fs::read_to_string(e.ok()?.path().join("journal.jsonl")).ok())
+            .is_some_and(|j| j.contains("\"applied\""));
+        if applied {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the experiment never ran"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let experiment = loop {
+        let found = common::rt().block_on(async {
+            let aws = moto.clients().await;
+            let listed = aws
+                .region(PRIMARY)
+                .fis
+                .list_experiments()
+                .send()
+                .await
+                .unwrap();
+            listed
+                .experiments()
+                .iter()
+                .find(|x| x.tags().and_then(|t| t.get("gameday:run-id")).is_some())
+                .and_then(|x| x.id().map(str::to_string))
+        });
+        if let Some(id) = found {
+            break id;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the experiment never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    // ...and the run has followed it for a moment (once a second; ten reads
+    // per state keep it running meanwhile), FIS stops it on its own, as its
+    // stop condition would: the run must notice.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    common::rt().block_on(async {
+        let aws = moto.clients().await;
+        aws.region(PRIMARY)
+            .fis
+            .stop_experiment()
+            .id(&experiment)
+            .send()
+            .await
+            .unwrap();
+    });
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", explain(&out));
+    let report = only_report(&reports);
+    let reason = report["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(&format!("FIS experiment {experiment} is stop")),
+        "{reason}"
+    );
+    let states: Vec<&str> = report["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["what"]["data"]["name"] == "fault-state")
+        .filter_map(|e| e["what"]["data"]["detail"].as_str())
+        .collect();
+    assert!(
+        states.iter().any(|s| s.ends_with("running")),
+        "the timeline follows the experiment: {states:?}"
+    );
+    assert_eq!(report["revert"]["complete"], true, "{}", explain(&out));
 }

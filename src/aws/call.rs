@@ -566,6 +566,97 @@ impl AwsCall {
     }
 }
 
+/// Where a long-running change (an FIS experiment) stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeState {
+    /// The state in a few words, e.g. `experiment EXP1 running`.
+    pub state: String,
+    /// Set when the change ended without running its course (an FIS
+    /// experiment stopped by its own stop condition, or failed): why.
+    pub cut_short: Option<String>,
+}
+
+impl AwsCall {
+    /// For a change that goes on after it is made (an FIS experiment), where it
+    /// stands now; `None` for changes that are done once made.
+    pub async fn follow(&self, aws: &AwsClients) -> Option<Result<ChangeState, String>> {
+        let AwsCall::StartExperiment {
+            region,
+            template_id,
+            run_id,
+        } = self
+        else {
+            return None;
+        };
+        Some(experiment_state(aws, region, template_id, run_id).await)
+    }
+}
+
+async fn experiment_state(
+    aws: &AwsClients,
+    region: &str,
+    template_id: &str,
+    run_id: &str,
+) -> Result<ChangeState, String> {
+    use aws_sdk_fis::types::ExperimentStatus;
+    let fis = aws.region(region).fis;
+    let listed = fis
+        .list_experiments()
+        .experiment_template_id(template_id)
+        .send()
+        .await
+        .map_err(|e| {
+            explain(
+                &format!("listing experiments of template {template_id}"),
+                "fis:ListExperiments",
+                &e,
+            )
+        })?;
+    let Some(id) = listed
+        .experiments()
+        .iter()
+        .filter(|x| {
+            x.tags()
+                .and_then(|t| t.get(TAG_RUN))
+                .is_some_and(|r| r == run_id)
+        })
+        .filter_map(|x| x.id())
+        .next()
+        .map(str::to_string)
+    else {
+        return Err(format!(
+            "no FIS experiment of run {run_id} from template {template_id}"
+        ));
+    };
+    let x = fis.get_experiment().id(&id).send().await.map_err(|e| {
+        explain(
+            &format!("following FIS experiment {id}"),
+            "fis:GetExperiment",
+            &e,
+        )
+    })?;
+    let state = x.experiment().and_then(|x| x.state());
+    let status = state.and_then(|s| s.status());
+    let reason = state.and_then(|s| s.reason()).unwrap_or("no reason given");
+    let name = status
+        .map(|s| s.as_str().to_string())
+        .unwrap_or_else(|| "unknown".into());
+    let cut_short = matches!(
+        status,
+        Some(
+            ExperimentStatus::Failed
+                | ExperimentStatus::Stopped
+                | ExperimentStatus::Stopping
+                | ExperimentStatus::Cancelled
+        )
+    )
+    .then(|| format!("FIS experiment {id} is {name}: {reason}"));
+    Ok(ChangeState {
+        state: format!("FIS experiment {id} {name}"),
+        cut_short,
+    })
+}
+
 /// The current registrations of a target group.
 pub async fn registrations(
     aws: &AwsClients,

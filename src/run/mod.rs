@@ -244,8 +244,18 @@ impl Run<'_> {
 
     /// Observes until customers (and canary writes) have been fine for
     /// `stable_for`, or the timeout or a signal ends it.
-    async fn observe(&mut self, observers: &mut Observers, t0: Offset) -> Option<String> {
+    async fn observe(
+        &mut self,
+        observers: &mut Observers,
+        t0: Offset,
+        steps: &[Step],
+    ) -> Option<String> {
         let s = self.scenario;
+        // Changes that go on after they are made (an FIS experiment) are
+        // followed once a second: their states go into the timeline, and one
+        // cut short (stopped by its own stop condition, failed) ends the run.
+        let mut followed: Vec<Option<String>> = vec![None; steps.len()];
+        let mut next_follow = self.clock.now();
         let canary_interval = s
             .probes_of(crate::probe::ProbeKind::Canary)
             .map(|p| p.interval())
@@ -257,6 +267,28 @@ impl Run<'_> {
             self.absorb(observers);
             crash_point("observing");
             let now = self.clock.now();
+            if now >= next_follow {
+                next_follow = now.plus(Duration::from_secs(1));
+                for (i, step) in steps.iter().enumerate() {
+                    match self.appliers.follow(&step.apply).await {
+                        Some(Ok(state)) => {
+                            if followed[i].as_ref() != Some(&state.state) {
+                                let at = self.clock.now();
+                                self.event(at, "fault-state", state.state.clone());
+                                followed[i] = Some(state.state);
+                            }
+                            if let Some(why) = state.cut_short {
+                                return Some(why);
+                            }
+                        }
+                        Some(Err(e)) => {
+                            let at = self.clock.now();
+                            self.event(at, "fault-state", format!("cannot follow: {e}"));
+                        }
+                        None => {}
+                    }
+                }
+            }
             let since_t0 = now.since(t0);
             let latest = observers.latest.lock().expect("latest lock").clone();
             self.progress.update("observe", since_t0, &latest);
@@ -442,7 +474,10 @@ pub async fn execute(scenario: &Scenario, opts: &RunOptions) -> anyhow::Result<R
             }
         }
         if let (None, Some(t0)) = (outcome, t0) {
-            if let Some(why) = run.observe(&mut observers, t0).await {
+            if let Some(why) = run
+                .observe(&mut observers, t0, &plan.steps[..journaled])
+                .await
+            {
                 run.reason = Some(why);
                 outcome = Some(Outcome::Aborted);
             }

@@ -91,6 +91,18 @@ impl Appliers {
         }
     }
 
+    /// Where a change that goes on after it is made stands (an FIS
+    /// experiment); `None` for changes that are done once made.
+    pub async fn follow(
+        &self,
+        action: &Action,
+    ) -> Option<Result<crate::aws::call::ChangeState, String>> {
+        match (action, &self.aws) {
+            (Action::Aws(call), Some(clients)) => call.follow(clients).await,
+            _ => None,
+        }
+    }
+
     /// Whether the state an undo establishes holds now (lab undos are verified
     /// by comparing whole configurations instead).
     pub async fn holds(&self, action: &Action) -> Result<(), String> {
