@@ -1,0 +1,350 @@
+//! Every change the AWS target makes, as data: journaled before it happens,
+//! applied through the SDK, and checked afterwards. Each undo is idempotent
+//! (applying it twice is harmless) and finds what it must remove by the run's
+//! tags, so it works from the journal alone even when the change's own answer
+//! (a new ACL id, an experiment id) was lost with the process.
+//!
+//! This file is the data and the dispatch; the calls live per service.
+
+mod ec2;
+mod elbv2;
+mod fis;
+mod rds;
+
+use super::AwsClients;
+use crate::clock::mono_now;
+use crate::lab::Applied;
+use serde::{Deserialize, Serialize};
+
+pub use ec2::{association_of, deny_acls, instance_states, DenyAcl};
+pub use elbv2::registrations;
+pub use fis::ChangeState;
+
+/// Tag on everything gameday creates: the run that made it.
+pub const TAG_RUN: &str = "gameday:run-id";
+/// Tag on a deny ACL: the subnet it severs.
+pub const TAG_SUBNET: &str = "gameday:subnet";
+/// Tag on a deny ACL: the ACL the subnet was associated with before.
+pub const TAG_ORIGINAL_ACL: &str = "gameday:original-acl";
+
+/// One registration of a target group, exactly as it was.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Registration {
+    /// Instance id, IP address or Lambda ARN.
+    pub id: String,
+    /// Port, when registered with one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<i32>,
+    /// The AZ given at registration (IP targets outside the VPC), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub availability_zone: Option<String>,
+}
+
+/// A change to an AWS account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "call", rename_all = "kebab-case")]
+pub enum AwsCall {
+    /// ELBv2 DeregisterTargets.
+    DeregisterTargets {
+        /// Region.
+        region: String,
+        /// Target group.
+        target_group_arn: String,
+        /// Exactly these registrations.
+        targets: Vec<Registration>,
+    },
+    /// ELBv2 RegisterTargets.
+    RegisterTargets {
+        /// Region.
+        region: String,
+        /// Target group.
+        target_group_arn: String,
+        /// Exactly these registrations.
+        targets: Vec<Registration>,
+    },
+    /// EC2 StopInstances.
+    StopInstances {
+        /// Region.
+        region: String,
+        /// Instances.
+        instance_ids: Vec<String>,
+    },
+    /// EC2 StartInstances.
+    StartInstances {
+        /// Region.
+        region: String,
+        /// Instances.
+        instance_ids: Vec<String>,
+    },
+    /// Creates a deny-all network ACL in the subnet's VPC (tagged with the run,
+    /// the subnet and its original ACL) and swaps the subnet's association to it.
+    SeverSubnet {
+        /// Region.
+        region: String,
+        /// VPC of the subnet.
+        vpc_id: String,
+        /// Subnet.
+        subnet_id: String,
+        /// The ACL it was associated with.
+        original_acl_id: String,
+        /// Run id (tag).
+        run_id: String,
+    },
+    /// Associates the subnet with its original ACL again and deletes the run's
+    /// deny ACL for it.
+    RestoreSubnet {
+        /// Region.
+        region: String,
+        /// Subnet.
+        subnet_id: String,
+        /// The ACL to associate.
+        original_acl_id: String,
+        /// Run id whose deny ACL to delete.
+        run_id: String,
+    },
+    /// RDS FailoverDBCluster (in-region, to a reader).
+    FailoverCluster {
+        /// Region.
+        region: String,
+        /// Cluster identifier.
+        cluster: String,
+        /// Reader to promote, or RDS's choice.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        target_instance: Option<String>,
+    },
+    /// RDS RebootDBInstance with ForceFailover (Multi-AZ instance).
+    RebootWithFailover {
+        /// Region.
+        region: String,
+        /// Instance identifier.
+        instance: String,
+    },
+    /// Aurora global database: FailoverGlobalCluster (allowing data loss) or
+    /// SwitchoverGlobalCluster to the cluster in the secondary region.
+    GlobalFailover {
+        /// Region the call is made in.
+        region: String,
+        /// Global cluster identifier.
+        global_cluster: String,
+        /// ARN of the secondary cluster to promote.
+        target_cluster_arn: String,
+        /// Switchover (no data loss, waits for replication) instead of failover.
+        switchover: bool,
+    },
+    /// FIS StartExperiment from a template, tagged with the run.
+    StartExperiment {
+        /// Region.
+        region: String,
+        /// Experiment template id.
+        template_id: String,
+        /// Run id (tag and idempotency token).
+        run_id: String,
+    },
+    /// FIS StopExperiment of every experiment of the run from the template
+    /// that is still going.
+    StopExperiment {
+        /// Region.
+        region: String,
+        /// Experiment template id.
+        template_id: String,
+        /// Run id (tag).
+        run_id: String,
+    },
+    /// Nothing: the change is deliberately not undone (a database failover).
+    NotUndone {
+        /// Why, for the report.
+        why: String,
+    },
+}
+
+fn applied(changed: bool) -> Applied {
+    Applied {
+        effective_at: mono_now(),
+        changed,
+    }
+}
+
+fn ids(targets: &[Registration]) -> String {
+    targets
+        .iter()
+        .map(|t| match t.port {
+            Some(p) => format!("{}:{p}", t.id),
+            None => t.id.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl AwsCall {
+    /// The region the call changes, if it changes one.
+    pub fn region(&self) -> Option<&str> {
+        match self {
+            AwsCall::DeregisterTargets { region, .. }
+            | AwsCall::RegisterTargets { region, .. }
+            | AwsCall::StopInstances { region, .. }
+            | AwsCall::StartInstances { region, .. }
+            | AwsCall::SeverSubnet { region, .. }
+            | AwsCall::RestoreSubnet { region, .. }
+            | AwsCall::FailoverCluster { region, .. }
+            | AwsCall::RebootWithFailover { region, .. }
+            | AwsCall::GlobalFailover { region, .. }
+            | AwsCall::StartExperiment { region, .. }
+            | AwsCall::StopExperiment { region, .. } => Some(region),
+            AwsCall::NotUndone { .. } => None,
+        }
+    }
+
+    /// The call in a few words, for plans and reports.
+    pub fn summary(&self) -> String {
+        match self {
+            AwsCall::DeregisterTargets { region, target_group_arn, targets } => format!(
+                "deregister {} target(s) [{}] from {target_group_arn} ({region})",
+                targets.len(),
+                ids(targets)
+            ),
+            AwsCall::RegisterTargets { region, target_group_arn, targets } => format!(
+                "register {} target(s) [{}] in {target_group_arn} ({region})",
+                targets.len(),
+                ids(targets)
+            ),
+            AwsCall::StopInstances { region, instance_ids } => {
+                format!("stop instances {} ({region})", instance_ids.join(", "))
+            }
+            AwsCall::StartInstances { region, instance_ids } => {
+                format!("start instances {} ({region})", instance_ids.join(", "))
+            }
+            AwsCall::SeverSubnet { region, vpc_id, subnet_id, original_acl_id, .. } => format!(
+                "associate subnet {subnet_id} ({vpc_id}, {region}) with a new deny-all network ACL instead of {original_acl_id}"
+            ),
+            AwsCall::RestoreSubnet { region, subnet_id, original_acl_id, run_id } => format!(
+                "associate subnet {subnet_id} ({region}) with {original_acl_id} again and delete the deny ACL of run {run_id}"
+            ),
+            AwsCall::FailoverCluster { region, cluster, target_instance } => format!(
+                "fail over DB cluster {cluster} ({region}) to {}",
+                target_instance.as_deref().unwrap_or("a reader of RDS's choice")
+            ),
+            AwsCall::RebootWithFailover { region, instance } => {
+                format!("reboot DB instance {instance} with failover to its standby ({region})")
+            }
+            AwsCall::GlobalFailover { region, global_cluster, target_cluster_arn, switchover } => format!(
+                "{} global database {global_cluster} to {target_cluster_arn} (called in {region})",
+                if *switchover { "switch over" } else { "fail over (allowing data loss)" }
+            ),
+            AwsCall::StartExperiment { region, template_id, run_id } => format!(
+                "start FIS experiment from template {template_id} ({region}), tagged {TAG_RUN}={run_id}"
+            ),
+            AwsCall::StopExperiment { region, template_id, run_id } => format!(
+                "stop the FIS experiments of run {run_id} from template {template_id} that still run ({region})"
+            ),
+            AwsCall::NotUndone { why } => format!("not undone: {why}"),
+        }
+    }
+
+    /// Makes the call. The time it took effect is when AWS answered: the
+    /// change happened between the request and that answer.
+    pub async fn apply(&self, aws: &AwsClients) -> Result<Applied, String> {
+        match self {
+            AwsCall::DeregisterTargets {
+                region,
+                target_group_arn,
+                targets,
+            } => elbv2::deregister(aws, region, target_group_arn, targets).await,
+            AwsCall::RegisterTargets {
+                region,
+                target_group_arn,
+                targets,
+            } => elbv2::register(aws, region, target_group_arn, targets).await,
+            AwsCall::StopInstances {
+                region,
+                instance_ids,
+            } => ec2::stop_instances(aws, region, instance_ids).await,
+            AwsCall::StartInstances {
+                region,
+                instance_ids,
+            } => ec2::start_instances(aws, region, instance_ids).await,
+            AwsCall::SeverSubnet {
+                region,
+                vpc_id,
+                subnet_id,
+                original_acl_id,
+                run_id,
+            } => ec2::sever_subnet(aws, region, vpc_id, subnet_id, original_acl_id, run_id).await,
+            AwsCall::RestoreSubnet {
+                region,
+                subnet_id,
+                original_acl_id,
+                run_id,
+            } => ec2::restore_subnet(aws, region, subnet_id, original_acl_id, run_id).await,
+            AwsCall::FailoverCluster {
+                region,
+                cluster,
+                target_instance,
+            } => rds::failover_cluster(aws, region, cluster, target_instance.as_deref()).await,
+            AwsCall::RebootWithFailover { region, instance } => {
+                rds::reboot_with_failover(aws, region, instance).await
+            }
+            AwsCall::GlobalFailover {
+                region,
+                global_cluster,
+                target_cluster_arn,
+                switchover,
+            } => {
+                rds::global_failover(aws, region, global_cluster, target_cluster_arn, *switchover)
+                    .await
+            }
+            AwsCall::StartExperiment {
+                region,
+                template_id,
+                run_id,
+            } => fis::start_experiment(aws, region, template_id, run_id).await,
+            AwsCall::StopExperiment {
+                region,
+                template_id,
+                run_id,
+            } => fis::stop_experiments(aws, region, template_id, run_id).await,
+            AwsCall::NotUndone { .. } => Ok(applied(false)),
+        }
+    }
+
+    /// After this call (an undo) was applied: whether the state it establishes
+    /// holds, or what differs.
+    pub async fn holds(&self, aws: &AwsClients) -> Result<(), String> {
+        match self {
+            AwsCall::RegisterTargets {
+                region,
+                target_group_arn,
+                targets,
+            } => elbv2::registered(aws, region, target_group_arn, targets).await,
+            AwsCall::StartInstances {
+                region,
+                instance_ids,
+            } => ec2::started(aws, region, instance_ids).await,
+            AwsCall::RestoreSubnet {
+                region,
+                subnet_id,
+                original_acl_id,
+                run_id,
+            } => ec2::restored(aws, region, subnet_id, original_acl_id, run_id).await,
+            AwsCall::StopExperiment {
+                region,
+                template_id,
+                run_id,
+            } => fis::stopped(aws, region, template_id, run_id).await,
+            // The others are changes, not undos, or change nothing.
+            _ => Ok(()),
+        }
+    }
+
+    /// For a change that goes on after it is made (an FIS experiment), where it
+    /// stands now; `None` for changes that are done once made.
+    pub async fn follow(&self, aws: &AwsClients) -> Option<Result<ChangeState, String>> {
+        match self {
+            AwsCall::StartExperiment {
+                region,
+                template_id,
+                run_id,
+            } => Some(fis::experiment_state(aws, region, template_id, run_id).await),
+            _ => None,
+        }
+    }
+}
