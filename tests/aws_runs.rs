@@ -240,7 +240,11 @@ struct Backed {
 }
 
 fn backed(moto: &Moto) -> Backed {
-    let lab = StandingLab::start(&["--params", "scenarios/postgres/fail-primary-database.toml"]);
+    backed_with(moto, "scenarios/postgres/fail-primary-database.toml")
+}
+
+fn backed_with(moto: &Moto, params: &str) -> Backed {
+    let lab = StandingLab::start(&["--params", params]);
     let env = common::rt().block_on(lab.client.describe()).unwrap();
     let db = env.regions[0].database_endpoint.expect("database endpoint");
     let stage = common::rt().block_on(async {
@@ -755,4 +759,72 @@ fn an_fis_experiment_is_followed_and_one_stopped_outside_the_run_ends_it() {
         "the timeline follows the experiment: {states:?}"
     );
     assert_eq!(report["revert"]["complete"], true, "{}", explain(&out));
+}
+
+#[test]
+fn the_canary_verifies_the_databases_tls_certificate_against_ca_file() {
+    let (_guard, moto) = Moto::lock();
+    if !postgres_available() {
+        return;
+    }
+    // A lab whose PostgreSQL serves TLS from its own CA, as RDS does from Amazon's.
+    let dir = scratch("aws-pg-tls");
+    let params = dir.join("params.toml");
+    let text = std::fs::read_to_string(
+        common::root().join("scenarios/postgres/fail-primary-database.toml"),
+    )
+    .unwrap();
+    std::fs::write(
+        &params,
+        text.replace("[lab]\n", "[lab]\ndatabase_tls = true\n"),
+    )
+    .unwrap();
+    let b = backed_with(moto, params.to_str().unwrap());
+    let env = common::rt().block_on(b.lab.client.describe()).unwrap();
+    let ca = env
+        .database_ca
+        .clone()
+        .expect("the lab says which CA signed its certificate");
+    let reports = dir.join("reports");
+    let run = |scenario: String, reports: &Path| {
+        let path = write(&dir, &scenario);
+        moto.gameday()
+            .env("GAMEDAY_TEST_DSN", format!("{} sslmode=require", b.dsn))
+            .args(["run", "--yes", "--no-progress", "--reports"])
+            .arg(reports)
+            .arg(&path)
+            .output()
+            .unwrap()
+    };
+
+    // Trusting the lab's CA: every write goes over TLS and is acked.
+    let trusted = b.scenario(SEVER_B, "").replace(
+        "connection_env = \"GAMEDAY_TEST_DSN\"",
+        &format!(
+            "connection_env = \"GAMEDAY_TEST_DSN\"\nca_file = \"{}\"",
+            ca.display()
+        ),
+    );
+    let out = run(trusted, &reports);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let report = only_report(&reports);
+    assert_eq!(report["phases"]["lost_writes"]["count"], 0);
+    assert!(report["phases"]["lost_writes"]["acked"].as_u64().unwrap() > 10);
+
+    // Only the system's roots: the certificate is refused, nothing is changed.
+    let untrusted_reports = dir.join("untrusted");
+    let out = run(b.scenario(SEVER_B, ""), &untrusted_reports);
+    assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
+    let report = only_report(&untrusted_reports);
+    let errors: Vec<&str> = report["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["what"]["data"]["probe"] == "canary-write")
+        .filter_map(|e| e["what"]["data"]["error"].as_str())
+        .collect();
+    assert!(
+        !errors.is_empty() && errors.iter().all(|e| e.contains("UnknownIssuer")),
+        "{errors:?}"
+    );
 }

@@ -171,6 +171,9 @@ pub struct LabDescription {
     pub replication_holds: Vec<String>,
     /// Whether each region has its own loopback addresses.
     pub multi_address: bool,
+    /// The CA of the database's TLS certificate (`database_tls`), for clients to trust.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_ca: Option<std::path::PathBuf>,
 }
 
 impl LabDescription {
@@ -303,6 +306,7 @@ pub(crate) fn describe(state: &LabState) -> LabDescription {
         writer_region: state.database.writer().lab_region().to_string(),
         replication_holds: state.database.replication_holds(),
         multi_address: state.multi_address,
+        database_ca: state.database.ca_file(),
     }
 }
 

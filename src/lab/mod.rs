@@ -223,6 +223,7 @@ impl Lab {
                     auto_promote: params.auto_promote,
                     synchronous: params.replication == Replication::Sync,
                     replay_delay: params.replay_delay.get(),
+                    tls: params.database_tls,
                 };
                 let (cluster, gate_tasks) =
                     postgres::PgCluster::start(settings, truth.clone(), names.clone(), |role| {

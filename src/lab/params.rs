@@ -45,6 +45,9 @@ pub struct LabParams {
     pub replication: Replication,
     /// PostgreSQL only: `recovery_min_apply_delay` on the replica (replays late, loses nothing).
     pub replay_delay: HumanDuration,
+    /// PostgreSQL only: serve TLS with a certificate from a CA made for the lab
+    /// (with the `openssl` command), as RDS does; plain connections still work.
+    pub database_tls: bool,
 }
 
 impl Default for LabParams {
@@ -69,6 +72,7 @@ impl Default for LabParams {
             database: Engine::Embedded,
             replication: Replication::Async,
             replay_delay: ms(0),
+            database_tls: false,
         }
     }
 }
@@ -143,6 +147,12 @@ impl LabParams {
                 "app_db_timeout must be shorter than both health-check timeouts, or a dead \
                  database looks like a hung target instead of a failing one"
                     .into(),
+            ));
+        }
+        if self.database != Engine::Postgres && self.database_tls {
+            return Err((
+                "database_tls",
+                "database_tls applies to database = \"postgres\"; the embedded database speaks no TLS".into(),
             ));
         }
         if self.database != Engine::Postgres && !self.replay_delay.get().is_zero() {

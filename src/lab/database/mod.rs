@@ -74,6 +74,10 @@ pub trait Database: Send + Sync {
     fn replication_gate(&self) -> Option<&Gate> {
         None
     }
+    /// The CA that signed the database's TLS certificate, when it serves TLS.
+    fn ca_file(&self) -> Option<std::path::PathBuf> {
+        None
+    }
     /// Holds on the replication link (non-empty: nothing replicates).
     fn replication_holds(&self) -> Vec<String>;
     /// Crashes a region's instance at once. Returns whether it was running.

@@ -36,6 +36,8 @@ pub struct Settings {
     pub synchronous: bool,
     /// `recovery_min_apply_delay` on the replica.
     pub replay_delay: Duration,
+    /// Serve TLS with a certificate from a CA made for the lab.
+    pub tls: bool,
 }
 
 /// Where the PostgreSQL server binaries are, or one line saying what to install.
@@ -344,6 +346,111 @@ impl PgCluster {
         append(&dir.join("postgresql.conf"), &conf)
     }
 
+    /// The lab's CA (for clients to trust), when TLS is on.
+    pub fn ca_file(&self) -> Option<PathBuf> {
+        self.settings
+            .tls
+            .then(|| self.base.join("tls").join("ca.pem"))
+    }
+
+    /// A CA, and a server certificate it signed for every address clients
+    /// use (loopback and both gates), into the primary's data directory. The
+    /// replica gets them with its base backup.
+    async fn make_certificates(&self) -> Result<(), String> {
+        let tls = self.base.join("tls");
+        std::fs::create_dir_all(&tls).map_err(|e| format!("creating {}: {e}", tls.display()))?;
+        let mut sans = vec!["IP:127.0.0.1".to_string()];
+        sans.extend(self.gates.iter().map(|g| format!("IP:{}", g.listen.ip())));
+        std::fs::write(
+            tls.join("server.ext"),
+            format!(
+                "subjectAltName={}\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+                sans.join(",")
+            ),
+        )
+        .map_err(|e| format!("writing the certificate extensions: {e}"))?;
+        let steps: [&[&str]; 3] = [
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=gameday lab CA",
+            ],
+            &[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.csr",
+                "-subj",
+                "/CN=gameday lab database",
+            ],
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "server.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-out",
+                "server.crt",
+                "-days",
+                "2",
+                "-extfile",
+                "server.ext",
+            ],
+        ];
+        for args in steps {
+            let out = tokio::process::Command::new("openssl")
+                .args(args)
+                .current_dir(&tls)
+                .stdin(std::process::Stdio::null())
+                .output()
+                .await
+                .map_err(|e| {
+                    format!("database_tls needs the openssl command ({e}); apt-get install openssl")
+                })?;
+            if !out.status.success() {
+                return Err(format!(
+                    "openssl {} failed: {}",
+                    args[0],
+                    String::from_utf8_lossy(&out.stderr)
+                        .trim()
+                        .replace('\n', " | ")
+                ));
+            }
+        }
+        let primary = self.dir(Role::Primary);
+        for name in ["server.crt", "server.key"] {
+            let to = primary.join(name);
+            std::fs::copy(tls.join(name), &to).map_err(|e| format!("copying {name}: {e}"))?;
+            chown(&to, self.owner)
+                .map_err(|e| format!("handing {name} to the postgres user: {e}"))?;
+        }
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            primary.join("server.key"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .map_err(|e| format!("protecting server.key: {e}"))?;
+        Ok(())
+    }
+
     async fn bootstrap(&self) -> Result<(), String> {
         let primary = self.dir(Role::Primary);
         self.tool(
@@ -364,6 +471,13 @@ impl PgCluster {
         .await?;
         let conf = "\n# gameday primary\nlisten_addresses = '127.0.0.1'\nwal_level = replica\nmax_wal_senders = 8\nwal_keep_size = '64MB'\nwal_sender_timeout = '5s'\nwal_receiver_timeout = '5s'\nmax_connections = 60\nshared_buffers = '16MB'\n";
         append(&primary.join("postgresql.conf"), conf)?;
+        if self.settings.tls {
+            self.make_certificates().await?;
+            append(
+                &primary.join("postgresql.conf"),
+                "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n",
+            )?;
+        }
         self.pg_ctl(Role::Primary, &["start"]).await?;
         let admin = connect(
             SocketAddr::from(([127, 0, 0, 1], self.ports[0])),
@@ -597,6 +711,10 @@ fn stop_and_remove(base: &Path, bin: &Path) {
 
 #[async_trait::async_trait]
 impl Database for PgCluster {
+    fn ca_file(&self) -> Option<PathBuf> {
+        PgCluster::ca_file(self)
+    }
+
     fn writer(&self) -> Role {
         self.state.lock().expect("pg lock").writer
     }
