@@ -140,6 +140,79 @@ fn lint_reads_route53_and_names_each_misconfiguration() {
             .any(|w| w.contains("disabled, and Route 53 counts a disabled check as healthy")),
         "{warnings:#?}"
     );
+
+    // More mistakes, read back from Route 53: the secondary loses its health
+    // check and evaluate_target_health, its check is inverted and its path is
+    // not the customers'; the primary's alias stops evaluating target health.
+    common::rt().block_on(async {
+        use aws_sdk_route53::types::*;
+        let aws = moto.clients().await;
+        let r53 = aws.route53();
+        let sets = r53
+            .list_resource_record_sets()
+            .hosted_zone_id(&stage.zone)
+            .send()
+            .await
+            .unwrap();
+        let mut batch = ChangeBatch::builder();
+        for set in sets.resource_record_sets() {
+            let Some(failover) = set.failover() else {
+                continue;
+            };
+            let alias = set.alias_target().unwrap();
+            let mut changed = set.clone();
+            changed.alias_target = Some(
+                AliasTarget::builder()
+                    .hosted_zone_id(alias.hosted_zone_id())
+                    .dns_name(alias.dns_name())
+                    .evaluate_target_health(false)
+                    .build()
+                    .unwrap(),
+            );
+            if *failover == ResourceRecordSetFailover::Secondary {
+                changed.health_check_id = None;
+            }
+            batch = batch.changes(
+                Change::builder()
+                    .action(ChangeAction::Upsert)
+                    .resource_record_set(changed)
+                    .build()
+                    .unwrap(),
+            );
+        }
+        r53.change_resource_record_sets()
+            .hosted_zone_id(&stage.zone)
+            .change_batch(batch.build().unwrap())
+            .send()
+            .await
+            .unwrap();
+        r53.update_health_check()
+            .health_check_id(&stage.hc_secondary)
+            .inverted(true)
+            .resource_path("/")
+            .send()
+            .await
+            .unwrap();
+    });
+    let out = moto.gameday().arg("plan").arg(&path).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let warnings: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("warning:"))
+        .collect();
+    for expected in [
+        "SECONDARY A record app.example.com (secondary): neither a health check nor evaluate_target_health",
+        "PRIMARY A record app.example.com (primary): evaluate_target_health is off",
+        &format!("health check {}: inverted", stage.hc_secondary),
+        &format!("health check {}: requests / but customers call /healthz", stage.hc_secondary),
+    ] {
+        assert!(
+            warnings.iter().any(|w| w.contains(expected)),
+            "missing {expected:?} in {warnings:#?}"
+        );
+    }
+    assert_eq!(warnings.len(), 6, "{warnings:#?}");
 }
 
 #[test]
@@ -826,5 +899,69 @@ fn the_canary_verifies_the_databases_tls_certificate_against_ca_file() {
     assert!(
         !errors.is_empty() && errors.iter().all(|e| e.contains("UnknownIssuer")),
         "{errors:?}"
+    );
+}
+
+#[test]
+fn a_database_failover_is_left_in_place_and_the_report_says_so() {
+    let (_guard, moto) = Moto::lock();
+    if !postgres_available() {
+        return;
+    }
+    let b = backed(moto);
+    let dir = scratch("aws-failover");
+    let reports = dir.join("reports");
+    let path = write(
+        &dir,
+        &b.scenario(
+            "[[faults]]\nkind = \"fail-database\"\ncluster = \"orders\"\n",
+            "",
+        ),
+    );
+    let writer = || {
+        common::rt().block_on(async {
+            let aws = moto.clients().await;
+            let out = aws
+                .region(PRIMARY)
+                .rds
+                .describe_db_clusters()
+                .db_cluster_identifier("orders")
+                .send()
+                .await
+                .unwrap();
+            out.db_clusters()[0]
+                .db_cluster_members()
+                .iter()
+                .find(|m| m.is_cluster_writer() == Some(true))
+                .and_then(|m| m.db_instance_identifier().map(str::to_string))
+                .unwrap()
+        })
+    };
+    let before = writer();
+    let out = moto
+        .gameday()
+        .env("GAMEDAY_TEST_DSN", &b.dsn)
+        .args(["run", "--yes", "--no-progress", "--reports"])
+        .arg(&reports)
+        .arg(&path)
+        .output()
+        .unwrap();
+    let report = only_report(&reports);
+    assert_eq!(report["revert"]["complete"], true, "{}", explain(&out));
+    let left = report["revert"]["not_undone"].as_array().unwrap();
+    assert_eq!(left.len(), 1, "{}", report["revert"]);
+    assert!(left[0]
+        .as_str()
+        .unwrap()
+        .contains("fail over DB cluster orders"));
+    let md = std::fs::read_to_string(common::only_run_dir(&reports).join("report.md")).unwrap();
+    assert!(
+        md.contains("Left in place on purpose: fail over DB cluster orders (us-east-1)"),
+        "{md}"
+    );
+    assert_ne!(
+        writer(),
+        before,
+        "the failover stays: failing back is its own game day"
     );
 }
