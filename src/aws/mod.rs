@@ -64,9 +64,16 @@ pub enum Imds {
 }
 
 impl AwsClients {
-    /// Loads the standard configuration, with `profile` when given.
+    /// Loads the standard configuration, with `profile` when given. Every call
+    /// is bounded (20 s per attempt, 60 s with its retries), so a hung API
+    /// can delay a revert but never stall it.
     pub async fn load(profile: Option<&str>) -> AwsClients {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        let timeouts = aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(std::time::Duration::from_secs(5))
+            .operation_attempt_timeout(std::time::Duration::from_secs(20))
+            .operation_timeout(std::time::Duration::from_secs(60))
+            .build();
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts);
         if let Some(p) = profile {
             loader = loader.profile_name(p);
         }
