@@ -347,3 +347,69 @@ async fn target_groups_behind(
     }
     Ok(out)
 }
+
+/// A sound description of the seed's setup, for tests to break one thing at a time.
+#[cfg(test)]
+pub(crate) mod example {
+    use super::{Alias, AwsDescription, FailoverRecord, HealthCheckConfig};
+    use crate::aws::AwsParams;
+
+    fn params() -> AwsParams {
+        AwsParams {
+            primary_region: "us-east-1".into(),
+            secondary_region: "us-west-2".into(),
+            allowed_accounts: vec!["123456789012".into()],
+            allowed_regions: vec![],
+            profile: None,
+            hosted_zone_id: "Z1".into(),
+            record_name: "app.example.com".into(),
+            endpoint: "https://app.example.com/healthz".into(),
+            primary_health_check: "hc-1".into(),
+            secondary_health_check: Some("hc-2".into()),
+        }
+    }
+
+    pub fn record(failover: &str, check: Option<&str>, evaluate: bool) -> FailoverRecord {
+        FailoverRecord {
+            failover: failover.into(),
+            set_identifier: failover.to_lowercase(),
+            record_type: "A".into(),
+            ttl: None,
+            values: vec![],
+            alias: Some(Alias {
+                dns_name: format!("{failover}-alb.us-east-1.elb.amazonaws.com"),
+                evaluate_target_health: evaluate,
+            }),
+            health_check_id: check.map(str::to_string),
+        }
+    }
+
+    fn check(id: &str) -> HealthCheckConfig {
+        HealthCheckConfig {
+            id: id.into(),
+            check_type: "HTTPS".into(),
+            fqdn: Some("app.example.com".into()),
+            ip_address: None,
+            resource_path: Some("/healthz".into()),
+            request_interval: 10,
+            failure_threshold: 3,
+            disabled: false,
+            inverted: false,
+        }
+    }
+
+    pub fn good() -> AwsDescription {
+        AwsDescription {
+            params: params(),
+            account: "123456789012".into(),
+            caller_arn: "arn:aws:iam::123456789012:user/sre".into(),
+            name_servers: vec![],
+            records: vec![
+                record("PRIMARY", Some("hc-1"), true),
+                record("SECONDARY", Some("hc-2"), true),
+            ],
+            health_checks: vec![check("hc-1"), check("hc-2")],
+            target_groups: vec![],
+        }
+    }
+}

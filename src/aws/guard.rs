@@ -110,24 +110,8 @@ mod tests {
 
     fn description(account: &str) -> AwsDescription {
         AwsDescription {
-            params: crate::aws::AwsParams {
-                primary_region: "us-east-1".into(),
-                secondary_region: "us-west-2".into(),
-                allowed_accounts: vec!["123456789012".into()],
-                allowed_regions: vec![],
-                profile: None,
-                hosted_zone_id: "Z1".into(),
-                record_name: "app.example.com".into(),
-                endpoint: "https://app.example.com/".into(),
-                primary_health_check: "hc".into(),
-                secondary_health_check: None,
-            },
             account: account.into(),
-            caller_arn: format!("arn:aws:iam::{account}:role/ci"),
-            name_servers: vec![],
-            records: vec![],
-            health_checks: vec![],
-            target_groups: vec![],
+            ..crate::aws::discover::example::good()
         }
     }
 

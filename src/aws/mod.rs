@@ -114,18 +114,22 @@ impl AwsClients {
         self.profile.as_deref()
     }
 
+    /// The loaded configuration, in `region`.
+    fn config_in(&self, region: &str) -> SdkConfig {
+        self.base
+            .clone()
+            .into_builder()
+            .region(Region::new(region.to_string()))
+            .build()
+    }
+
     /// The clients of `region`.
     pub fn region(&self, region: &str) -> RegionClients {
         let mut cache = self.regions.lock().expect("aws clients lock");
         cache
             .entry(region.to_string())
             .or_insert_with(|| {
-                let config = self
-                    .base
-                    .clone()
-                    .into_builder()
-                    .region(Region::new(region.to_string()))
-                    .build();
+                let config = self.config_in(region);
                 RegionClients {
                     ec2: aws_sdk_ec2::Client::new(&config),
                     elbv2: aws_sdk_elasticloadbalancingv2::Client::new(&config),
@@ -139,23 +143,31 @@ impl AwsClients {
 
     /// Route 53, which is global (its API lives in us-east-1).
     pub fn route53(&self) -> aws_sdk_route53::Client {
-        let config = self
-            .base
-            .clone()
-            .into_builder()
-            .region(Region::new("us-east-1"))
-            .build();
-        aws_sdk_route53::Client::new(&config)
+        aws_sdk_route53::Client::new(&self.config_in("us-east-1"))
     }
 
     /// STS in `region`.
     pub fn sts(&self, region: &str) -> aws_sdk_sts::Client {
-        let config = self
-            .base
-            .clone()
-            .into_builder()
-            .region(Region::new(region.to_string()))
-            .build();
-        aws_sdk_sts::Client::new(&config)
+        aws_sdk_sts::Client::new(&self.config_in(region))
     }
+}
+
+/// An EC2 filter: `name` matching any of `values`.
+pub(crate) fn ec2_filter<V: Into<String>>(
+    name: impl Into<String>,
+    values: impl IntoIterator<Item = V>,
+) -> aws_sdk_ec2::types::Filter {
+    aws_sdk_ec2::types::Filter::builder()
+        .name(name)
+        .set_values(Some(values.into_iter().map(Into::into).collect()))
+        .build()
+}
+
+/// One `tag:KEY = VALUE` EC2 filter per wanted tag (all must match).
+pub(crate) fn tag_filters(
+    tags: &std::collections::BTreeMap<String, String>,
+) -> Vec<aws_sdk_ec2::types::Filter> {
+    tags.iter()
+        .map(|(k, v)| ec2_filter(format!("tag:{k}"), [v.as_str()]))
+        .collect()
 }

@@ -159,21 +159,14 @@ pub async fn instances(
     if !ids.is_empty() {
         request = request.set_instance_ids(Some(ids.to_vec()));
     }
-    for (k, v) in tags {
-        request = request.filters(
-            aws_sdk_ec2::types::Filter::builder()
-                .name(format!("tag:{k}"))
-                .values(v)
-                .build(),
-        );
+    for f in super::tag_filters(tags) {
+        request = request.filters(f);
     }
     if !states.is_empty() {
-        request = request.filters(
-            aws_sdk_ec2::types::Filter::builder()
-                .name("instance-state-name")
-                .set_values(Some(states.iter().map(|s| s.to_string()).collect()))
-                .build(),
-        );
+        request = request.filters(super::ec2_filter(
+            "instance-state-name",
+            states.iter().copied(),
+        ));
     }
     let out = request.send().await.map_err(|e| {
         explain(
@@ -225,22 +218,14 @@ pub async fn subnets(
     tags: &BTreeMap<String, String>,
 ) -> Result<Vec<Subnet>, String> {
     let ec2 = aws.region(region).ec2;
-    let mut request = ec2.describe_subnets().filters(
-        aws_sdk_ec2::types::Filter::builder()
-            .name("availability-zone")
-            .values(az)
-            .build(),
-    );
+    let mut request = ec2
+        .describe_subnets()
+        .filters(super::ec2_filter("availability-zone", [az]));
     if !ids.is_empty() {
         request = request.set_subnet_ids(Some(ids.to_vec()));
     }
-    for (k, v) in tags {
-        request = request.filters(
-            aws_sdk_ec2::types::Filter::builder()
-                .name(format!("tag:{k}"))
-                .values(v)
-                .build(),
-        );
+    for f in super::tag_filters(tags) {
+        request = request.filters(f);
     }
     let out = request.send().await.map_err(|e| {
         explain(

@@ -8,6 +8,7 @@ use crate::scenario::duration::HumanDuration;
 use crate::scenario::Target;
 use crate::target::Env;
 use crate::timeline::Observation;
+use aws_sdk_cloudwatch::types::StateValue;
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -106,27 +107,20 @@ impl Probe for AlarmProbe {
             }
             match request.send().await {
                 Ok(found) => {
+                    let seen =
+                        |name: Option<&str>, state: Option<&StateValue>, reason: Option<&str>| {
+                            Observation::Alarm {
+                                region: region.clone(),
+                                name: name.unwrap_or_default().to_string(),
+                                state: state.map(|s| s.as_str().to_string()).unwrap_or_default(),
+                                reason: reason.map(str::to_string),
+                            }
+                        };
                     for a in found.metric_alarms() {
-                        out.push(Observation::Alarm {
-                            region: region.clone(),
-                            name: a.alarm_name().unwrap_or_default().to_string(),
-                            state: a
-                                .state_value()
-                                .map(|s| s.as_str().to_string())
-                                .unwrap_or_default(),
-                            reason: a.state_reason().map(str::to_string),
-                        });
+                        out.push(seen(a.alarm_name(), a.state_value(), a.state_reason()));
                     }
                     for a in found.composite_alarms() {
-                        out.push(Observation::Alarm {
-                            region: region.clone(),
-                            name: a.alarm_name().unwrap_or_default().to_string(),
-                            state: a
-                                .state_value()
-                                .map(|s| s.as_str().to_string())
-                                .unwrap_or_default(),
-                            reason: a.state_reason().map(str::to_string),
-                        });
+                        out.push(seen(a.alarm_name(), a.state_value(), a.state_reason()));
                     }
                 }
                 // A failed read is no observation; it is said once in the timeline.

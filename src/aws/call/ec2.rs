@@ -1,59 +1,35 @@
 //! EC2: instances, and the deny-all network ACLs of `sever-az`.
 
 use super::{applied, TAG_ORIGINAL_ACL, TAG_RUN, TAG_SUBNET};
+use crate::aws::ec2_filter;
 use crate::aws::error::explain;
 use crate::aws::AwsClients;
 use crate::clock::mono_now;
 use crate::lab::Applied;
 
-fn ec2_filter(name: &str, value: &str) -> aws_sdk_ec2::types::Filter {
-    aws_sdk_ec2::types::Filter::builder()
-        .name(name)
-        .values(value)
-        .build()
-}
-
-/// StopInstances.
-pub async fn stop_instances(
+/// StopInstances (`running` false) or StartInstances (`running` true).
+pub async fn set_running(
     aws: &AwsClients,
     region: &str,
     instance_ids: &[String],
+    running: bool,
 ) -> Result<Applied, String> {
-    aws.region(region)
-        .ec2
-        .stop_instances()
-        .set_instance_ids(Some(instance_ids.to_vec()))
-        .send()
-        .await
-        .map_err(|e| {
-            explain(
-                &format!("stopping {}", instance_ids.join(", ")),
-                "ec2:StopInstances",
-                &e,
-            )
-        })?;
-    Ok(applied(true))
-}
-
-/// StartInstances.
-pub async fn start_instances(
-    aws: &AwsClients,
-    region: &str,
-    instance_ids: &[String],
-) -> Result<Applied, String> {
-    aws.region(region)
-        .ec2
-        .start_instances()
-        .set_instance_ids(Some(instance_ids.to_vec()))
-        .send()
-        .await
-        .map_err(|e| {
-            explain(
-                &format!("starting {}", instance_ids.join(", ")),
-                "ec2:StartInstances",
-                &e,
-            )
-        })?;
+    let ec2 = aws.region(region).ec2;
+    let ids = Some(instance_ids.to_vec());
+    let doing = |verb: &str| format!("{verb} {}", instance_ids.join(", "));
+    if running {
+        ec2.start_instances()
+            .set_instance_ids(ids)
+            .send()
+            .await
+            .map_err(|e| explain(&doing("starting"), "ec2:StartInstances", &e))?;
+    } else {
+        ec2.stop_instances()
+            .set_instance_ids(ids)
+            .send()
+            .await
+            .map_err(|e| explain(&doing("stopping"), "ec2:StopInstances", &e))?;
+    }
     Ok(applied(true))
 }
 
@@ -212,12 +188,12 @@ pub async fn deny_acls(
 ) -> Result<Vec<DenyAcl>, String> {
     let mut request = ec2.describe_network_acls();
     request = if run_id.is_empty() {
-        request.filters(ec2_filter("tag-key", TAG_RUN))
+        request.filters(ec2_filter("tag-key", [TAG_RUN]))
     } else {
-        request.filters(ec2_filter(&format!("tag:{TAG_RUN}"), run_id))
+        request.filters(ec2_filter(format!("tag:{TAG_RUN}"), [run_id]))
     };
     if let Some(s) = subnet_id {
-        request = request.filters(ec2_filter(&format!("tag:{TAG_SUBNET}"), s));
+        request = request.filters(ec2_filter(format!("tag:{TAG_SUBNET}"), [s]));
     }
     let out = request.send().await.map_err(|e| {
         explain(
@@ -318,7 +294,7 @@ pub async fn association_of(
 ) -> Result<(String, String), String> {
     let out = ec2
         .describe_network_acls()
-        .filters(ec2_filter("association.subnet-id", subnet_id))
+        .filters(ec2_filter("association.subnet-id", [subnet_id]))
         .send()
         .await
         .map_err(|e| {

@@ -58,6 +58,7 @@ pub async fn stopped(
     }
 }
 
+/// Where the run's experiment stands; `cut_short` when FIS stopped or failed it.
 pub async fn experiment_state(
     aws: &AwsClients,
     region: &str,
@@ -66,29 +67,10 @@ pub async fn experiment_state(
 ) -> Result<ChangeState, String> {
     use aws_sdk_fis::types::ExperimentStatus;
     let fis = aws.region(region).fis;
-    let listed = fis
-        .list_experiments()
-        .experiment_template_id(template_id)
-        .send()
-        .await
-        .map_err(|e| {
-            explain(
-                &format!("listing experiments of template {template_id}"),
-                "fis:ListExperiments",
-                &e,
-            )
-        })?;
-    let Some(id) = listed
-        .experiments()
-        .iter()
-        .filter(|x| {
-            x.tags()
-                .and_then(|t| t.get(TAG_RUN))
-                .is_some_and(|r| r == run_id)
-        })
-        .filter_map(|x| x.id())
-        .next()
-        .map(str::to_string)
+    let Some(id) = run_experiments(&fis, template_id, run_id)
+        .await?
+        .into_iter()
+        .find_map(|x| x.id().map(str::to_string))
     else {
         return Err(format!(
             "no FIS experiment of run {run_id} from template {template_id}"
@@ -123,12 +105,12 @@ pub async fn experiment_state(
     })
 }
 
-async fn running_experiments(
+/// The experiments of the template tagged with the run.
+async fn run_experiments(
     fis: &aws_sdk_fis::Client,
     template_id: &str,
     run_id: &str,
-) -> Result<Vec<String>, String> {
-    use aws_sdk_fis::types::ExperimentStatus;
+) -> Result<Vec<aws_sdk_fis::types::ExperimentSummary>, String> {
     let out = fis
         .list_experiments()
         .experiment_template_id(template_id)
@@ -149,6 +131,20 @@ async fn running_experiments(
                 .and_then(|t| t.get(TAG_RUN))
                 .is_some_and(|r| r == run_id)
         })
+        .cloned()
+        .collect())
+}
+
+/// Ids of the run's experiments that are still going.
+async fn running_experiments(
+    fis: &aws_sdk_fis::Client,
+    template_id: &str,
+    run_id: &str,
+) -> Result<Vec<String>, String> {
+    use aws_sdk_fis::types::ExperimentStatus;
+    Ok(run_experiments(fis, template_id, run_id)
+        .await?
+        .iter()
         .filter(|x| {
             matches!(
                 x.state().and_then(|s| s.status()),

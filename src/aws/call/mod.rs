@@ -257,11 +257,11 @@ impl AwsCall {
             AwsCall::StopInstances {
                 region,
                 instance_ids,
-            } => ec2::stop_instances(aws, region, instance_ids).await,
+            } => ec2::set_running(aws, region, instance_ids, false).await,
             AwsCall::StartInstances {
                 region,
                 instance_ids,
-            } => ec2::start_instances(aws, region, instance_ids).await,
+            } => ec2::set_running(aws, region, instance_ids, true).await,
             AwsCall::SeverSubnet {
                 region,
                 vpc_id,
