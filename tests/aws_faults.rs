@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::moto::{Moto, Records, Stage, PRIMARY};
+use common::moto::{acl_of, cluster_writer, deny_acl_count, Moto, Records, Stage, PRIMARY};
 use gameday::aws::{AwsClients, AwsEnv};
 use gameday::plan::{Action, Plan};
 use gameday::target::{Appliers, Env};
@@ -68,13 +68,6 @@ async fn states(aws: &AwsClients, ids: &[String]) -> Vec<(String, String)> {
     gameday::aws::call::instance_states(aws, PRIMARY, ids)
         .await
         .unwrap()
-}
-
-async fn acl_of(aws: &AwsClients, subnet: &str) -> String {
-    gameday::aws::call::association_of(&aws.region(PRIMARY).ec2, subnet)
-        .await
-        .unwrap()
-        .1
 }
 
 #[test]
@@ -194,12 +187,7 @@ fn sever_az_swaps_each_subnet_to_a_tagged_deny_acl_and_back() {
 
         undo_all(&aws, &plan).await;
         assert_eq!(acl_of(&aws, &stage.subnet_b).await, original_b);
-        assert!(
-            gameday::aws::call::deny_acls(&aws.region(PRIMARY).ec2, "", None)
-                .await
-                .unwrap()
-                .is_empty()
-        );
+        assert_eq!(deny_acl_count(&aws).await, 0);
     });
 }
 
@@ -243,12 +231,7 @@ fn revert_sweep_restores_a_severed_subnet_from_the_tags_alone() {
     common::rt().block_on(async {
         let aws = moto.clients().await;
         assert_eq!(acl_of(&aws, &stage.subnet_b).await, original_b);
-        assert!(
-            gameday::aws::call::deny_acls(&aws.region(PRIMARY).ec2, "", None)
-                .await
-                .unwrap()
-                .is_empty()
-        );
+        assert_eq!(deny_acl_count(&aws).await, 0);
     });
     // Twice is harmless.
     let again = moto
@@ -266,15 +249,7 @@ fn fail_database_fails_over_the_cluster_and_says_it_is_not_undone() {
     common::rt().block_on(async {
         let aws = moto.clients().await;
         let stage = Stage::build(&aws, Records::Alias).await;
-        let writer = || async {
-            let out = aws.region(PRIMARY).rds.describe_db_clusters().db_cluster_identifier("orders").send().await.unwrap();
-            out.db_clusters()[0]
-                .db_cluster_members()
-                .iter()
-                .find(|m| m.is_cluster_writer() == Some(true))
-                .and_then(|m| m.db_instance_identifier().map(str::to_string))
-                .unwrap()
-        };
+        let writer = || cluster_writer(&aws, "orders");
         let before = writer().await;
         let (_, plan) = plan_of(&aws, &stage, "[[faults]]\nkind = \"fail-database\"\ncluster = \"orders\"\n")
             .await

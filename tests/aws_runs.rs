@@ -5,7 +5,9 @@
 
 mod common;
 
-use common::moto::{Moto, Records, Stage, ACCOUNT, PRIMARY};
+use common::moto::{
+    acl_of, cluster_writer, deny_acl_count, Moto, Records, Stage, ACCOUNT, PRIMARY,
+};
 use common::{explain, only_report, scratch, StandingLab};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,20 +16,6 @@ fn write(dir: &Path, text: &str) -> PathBuf {
     let path = dir.join("scenario.toml");
     std::fs::write(&path, text).unwrap();
     path
-}
-
-async fn acl_of(aws: &gameday::aws::AwsClients, subnet: &str) -> String {
-    gameday::aws::call::association_of(&aws.region(PRIMARY).ec2, subnet)
-        .await
-        .unwrap()
-        .1
-}
-
-async fn deny_acls(aws: &gameday::aws::AwsClients) -> usize {
-    gameday::aws::call::deny_acls(&aws.region(PRIMARY).ec2, "", None)
-        .await
-        .unwrap()
-        .len()
 }
 
 #[test]
@@ -71,7 +59,7 @@ fn plan_reads_the_account_prints_changes_undos_floors_and_changes_nothing() {
     );
     common::rt().block_on(async {
         let aws = moto.clients().await;
-        assert_eq!(deny_acls(&aws).await, 0, "plan created nothing");
+        assert_eq!(deny_acl_count(&aws).await, 0, "plan created nothing");
         let regs = gameday::aws::call::registrations(&aws, PRIMARY, &stage.target_group)
             .await
             .unwrap();
@@ -287,21 +275,8 @@ fn guards_refuse_a_wrong_account_a_region_not_allowed_and_a_run_without_consent(
         .is_some_and(|s| s.len() == 1));
     common::rt().block_on(async {
         let aws = moto.clients().await;
-        assert_eq!(deny_acls(&aws).await, 0, "nothing was changed");
+        assert_eq!(deny_acl_count(&aws).await, 0, "nothing was changed");
     });
-}
-
-/// PostgreSQL present? In CI it must be (scripts/test installs it).
-fn postgres_available() -> bool {
-    let found = gameday::lab::database::postgres::find_binaries().is_ok();
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "PostgreSQL is required in CI"
-        );
-        eprintln!("skipped: no PostgreSQL server binaries (apt-get install postgresql)");
-    }
-    found
 }
 
 /// A standing PostgreSQL lab for customers, DNS and the canary's database,
@@ -377,13 +352,42 @@ kind = "alarm"
     }
 }
 
+impl Backed {
+    /// `gameday run --yes` of a scenario against moto, with `dsn` for the canary.
+    fn run(&self, moto: &Moto, dsn: &str, reports: &Path, scenario: &Path) -> Command {
+        let mut cmd = moto.gameday();
+        cmd.env("GAMEDAY_TEST_DSN", dsn)
+            .args(["run", "--yes", "--no-progress", "--reports"])
+            .arg(reports)
+            .arg(scenario);
+        cmd
+    }
+}
+
+/// Waits until the run under `reports` has journaled its fault as applied.
+fn wait_until_applied(reports: &Path, limit: std::time::Duration, what: &str) {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        let applied = std::fs::read_dir(reports)
+            .ok()
+            .and_then(|mut d| d.next())
+            .and_then(|e| std::fs::read_to_string(e.ok()?.path().join("journal.jsonl")).ok())
+            .is_some_and(|j| j.contains("\"applied\""));
+        if applied {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 const SEVER_B: &str =
     "[[faults]]\nkind = \"sever-az\"\naz = \"b\"\nsubnet_tags = { Tier = \"app\" }\n";
 
 #[test]
 fn a_whole_run_against_moto_severs_reverts_verifies_and_reports() {
     let (_guard, moto) = Moto::lock();
-    if !postgres_available() {
+    if !common::postgres_available() {
         return;
     }
     let b = backed(moto);
@@ -392,14 +396,7 @@ fn a_whole_run_against_moto_severs_reverts_verifies_and_reports() {
     let path = write(&dir, &b.scenario(SEVER_B, ""));
     let original =
         common::rt().block_on(async { acl_of(&moto.clients().await, &b.stage.subnet_b).await });
-    let out = moto
-        .gameday()
-        .env("GAMEDAY_TEST_DSN", &b.dsn)
-        .args(["run", "--yes", "--no-progress", "--reports"])
-        .arg(&reports)
-        .arg(&path)
-        .output()
-        .unwrap();
+    let out = b.run(moto, &b.dsn, &reports, &path).output().unwrap();
     let report = only_report(&reports);
     assert_eq!(report["revert"]["complete"], true, "{}", explain(&out));
     assert_eq!(report["environment"]["target"], "aws");
@@ -428,14 +425,14 @@ fn a_whole_run_against_moto_severs_reverts_verifies_and_reports() {
     common::rt().block_on(async {
         let aws = moto.clients().await;
         assert_eq!(acl_of(&aws, &b.stage.subnet_b).await, original);
-        assert_eq!(deny_acls(&aws).await, 0);
+        assert_eq!(deny_acl_count(&aws).await, 0);
     });
 }
 
 #[test]
 fn an_alarm_in_alarm_aborts_the_run_reverts_and_exits_3() {
     let (_guard, moto) = Moto::lock();
-    if !postgres_available() {
+    if !common::postgres_available() {
         return;
     }
     let b = backed(moto);
@@ -446,36 +443,21 @@ fn an_alarm_in_alarm_aborts_the_run_reverts_and_exits_3() {
         &b.scenario(SEVER_B, "")
             .replace("observe_at_least = \"3s\"", "observe_at_least = \"25s\""),
     );
-    let child = moto
-        .gameday()
-        .env("GAMEDAY_TEST_DSN", &b.dsn)
-        .args(["run", "--yes", "--no-progress", "--reports"])
-        .arg(&reports)
-        .arg(&path)
+    let child = b
+        .run(moto, &b.dsn, &reports, &path)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     // Once the fault is in, the alarm goes off.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    loop {
-        let applied = std::fs::read_dir(&reports)
-            .ok()
-            .and_then(|mut d| d.next())
-            .and_then(|e| std::fs::read_to_string(e.ok()?.path().join("journal.jsonl")).ok())
-            .is_some_and(|j| j.contains("\"applied\""));
-        if applied {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the fault was never applied"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    wait_until_applied(
+        &reports,
+        std::time::Duration::from_secs(30),
+        "the fault was never applied",
+    );
     common::rt().block_on(async {
         let aws = moto.clients().await;
-        assert_eq!(deny_acls(&aws).await, 1, "severed");
+        assert_eq!(deny_acl_count(&aws).await, 1, "severed");
         aws.region(PRIMARY)
             .cloudwatch
             .set_alarm_state()
@@ -500,14 +482,14 @@ fn an_alarm_in_alarm_aborts_the_run_reverts_and_exits_3() {
     );
     assert_eq!(report["revert"]["complete"], true);
     common::rt().block_on(async {
-        assert_eq!(deny_acls(&moto.clients().await).await, 0, "reverted");
+        assert_eq!(deny_acl_count(&moto.clients().await).await, 0, "reverted");
     });
 }
 
 #[test]
 fn killed_at_every_step_gameday_revert_restores_moto_exactly() {
     let (_guard, moto) = Moto::lock();
-    if !postgres_available() {
+    if !common::postgres_available() {
         return;
     }
     let b = backed(moto);
@@ -541,13 +523,9 @@ fn killed_at_every_step_gameday_revert_restores_moto_exactly() {
         } else {
             point
         };
-        let out = moto
-            .gameday()
-            .env("GAMEDAY_TEST_DSN", &b.dsn)
+        let out = b
+            .run(moto, &b.dsn, &reports, &path)
             .env("GAMEDAY_CRASH_AT", run_point)
-            .args(["run", "--yes", "--no-progress", "--reports"])
-            .arg(&reports)
-            .arg(&path)
             .output()
             .unwrap();
         assert_eq!(
@@ -594,7 +572,7 @@ fn killed_at_every_step_gameday_revert_restores_moto_exactly() {
                 acl_before,
                 "{point}: subnet association"
             );
-            assert_eq!(deny_acls(&aws).await, 0, "{point}: deny ACL deleted");
+            assert_eq!(deny_acl_count(&aws).await, 0, "{point}: deny ACL deleted");
             let mut regs = gameday::aws::call::registrations(&aws, PRIMARY, &b.stage.target_group)
                 .await
                 .unwrap();
@@ -668,7 +646,7 @@ fn shipped_aws_scenarios_validate_and_plan_against_a_stage_like_the_seed() {
 #[test]
 fn the_canary_insists_on_tls_when_the_connection_string_says_so() {
     let (_guard, moto) = Moto::lock();
-    if !postgres_available() {
+    if !common::postgres_available() {
         return;
     }
     let b = backed(moto);
@@ -677,12 +655,8 @@ fn the_canary_insists_on_tls_when_the_connection_string_says_so() {
     let path = write(&dir, &b.scenario(SEVER_B, ""));
     // The lab's PostgreSQL has no TLS: sslmode=require must refuse it, and the
     // run must refuse to inject with nothing changed.
-    let out = moto
-        .gameday()
-        .env("GAMEDAY_TEST_DSN", format!("{} sslmode=require", b.dsn))
-        .args(["run", "--yes", "--no-progress", "--reports"])
-        .arg(&reports)
-        .arg(&path)
+    let out = b
+        .run(moto, &format!("{} sslmode=require", b.dsn), &reports, &path)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
@@ -711,7 +685,7 @@ fn the_canary_insists_on_tls_when_the_connection_string_says_so() {
     assert!(!errors.is_empty());
     common::rt().block_on(async {
         assert_eq!(
-            deny_acls(&moto.clients().await).await,
+            deny_acl_count(&moto.clients().await).await,
             0,
             "nothing was changed"
         );
@@ -721,7 +695,7 @@ fn the_canary_insists_on_tls_when_the_connection_string_says_so() {
 #[test]
 fn an_fis_experiment_is_followed_and_one_stopped_outside_the_run_ends_it() {
     let (_guard, moto) = Moto::lock();
-    if !postgres_available() {
+    if !common::postgres_available() {
         return;
     }
     let b = backed(moto);
@@ -746,33 +720,19 @@ fn an_fis_experiment_is_followed_and_one_stopped_outside_the_run_ends_it() {
         &b.scenario(&faults, "")
             .replace("observe_at_least = \"3s\"", "observe_at_least = \"25s\""),
     );
-    let child = moto
-        .gameday()
-        .env("GAMEDAY_TEST_DSN", &b.dsn)
-        .args(["run", "--yes", "--no-progress", "--reports"])
-        .arg(&reports)
-        .arg(&path)
+    let child = b
+        .run(moto, &b.dsn, &reports, &path)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     // Once its first action runs (the run journals the change as applied)...
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
-        let applied = std::fs::read_dir(&reports)
-            .ok()
-            .and_then(|mut d| d.next())
-            .and_then(|e| std::fs::read_to_string(e.ok()?.path().join("journal.jsonl")).ok())
-            .is_some_and(|j| j.contains("\"applied\""));
-        if applied {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the experiment never ran"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    wait_until_applied(
+        &reports,
+        std::time::Duration::from_secs(60),
+        "the experiment never ran",
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     let experiment = loop {
         let found = common::rt().block_on(async {
             let aws = moto.clients().await;
@@ -837,7 +797,7 @@ fn an_fis_experiment_is_followed_and_one_stopped_outside_the_run_ends_it() {
 #[test]
 fn the_canary_verifies_the_databases_tls_certificate_against_ca_file() {
     let (_guard, moto) = Moto::lock();
-    if !postgres_available() {
+    if !common::postgres_available() {
         return;
     }
     // A lab whose PostgreSQL serves TLS from its own CA, as RDS does from Amazon's.
@@ -861,11 +821,7 @@ fn the_canary_verifies_the_databases_tls_certificate_against_ca_file() {
     let reports = dir.join("reports");
     let run = |scenario: String, reports: &Path| {
         let path = write(&dir, &scenario);
-        moto.gameday()
-            .env("GAMEDAY_TEST_DSN", format!("{} sslmode=require", b.dsn))
-            .args(["run", "--yes", "--no-progress", "--reports"])
-            .arg(reports)
-            .arg(&path)
+        b.run(moto, &format!("{} sslmode=require", b.dsn), reports, &path)
             .output()
             .unwrap()
     };
@@ -905,7 +861,7 @@ fn the_canary_verifies_the_databases_tls_certificate_against_ca_file() {
 #[test]
 fn a_database_failover_is_left_in_place_and_the_report_says_so() {
     let (_guard, moto) = Moto::lock();
-    if !postgres_available() {
+    if !common::postgres_available() {
         return;
     }
     let b = backed(moto);
@@ -918,34 +874,10 @@ fn a_database_failover_is_left_in_place_and_the_report_says_so() {
             "",
         ),
     );
-    let writer = || {
-        common::rt().block_on(async {
-            let aws = moto.clients().await;
-            let out = aws
-                .region(PRIMARY)
-                .rds
-                .describe_db_clusters()
-                .db_cluster_identifier("orders")
-                .send()
-                .await
-                .unwrap();
-            out.db_clusters()[0]
-                .db_cluster_members()
-                .iter()
-                .find(|m| m.is_cluster_writer() == Some(true))
-                .and_then(|m| m.db_instance_identifier().map(str::to_string))
-                .unwrap()
-        })
-    };
+    let writer =
+        || common::rt().block_on(async { cluster_writer(&moto.clients().await, "orders").await });
     let before = writer();
-    let out = moto
-        .gameday()
-        .env("GAMEDAY_TEST_DSN", &b.dsn)
-        .args(["run", "--yes", "--no-progress", "--reports"])
-        .arg(&reports)
-        .arg(&path)
-        .output()
-        .unwrap();
+    let out = b.run(moto, &b.dsn, &reports, &path).output().unwrap();
     let report = only_report(&reports);
     assert_eq!(report["revert"]["complete"], true, "{}", explain(&out));
     let left = report["revert"]["not_undone"].as_array().unwrap();

@@ -10,19 +10,6 @@ use common::*;
 use serde_json::Value;
 use std::collections::BTreeSet;
 
-/// PostgreSQL present? In CI it must be (scripts/test installs it).
-fn postgres_available() -> bool {
-    let found = gameday::lab::database::postgres::find_binaries().is_ok();
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "PostgreSQL is required in CI; scripts/test installs it"
-        );
-        eprintln!("skipped: no PostgreSQL server binaries (apt-get install postgresql)");
-    }
-    found
-}
-
 fn acked_seqs(report: &Value) -> BTreeSet<u64> {
     report["timeline"]
         .as_array()

@@ -154,3 +154,16 @@ impl Drop for StandingLab {
         let _ = self.child.wait();
     }
 }
+
+/// PostgreSQL present? In CI it must be (scripts/test installs it).
+pub fn postgres_available() -> bool {
+    let found = gameday::lab::database::postgres::find_binaries().is_ok();
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "PostgreSQL is required in CI; scripts/test installs it"
+        );
+        eprintln!("skipped: no PostgreSQL server binaries (apt-get install postgresql)");
+    }
+    found
+}

@@ -588,3 +588,37 @@ connection_env = "GAMEDAY_TEST_DSN"
         )
     }
 }
+
+/// The network ACL a primary subnet is associated with.
+pub async fn acl_of(aws: &AwsClients, subnet: &str) -> String {
+    gameday::aws::call::association_of(&aws.region(PRIMARY).ec2, subnet)
+        .await
+        .unwrap()
+        .1
+}
+
+/// How many gameday deny ACLs exist in the primary region.
+pub async fn deny_acl_count(aws: &AwsClients) -> usize {
+    gameday::aws::call::deny_acls(&aws.region(PRIMARY).ec2, "", None)
+        .await
+        .unwrap()
+        .len()
+}
+
+/// The writer instance of a primary DB cluster.
+pub async fn cluster_writer(aws: &AwsClients, cluster: &str) -> String {
+    let out = aws
+        .region(PRIMARY)
+        .rds
+        .describe_db_clusters()
+        .db_cluster_identifier(cluster)
+        .send()
+        .await
+        .unwrap();
+    out.db_clusters()[0]
+        .db_cluster_members()
+        .iter()
+        .find(|m| m.is_cluster_writer() == Some(true))
+        .and_then(|m| m.db_instance_identifier().map(str::to_string))
+        .unwrap()
+}
