@@ -168,13 +168,20 @@ impl PgCluster {
             .find(|p| p.is_dir() && tempfile_ok(p))
             .unwrap_or_else(std::env::temp_dir);
         clean_leftovers(&parent, &bin);
-        let base = parent.join(format!(
+        let name = format!(
             "{DIR_PREFIX}{}-{}",
             std::process::id(),
             mono_now() % 1_000_000_007
-        ));
-        std::fs::create_dir_all(&base).with_context(|| format!("creating {}", base.display()))?;
-        std::fs::write(base.join("owner.pid"), std::process::id().to_string())?;
+        );
+        let base = parent.join(&name);
+        // The folder appears with its owner already in it (made under a name
+        // leftovers cleaning ignores, then renamed): another lab starting at
+        // the same moment must never take it for a dead one and remove it.
+        let staging = parent.join(format!(".{name}"));
+        std::fs::create_dir_all(&staging)
+            .with_context(|| format!("creating {}", staging.display()))?;
+        std::fs::write(staging.join("owner.pid"), std::process::id().to_string())?;
+        std::fs::rename(&staging, &base).with_context(|| format!("creating {}", base.display()))?;
         chown(&base, owner)
             .with_context(|| format!("handing {} to the postgres user", base.display()))?;
         let ports = [free_port()?, free_port()?];
