@@ -45,10 +45,9 @@ impl DnsProbe {
             Env::Lab(lab) => Ok(vec![lab.dns]),
             Env::Aws(_) if !self.name_servers.is_empty() => Ok(self.name_servers.clone()),
             Env::Aws(aws) => {
-                if let Some(found) =
-                    Some(self.resolved.lock().expect("dns lock").clone()).filter(|v| !v.is_empty())
-                {
-                    return Ok(found);
+                let cached = self.resolved.lock().expect("dns lock").clone();
+                if !cached.is_empty() {
+                    return Ok(cached);
                 }
                 let mut found = Vec::new();
                 for ns in &aws.description.name_servers {

@@ -170,14 +170,10 @@ pub async fn start_experiment(
     use aws_sdk_fis::types::{ExperimentActionStatus, ExperimentStatus};
     let fis = aws.region(region).fis;
     // The run id is the idempotency token: a retried start is the same experiment.
-    let token: String = run_id
-        .chars()
-        .rev()
-        .take(64)
-        .collect::<String>()
-        .chars()
-        .rev()
-        .collect();
+    // A client token has at most 64 characters; a run id is ASCII.
+    let token = run_id
+        .get(run_id.len().saturating_sub(64)..)
+        .unwrap_or(run_id);
     let out = fis
         .start_experiment()
         .experiment_template_id(template_id)
