@@ -2,13 +2,16 @@
 //! gameday: rehearse a multi-region failover on purpose and measure it.
 //!
 //! Data flows one way: [`scenario`] -> [`plan`] -> [`timeline`] -> [`measure`] ->
-//! [`verdict`] -> [`report`]. The [`run`] module drives those steps against a
-//! [`target`] (the embedded [`lab`] or an AWS account through [`aws`]);
-//! [`fault`]s change it and [`probe`]s watch it.
+//! [`verdict`] -> [`report`]. The [`run`] module drives those steps against an
+//! [`environment`] (the embedded [`lab`] or an AWS account through [`aws`]);
+//! [`fault`]s change it, [`probe`]s watch it, and [`undo`] puts it back.
+//! ARCHITECTURE.md at the repository's top describes the whole.
 
 pub mod aws;
 pub mod clock;
 pub mod commands;
+pub mod crash;
+pub mod environment;
 pub mod fault;
 pub mod floor;
 pub mod history;
@@ -23,6 +26,7 @@ pub mod revert;
 pub mod run;
 pub mod scenario;
 pub mod stop;
-pub mod target;
 pub mod timeline;
+pub mod undo;
 pub mod verdict;
+pub mod words;

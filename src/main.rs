@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 use gameday::commands;
 use gameday::lab::LabPorts;
+use gameday::words::ExitStatus;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -159,12 +160,18 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    #[cfg(feature = "failpoints")]
+    let _crash_points = gameday::crash::setup();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            let code = if e.use_stderr() { 2 } else { 0 };
+            let status = if e.use_stderr() {
+                ExitStatus::Invalid
+            } else {
+                ExitStatus::Ok
+            };
             let _ = e.print();
-            return ExitCode::from(code);
+            return status.into();
         }
     };
     let code = match cli.command {
@@ -221,5 +228,5 @@ fn main() -> ExitCode {
             },
         ),
     };
-    ExitCode::from(code)
+    code.into()
 }

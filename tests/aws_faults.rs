@@ -5,8 +5,8 @@ mod common;
 
 use common::moto::{acl_of, cluster_writer, deny_acl_count, Moto, Records, Stage, PRIMARY};
 use gameday::aws::{AwsClients, AwsEnv};
+use gameday::environment::{Appliers, Env};
 use gameday::plan::{Action, Plan};
-use gameday::target::{Appliers, Env};
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
@@ -382,7 +382,7 @@ fn a_global_database_failover_is_planned_against_its_members_and_errors_are_one_
         assert!(bad.contains("is already the writer of orders-global"), "{bad}");
         // moto does not implement the failover: the error is one line naming the call and the permission.
         let appliers = Appliers { lab: None, aws: Some(aws.clone()) };
-        let e = appliers.apply(&plan.steps[0].apply).await.unwrap_err();
+        let e = appliers.apply(&plan.steps[0].apply).await.unwrap_err().to_string();
         eprintln!("moto answered: {e}");
         assert!(!e.contains('\n'), "{e}");
         assert!(e.starts_with("failing over global database orders-global to arn:"), "{e}");

@@ -8,7 +8,7 @@ mod common;
 use common::moto::{
     acl_of, cluster_writer, deny_acl_count, Moto, Records, Stage, ACCOUNT, PRIMARY,
 };
-use common::{explain, only_report, scratch, StandingLab};
+use common::{crash_at, explain, only_report, scratch, StandingLab};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -525,7 +525,7 @@ fn killed_at_every_step_gameday_revert_restores_moto_exactly() {
         };
         let out = b
             .run(moto, &b.dsn, &reports, &path)
-            .env("GAMEDAY_CRASH_AT", run_point)
+            .env("FAILPOINTS", crash_at(run_point))
             .output()
             .unwrap();
         assert_eq!(
@@ -538,7 +538,7 @@ fn killed_at_every_step_gameday_revert_restores_moto_exactly() {
             // The revert itself dies once, after journaling its first undo.
             let dying = moto
                 .gameday()
-                .env("GAMEDAY_CRASH_AT", point)
+                .env("FAILPOINTS", crash_at(point))
                 .arg("revert")
                 .arg(&reports)
                 .output()

@@ -65,7 +65,7 @@ fn run_until_killed(
 ) -> std::process::Output {
     gameday()
         .current_dir(root())
-        .env("GAMEDAY_CRASH_AT", point)
+        .env("FAILPOINTS", crash_at(point))
         .args([
             "run",
             &format!("scenarios/{scenario}.toml"),
@@ -158,7 +158,7 @@ fn a_revert_that_dies_is_finished_by_the_next() {
     assert_eq!(out.status.signal(), Some(libc::SIGKILL));
     let dying = gameday()
         .current_dir(root())
-        .env("GAMEDAY_CRASH_AT", "revert-after-undo-intent")
+        .env("FAILPOINTS", crash_at("revert-after-undo-intent"))
         .arg("revert")
         .arg(&reports)
         .output()

@@ -3,7 +3,7 @@
 
 mod common;
 use common::*;
-use gameday::lab::Role;
+use gameday::words::Role;
 use std::process::Stdio;
 use std::time::Duration;
 

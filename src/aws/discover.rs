@@ -98,10 +98,10 @@ pub struct AwsDescription {
 
 impl AwsDescription {
     /// The failover record of a role (`PRIMARY`, `SECONDARY`).
-    pub fn record(&self, role: crate::lab::Role) -> Option<&FailoverRecord> {
+    pub fn record(&self, role: crate::words::Role) -> Option<&FailoverRecord> {
         let want = match role {
-            crate::lab::Role::Primary => "PRIMARY",
-            crate::lab::Role::Secondary => "SECONDARY",
+            crate::words::Role::Primary => "PRIMARY",
+            crate::words::Role::Secondary => "SECONDARY",
         };
         self.records.iter().find(|r| r.failover == want)
     }
@@ -330,7 +330,8 @@ async fn target_groups_behind(
                     &format!("reading the target groups of {arn}"),
                     "elasticloadbalancing:DescribeTargetGroups",
                     &e,
-                ))
+                )
+                .into())
             }
         };
         for g in &groups {

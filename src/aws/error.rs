@@ -2,39 +2,87 @@
 //! what AWS said, and the permission or parameter to fix.
 
 // The SDK crates share these types; STS's re-exports serve for all of them.
+use crate::words::ChangeError;
 use aws_sdk_sts::config::http::HttpResponse;
 use aws_sdk_sts::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 
-/// Explains a failed call. `doing` says what was attempted on which resource
-/// ("deregistering targets of arn:..."); `permission` is the IAM action it needs.
-pub fn explain<E>(doing: &str, permission: &str, err: &SdkError<E, HttpResponse>) -> String
+/// Explains a failed call, and says whether trying again can help. `doing`
+/// says what was attempted on which resource ("deregistering targets of
+/// arn:..."); `permission` is the IAM action it needs.
+pub fn explain<E>(doing: &str, permission: &str, err: &SdkError<E, HttpResponse>) -> ChangeError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
     match err {
         SdkError::ServiceError(service) => {
             let e = service.err();
+            let status = service.raw().status().as_u16();
             let Some(code) = e.code() else {
-                return format!(
-                    "{doing} failed: HTTP {} without an AWS error code (is the endpoint an AWS API?); the call needs {permission}",
-                    service.raw().status().as_u16()
+                let message = format!(
+                    "{doing} failed: HTTP {status} without an AWS error code (is the endpoint an AWS API?); the call needs {permission}"
                 );
+                return classify_status(status, message);
             };
             let message = e.message().unwrap_or("no message");
-            format!("{doing} failed: {code}: {message}; {}", advice(code, permission))
+            let line = format!("{doing} failed: {code}: {message}; {}", advice(code, permission));
+            if transient_code(code) || status >= 500 {
+                ChangeError::transient(line)
+            } else {
+                ChangeError::permanent(line)
+            }
         }
-        SdkError::TimeoutError(_) => format!(
+        SdkError::TimeoutError(_) => ChangeError::transient(format!(
             "{doing} failed: the call to AWS timed out; check the network path to the endpoint and retry"
-        ),
-        SdkError::DispatchFailure(_) => format!(
+        )),
+        SdkError::DispatchFailure(_) => ChangeError::transient(format!(
             "{doing} failed: could not reach AWS ({}); check the endpoint, proxy and network",
             DisplayErrorContext(err)
-        ),
-        _ => format!(
+        )),
+        SdkError::ResponseError(_) => ChangeError::transient(format!(
+            "{doing} failed: AWS's answer could not be read ({}); retry",
+            DisplayErrorContext(err)
+        )),
+        _ => ChangeError::permanent(format!(
             "{doing} failed: {}; check the credentials (AWS_PROFILE, --profile) and the region",
             DisplayErrorContext(err)
-        ),
+        )),
     }
+}
+
+fn classify_status(status: u16, message: String) -> ChangeError {
+    if status >= 500 || status == 429 {
+        ChangeError::transient(message)
+    } else {
+        ChangeError::permanent(message)
+    }
+}
+
+/// Error codes AWS uses for "not now": throttling, a busy or failing service.
+/// Everything else (denied, not found, invalid, a quota) repeats on retry.
+fn transient_code(code: &str) -> bool {
+    const TRANSIENT: &[&str] = &[
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "EC2ThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "BandwidthLimitExceeded",
+        "SlowDown",
+        "PriorRequestNotComplete",
+        "TransactionInProgressException",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "InternalError",
+        "InternalFailure",
+        "InternalServerError",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "IDPCommunicationError",
+    ];
+    TRANSIENT.contains(&code)
 }
 
 /// What to do about an error code.
@@ -68,7 +116,7 @@ fn advice(code: &str, permission: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::advice;
+    use super::{advice, classify_status, transient_code};
 
     #[test]
     fn advice_names_the_fix() {
@@ -78,5 +126,30 @@ mod tests {
         assert!(advice("InvalidParameterValue", "x").contains("parameter"));
         assert!(advice("ExpiredToken", "x").contains("refresh"));
         assert!(advice("Throttling", "x").contains("throttling"));
+    }
+
+    #[test]
+    fn only_not_now_errors_are_retried() {
+        for code in [
+            "Throttling",
+            "ThrottlingException",
+            "RequestLimitExceeded",
+            "InternalError",
+        ] {
+            assert!(transient_code(code), "{code}");
+        }
+        for code in [
+            "AccessDenied",
+            "UnauthorizedOperation",
+            "TargetGroupNotFound",
+            "InvalidParameterValue",
+            "VpcLimitExceeded",
+            "ExpiredToken",
+        ] {
+            assert!(!transient_code(code), "{code}");
+        }
+        assert!(classify_status(503, "x".into()).retryable());
+        assert!(classify_status(429, "x".into()).retryable());
+        assert!(!classify_status(403, "x".into()).retryable());
     }
 }

@@ -43,10 +43,10 @@ impl AwsParams {
     }
 
     /// The region of a role.
-    pub fn region(&self, role: crate::lab::Role) -> &str {
+    pub fn region(&self, role: crate::words::Role) -> &str {
         match role {
-            crate::lab::Role::Primary => &self.primary_region,
-            crate::lab::Role::Secondary => &self.secondary_region,
+            crate::words::Role::Primary => &self.primary_region,
+            crate::words::Role::Secondary => &self.secondary_region,
         }
     }
 

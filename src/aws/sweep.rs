@@ -31,10 +31,10 @@ pub async fn sweep(
             };
             undo.apply(clients)
                 .await
-                .map_err(|e| (restored.clone(), e))?;
+                .map_err(|e| (restored.clone(), e.message))?;
             undo.holds(clients)
                 .await
-                .map_err(|e| (restored.clone(), e))?;
+                .map_err(|e| (restored.clone(), e.message))?;
             restored.push(undo.summary());
         }
     }

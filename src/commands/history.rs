@@ -1,17 +1,17 @@
 //! `gameday history`: runs over time per scenario, with regression flags.
 
-use super::EXIT_INVALID;
 use crate::history::{self, render};
+use crate::words::ExitStatus;
 use std::path::Path;
 
 /// Prints the history of the runs under `dir`. Exit 1 with `fail_on_regression`
 /// when the newest run of a scenario regressed.
-pub fn history(dir: &Path, format: &str, threshold: f64, fail_on_regression: bool) -> u8 {
+pub fn history(dir: &Path, format: &str, threshold: f64, fail_on_regression: bool) -> ExitStatus {
     if !(0.0..=10.0).contains(&threshold) {
         eprintln!(
             "gameday: --threshold {threshold} is not a share between 0 and 10 (0.2 means 20%)"
         );
-        return EXIT_INVALID;
+        return ExitStatus::Invalid;
     }
     let render: fn(&history::History) -> String = match format {
         "table" => render::table,
@@ -19,7 +19,7 @@ pub fn history(dir: &Path, format: &str, threshold: f64, fail_on_regression: boo
         "json" => render::json,
         other => {
             eprintln!("gameday: unknown history format \"{other}\"; use table, md or json");
-            return EXIT_INVALID;
+            return ExitStatus::Invalid;
         }
     };
     let h = match history::collect(dir, threshold) {
@@ -29,13 +29,13 @@ pub fn history(dir: &Path, format: &str, threshold: f64, fail_on_regression: boo
                 "gameday: {}: cannot read the reports folder: {e}",
                 dir.display()
             );
-            return EXIT_INVALID;
+            return ExitStatus::Invalid;
         }
     };
     print!("{}", render(&h));
     if fail_on_regression && h.has_regression() {
-        1
+        ExitStatus::Breached
     } else {
-        0
+        ExitStatus::Ok
     }
 }

@@ -1,9 +1,11 @@
 //! `gameday lab`: run the lab in the foreground and print its addresses, so a
 //! person can curl and dig it and runs can attach to it.
 
-use super::{load_or_report, runtime, EXIT_INVALID};
-use crate::lab::{Lab, LabParams, LabPorts, Role};
+use super::{load_or_report, runtime};
+use crate::lab::{Lab, LabParams, LabPorts};
 use crate::run::signals::StopSignals;
+use crate::words::ExitStatus;
+use crate::words::Role;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
@@ -51,7 +53,7 @@ fn addresses(d: &crate::lab::LabDescription) -> String {
 }
 
 /// Runs a standing lab until SIGINT or SIGTERM.
-pub fn lab(params_from: Option<&Path>, ports: LabPorts) -> u8 {
+pub fn lab(params_from: Option<&Path>, ports: LabPorts) -> ExitStatus {
     let params = match params_from {
         Some(p) => match load_or_report(p) {
             Ok(s) => s.lab,
@@ -68,7 +70,7 @@ pub fn lab(params_from: Option<&Path>, ports: LabPorts) -> u8 {
             Ok(l) => l,
             Err(e) => {
                 eprintln!("gameday: cannot start the lab: {e:#}");
-                return EXIT_INVALID;
+                return ExitStatus::Invalid;
             }
         };
         // A closed stdout (`gameday lab | head -1`) must not take the lab down.
@@ -78,11 +80,11 @@ pub fn lab(params_from: Option<&Path>, ports: LabPorts) -> u8 {
             Ok(mut signals) => signals.next().await,
             Err(e) => {
                 eprintln!("gameday: cannot listen for SIGTERM: {e}");
-                return EXIT_INVALID;
+                return ExitStatus::Invalid;
             }
         }
         lab.stop();
         let _ = writeln!(std::io::stdout(), "lab stopped");
-        0
+        ExitStatus::Ok
     })
 }

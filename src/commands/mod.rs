@@ -9,26 +9,24 @@ pub mod run;
 pub mod validate;
 
 use crate::scenario::{self, Scenario};
+use crate::words::ExitStatus;
 use std::path::Path;
 
-/// Exit code for invalid input (DESIGN.md).
-pub const EXIT_INVALID: u8 = 2;
-
 /// Loads a scenario or prints its one-line error.
-pub fn load_or_report(path: &Path) -> Result<Scenario, u8> {
+pub fn load_or_report(path: &Path) -> Result<Scenario, ExitStatus> {
     scenario::load(path).map_err(|e| {
         eprintln!("gameday: {e}");
-        EXIT_INVALID
+        ExitStatus::Invalid
     })
 }
 
 /// A tokio runtime for a command, or the exit code after saying why there is none.
-pub fn runtime() -> Result<tokio::runtime::Runtime, u8> {
+pub fn runtime() -> Result<tokio::runtime::Runtime, ExitStatus> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| {
             eprintln!("gameday: cannot start the async runtime: {e}");
-            EXIT_INVALID
+            ExitStatus::Invalid
         })
 }

@@ -2,13 +2,20 @@
 //! watched. Changes nothing: an embedded lab is started only to resolve against;
 //! on AWS only read calls are made.
 
-use super::{load_or_report, runtime, EXIT_INVALID};
-use crate::target::Env;
+use super::{load_or_report, runtime};
+use crate::environment::Env;
+use crate::scenario::Scenario;
+use crate::words::ExitStatus;
 use std::net::SocketAddr;
 use std::path::Path;
 
 /// Prints the plan of a scenario.
-pub fn plan(path: &Path, attach: Option<SocketAddr>, profile: Option<&str>, strict: bool) -> u8 {
+pub fn plan(
+    path: &Path,
+    attach: Option<SocketAddr>,
+    profile: Option<&str>,
+    strict: bool,
+) -> ExitStatus {
     let scenario = match load_or_report(path) {
         Ok(s) => s,
         Err(code) => return code,
@@ -18,106 +25,64 @@ pub fn plan(path: &Path, attach: Option<SocketAddr>, profile: Option<&str>, stri
         Err(code) => return code,
     };
     rt.block_on(async {
-        let connected = match crate::target::connect(&scenario, attach, profile).await {
+        let connected = match crate::environment::connect(&scenario, attach, profile).await {
             Ok(c) => c,
             Err(e) => {
                 eprintln!("gameday: {}: {e}", path.display());
-                return EXIT_INVALID;
+                return ExitStatus::Invalid;
             }
         };
-        let env = &connected.env;
-        let code =
-            match crate::plan::resolve(&scenario.faults, &scenario.probes, env, "<run-id>").await {
-                Ok(plan) => {
-                    let target = match env {
-                        Env::Lab(_) if attach.is_some() => "lab (standing)".to_string(),
-                        Env::Lab(_) => "lab".to_string(),
-                        Env::Aws(a) => format!(
-                            "aws, account {} as {}",
-                            a.description.account, a.description.caller_arn
-                        ),
-                    };
-                    println!(
-                        "Plan for {} ({}), target {target}",
-                        scenario.name,
-                        path.display()
-                    );
-                    if let Env::Aws(a) = env {
-                        let d = &a.description;
-                        println!(
-                            "Zone {} name servers (delegation set): {}",
-                            d.params.hosted_zone_id,
-                            d.name_servers.join(", ")
-                        );
-                        for r in &d.records {
-                            println!(
-                                "Record {} {} ({}): {}{}",
-                                r.failover,
-                                d.params.host(),
-                                r.set_identifier,
-                                r.alias
-                                    .as_ref()
-                                    .map(|a| format!(
-                                        "alias {} (evaluate_target_health {})",
-                                        a.dns_name, a.evaluate_target_health
-                                    ))
-                                    .unwrap_or_else(|| format!(
-                                        "{} TTL {}",
-                                        r.values.join(", "),
-                                        r.ttl.unwrap_or(0)
-                                    )),
-                                r.health_check_id
-                                    .as_ref()
-                                    .map(|h| format!(", health check {h}"))
-                                    .unwrap_or_default()
-                            );
-                        }
-                        if let Err(why) = crate::aws::guard::regions(d, &plan) {
-                            println!("warning: {why}");
-                        }
-                    }
-                    print!("{}", plan.render());
-                    println!(
-                        "Objectives: rto {}, rpo {}{}{}",
-                        scenario.objectives.rto,
-                        scenario.objectives.rpo,
-                        scenario
-                            .objectives
-                            .max_detection
-                            .map(|d| format!(", max_detection {d}"))
-                            .unwrap_or_default(),
-                        scenario
-                            .objectives
-                            .max_dns_flip
-                            .map(|d| format!(", max_dns_flip {d}"))
-                            .unwrap_or_default()
-                    );
-                    print!(
-                        "{}",
-                        crate::plan::render_floors(&plan.floors, &scenario.objectives)
-                    );
-                    print!("{}", crate::plan::render_lint(env));
-                    println!("Nothing was changed.");
-                    if strict
-                        && !crate::floor::impossible(&plan.floors, &scenario.objectives).is_empty()
-                    {
-                        eprintln!(
-                            "gameday: {}: an objective is below its floor (--strict)",
-                            path.display()
-                        );
-                        EXIT_INVALID
-                    } else {
-                        0
-                    }
-                }
-                Err(e) => {
-                    eprintln!("gameday: {}: {e}", path.display());
-                    EXIT_INVALID
-                }
-            };
-        if let Some(mut l) = connected.embedded {
-            l.stop();
-        }
+        let code = show(&scenario, path, &connected.env, strict).await;
+        connected.stop();
         code
     })
+}
+
+/// Resolves the plan and prints it with its floors and lint.
+async fn show(scenario: &Scenario, path: &Path, env: &Env, strict: bool) -> ExitStatus {
+    let plan = match crate::plan::resolve(&scenario.faults, &scenario.probes, env, "<run-id>").await
+    {
+        Ok(plan) => plan,
+        Err(e) => {
+            eprintln!("gameday: {}: {e}", path.display());
+            return ExitStatus::Invalid;
+        }
+    };
+    print!(
+        "Plan for {} ({}), {}",
+        scenario.name,
+        path.display(),
+        env.plan_header(&plan)
+    );
+    print!("{}", plan.render());
+    println!("{}", objectives_line(&scenario.objectives));
+    print!(
+        "{}",
+        crate::plan::render_floors(&plan.floors, &scenario.objectives)
+    );
+    print!("{}", crate::plan::render_lint(env));
+    println!("Nothing was changed.");
+    if strict && !crate::floor::impossible(&plan.floors, &scenario.objectives).is_empty() {
+        eprintln!(
+            "gameday: {}: an objective is below its floor (--strict)",
+            path.display()
+        );
+        ExitStatus::Invalid
+    } else {
+        ExitStatus::Ok
+    }
+}
+
+fn objectives_line(o: &crate::scenario::Objectives) -> String {
+    format!(
+        "Objectives: rto {}, rpo {}{}{}",
+        o.rto,
+        o.rpo,
+        o.max_detection
+            .map(|d| format!(", max_detection {d}"))
+            .unwrap_or_default(),
+        o.max_dns_flip
+            .map(|d| format!(", max_dns_flip {d}"))
+            .unwrap_or_default()
+    )
 }

@@ -1,14 +1,12 @@
 //! `gameday revert` and `gameday status`: finish what interrupted runs left
 //! behind, and list what is still pending.
 
-use super::{runtime, EXIT_INVALID};
+use super::runtime;
 use crate::revert::{self, PendingRun};
+use crate::words::ExitStatus;
 use std::path::Path;
 
-/// Exit code when a person must look (DESIGN.md).
-const EXIT_REVERT_INCOMPLETE: u8 = 4;
-
-fn pending_or_report(dir: &Path) -> Result<Vec<PendingRun>, u8> {
+fn pending_or_report(dir: &Path) -> Result<Vec<PendingRun>, ExitStatus> {
     if !dir.exists() {
         return Ok(Vec::new());
     }
@@ -17,19 +15,19 @@ fn pending_or_report(dir: &Path) -> Result<Vec<PendingRun>, u8> {
             "gameday: {}: cannot read the run journals: {e}",
             dir.display()
         );
-        EXIT_INVALID
+        ExitStatus::Invalid
     })
 }
 
 /// Lists runs with pending undos.
-pub fn status(dir: &Path) -> u8 {
+pub fn status(dir: &Path) -> ExitStatus {
     let pending = match pending_or_report(dir) {
         Ok(p) => p,
         Err(code) => return code,
     };
     if pending.is_empty() {
         println!("no run under {} has pending undos", dir.display());
-        return 0;
+        return ExitStatus::Ok;
     }
     for run in &pending {
         let at = match (&run.control, &run.profile) {
@@ -49,21 +47,21 @@ pub fn status(dir: &Path) -> u8 {
         }
     }
     println!("finish them with: gameday revert {}", dir.display());
-    0
+    ExitStatus::Ok
 }
 
 /// Restores every subnet any gameday run severed in `regions`, from the deny
 /// ACLs' tags alone (the journal may be lost); 0 when all were restored.
-pub fn sweep(regions: &[String], profile: Option<&str>) -> u8 {
+pub fn sweep(regions: &[String], profile: Option<&str>) -> ExitStatus {
     if regions.is_empty() {
         eprintln!(
             "gameday: --sweep needs the regions to look in: --region us-east-1 --region us-west-2"
         );
-        return EXIT_INVALID;
+        return ExitStatus::Invalid;
     }
     if let Some(bad) = regions.iter().find(|r| !crate::aws::params::is_region(r)) {
         eprintln!("gameday: --region {bad} is not an AWS region name; write it like us-east-1");
-        return EXIT_INVALID;
+        return ExitStatus::Invalid;
     }
     let rt = match runtime() {
         Ok(rt) => rt,
@@ -79,26 +77,26 @@ pub fn sweep(regions: &[String], profile: Option<&str>) -> u8 {
                 "nothing to sweep: no gameday deny ACL in {}",
                 regions.join(", ")
             );
-            0
+            ExitStatus::Ok
         }
         Ok(restored) => {
             for r in restored {
                 println!("restored: {r}");
             }
-            0
+            ExitStatus::Ok
         }
         Err((restored, why)) => {
             for r in restored {
                 println!("restored: {r}");
             }
             eprintln!("gameday: sweep incomplete: {why}");
-            EXIT_REVERT_INCOMPLETE
+            ExitStatus::RevertIncomplete
         }
     }
 }
 
 /// Applies every pending undo; 0 when everything was restored, 4 otherwise.
-pub fn revert(dir: &Path, profile: Option<&str>) -> u8 {
+pub fn revert(dir: &Path, profile: Option<&str>) -> ExitStatus {
     let pending = match pending_or_report(dir) {
         Ok(p) => p,
         Err(code) => return code,
@@ -108,7 +106,7 @@ pub fn revert(dir: &Path, profile: Option<&str>) -> u8 {
             "nothing to revert: no run under {} has pending undos",
             dir.display()
         );
-        return 0;
+        return ExitStatus::Ok;
     }
     let rt = match runtime() {
         Ok(rt) => rt,
@@ -116,29 +114,26 @@ pub fn revert(dir: &Path, profile: Option<&str>) -> u8 {
     };
     let mut incomplete = false;
     for run in &pending {
-        match rt.block_on(revert::finish(run, profile)) {
-            Ok(restored) => {
-                println!("{}: restored", run.run_id);
-                for r in restored {
-                    println!("  {r}");
-                }
-            }
-            Err((restored, why)) => {
-                incomplete = true;
-                for r in restored {
-                    println!("  {r}");
-                }
-                eprintln!(
-                    "gameday: {}: revert incomplete: {why}; journal {}",
-                    run.run_id,
-                    run.journal.display()
-                );
-            }
+        let finished = rt.block_on(revert::finish(run, profile));
+        if finished.failures.is_empty() {
+            println!("{}: restored", run.run_id);
+        }
+        for r in &finished.restored {
+            println!("  {r}");
+        }
+        if !finished.failures.is_empty() {
+            incomplete = true;
+            eprintln!(
+                "gameday: {}: revert incomplete: {}; journal {}",
+                run.run_id,
+                finished.failures.join("; "),
+                run.journal.display()
+            );
         }
     }
     if incomplete {
-        EXIT_REVERT_INCOMPLETE
+        ExitStatus::RevertIncomplete
     } else {
-        0
+        ExitStatus::Ok
     }
 }

@@ -1,9 +1,10 @@
 //! `gameday run`: one game day, end to end; prints the verdict and exits with its code.
 
-use super::{load_or_report, runtime, EXIT_INVALID};
+use super::{load_or_report, runtime};
 use crate::report::markdown::outcome_phrase;
 use crate::report::{table::Terminal, Format};
 use crate::run::{execute, RunOptions};
+use crate::words::ExitStatus;
 use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -17,7 +18,7 @@ pub fn run(
     consent: bool,
     ignore_window: bool,
     profile: Option<String>,
-) -> u8 {
+) -> ExitStatus {
     let scenario = match load_or_report(path) {
         Ok(s) => s,
         Err(code) => return code,
@@ -48,11 +49,11 @@ pub fn run(
             }
             println!("report: {}", result.dir.join("report.md").display());
             append_step_summary(r);
-            r.exit_code
+            r.outcome.exit_status()
         }
         Err(e) => {
             eprintln!("gameday: {e:#}");
-            EXIT_INVALID
+            ExitStatus::Invalid
         }
     }
 }

@@ -1,11 +1,11 @@
 //! `gameday validate`: load every scenario, report each error on one line.
 
-use super::EXIT_INVALID;
 use crate::scenario;
+use crate::words::ExitStatus;
 use std::path::PathBuf;
 
 /// Validates scenarios; exit 0 when all are valid, 2 otherwise.
-pub fn validate(paths: &[PathBuf], strict: bool) -> u8 {
+pub fn validate(paths: &[PathBuf], strict: bool) -> ExitStatus {
     let mut failed = 0;
     for path in paths {
         match scenario::load(path) {
@@ -58,8 +58,8 @@ pub fn validate(paths: &[PathBuf], strict: bool) -> u8 {
         }
     }
     if failed > 0 {
-        EXIT_INVALID
+        ExitStatus::Invalid
     } else {
-        0
+        ExitStatus::Ok
     }
 }

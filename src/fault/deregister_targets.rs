@@ -5,13 +5,13 @@
 use super::Fault;
 use crate::aws::call::{AwsCall, Registration};
 use crate::aws::AwsEnv;
+use crate::environment::Env;
 use crate::floor::{FailureMode, RecoveryPath};
 use crate::lab::{LabCall, LabDescription};
 use crate::plan::{Action, Step};
 use crate::scenario::region::RegionRef;
 use crate::scenario::selection::Selection;
 use crate::scenario::Target;
-use crate::target::Env;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 

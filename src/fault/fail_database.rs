@@ -11,13 +11,13 @@ use super::Fault;
 use crate::aws::call::AwsCall;
 use crate::aws::error::explain;
 use crate::aws::AwsEnv;
+use crate::environment::Env;
 use crate::floor::{FailureMode, RecoveryPath};
 use crate::lab::{LabCall, LabDescription};
 use crate::plan::{Action, Step};
 use crate::scenario::duration::HumanDuration;
 use crate::scenario::region::RegionRef;
 use crate::scenario::Target;
-use crate::target::Env;
 use serde::Deserialize;
 
 /// How an AWS database fails over.

@@ -5,11 +5,11 @@
 use super::Fault;
 use crate::aws::call::AwsCall;
 use crate::aws::error::explain;
+use crate::environment::Env;
 use crate::floor::{FailureMode, RecoveryPath};
 use crate::plan::{Action, Step};
 use crate::scenario::region::RegionRef;
 use crate::scenario::Target;
-use crate::target::Env;
 use serde::Deserialize;
 
 /// Kind name.

@@ -12,10 +12,10 @@ pub mod region_outage;
 pub mod sever_az;
 pub mod stop_instances;
 
+use crate::environment::Env;
 use crate::floor::{FailureMode, RecoveryPath};
 use crate::plan::Step;
 use crate::scenario::Target;
-use crate::target::Env;
 use toml::de::ValueDeserializer;
 
 /// One kind of breakage.

@@ -2,12 +2,12 @@
 //! database). Undo reconnects it and fails the database back if needed.
 
 use super::Fault;
+use crate::environment::Env;
 use crate::floor::{FailureMode, RecoveryPath};
 use crate::lab::LabCall;
 use crate::plan::{Action, Step};
 use crate::scenario::region::RegionRef;
 use crate::scenario::Target;
-use crate::target::Env;
 use serde::Deserialize;
 
 /// Kind name.

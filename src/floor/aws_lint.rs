@@ -2,7 +2,7 @@
 //! finding names the resource and the fix.
 
 use crate::aws::discover::{AwsDescription, FailoverRecord};
-use crate::lab::Role;
+use crate::words::Role;
 
 fn record_name(d: &AwsDescription, r: &FailoverRecord) -> String {
     format!(

@@ -66,7 +66,7 @@ impl FloorInputs {
     /// From what Route 53 and ELBv2 say about the primary.
     pub fn aws(d: &crate::aws::discover::AwsDescription) -> FloorInputs {
         let check = d.health_check(&d.params.primary_health_check);
-        let record = d.record(crate::lab::Role::Primary);
+        let record = d.record(crate::words::Role::Primary);
         let (ttl, ttl_why) = match record {
             Some(r) => match &r.alias {
                 Some(a) if crate::aws::discover::normalize(&a.dns_name).contains(".elb.") => (
@@ -108,14 +108,6 @@ impl FloorInputs {
             ttl,
             ttl_why,
             target_group,
-        }
-    }
-
-    /// From either target's environment.
-    pub fn of(env: &crate::target::Env) -> FloorInputs {
-        match env {
-            crate::target::Env::Lab(d) => FloorInputs::lab(&d.params),
-            crate::target::Env::Aws(a) => FloorInputs::aws(&a.description),
         }
     }
 }

@@ -58,6 +58,20 @@ pub enum JournalEntry {
     },
 }
 
+impl JournalEntry {
+    /// The entry's `event` name, as written.
+    pub fn event_name(&self) -> &'static str {
+        match self {
+            JournalEntry::RunStart { .. } => "run-start",
+            JournalEntry::Intent { .. } => "intent",
+            JournalEntry::Applied { .. } => "applied",
+            JournalEntry::UndoIntent { .. } => "undo-intent",
+            JournalEntry::Undone { .. } => "undone",
+            JournalEntry::RunEnd { .. } => "run-end",
+        }
+    }
+}
+
 /// Reads every entry of a journal. A torn last line (the process died while
 /// writing it) is skipped: the entry before it is the last that happened.
 pub fn read(path: &Path) -> std::io::Result<Vec<JournalEntry>> {
@@ -97,6 +111,12 @@ impl Journal {
     /// Where it is.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Makes every later write fail, as a full or broken disk would.
+    #[cfg(test)]
+    pub(crate) fn poison_for_tests(&mut self) {
+        self.file = File::open("/dev/null").expect("/dev/null opens");
     }
 
     /// Appends one entry and fsyncs it before returning.

@@ -8,8 +8,8 @@
 
 use super::database::embedded::WriteRequest;
 use super::database::Database;
-use super::Role;
 use crate::net::http::{self, Body};
+use crate::words::Role;
 use hyper::{Method, Request, Response, StatusCode};
 use std::sync::Arc;
 use std::time::Duration;

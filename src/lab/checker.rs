@@ -8,8 +8,8 @@
 //! unhealthy, as Route 53 does.
 
 use super::truth::Truth;
-use super::Role;
 use crate::net::http;
+use crate::words::Role;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

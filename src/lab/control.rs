@@ -9,9 +9,11 @@ use super::alb::{Target, TargetHealth};
 use super::checker::RegionHealth;
 use super::database::InstanceView;
 use super::truth::TruthEvent;
-use super::{LabParams, LabState, Role};
-use crate::clock::{mono_now, MonoNs};
+use super::LabRegion;
+use super::{LabParams, LabState};
+use crate::clock::mono_now;
 use crate::net::http::{self, Body};
+use crate::words::{Applied, ChangeError, Role};
 use hyper::{Method, Request, Response, StatusCode};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -109,15 +111,6 @@ impl LabCall {
             LabCall::RestoreReplication => "let database replication flow again".into(),
         }
     }
-}
-
-/// The answer to a control call.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-pub struct Applied {
-    /// When the change took effect, on the system monotonic clock.
-    pub effective_at: MonoNs,
-    /// Whether anything changed (false when it was already so).
-    pub changed: bool,
 }
 
 /// One region of a running lab.
@@ -311,7 +304,7 @@ pub(crate) fn describe(state: &LabState) -> LabDescription {
 }
 
 fn role_of(region: &str) -> Result<Role, String> {
-    Role::of_region(region).ok_or_else(|| {
+    super::role_of_region(region).ok_or_else(|| {
         format!(
             "no region {region} in the lab; it has {}",
             super::REGION_NAMES.join(" and ")
@@ -320,7 +313,7 @@ fn role_of(region: &str) -> Result<Role, String> {
 }
 
 /// Applies one call. Errors are for calls that name things the lab does not have.
-pub(crate) async fn apply(state: &LabState, call: &LabCall) -> Result<Applied, String> {
+pub(crate) async fn apply(state: &LabState, call: &LabCall) -> Result<Applied, ChangeError> {
     let truth = &state.truth;
     let applied = |changed: bool, kind: &str, region: &str, detail: String| Applied {
         // Only a real change is ground truth; a repeated call changes nothing.
@@ -354,7 +347,7 @@ pub(crate) async fn apply(state: &LabState, call: &LabCall) -> Result<Applied, S
                 .filter(|(a, _)| a == az)
                 .collect();
             if gates.is_empty() {
-                return Err(format!("no Availability Zone {az} in {region}"));
+                return Err(format!("no Availability Zone {az} in {region}").into());
             }
             let hold = format!("sever-az:{az}");
             let sever = matches!(call, LabCall::SeverAz { .. });
@@ -377,7 +370,11 @@ pub(crate) async fn apply(state: &LabState, call: &LabCall) -> Result<Applied, S
             // instance takes longer, but nothing reaches it meanwhile.
             let at = mono_now();
             state.database.gate(role).hold("fail-database");
-            let changed = state.database.crash(role).await?;
+            let changed = state
+                .database
+                .crash(role)
+                .await
+                .map_err(ChangeError::transient)?;
             let effective_at = if changed {
                 truth.record_at(at, "database-failed", region, "instance crashed")
             } else {
@@ -391,7 +388,11 @@ pub(crate) async fn apply(state: &LabState, call: &LabCall) -> Result<Applied, S
         LabCall::RestoreDatabase { region } => {
             let role = role_of(region)?;
             state.database.gate(role).lift("fail-database");
-            let changed = state.database.recover(role).await?;
+            let changed = state
+                .database
+                .recover(role)
+                .await
+                .map_err(ChangeError::transient)?;
             Ok(applied(
                 changed,
                 "database-restored",
@@ -418,7 +419,11 @@ pub(crate) async fn apply(state: &LabState, call: &LabCall) -> Result<Applied, S
                 }
             }
             if !isolate {
-                state.database.reconcile().await?;
+                state
+                    .database
+                    .reconcile()
+                    .await
+                    .map_err(ChangeError::transient)?;
             }
             let kind = if isolate {
                 "region-isolated"
@@ -429,7 +434,11 @@ pub(crate) async fn apply(state: &LabState, call: &LabCall) -> Result<Applied, S
         }
         LabCall::CutReplication | LabCall::RestoreReplication => {
             let cut = matches!(call, LabCall::CutReplication);
-            let changed = state.database.set_replication_cut(cut).await?;
+            let changed = state
+                .database
+                .set_replication_cut(cut)
+                .await
+                .map_err(ChangeError::transient)?;
             let (kind, detail) = if cut {
                 ("replication-cut", "writer to standby")
             } else {
@@ -462,7 +471,12 @@ async fn handle(state: Arc<LabState>, req: Request<hyper::body::Incoming>) -> Re
             match serde_json::from_slice::<LabCall>(&body) {
                 Ok(call) => match apply(&state, &call).await {
                     Ok(applied) => http::json(StatusCode::OK, &applied),
-                    Err(e) => http::respond(StatusCode::BAD_REQUEST, "text/plain", e),
+                    // 503: the lab could not carry it out now (a retry can help);
+                    // 400: the call names something the lab does not have.
+                    Err(e) if e.retryable() => {
+                        http::respond(StatusCode::SERVICE_UNAVAILABLE, "text/plain", e.message)
+                    }
+                    Err(e) => http::respond(StatusCode::BAD_REQUEST, "text/plain", e.message),
                 },
                 Err(e) => http::respond(
                     StatusCode::BAD_REQUEST,
@@ -505,6 +519,8 @@ pub enum LabError {
         what: String,
         /// The lab's reason.
         reason: String,
+        /// Whether the lab said it could not do it *now* (HTTP 5xx).
+        transient: bool,
     },
     /// The answer could not be decoded.
     #[error("the lab at {addr} answered something that is not a gameday lab: {reason}")]
@@ -514,6 +530,26 @@ pub enum LabError {
         /// Decode error.
         reason: String,
     },
+}
+
+impl From<LabError> for ChangeError {
+    /// An unreachable lab may be back in a moment, and a 5xx is the lab saying
+    /// "not now"; a refused or garbled call will be the same next time.
+    fn from(e: LabError) -> ChangeError {
+        let transient = matches!(
+            e,
+            LabError::Unreachable { .. }
+                | LabError::Refused {
+                    transient: true,
+                    ..
+                }
+        );
+        if transient {
+            ChangeError::transient(e.to_string())
+        } else {
+            ChangeError::permanent(e.to_string())
+        }
+    }
 }
 
 const CONTROL_TIMEOUT: Duration = Duration::from_secs(5);
@@ -543,6 +579,7 @@ impl LabClient {
             return Err(LabError::Refused {
                 what: what.to_string(),
                 reason: String::from_utf8_lossy(&reply.body).into_owned(),
+                transient: reply.status.is_server_error(),
             });
         }
         serde_json::from_slice(&reply.body).map_err(|e| LabError::Garbled {

@@ -17,16 +17,16 @@ pub mod dns;
 pub mod params;
 pub mod truth;
 
-pub use control::{Applied, LabCall, LabClient, LabConfiguration, LabDescription};
+pub use control::{LabCall, LabClient, LabConfiguration, LabDescription};
 pub use params::LabParams;
 
 use crate::net::gate::Gate;
 use crate::net::http;
+use crate::words::Role;
 use alb::{Alb, AlbSettings};
 use app::App;
 use checker::{CheckerSettings, HealthCheckers};
 use database::{embedded, postgres, Database, Engine, Replication};
-use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use tokio::net::{TcpListener, UdpSocket};
@@ -42,48 +42,21 @@ pub const ZONE: &str = "lab.gameday.test.";
 /// The failover record customers resolve.
 pub const RECORD: &str = "app.lab.gameday.test.";
 
-/// Which of the two regions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Serves in steady state.
-    #[default]
-    Primary,
-    /// Takes over on failover.
-    Secondary,
+/// The lab's region names for the two roles.
+pub trait LabRegion {
+    /// The lab region name of this role.
+    fn lab_region(self) -> &'static str;
 }
 
-impl Role {
-    /// 0 for the primary, 1 for the secondary.
-    pub fn index(self) -> usize {
-        match self {
-            Role::Primary => 0,
-            Role::Secondary => 1,
-        }
-    }
-
-    /// The other region.
-    pub fn other(self) -> Role {
-        match self {
-            Role::Primary => Role::Secondary,
-            Role::Secondary => Role::Primary,
-        }
-    }
-
-    /// Both roles, primary first.
-    pub fn both() -> [Role; 2] {
-        [Role::Primary, Role::Secondary]
-    }
-
-    /// The lab region name of this role.
-    pub fn lab_region(self) -> &'static str {
+impl LabRegion for Role {
+    fn lab_region(self) -> &'static str {
         REGION_NAMES[self.index()]
     }
+}
 
-    /// Role of a lab region name.
-    pub fn of_region(name: &str) -> Option<Role> {
-        Role::both().into_iter().find(|r| r.lab_region() == name)
-    }
+/// Role of a lab region name.
+pub fn role_of_region(name: &str) -> Option<Role> {
+    Role::both().into_iter().find(|r| r.lab_region() == name)
 }
 
 /// How to bind a lab: fixed ports so a person can reach a standing lab, and the

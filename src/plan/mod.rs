@@ -1,10 +1,10 @@
 //! The plan: every change a run will make, resolved to concrete resources, each
 //! with its undo, and what will be watched. `gameday plan` stops here.
 
+use crate::environment::Env;
 use crate::fault::Fault;
 use crate::lab::LabCall;
 use crate::probe::Probe;
-use crate::target::Env;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -19,6 +19,15 @@ pub enum Action {
 }
 
 impl Action {
+    /// Why this "undo" deliberately leaves the change in place (a database
+    /// failover), if it does.
+    pub fn not_undone(&self) -> Option<&str> {
+        match self {
+            Action::Aws(crate::aws::AwsCall::NotUndone { why }) => Some(why),
+            _ => None,
+        }
+    }
+
     /// The action in a few words.
     pub fn summary(&self) -> String {
         match self {
@@ -89,7 +98,7 @@ pub struct Watch {
 }
 
 /// What a run will do.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Plan {
     /// Changes, in the order they are made; undone in reverse.
     pub steps: Vec<Step>,
@@ -129,7 +138,7 @@ pub async fn resolve(
     Ok(Plan {
         steps,
         watches,
-        floors: floors_of(faults, &crate::floor::FloorInputs::of(env)),
+        floors: floors_of(faults, &env.floor_inputs()),
     })
 }
 
@@ -183,11 +192,7 @@ pub fn render_floors(
 
 /// Lint findings for the environment's failover configuration, as warning lines.
 pub fn render_lint(env: &Env) -> String {
-    let findings = match env {
-        Env::Lab(lab) => crate::floor::lint(&lab.params),
-        Env::Aws(aws) => crate::floor::aws_lint::lint(&aws.description),
-    };
-    findings
+    env.lint()
         .into_iter()
         .map(|f| format!("warning: {f}\n"))
         .collect()

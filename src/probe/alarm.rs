@@ -3,11 +3,11 @@
 
 use super::{Probe, ProbeContext, ProbeKind};
 use crate::aws::error::explain;
-use crate::lab::Role;
+use crate::environment::Env;
 use crate::scenario::duration::HumanDuration;
 use crate::scenario::Target;
-use crate::target::Env;
 use crate::timeline::Observation;
+use crate::words::Role;
 use aws_sdk_cloudwatch::types::StateValue;
 use serde::Deserialize;
 use std::time::Duration;
@@ -128,11 +128,14 @@ impl Probe for AlarmProbe {
                     region: region.clone(),
                     name: String::new(),
                     state: "UNREADABLE".into(),
-                    reason: Some(explain(
-                        &format!("reading alarms in {region}"),
-                        "cloudwatch:DescribeAlarms",
-                        &e,
-                    )),
+                    reason: Some(
+                        explain(
+                            &format!("reading alarms in {region}"),
+                            "cloudwatch:DescribeAlarms",
+                            &e,
+                        )
+                        .message,
+                    ),
                 }),
             }
         }

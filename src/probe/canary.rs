@@ -10,10 +10,10 @@
 use super::resolver::{CachingResolver, Destination};
 use super::{Probe, ProbeContext, ProbeKind};
 use crate::clock::mono_now;
+use crate::environment::Env;
 use crate::net::{dns::query_a, http};
 use crate::scenario::duration::HumanDuration;
 use crate::scenario::Target;
-use crate::target::Env;
 use crate::timeline::Observation;
 use serde::Deserialize;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -3,10 +3,10 @@
 //! zone's own name servers, from its delegation set, asked in turn.
 
 use super::{Probe, ProbeContext, ProbeKind};
+use crate::environment::Env;
 use crate::net::dns::query_a;
 use crate::scenario::duration::HumanDuration;
 use crate::scenario::Target;
-use crate::target::Env;
 use crate::timeline::Observation;
 use serde::Deserialize;
 use std::net::SocketAddr;

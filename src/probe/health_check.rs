@@ -5,11 +5,11 @@
 //! so it is polled at most once a second and the resolution says so.
 
 use super::{Probe, ProbeContext, ProbeKind};
-use crate::lab::Role;
+use crate::environment::Env;
 use crate::scenario::duration::HumanDuration;
 use crate::scenario::Target;
-use crate::target::Env;
 use crate::timeline::Observation;
+use crate::words::Role;
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -86,8 +86,8 @@ impl Probe for HealthCheckProbe {
     }
 
     async fn observe(&self, ctx: &ProbeContext) -> Vec<Observation> {
-        let lab = match (&ctx.env, &ctx.lab) {
-            (Env::Aws(aws), _) => {
+        let lab = match &ctx.env {
+            Env::Aws(aws) => {
                 let p = &aws.description.params;
                 let route53 = aws.clients.route53();
                 let mut out = Vec::new();
@@ -109,8 +109,7 @@ impl Probe for HealthCheckProbe {
                 }
                 return out;
             }
-            (Env::Lab(_), Some(lab)) => lab,
-            (Env::Lab(_), None) => return Vec::new(),
+            Env::Lab(lab) => lab.client,
         };
         // A failed status read is no observation, not an unhealthy one.
         match lab.health().await {

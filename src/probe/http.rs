@@ -6,8 +6,8 @@
 use super::resolver::CachingResolver;
 use super::{Probe, ProbeContext, ProbeKind};
 use crate::clock::mono_now;
+use crate::environment::Env;
 use crate::scenario::duration::HumanDuration;
-use crate::target::Env;
 use crate::timeline::Observation;
 use serde::Deserialize;
 use std::time::Duration;

@@ -13,10 +13,9 @@ pub mod resolver;
 pub mod target_health;
 
 use crate::clock::RunClock;
-use crate::lab::LabClient;
+use crate::environment::Env;
 use crate::scenario::duration::HumanDuration;
 use crate::scenario::Target;
-use crate::target::Env;
 use crate::timeline::Observation;
 use serde::{Deserialize, Deserializer, Serialize};
 use std::time::Duration;
@@ -58,8 +57,6 @@ impl ProbeKind {
 pub struct ProbeContext {
     /// The environment (addresses, record name, AWS clients).
     pub env: Env,
-    /// The lab's control API, on the lab.
-    pub lab: Option<LabClient>,
     /// The run clock.
     pub clock: RunClock,
     /// Run id (the canary tags its writes with it).

@@ -3,9 +3,8 @@
 //! answer expires.
 
 use crate::clock::{mono_now, MonoNs};
-use crate::lab::LabDescription;
+use crate::environment::Env;
 use crate::net::dns::{query_a, DnsError};
-use crate::target::Env;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -80,7 +79,7 @@ pub fn system_resolver() -> Result<SocketAddr, String> {
 }
 
 impl CachingResolver {
-    /// Resolves the environment's failover record as a customer would and maps
+    /// Resolves the environment's customer name as a customer would and maps
     /// the answer to its region and endpoint. On failure, the region (when the
     /// answer named one) and why.
     pub async fn destination(
@@ -89,52 +88,11 @@ impl CachingResolver {
         resolvers: &[SocketAddr],
         timeout: Duration,
     ) -> Result<Destination, (Option<String>, String)> {
-        match env {
-            Env::Lab(lab) => self.lab_destination(lab, timeout).await,
-            Env::Aws(aws) => {
-                let server = match resolvers.first() {
-                    Some(s) => *s,
-                    None => system_resolver().map_err(|e| (None, e))?,
-                };
-                let (tls, host, port, _) = aws.description.params.endpoint_parts();
-                let ip = self
-                    .resolve(server, &host, timeout)
-                    .await
-                    .map_err(|e| (None, format!("resolving {host} through {server}: {e}")))?;
-                let region = aws
-                    .addresses
-                    .region_of(&aws.description, std::net::IpAddr::V4(ip))
-                    .await;
-                Ok(Destination {
-                    region,
-                    endpoint: SocketAddr::new(ip.into(), port),
-                    tls,
-                })
-            }
-        }
-    }
-
-    async fn lab_destination(
-        &self,
-        env: &LabDescription,
-        timeout: Duration,
-    ) -> Result<Destination, (Option<String>, String)> {
-        let host = env.record.trim_end_matches('.');
+        let (server, host) = env.customer_query(resolvers).map_err(|e| (None, e))?;
         let ip = self
-            .resolve(env.dns, host, timeout)
+            .resolve(server, &host, timeout)
             .await
-            .map_err(|e| (None, e.to_string()))?;
-        let region = env.region_of_ip(ip).map(|r| r.name.clone());
-        match env.endpoint_for(ip) {
-            Some(endpoint) => Ok(Destination {
-                region,
-                endpoint,
-                tls: false,
-            }),
-            None => Err((
-                region,
-                format!("DNS answered {ip}, which is no region's address"),
-            )),
-        }
+            .map_err(|e| (None, format!("resolving {host} through {server}: {e}")))?;
+        env.destination(ip).await
     }
 }

@@ -5,10 +5,10 @@
 //! while customers are still served there is an ALB failing open.
 
 use super::{Probe, ProbeContext, ProbeKind};
+use crate::environment::Env;
 use crate::lab::alb::TargetHealth;
 use crate::scenario::duration::HumanDuration;
 use crate::scenario::Target;
-use crate::target::Env;
 use crate::timeline::Observation;
 use serde::Deserialize;
 use std::time::Duration;
@@ -81,8 +81,8 @@ impl Probe for TargetHealthProbe {
     }
 
     async fn observe(&self, ctx: &ProbeContext) -> Vec<Observation> {
-        match (&ctx.env, &ctx.lab) {
-            (Env::Aws(aws), _) => {
+        match &ctx.env {
+            Env::Aws(aws) => {
                 let mut out = Vec::new();
                 for group in &aws.description.target_groups {
                     let Ok(found) = aws
@@ -112,7 +112,7 @@ impl Probe for TargetHealthProbe {
                 }
                 out
             }
-            (Env::Lab(_), Some(lab)) => match lab.describe().await {
+            Env::Lab(lab) => match lab.client.describe().await {
                 Ok(d) => d
                     .regions
                     .iter()
@@ -136,7 +136,6 @@ impl Probe for TargetHealthProbe {
                     .collect(),
                 Err(_) => Vec::new(),
             },
-            (Env::Lab(_), None) => Vec::new(),
         }
     }
 }

@@ -7,15 +7,17 @@ pub mod junit;
 pub mod markdown;
 pub mod table;
 
-use crate::lab::LabDescription;
+use crate::lab::LabParams;
 use crate::measure::accuracy::{Accuracy, TruthMark};
 use crate::measure::Measurements;
 use crate::plan::Plan;
 use crate::scenario::Objectives;
 use crate::timeline::Timeline;
 use crate::verdict::{Judgement, Outcome};
+use crate::words::Role;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 /// Version of the `report.json` schema. Bump on any incompatible change.
@@ -42,6 +44,22 @@ pub struct ScenarioInfo {
     pub text: String,
 }
 
+impl ScenarioInfo {
+    /// What the report records of a scenario.
+    pub fn of(s: &crate::scenario::Scenario) -> ScenarioInfo {
+        ScenarioInfo {
+            name: s.name.clone(),
+            description: s.description.clone(),
+            file: s.file.clone(),
+            objectives: s.objectives.clone(),
+            stable_for_ms: s.stable_for.as_secs_f64() * 1000.0,
+            baseline_ms: s.baseline.as_secs_f64() * 1000.0,
+            timeout_ms: s.timeout.as_secs_f64() * 1000.0,
+            text: s.text.clone(),
+        }
+    }
+}
+
 /// Where the run happened.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Environment {
@@ -56,7 +74,7 @@ pub struct Environment {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ignored_window: Option<String>,
     /// The lab as found before the run.
-    pub lab: Option<LabDescription>,
+    pub lab: Option<LabSummary>,
     /// The AWS account as found before the run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aws: Option<crate::aws::discover::AwsDescription>,
@@ -64,6 +82,45 @@ pub struct Environment {
     pub host: String,
     /// gameday version.
     pub gameday_version: String,
+}
+
+/// The lab as a report records it: its own type, so report.json does not
+/// change whenever the lab's control API does. (Reports written when this was
+/// the control API's whole description still read: the extra fields are
+/// ignored.)
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LabSummary {
+    /// Lab parameters in force.
+    pub params: LabParams,
+    /// Control API.
+    pub control: SocketAddr,
+    /// Authoritative DNS server (UDP).
+    pub dns: SocketAddr,
+    /// Zone apex.
+    pub zone: String,
+    /// Failover record.
+    pub record: String,
+    /// Primary then secondary.
+    pub regions: Vec<LabRegionSummary>,
+    /// Region whose database took writes before the run.
+    pub writer_region: String,
+    /// Whether each region had its own loopback addresses.
+    pub multi_address: bool,
+}
+
+/// One lab region as a report records it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LabRegionSummary {
+    /// Region name.
+    pub name: String,
+    /// Primary or secondary.
+    pub role: Role,
+    /// Address DNS answers for this region.
+    pub public_ip: Ipv4Addr,
+    /// Where a client connects for that address.
+    pub endpoint: SocketAddr,
+    /// Availability Zones.
+    pub azs: Vec<String>,
 }
 
 /// What the revert did.
@@ -78,6 +135,10 @@ pub struct RevertSummary {
     pub not_undone: Vec<String>,
     /// Differences from the state before the run, if any remain.
     pub differences: Vec<String>,
+    /// How the revert was verified, as the environment says it (absent in
+    /// reports written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<String>,
     /// The journal of the run.
     pub journal: PathBuf,
 }
@@ -263,14 +324,7 @@ pub fn fmt_floor(r: &Report, phase: &str) -> String {
     floor_of(r, phase).map(fmt_ms).unwrap_or_else(|| "-".into())
 }
 
-/// Formats a millisecond figure for people.
-pub fn fmt_ms(ms: f64) -> String {
-    if ms.abs() < 1000.0 {
-        format!("{ms:.0}ms")
-    } else {
-        format!("{:.2}s", ms / 1000.0)
-    }
-}
+pub use crate::words::fmt_ms;
 
 /// Formats an optional figure with its resolution: `3.20s ±100ms`.
 pub fn fmt_figure(value: Option<f64>, resolution: f64) -> String {
@@ -280,14 +334,26 @@ pub fn fmt_figure(value: Option<f64>, resolution: f64) -> String {
     }
 }
 
+/// How reports written before `revert.verified` existed were verified: by
+/// the target they name.
+fn legacy_verification(target: &str) -> &'static str {
+    if target == "aws" {
+        "verified: the state each undo restores holds in the account"
+    } else {
+        "verified against the state before the run"
+    }
+}
+
 /// The revert in one or two sentences: how it was verified, and what was left
 /// in place on purpose (a database failover is not undone).
 pub fn revert_sentence(r: &Report) -> String {
     let mut s = if r.revert.complete {
-        match r.environment.target.as_str() {
-            "aws" => "Everything was put back and verified: the state each undo restores holds in the account.".to_string(),
-            _ => "Everything was put back and verified against the state before the run.".to_string(),
-        }
+        let verified = r
+            .revert
+            .verified
+            .clone()
+            .unwrap_or_else(|| legacy_verification(&r.environment.target).into());
+        format!("Everything was put back and {verified}.")
     } else {
         format!(
             "NOT COMPLETE. Remaining differences: {}. Journal: {}",

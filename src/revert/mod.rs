@@ -5,13 +5,12 @@
 //! Undos are idempotent (applying one twice is harmless), so an undo whose
 //! intent was journaled but whose completion was not is simply applied again.
 
+use crate::environment::Appliers;
 use crate::journal::{self, Journal, JournalEntry};
-use crate::lab::LabClient;
 use crate::plan::Action;
-use crate::target::Appliers;
+use crate::undo::{self, Caller, RetryPolicy};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 /// A run with changes still in place.
@@ -101,63 +100,53 @@ pub fn pending_runs(reports: &Path) -> std::io::Result<Vec<PendingRun>> {
     Ok(out)
 }
 
-/// What can apply a run's undos: the lab its journal names, AWS clients
-/// (with `profile`, or the run's own) when any undo is an AWS call.
-async fn appliers_for(run: &PendingRun, profile: Option<&str>) -> Result<Appliers, String> {
-    let needs_lab = run.pending.iter().any(|(_, a)| matches!(a, Action::Lab(_)));
-    let needs_aws = run.pending.iter().any(|(_, a)| matches!(a, Action::Aws(_)));
-    let lab = if needs_lab {
-        match run.control.as_deref().map(str::parse::<SocketAddr>) {
-            Some(Ok(addr)) => Some(LabClient { addr }),
-            _ => {
-                return Err(format!(
-                    "the journal {} does not say where the lab is",
-                    run.journal.display()
-                ))
-            }
-        }
-    } else {
-        None
-    };
-    let aws = if needs_aws {
-        Some(crate::aws::AwsClients::load(profile.or(run.profile.as_deref())).await)
-    } else {
-        None
-    };
-    Ok(Appliers { lab, aws })
+/// What `gameday revert` did for one run.
+pub struct Finished {
+    /// Undos made and verified, in order.
+    pub restored: Vec<String>,
+    /// What could not be put back (or recorded), one line each.
+    pub failures: Vec<String>,
 }
 
-/// Applies one run's pending undos, journaled. Returns what was restored, or
-/// what was restored before the first undo that failed and why it failed.
-pub async fn finish(
-    run: &PendingRun,
-    profile: Option<&str>,
-) -> Result<Vec<String>, (Vec<String>, String)> {
-    let mut restored: Vec<String> = Vec::new();
-    let appliers = appliers_for(run, profile)
-        .await
-        .map_err(|e| (Vec::new(), e))?;
-    let mut journal = Journal::open(&run.journal).map_err(|e| {
-        (
-            Vec::new(),
-            format!("cannot append to {}: {e}", run.journal.display()),
-        )
-    })?;
-    for (step, undo) in &run.pending {
-        if let Err(e) = journal.append(&JournalEntry::UndoIntent { step: *step }) {
-            return Err((restored, format!("cannot write the journal: {e}")));
+/// Applies one run's pending undos through the undo executor, journaled.
+pub async fn finish(run: &PendingRun, profile: Option<&str>) -> Finished {
+    let failed = |why: String| Finished {
+        restored: Vec::new(),
+        failures: vec![why],
+    };
+    let undos = run.pending.iter().map(|(_, a)| a);
+    let appliers = match Appliers::for_undos(
+        undos,
+        run.control.as_deref(),
+        profile.or(run.profile.as_deref()),
+    )
+    .await
+    {
+        Ok(a) => a,
+        Err(e) => return failed(format!("{e} ({})", run.journal.display())),
+    };
+    let mut journal = match Journal::open(&run.journal) {
+        Ok(j) => j,
+        Err(e) => return failed(format!("cannot append to {}: {e}", run.journal.display())),
+    };
+    let results = undo::undo_all(
+        &appliers,
+        &mut journal,
+        &run.pending,
+        RetryPolicy::default(),
+        Caller::Revert,
+    )
+    .await;
+    let mut finished = Finished {
+        restored: Vec::new(),
+        failures: Vec::new(),
+    };
+    for r in results {
+        match &r.outcome {
+            Ok(_) => finished.restored.push(r.summary.clone()),
+            Err(e) => finished.failures.push(e.to_string()),
         }
-        crate::run::crash_point("revert-after-undo-intent");
-        if let Err(e) = appliers.apply(undo).await {
-            return Err((restored, e));
-        }
-        if let Err(e) = appliers.holds(undo).await {
-            return Err((restored, format!("after {}: {e}", undo.summary())));
-        }
-        if let Err(e) = journal.append(&JournalEntry::Undone { step: *step }) {
-            return Err((restored, format!("cannot write the journal: {e}")));
-        }
-        restored.push(undo.summary());
+        finished.failures.extend(r.journal_error);
     }
-    Ok(restored)
+    finished
 }

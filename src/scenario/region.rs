@@ -1,6 +1,6 @@
 //! How a scenario names a region: by role (`primary`, `secondary`) or by the lab's region name.
 
-use crate::lab::Role;
+use crate::words::Role;
 use serde::{Deserialize, Deserializer};
 
 /// A region named in a scenario.
@@ -13,7 +13,7 @@ impl<'de> Deserialize<'de> for RegionRef {
         match s.as_str() {
             "primary" => Ok(RegionRef(Role::Primary)),
             "secondary" => Ok(RegionRef(Role::Secondary)),
-            other => Role::of_region(other).map(RegionRef).ok_or_else(|| {
+            other => crate::lab::role_of_region(other).map(RegionRef).ok_or_else(|| {
                 serde::de::Error::custom(format!(
                     "unknown region \"{other}\"; write \"primary\", \"secondary\", \"{}\" or \"{}\"",
                     crate::lab::REGION_NAMES[0],

@@ -89,7 +89,7 @@ impl StopCondition for ErrorRate {
 
     fn fired(&self, timeline: &Timeline, since: Offset, now: Offset) -> Option<String> {
         let from = Offset(now.0.saturating_sub(self.over.get().as_nanos() as u64)).max(since);
-        let region = self.region.map(|r| r.0.lab_region());
+        let region = self.region.map(|r| crate::lab::LabRegion::lab_region(r.0));
         let (mut requests, mut failed) = (0u32, 0u32);
         for (at, source, o) in timeline.observations() {
             if at < from || source != self.probe {

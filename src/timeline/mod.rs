@@ -211,6 +211,13 @@ pub struct Timeline {
 }
 
 impl Timeline {
+    /// Adds entries, keeping the order by time.
+    pub fn extend(&mut self, entries: impl IntoIterator<Item = Entry>) {
+        for e in entries {
+            self.push(e);
+        }
+    }
+
     /// Adds an entry, keeping the order by time.
     pub fn push(&mut self, entry: Entry) {
         let pos = self.entries.partition_point(|e| e.at <= entry.at);

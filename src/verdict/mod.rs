@@ -3,6 +3,7 @@
 
 use crate::measure::{Figure, Measurements};
 use crate::scenario::Objectives;
+use crate::words::ExitStatus;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -53,15 +54,20 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    /// Exit code, as DESIGN.md defines them.
-    pub fn exit_code(self) -> u8 {
+    /// How the process exits for this outcome.
+    pub fn exit_status(self) -> ExitStatus {
         match self {
-            Outcome::Passed => 0,
-            Outcome::Breached => 1,
-            Outcome::Refused => 2,
-            Outcome::Aborted => 3,
-            Outcome::RevertIncomplete => 4,
+            Outcome::Passed => ExitStatus::Ok,
+            Outcome::Breached => ExitStatus::Breached,
+            Outcome::Refused => ExitStatus::Invalid,
+            Outcome::Aborted => ExitStatus::Aborted,
+            Outcome::RevertIncomplete => ExitStatus::RevertIncomplete,
         }
+    }
+
+    /// The process exit code (see [`ExitStatus`]).
+    pub fn exit_code(self) -> u8 {
+        self.exit_status().code()
     }
 }
 

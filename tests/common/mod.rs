@@ -167,3 +167,9 @@ pub fn postgres_available() -> bool {
     }
     found
 }
+
+/// The `FAILPOINTS` value that makes a gameday built with the `failpoints`
+/// feature (as `scripts/test` builds it) SIGKILL itself at `point`.
+pub fn crash_at(point: &str) -> String {
+    format!("{point}=return")
+}

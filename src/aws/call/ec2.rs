@@ -5,7 +5,7 @@ use crate::aws::ec2_filter;
 use crate::aws::error::explain;
 use crate::aws::AwsClients;
 use crate::clock::mono_now;
-use crate::lab::Applied;
+use crate::words::{Applied, ChangeError};
 
 /// StopInstances (`running` false) or StartInstances (`running` true).
 pub async fn set_running(
@@ -13,7 +13,7 @@ pub async fn set_running(
     region: &str,
     instance_ids: &[String],
     running: bool,
-) -> Result<Applied, String> {
+) -> Result<Applied, ChangeError> {
     let ec2 = aws.region(region).ec2;
     let ids = Some(instance_ids.to_vec());
     let doing = |verb: &str| format!("{verb} {}", instance_ids.join(", "));
@@ -38,7 +38,7 @@ pub async fn started(
     aws: &AwsClients,
     region: &str,
     instance_ids: &[String],
-) -> Result<(), String> {
+) -> Result<(), ChangeError> {
     let down: Vec<String> = instance_states(aws, region, instance_ids)
         .await?
         .into_iter()
@@ -48,7 +48,7 @@ pub async fn started(
     if down.is_empty() {
         Ok(())
     } else {
-        Err(down.join(", "))
+        Err(down.join(", ").into())
     }
 }
 
@@ -61,7 +61,7 @@ pub async fn sever_subnet(
     subnet_id: &str,
     original_acl_id: &str,
     run_id: &str,
-) -> Result<Applied, String> {
+) -> Result<Applied, ChangeError> {
     let ec2 = aws.region(region).ec2;
     let deny = match deny_acls(&ec2, run_id, Some(subnet_id))
         .await?
@@ -82,7 +82,7 @@ pub async fn restore_subnet(
     subnet_id: &str,
     original_acl_id: &str,
     run_id: &str,
-) -> Result<Applied, String> {
+) -> Result<Applied, ChangeError> {
     let ec2 = aws.region(region).ec2;
     let changed = associate(&ec2, subnet_id, original_acl_id).await?;
     let at = mono_now();
@@ -112,19 +112,16 @@ pub async fn restored(
     subnet_id: &str,
     original_acl_id: &str,
     run_id: &str,
-) -> Result<(), String> {
+) -> Result<(), ChangeError> {
     let ec2 = aws.region(region).ec2;
     let (_, acl) = association_of(&ec2, subnet_id).await?;
     if acl != original_acl_id {
-        return Err(format!(
-            "subnet {subnet_id} is associated with {acl}, not {original_acl_id}"
-        ));
+        return Err(
+            format!("subnet {subnet_id} is associated with {acl}, not {original_acl_id}").into(),
+        );
     }
     if let Some(left) = deny_acls(&ec2, run_id, Some(subnet_id)).await?.first() {
-        return Err(format!(
-            "deny ACL {} of run {run_id} still exists",
-            left.acl_id
-        ));
+        return Err(format!("deny ACL {} of run {run_id} still exists", left.acl_id).into());
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 use super::{applied, Registration};
 use crate::aws::error::explain;
 use crate::aws::AwsClients;
-use crate::lab::Applied;
+use crate::words::{Applied, ChangeError};
 
 fn target_descriptions(
     targets: &[Registration],
@@ -26,7 +26,7 @@ pub async fn deregister(
     region: &str,
     target_group_arn: &str,
     targets: &[Registration],
-) -> Result<Applied, String> {
+) -> Result<Applied, ChangeError> {
     aws.region(region)
         .elbv2
         .deregister_targets()
@@ -50,7 +50,7 @@ pub async fn register(
     region: &str,
     target_group_arn: &str,
     targets: &[Registration],
-) -> Result<Applied, String> {
+) -> Result<Applied, ChangeError> {
     aws.region(region)
         .elbv2
         .register_targets()
@@ -74,7 +74,7 @@ pub async fn registered(
     region: &str,
     target_group_arn: &str,
     targets: &[Registration],
-) -> Result<(), String> {
+) -> Result<(), ChangeError> {
     let now = registrations(aws, region, target_group_arn).await?;
     let missing: Vec<&str> = targets
         .iter()
@@ -84,10 +84,7 @@ pub async fn registered(
     if missing.is_empty() {
         Ok(())
     } else {
-        Err(format!(
-            "{target_group_arn} is missing {}",
-            missing.join(", ")
-        ))
+        Err(format!("{target_group_arn} is missing {}", missing.join(", ")).into())
     }
 }
 

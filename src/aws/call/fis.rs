@@ -5,7 +5,7 @@ use super::{applied, TAG_RUN};
 use crate::aws::error::explain;
 use crate::aws::AwsClients;
 use crate::clock::mono_now;
-use crate::lab::Applied;
+use crate::words::{Applied, ChangeError};
 use std::time::Duration;
 
 /// Where a long-running change (an FIS experiment) stands.
@@ -24,7 +24,7 @@ pub async fn stop_experiments(
     region: &str,
     template_id: &str,
     run_id: &str,
-) -> Result<Applied, String> {
+) -> Result<Applied, ChangeError> {
     let fis = aws.region(region).fis;
     let mut changed = false;
     for id in running_experiments(&fis, template_id, run_id).await? {
@@ -46,15 +46,12 @@ pub async fn stopped(
     region: &str,
     template_id: &str,
     run_id: &str,
-) -> Result<(), String> {
+) -> Result<(), ChangeError> {
     let running = running_experiments(&aws.region(region).fis, template_id, run_id).await?;
     if running.is_empty() {
         Ok(())
     } else {
-        Err(format!(
-            "FIS experiment(s) {} still running",
-            running.join(", ")
-        ))
+        Err(format!("FIS experiment(s) {} still running", running.join(", ")).into())
     }
 }
 
@@ -64,7 +61,7 @@ pub async fn experiment_state(
     region: &str,
     template_id: &str,
     run_id: &str,
-) -> Result<ChangeState, String> {
+) -> Result<ChangeState, ChangeError> {
     use aws_sdk_fis::types::ExperimentStatus;
     let fis = aws.region(region).fis;
     let Some(id) = run_experiments(&fis, template_id, run_id)
@@ -72,9 +69,9 @@ pub async fn experiment_state(
         .into_iter()
         .find_map(|x| x.id().map(str::to_string))
     else {
-        return Err(format!(
-            "no FIS experiment of run {run_id} from template {template_id}"
-        ));
+        return Err(
+            format!("no FIS experiment of run {run_id} from template {template_id}").into(),
+        );
     };
     let x = fis.get_experiment().id(&id).send().await.map_err(|e| {
         explain(
@@ -166,7 +163,7 @@ pub async fn start_experiment(
     region: &str,
     template_id: &str,
     run_id: &str,
-) -> Result<Applied, String> {
+) -> Result<Applied, ChangeError> {
     use aws_sdk_fis::types::{ExperimentActionStatus, ExperimentStatus};
     let fis = aws.region(region).fis;
     // The run id is the idempotency token: a retried start is the same experiment.
@@ -228,10 +225,11 @@ pub async fn start_experiment(
             return Err(format!(
                 "FIS experiment {id} ended {} before any action started: {reason}",
                 s.as_str()
-            ));
+            )
+            .into());
         }
         if mono_now() > deadline {
-            return Err(format!("FIS experiment {id} started no action within 2 minutes; look at it in the FIS console"));
+            return Err(format!("FIS experiment {id} started no action within 2 minutes; look at it in the FIS console").into());
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }

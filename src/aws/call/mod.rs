@@ -13,7 +13,7 @@ mod rds;
 
 use super::AwsClients;
 use crate::clock::mono_now;
-use crate::lab::Applied;
+use crate::words::{Applied, ChangeError};
 use serde::{Deserialize, Serialize};
 
 pub use ec2::{association_of, deny_acls, instance_states, DenyAcl};
@@ -242,7 +242,7 @@ impl AwsCall {
 
     /// Makes the call. The time it took effect is when AWS answered: the
     /// change happened between the request and that answer.
-    pub async fn apply(&self, aws: &AwsClients) -> Result<Applied, String> {
+    pub async fn apply(&self, aws: &AwsClients) -> Result<Applied, ChangeError> {
         match self {
             AwsCall::DeregisterTargets {
                 region,
@@ -308,7 +308,7 @@ impl AwsCall {
 
     /// After this call (an undo) was applied: whether the state it establishes
     /// holds, or what differs.
-    pub async fn holds(&self, aws: &AwsClients) -> Result<(), String> {
+    pub async fn holds(&self, aws: &AwsClients) -> Result<(), ChangeError> {
         match self {
             AwsCall::RegisterTargets {
                 region,
@@ -337,7 +337,7 @@ impl AwsCall {
 
     /// For a change that goes on after it is made (an FIS experiment), where it
     /// stands now; `None` for changes that are done once made.
-    pub async fn follow(&self, aws: &AwsClients) -> Option<Result<ChangeState, String>> {
+    pub async fn follow(&self, aws: &AwsClients) -> Option<Result<ChangeState, ChangeError>> {
         match self {
             AwsCall::StartExperiment {
                 region,

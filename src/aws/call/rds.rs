@@ -3,7 +3,7 @@
 use super::applied;
 use crate::aws::error::explain;
 use crate::aws::AwsClients;
-use crate::lab::Applied;
+use crate::words::{Applied, ChangeError};
 
 /// FailoverDBCluster.
 pub async fn failover_cluster(
@@ -11,7 +11,7 @@ pub async fn failover_cluster(
     region: &str,
     cluster: &str,
     target_instance: Option<&str>,
-) -> Result<Applied, String> {
+) -> Result<Applied, ChangeError> {
     aws.region(region)
         .rds
         .failover_db_cluster()
@@ -34,7 +34,7 @@ pub async fn reboot_with_failover(
     aws: &AwsClients,
     region: &str,
     instance: &str,
-) -> Result<Applied, String> {
+) -> Result<Applied, ChangeError> {
     aws.region(region)
         .rds
         .reboot_db_instance()
@@ -59,7 +59,7 @@ pub async fn global_failover(
     global_cluster: &str,
     target_cluster_arn: &str,
     switchover: bool,
-) -> Result<Applied, String> {
+) -> Result<Applied, ChangeError> {
     let rds = aws.region(region).rds;
     let doing = format!("failing over global database {global_cluster} to {target_cluster_arn}");
     if switchover {

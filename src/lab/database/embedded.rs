@@ -7,9 +7,9 @@
 use super::{Database, DbRole, InstanceView};
 use crate::clock::{mono_now, MonoNs};
 use crate::lab::truth::Truth;
-use crate::lab::Role;
 use crate::net::gate::Gate;
 use crate::net::http::{self, Body};
+use crate::words::Role;
 use bytes::Bytes;
 use hyper::{Method, Request, Response, StatusCode};
 use serde::{Deserialize, Serialize};

@@ -10,8 +10,8 @@
 pub mod embedded;
 pub mod postgres;
 
-use super::Role;
 use crate::net::gate::Gate;
+use crate::words::Role;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 

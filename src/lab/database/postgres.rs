@@ -11,9 +11,9 @@
 use super::{Database, DbRole, InstanceView};
 use crate::clock::{mono_now, MonoNs};
 use crate::lab::truth::Truth;
-use crate::lab::Role;
 use crate::net::gate::Gate;
-use std::net::{IpAddr, SocketAddr};
+use crate::words::Role;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -366,95 +366,22 @@ impl PgCluster {
     async fn make_certificates(&self) -> Result<(), String> {
         let tls = self.base.join("tls");
         std::fs::create_dir_all(&tls).map_err(|e| format!("creating {}: {e}", tls.display()))?;
-        let mut sans = vec!["IP:127.0.0.1".to_string()];
-        sans.extend(self.gates.iter().map(|g| format!("IP:{}", g.listen.ip())));
-        std::fs::write(
-            tls.join("server.ext"),
-            format!(
-                "subjectAltName={}\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
-                sans.join(",")
-            ),
-        )
-        .map_err(|e| format!("writing the certificate extensions: {e}"))?;
-        let steps: [&[&str]; 3] = [
-            &[
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-keyout",
-                "ca.key",
-                "-out",
-                "ca.pem",
-                "-days",
-                "2",
-                "-subj",
-                "/CN=gameday lab CA",
-            ],
-            &[
-                "req",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-keyout",
-                "server.key",
-                "-out",
-                "server.csr",
-                "-subj",
-                "/CN=gameday lab database",
-            ],
-            &[
-                "x509",
-                "-req",
-                "-in",
-                "server.csr",
-                "-CA",
-                "ca.pem",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-out",
-                "server.crt",
-                "-days",
-                "2",
-                "-extfile",
-                "server.ext",
-            ],
-        ];
-        for args in steps {
-            let out = tokio::process::Command::new("openssl")
-                .args(args)
-                .current_dir(&tls)
-                .stdin(std::process::Stdio::null())
-                .output()
-                .await
-                .map_err(|e| {
-                    format!("database_tls needs the openssl command ({e}); apt-get install openssl")
-                })?;
-            if !out.status.success() {
-                return Err(format!(
-                    "openssl {} failed: {}",
-                    args[0],
-                    String::from_utf8_lossy(&out.stderr)
-                        .trim()
-                        .replace('\n', " | ")
-                ));
-            }
-        }
+        let mut ips = vec![IpAddr::V4(Ipv4Addr::LOCALHOST)];
+        ips.extend(self.gates.iter().map(|g| g.listen.ip()));
+        let made = certificates::make(&ips)?;
         let primary = self.dir(Role::Primary);
+        let files = [
+            (tls.join("ca.pem"), &made.ca_pem),
+            (primary.join("server.crt"), &made.server_pem),
+            (primary.join("server.key"), &made.server_key_pem),
+        ];
+        for (path, text) in files {
+            write_private(&path, text)?;
+        }
         for name in ["server.crt", "server.key"] {
-            let to = primary.join(name);
-            std::fs::copy(tls.join(name), &to).map_err(|e| format!("copying {name}: {e}"))?;
-            chown(&to, self.owner)
+            chown(&primary.join(name), self.owner)
                 .map_err(|e| format!("handing {name} to the postgres user: {e}"))?;
         }
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(
-            primary.join("server.key"),
-            std::fs::Permissions::from_mode(0o600),
-        )
-        .map_err(|e| format!("protecting server.key: {e}"))?;
         Ok(())
     }
 
@@ -929,5 +856,140 @@ impl Database for PgCluster {
             )
             .await?;
         Ok(rows.iter().map(|r| r.get::<_, i64>(0) as u64).collect())
+    }
+}
+
+/// Writes a file readable by its owner only (0600), creating it.
+fn write_private(path: &Path, text: &str) -> Result<(), String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .and_then(|mut f| f.write_all(text.as_bytes()))
+        .map_err(|e| format!("writing {}: {e}", path.display()))
+}
+
+/// The lab database's TLS material, made in-process.
+mod certificates {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
+        KeyPair, KeyUsagePurpose, SanType,
+    };
+    use std::net::IpAddr;
+
+    /// A CA and a server certificate it signed, in PEM.
+    pub struct Made {
+        pub ca_pem: String,
+        pub server_pem: String,
+        pub server_key_pem: String,
+    }
+
+    fn err(e: rcgen::Error) -> String {
+        format!("making the lab database's TLS certificates: {e}")
+    }
+
+    /// A CA ("gameday lab CA") and a server certificate for `ips`, both valid
+    /// from yesterday for three days: the lab makes new ones each start.
+    pub fn make(ips: &[IpAddr]) -> Result<Made, String> {
+        let ca_key = KeyPair::generate().map_err(err)?;
+        let mut ca = CertificateParams::default();
+        ca.distinguished_name
+            .push(DnType::CommonName, "gameday lab CA");
+        ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+        ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        validity(&mut ca);
+        let ca_pem = ca.self_signed(&ca_key).map_err(err)?.pem();
+        let issuer = Issuer::new(ca, ca_key);
+
+        let server_key = KeyPair::generate().map_err(err)?;
+        let mut server = CertificateParams::default();
+        server
+            .distinguished_name
+            .push(DnType::CommonName, "gameday lab database");
+        server.subject_alt_names = ips.iter().map(|ip| SanType::IpAddress(*ip)).collect();
+        server.is_ca = IsCa::ExplicitNoCa;
+        server.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::KeyEncipherment,
+        ];
+        server.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        validity(&mut server);
+        let server_pem = server.signed_by(&server_key, &issuer).map_err(err)?.pem();
+        Ok(Made {
+            ca_pem,
+            server_pem,
+            server_key_pem: server_key.serialize_pem(),
+        })
+    }
+
+    fn validity(p: &mut CertificateParams) {
+        use chrono::Datelike;
+        let day = |d: chrono::DateTime<chrono::Utc>| {
+            rcgen::date_time_ymd(d.year(), d.month() as u8, d.day() as u8)
+        };
+        let now = chrono::Utc::now();
+        p.not_before = day(now - chrono::Duration::days(1));
+        p.not_after = day(now + chrono::Duration::days(2));
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn the_server_certificate_names_every_address_and_is_signed_by_the_ca() {
+            let ips: Vec<IpAddr> = vec!["127.0.0.1".parse().unwrap(), "127.1.0.5".parse().unwrap()];
+            let made = make(&ips).unwrap();
+            assert!(made.ca_pem.starts_with("-----BEGIN CERTIFICATE-----"));
+            assert!(made.server_key_pem.contains("PRIVATE KEY"));
+            // rustls verifies the chain and the address the way the canary does.
+            let mut roots = tokio_rustls::rustls::RootCertStore::empty();
+            for c in rustls_pemfile_certs(&made.ca_pem) {
+                roots.add(c).unwrap();
+            }
+            let server = rustls_pemfile_certs(&made.server_pem).remove(0);
+            let verifier = tokio_rustls::rustls::client::WebPkiServerVerifier::builder(
+                std::sync::Arc::new(roots),
+            )
+            .build()
+            .unwrap();
+            for ip in ["127.1.0.5", "127.0.0.1"] {
+                let name = tokio_rustls::rustls::pki_types::ServerName::try_from(ip).unwrap();
+                verifier
+                    .verify_server_cert(
+                        &server,
+                        &[],
+                        &name,
+                        &[],
+                        tokio_rustls::rustls::pki_types::UnixTime::now(),
+                    )
+                    .unwrap_or_else(|e| panic!("{ip}: {e}"));
+            }
+            let other = tokio_rustls::rustls::pki_types::ServerName::try_from("127.9.9.9").unwrap();
+            assert!(verifier
+                .verify_server_cert(
+                    &server,
+                    &[],
+                    &other,
+                    &[],
+                    tokio_rustls::rustls::pki_types::UnixTime::now()
+                )
+                .is_err());
+        }
+
+        use tokio_rustls::rustls::client::danger::ServerCertVerifier;
+
+        fn rustls_pemfile_certs(
+            pem: &str,
+        ) -> Vec<tokio_rustls::rustls::pki_types::CertificateDer<'static>> {
+            use tokio_rustls::rustls::pki_types::pem::PemObject;
+            tokio_rustls::rustls::pki_types::CertificateDer::pem_slice_iter(pem.as_bytes())
+                .map(|c| c.unwrap())
+                .collect()
+        }
     }
 }

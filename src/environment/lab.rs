@@ -1,11 +1,46 @@
-//! The lab target: its steady state, how a revert is verified (the whole
+//! The lab environment: connecting (start an embedded lab or attach to a
+//! standing one), its steady state, how a revert is verified (the whole
 //! configuration compared with before the run) and its ground truth.
 
 use crate::clock::mono_now;
 use crate::lab::database::DbRole;
-use crate::lab::{LabClient, LabConfiguration, LabDescription, Role};
+use crate::lab::{LabClient, LabConfiguration, LabDescription};
 use crate::measure::accuracy::TruthMark;
+use crate::report::{LabRegionSummary, LabSummary};
+use crate::words::Role;
+use std::net::SocketAddr;
 use std::time::Duration;
+
+/// Attaches to the standing lab at `attach`, or starts an embedded one with
+/// the scenario's `[lab]` parameters, and reads its description.
+pub async fn connect(
+    scenario: &crate::scenario::Scenario,
+    attach: Option<SocketAddr>,
+) -> Result<super::Connected, String> {
+    let mut embedded = None;
+    let client = match attach {
+        Some(addr) => LabClient { addr },
+        None => {
+            let lab = crate::lab::Lab::start(scenario.lab.clone(), crate::lab::LabPorts::default())
+                .await
+                .map_err(|e| format!("cannot start the lab: {e:#}"))?;
+            let client = LabClient {
+                addr: lab.control_addr(),
+            };
+            embedded = Some(lab);
+            client
+        }
+    };
+    let description = client.describe().await.map_err(|e| e.to_string())?;
+    Ok(super::Connected {
+        env: super::Env::Lab(super::LabEnv {
+            description,
+            client,
+            attached: attach.is_some(),
+        }),
+        embedded,
+    })
+}
 
 /// The state a healthy lab is in before any game day.
 pub fn pristine(env: &LabDescription) -> LabConfiguration {
@@ -103,4 +138,29 @@ pub async fn truth(client: &LabClient, origin: crate::clock::MonoNs) -> Vec<Trut
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// What a report keeps of a lab's description (the report has its own types,
+/// independent of the control API's).
+pub fn summary(d: &LabDescription) -> LabSummary {
+    LabSummary {
+        params: d.params.clone(),
+        control: d.control,
+        dns: d.dns,
+        zone: d.zone.clone(),
+        record: d.record.clone(),
+        regions: d
+            .regions
+            .iter()
+            .map(|r| LabRegionSummary {
+                name: r.name.clone(),
+                role: r.role,
+                public_ip: r.public_ip,
+                endpoint: r.endpoint,
+                azs: r.azs.clone(),
+            })
+            .collect(),
+        writer_region: d.writer_region.clone(),
+        multi_address: d.multi_address,
+    }
 }

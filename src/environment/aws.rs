@@ -1,0 +1,71 @@
+//! The AWS environment: connecting (credentials, discovery, the account guard),
+//! the guards before the fault, and verifying a revert by checking that the
+//! state each undo establishes holds.
+
+use super::Appliers;
+use crate::aws::{guard, AwsClients, AwsEnv, AwsParams};
+use crate::plan::{Plan, Step};
+
+/// Loads credentials and reads the environment; refuses a wrong account at
+/// once, before anything else is read.
+pub async fn connect(params: &AwsParams, profile: Option<&str>) -> Result<AwsEnv, String> {
+    let clients = AwsClients::load(profile.or(params.profile.as_deref())).await;
+    let env = AwsEnv::discover(params, clients).await?;
+    guard::account(&env.description)?;
+    Ok(env)
+}
+
+/// Guards between the plan and the baseline: regions, steady state, consent.
+pub async fn preflight(env: &AwsEnv, plan: &Plan, consent: bool) -> Result<(), String> {
+    guard::regions(&env.description, plan)?;
+    guard::steady(&env.description, &env.clients).await?;
+    guard::consent(&env.description, plan, consent)
+}
+
+/// What does not hold after the undos of `steps`.
+pub async fn verify(appliers: &Appliers, steps: &[Step]) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in steps {
+        if let Err(e) = appliers.holds(&s.undo).await {
+            out.push(e.message);
+        }
+    }
+    out
+}
+
+/// The plan's header on AWS: the account and caller, the zone's name servers,
+/// the failover records, and a warning for any change outside the allowed
+/// regions.
+pub fn plan_header(env: &AwsEnv, plan: &Plan) -> String {
+    let d = &env.description;
+    let mut out = format!("target aws, account {} as {}\n", d.account, d.caller_arn);
+    out.push_str(&format!(
+        "Zone {} name servers (delegation set): {}\n",
+        d.params.hosted_zone_id,
+        d.name_servers.join(", ")
+    ));
+    for r in &d.records {
+        let target = match &r.alias {
+            Some(a) => format!(
+                "alias {} (evaluate_target_health {})",
+                a.dns_name, a.evaluate_target_health
+            ),
+            None => format!("{} TTL {}", r.values.join(", "), r.ttl.unwrap_or(0)),
+        };
+        let check = r
+            .health_check_id
+            .as_ref()
+            .map(|h| format!(", health check {h}"))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "Record {} {} ({}): {target}{check}\n",
+            r.failover,
+            d.params.host(),
+            r.set_identifier
+        ));
+    }
+    if let Err(why) = guard::regions(d, plan) {
+        out.push_str(&format!("warning: {why}\n"));
+    }
+    out
+}

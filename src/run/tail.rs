@@ -1,0 +1,216 @@
+//! The tail that always runs: revert, verify, measure, judge, report.
+
+use super::{Run, RunResult, Stop};
+use crate::measure::accuracy::{self, Accuracy, TruthMark};
+use crate::measure::{self, MeasureInput, Measurements};
+use crate::plan::{Action, Step};
+use crate::report::{Report, RevertSummary, ScenarioInfo, SCHEMA_VERSION};
+use crate::undo::{self, Caller, RetryPolicy, UndoResult};
+use crate::verdict::{self, Judgement, Outcome};
+use crate::words::Role;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// What measuring and judging found.
+#[derive(Default)]
+struct Judged {
+    phases: Option<Measurements>,
+    verdict: Vec<Judgement>,
+    accuracy: Vec<Accuracy>,
+}
+
+impl Run<'_> {
+    /// Puts back, verifies, measures, judges and assembles the report.
+    pub(super) async fn tail(
+        mut self,
+        stop: Option<Stop>,
+        ignored_window: Option<String>,
+    ) -> RunResult {
+        let revert = self.revert().await;
+        let truth = self.env.truth(self.clock.origin).await;
+        self.progress.finish();
+        let judged = self.judge(&truth);
+        let outcome = match &stop {
+            _ if !revert.complete => Outcome::RevertIncomplete,
+            Some(stop) => stop.outcome,
+            None => verdict::outcome(&judged.verdict),
+        };
+        self.journal_end(outcome);
+        let dir = self.opts.reports_dir.join(&self.id);
+        let report = self.report(outcome, stop, revert, truth, judged, ignored_window);
+        RunResult { report, dir }
+    }
+
+    /// Undoes every journaled step, newest first, through the undo executor,
+    /// then verifies the environment against the state before the run.
+    async fn revert(&mut self) -> RevertSummary {
+        let mut summary = RevertSummary {
+            complete: true,
+            journal: self.journal_path.clone(),
+            ..Default::default()
+        };
+        let plan = self.reached.plan.clone().unwrap_or_default();
+        let steps = &plan.steps[..self.reached.journaled];
+        if steps.is_empty() {
+            return summary;
+        }
+        let at = self.clock.now();
+        self.event(
+            at,
+            "revert-start",
+            format!("{} change(s) to undo", steps.len()),
+        );
+        let results = self.undo(steps).await;
+        let mut failures = self.record_undos(&results, &mut summary);
+        if let Some(before) = &self.reached.before {
+            failures.extend(self.env.verify(before, steps).await);
+        }
+        summary.not_undone = not_undone(steps);
+        summary.complete = failures.is_empty();
+        summary.differences = failures;
+        summary.verified = Some(self.env.verification().into());
+        self.mark_revert(&summary);
+        summary
+    }
+
+    async fn undo(&mut self, steps: &[Step]) -> Vec<UndoResult> {
+        let undos: Vec<(usize, Action)> = steps
+            .iter()
+            .enumerate()
+            .rev()
+            .map(|(i, s)| (i, s.undo.clone()))
+            .collect();
+        let appliers = self.env.appliers();
+        match self.journal.as_mut() {
+            Some(journal) => {
+                undo::undo_all(
+                    &appliers,
+                    journal,
+                    &undos,
+                    RetryPolicy::default(),
+                    Caller::Run,
+                )
+                .await
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// Puts each undo on the timeline; returns what failed.
+    fn record_undos(&mut self, results: &[UndoResult], summary: &mut RevertSummary) -> Vec<String> {
+        let mut failures = Vec::new();
+        for r in results {
+            match &r.outcome {
+                Ok(applied) => {
+                    let at = self.clock.at(applied.effective_at);
+                    self.event(at, "undo-applied", r.summary.clone());
+                    summary.undone.push(r.summary.clone());
+                }
+                Err(e) => {
+                    self.progress
+                        .say(&format!("gameday: undo of step {} failed: {e}", r.step + 1));
+                    failures.push(format!("undo of step {} failed: {e}", r.step + 1));
+                }
+            }
+            failures.extend(r.journal_error.clone());
+        }
+        failures
+    }
+
+    fn mark_revert(&mut self, summary: &RevertSummary) {
+        let at = self.clock.now();
+        if summary.complete {
+            self.event(at, "reverted", "state verified identical to before the run");
+        } else {
+            self.event(at, "revert-incomplete", summary.differences.join("; "));
+        }
+    }
+
+    /// Measures and judges only what ran: nothing when the fault never took
+    /// effect.
+    fn judge(&self, truth: &[TruthMark]) -> Judged {
+        let Some(t0) = self.reached.t0 else {
+            return Judged::default();
+        };
+        let primary = self.env.region_name(Role::Primary);
+        let secondary = self.env.region_name(Role::Secondary);
+        let input = MeasureInput {
+            t0,
+            stable_for: self.scenario.stable_for,
+            primary: primary.clone(),
+            secondary: secondary.clone(),
+            resolution: self.resolutions(),
+        };
+        let m = measure::measure(&self.timeline, &input);
+        Judged {
+            verdict: verdict::judge(&self.scenario.objectives, &m),
+            accuracy: accuracy::assess(&m, truth, &primary, &secondary, self.env.ttl()),
+            phases: Some(m),
+        }
+    }
+
+    /// The resolution of each probe kind: its longest interval.
+    fn resolutions(&self) -> BTreeMap<String, Duration> {
+        let mut resolution: BTreeMap<String, Duration> = BTreeMap::new();
+        for p in &self.scenario.probes {
+            let e = resolution.entry(p.kind().as_str().to_string()).or_default();
+            *e = (*e).max(p.interval());
+        }
+        resolution
+    }
+
+    /// The journal's last line. Failing to write it is said, never ignored:
+    /// the run's undos are already recorded, so nothing is left owed.
+    fn journal_end(&mut self, outcome: Outcome) {
+        if self.journal.is_none() {
+            return;
+        }
+        let entry = crate::journal::JournalEntry::RunEnd {
+            outcome: format!("{outcome:?}"),
+        };
+        if let Err(e) = self.journal(&entry) {
+            self.progress.say(&format!("gameday: warning: {e}"));
+        }
+    }
+
+    fn report(
+        &mut self,
+        outcome: Outcome,
+        stop: Option<Stop>,
+        revert: RevertSummary,
+        ground_truth: Vec<TruthMark>,
+        judged: Judged,
+        ignored_window: Option<String>,
+    ) -> Report {
+        Report {
+            schema_version: SCHEMA_VERSION,
+            run_id: self.id.clone(),
+            scenario: ScenarioInfo::of(self.scenario),
+            environment: self.env.report(self.opts.consent, ignored_window),
+            started_at: self.clock.origin_wall,
+            finished_at: chrono::Utc::now(),
+            outcome,
+            exit_code: outcome.exit_code(),
+            reason: stop.map(|s| s.reason),
+            plan: self.reached.plan.take(),
+            timeline: std::mem::take(&mut self.timeline),
+            phases: judged.phases,
+            verdict: judged.verdict,
+            revert,
+            ground_truth,
+            accuracy: judged.accuracy,
+        }
+    }
+}
+
+/// Changes deliberately left in place (a database failover), and why.
+fn not_undone(steps: &[Step]) -> Vec<String> {
+    steps
+        .iter()
+        .filter_map(|s| {
+            s.undo
+                .not_undone()
+                .map(|why| format!("{}: {why}", s.apply.summary()))
+        })
+        .collect()
+}

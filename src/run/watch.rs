@@ -1,0 +1,212 @@
+//! The steps that run with the probes watching: baseline, inject, observe,
+//! then settle (final read-backs before anything is reverted).
+
+use super::observe::Observers;
+use super::{steady, Run, Stop};
+use crate::clock::Offset;
+use crate::plan::{Plan, Step};
+use crate::probe::{ProbeContext, ProbeKind};
+use crate::timeline::{Entry, What};
+use crate::words::Role;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How often the run looks at what the probes saw.
+const TICK: Duration = Duration::from_millis(100);
+
+impl Run<'_> {
+    /// Starts the probes, runs baseline, inject and observe, then stops the
+    /// probes and settles, whatever happened.
+    pub(super) async fn watched(&mut self, plan: &Plan) -> Result<(), Stop> {
+        let ctx = Arc::new(ProbeContext {
+            env: self.env.clone(),
+            clock: self.clock,
+            run_id: self.id.clone(),
+        });
+        let mut observers = Observers::start(&self.scenario.probes, ctx.clone());
+        let result = self.break_and_watch(&mut observers, plan).await;
+        self.timeline.extend(observers.stop().await);
+        if self.reached.t0.is_some() {
+            self.settle(&ctx).await;
+        }
+        result
+    }
+
+    async fn break_and_watch(
+        &mut self,
+        observers: &mut Observers,
+        plan: &Plan,
+    ) -> Result<(), Stop> {
+        self.baseline(observers).await?;
+        self.journal_start()?;
+        let t0 = self.inject(plan).await?;
+        let steps = &plan.steps[..self.reached.journaled];
+        self.observe(observers, t0, steps).await
+    }
+
+    /// The steady state must hold before anything is broken.
+    async fn baseline(&mut self, observers: &mut Observers) -> Result<(), Stop> {
+        let start = self.clock.now();
+        let length = self.scenario.baseline;
+        self.event(
+            start,
+            "baseline-start",
+            format!("{} of steady state", humantime::format_duration(length)),
+        );
+        let mut elapsed = Duration::ZERO;
+        while elapsed < length {
+            if self.interrupt.sleep(TICK).await {
+                return Err(Stop::aborted(
+                    "interrupted by a signal during the baseline; nothing was changed",
+                ));
+            }
+            elapsed = self.clock.now().since(start);
+            let latest = observers.latest.lock().expect("latest lock").clone();
+            self.progress.update("baseline", elapsed, &latest);
+        }
+        self.timeline.extend(observers.drain());
+        self.baseline_holds(start)
+    }
+
+    fn baseline_holds(&self, start: Offset) -> Result<(), Stop> {
+        let primary = self.env.region_name(Role::Primary);
+        steady::baseline_holds(&self.timeline, start, &primary).map_err(|why| {
+            Stop::refused(format!(
+                "refusing to inject: the steady state does not hold: {why}"
+            ))
+        })?;
+        let now = self.clock.now();
+        match self.scenario.stop_conditions.iter().find_map(|c| {
+            c.fired(&self.timeline, start, now)
+                .map(|why| (c.kind(), why))
+        }) {
+            Some((kind, why)) => Err(Stop::refused(format!(
+                "refusing to inject: stop condition {kind} is already firing: {why}"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Observes until customers (and canary writes) have been fine for
+    /// `stable_for`, or the timeout, a stop condition, a change cut short or
+    /// a signal ends it.
+    async fn observe(
+        &mut self,
+        observers: &mut Observers,
+        t0: Offset,
+        steps: &[Step],
+    ) -> Result<(), Stop> {
+        let mut followed = Followed::new(steps.len(), self.clock.now());
+        loop {
+            if self.interrupt.sleep(TICK).await {
+                return Err(Stop::aborted("interrupted by a signal"));
+            }
+            self.timeline.extend(observers.drain());
+            crate::crash::point("observing");
+            self.follow(&mut followed, steps).await?;
+            let now = self.clock.now();
+            let latest = observers.latest.lock().expect("latest lock").clone();
+            self.progress.update("observe", now.since(t0), &latest);
+            if self.recovered(t0, now) {
+                return Ok(());
+            }
+            self.limits(t0, now)?;
+        }
+    }
+
+    fn recovered(&self, t0: Offset, now: Offset) -> bool {
+        let s = self.scenario;
+        let since_t0 = now.since(t0);
+        let canary_interval = s.probes_of(ProbeKind::Canary).map(|p| p.interval()).max();
+        since_t0 >= s.observe_at_least
+            && since_t0 >= s.stable_for
+            && steady::recovered(&self.timeline, t0, now, s.stable_for, canary_interval)
+    }
+
+    /// Stop conditions, `max_duration` and the timeout.
+    fn limits(&self, t0: Offset, now: Offset) -> Result<(), Stop> {
+        let s = self.scenario;
+        for c in &s.stop_conditions {
+            if let Some(why) = c.fired(&self.timeline, t0, now) {
+                return Err(Stop::aborted(format!("stop condition {}: {why}", c.kind())));
+            }
+        }
+        if let Some(max) = s.max_duration {
+            if now.since(Offset(0)) >= max {
+                return Err(Stop::aborted(format!(
+                    "max_duration {} passed",
+                    humantime::format_duration(max)
+                )));
+            }
+        }
+        if now.since(t0) >= s.timeout {
+            return Err(Stop::aborted(format!(
+                "timeout: not recovered and stable {} after t0",
+                humantime::format_duration(s.timeout)
+            )));
+        }
+        Ok(())
+    }
+
+    /// Changes that go on after they are made (an FIS experiment) are
+    /// followed once a second: their states go into the timeline, and one
+    /// cut short (stopped by its own stop condition, failed) ends the run.
+    async fn follow(&mut self, followed: &mut Followed, steps: &[Step]) -> Result<(), Stop> {
+        let now = self.clock.now();
+        if now < followed.next {
+            return Ok(());
+        }
+        followed.next = now.plus(Duration::from_secs(1));
+        let appliers = self.env.appliers();
+        for (i, step) in steps.iter().enumerate() {
+            match appliers.follow(&step.apply).await {
+                Some(Ok(state)) => {
+                    if followed.states[i].as_ref() != Some(&state.state) {
+                        let at = self.clock.now();
+                        self.event(at, "fault-state", state.state.clone());
+                        followed.states[i] = Some(state.state);
+                    }
+                    if let Some(why) = state.cut_short {
+                        return Err(Stop::aborted(why));
+                    }
+                }
+                Some(Err(e)) => {
+                    let at = self.clock.now();
+                    self.event(at, "fault-state", format!("cannot follow: {e}"));
+                }
+                None => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Read back before the revert: the data must be judged as the failover
+    /// left it.
+    async fn settle(&mut self, ctx: &ProbeContext) {
+        for probe in &self.scenario.probes {
+            let at = self.clock.now();
+            for o in probe.settle(ctx).await {
+                self.timeline.push(Entry {
+                    at,
+                    source: probe.name().to_string(),
+                    what: What::Observation(o),
+                });
+            }
+        }
+    }
+}
+
+/// The last state seen of each followed change, and when to look again.
+struct Followed {
+    states: Vec<Option<String>>,
+    next: Offset,
+}
+
+impl Followed {
+    fn new(steps: usize, now: Offset) -> Followed {
+        Followed {
+            states: vec![None; steps],
+            next: now,
+        }
+    }
+}
