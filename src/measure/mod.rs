@@ -102,7 +102,7 @@ pub struct LostWrites {
     pub resolution_ms: f64,
 }
 
-/// Every figure of DESIGN.md for one run.
+/// Every figure of one run (docs/scenarios.md, "Measurements", defines them).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Measurements {
     /// t0 on the run clock, in ms.
