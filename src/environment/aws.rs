@@ -52,16 +52,15 @@ pub fn plan_header(env: &AwsEnv, plan: &Plan) -> String {
             ),
             None => format!("{} TTL {}", r.values.join(", "), r.ttl.unwrap_or(0)),
         };
-        let check = r
-            .health_check_id
-            .as_ref()
-            .map(|h| format!(", health check {h}"))
-            .unwrap_or_default();
+        let check = r.health_check_id.as_deref().unwrap_or_default();
+        let check = if check.is_empty() {
+            String::new()
+        } else {
+            format!(", health check {check}")
+        };
+        let (failover, host, id) = (&r.failover, d.params.host(), &r.set_identifier);
         out.push_str(&format!(
-            "Record {} {} ({}): {target}{check}\n",
-            r.failover,
-            d.params.host(),
-            r.set_identifier
+            "Record {failover} {host} ({id}): {target}{check}\n"
         ));
     }
     if let Err(why) = guard::regions(d, plan) {

@@ -379,6 +379,15 @@ impl Connected {
     }
 }
 
+/// The floors' inputs a scenario declares without connecting to anything:
+/// the lab's are its `[lab]` table; an AWS account's must be read (`None`).
+pub fn offline_floor_inputs(scenario: &crate::scenario::Scenario) -> Option<FloorInputs> {
+    match scenario.target {
+        crate::scenario::Target::Lab => Some(FloorInputs::lab(&scenario.lab)),
+        crate::scenario::Target::Aws => None,
+    }
+}
+
 /// Starts (or attaches to) the lab, or loads AWS credentials and reads the
 /// account, for a scenario. Changes nothing.
 pub async fn connect(

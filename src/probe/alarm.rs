@@ -46,15 +46,7 @@ pub fn parse(de: toml::de::ValueDeserializer<'_>) -> Result<Box<dyn Probe>, toml
 
 #[async_trait::async_trait]
 impl Probe for AlarmProbe {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn kind(&self) -> ProbeKind {
-        ProbeKind::Alarm
-    }
-    fn interval(&self) -> Duration {
-        self.interval.get()
-    }
+    super::identity!(ProbeKind::Alarm);
 
     fn check_target(&self, target: Target) -> Result<(), (&'static str, String)> {
         if target == Target::Lab {

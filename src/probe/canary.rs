@@ -68,15 +68,7 @@ pub fn parse(de: toml::de::ValueDeserializer<'_>) -> Result<Box<dyn Probe>, toml
 
 #[async_trait::async_trait]
 impl Probe for CanaryProbe {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn kind(&self) -> ProbeKind {
-        ProbeKind::Canary
-    }
-    fn interval(&self) -> Duration {
-        self.interval.get()
-    }
+    super::identity!(ProbeKind::Canary);
     fn check_target(&self, target: Target) -> Result<(), (&'static str, String)> {
         match target {
             Target::Lab if self.connection_env.is_some() => {

@@ -12,7 +12,6 @@ use serde::Deserialize;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
-use std::time::Duration;
 
 /// `[[probes]] kind = "dns"`.
 #[derive(Deserialize)]
@@ -86,15 +85,7 @@ pub fn parse(de: toml::de::ValueDeserializer<'_>) -> Result<Box<dyn Probe>, toml
 
 #[async_trait::async_trait]
 impl Probe for DnsProbe {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn kind(&self) -> ProbeKind {
-        ProbeKind::Dns
-    }
-    fn interval(&self) -> Duration {
-        self.interval.get()
-    }
+    super::identity!(ProbeKind::Dns);
     fn check_target(&self, target: Target) -> Result<(), (&'static str, String)> {
         if target == Target::Lab && !self.name_servers.is_empty() {
             return Err(crate::fault::option_for("name_servers", Target::Aws));

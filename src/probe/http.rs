@@ -106,15 +106,7 @@ pub fn parse(de: toml::de::ValueDeserializer<'_>) -> Result<Box<dyn Probe>, toml
 
 #[async_trait::async_trait]
 impl Probe for HttpProbe {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn kind(&self) -> ProbeKind {
-        ProbeKind::Http
-    }
-    fn interval(&self) -> Duration {
-        self.interval.get()
-    }
+    super::identity!(ProbeKind::Http);
     fn check_target(&self, target: crate::scenario::Target) -> Result<(), (&'static str, String)> {
         if target == crate::scenario::Target::Lab && !self.resolvers.is_empty() {
             return Err(crate::fault::option_for(

@@ -53,6 +53,23 @@ impl ProbeKind {
     }
 }
 
+/// The name, kind and interval every probe has, from its `name` and
+/// `interval` fields: one line in each probe's `impl Probe`.
+macro_rules! identity {
+    ($kind:expr) => {
+        fn name(&self) -> &str {
+            &self.name
+        }
+        fn kind(&self) -> $crate::probe::ProbeKind {
+            $kind
+        }
+        fn interval(&self) -> std::time::Duration {
+            self.interval.get()
+        }
+    };
+}
+pub(crate) use identity;
+
 /// What a probe can use while observing.
 pub struct ProbeContext {
     /// The environment (addresses, record name, AWS clients).

@@ -41,15 +41,7 @@ pub fn parse(de: toml::de::ValueDeserializer<'_>) -> Result<Box<dyn Probe>, toml
 
 #[async_trait::async_trait]
 impl Probe for TargetHealthProbe {
-    fn name(&self) -> &str {
-        &self.name
-    }
-    fn kind(&self) -> ProbeKind {
-        ProbeKind::TargetHealth
-    }
-    fn interval(&self) -> Duration {
-        self.interval.get()
-    }
+    super::identity!(ProbeKind::TargetHealth);
 
     fn check_target(&self, target: Target) -> Result<(), (&'static str, String)> {
         if target == Target::Aws && self.interval.get() < Duration::from_secs(1) {

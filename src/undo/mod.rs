@@ -264,52 +264,50 @@ mod tests {
             .collect()
     }
 
+    /// Undoes one step with `fake` into a fresh journal; returns the result
+    /// and the journal's events.
+    async fn undo_once(name: &str, fake: &Fake) -> (UndoResult, Vec<String>) {
+        let (dir, mut j) = journal(name);
+        let mut r = undo_all(fake, &mut j, &[(0, undo("a"))], fast(), Caller::Run).await;
+        let written = events(&dir);
+        let _ = std::fs::remove_dir_all(dir);
+        (r.remove(0), written)
+    }
+
     #[tokio::test]
     async fn a_permanent_error_is_tried_once() {
-        let (dir, mut j) = journal("permanent");
         let fake = Fake::new(ChangeError::permanent("AccessDenied"), 10);
-        let r = undo_all(&fake, &mut j, &[(0, undo("a"))], fast(), Caller::Run).await;
+        let (r, written) = undo_once("permanent", &fake).await;
         assert_eq!(fake.applies.load(Ordering::SeqCst), 1);
-        assert!(!r[0].complete());
-        assert_eq!(
-            events(&dir),
-            vec!["undo-intent"],
-            "no undone for a failed undo"
-        );
-        let _ = std::fs::remove_dir_all(dir);
+        assert!(!r.complete());
+        assert_eq!(written, vec!["undo-intent"], "no undone for a failed undo");
     }
 
     #[tokio::test]
     async fn a_throttling_error_is_retried_until_it_passes() {
-        let (dir, mut j) = journal("throttled");
         let fake = Fake::new(ChangeError::transient("Throttling: Rate exceeded"), 2);
-        let r = undo_all(&fake, &mut j, &[(0, undo("a"))], fast(), Caller::Run).await;
+        let (r, written) = undo_once("throttled", &fake).await;
         assert_eq!(fake.applies.load(Ordering::SeqCst), 3);
-        assert!(r[0].complete());
-        assert_eq!(events(&dir), vec!["undo-intent", "undone"]);
-        let _ = std::fs::remove_dir_all(dir);
+        assert!(r.complete());
+        assert_eq!(written, vec!["undo-intent", "undone"]);
     }
 
     #[tokio::test]
     async fn retries_are_bounded() {
-        let (dir, mut j) = journal("bounded");
         let fake = Fake::new(ChangeError::transient("Throttling"), 100);
-        let r = undo_all(&fake, &mut j, &[(0, undo("a"))], fast(), Caller::Run).await;
+        let (r, _) = undo_once("bounded", &fake).await;
         assert_eq!(fake.applies.load(Ordering::SeqCst), 4);
-        assert!(r[0].outcome.as_ref().unwrap_err().retryable());
-        let _ = std::fs::remove_dir_all(dir);
+        assert!(r.outcome.unwrap_err().retryable());
     }
 
     #[tokio::test]
     async fn undone_is_journaled_only_once_the_state_holds() {
-        let (dir, mut j) = journal("holds");
         let mut fake = Fake::new(ChangeError::permanent("x"), 0);
         fake.holds_ok = false;
-        let r = undo_all(&fake, &mut j, &[(0, undo("a"))], fast(), Caller::Run).await;
-        let err = r[0].outcome.as_ref().unwrap_err().to_string();
+        let (r, written) = undo_once("holds", &fake).await;
+        let err = r.outcome.unwrap_err().to_string();
         assert!(err.contains("still deregistered"), "{err}");
-        assert_eq!(events(&dir), vec!["undo-intent"]);
-        let _ = std::fs::remove_dir_all(dir);
+        assert_eq!(written, vec!["undo-intent"]);
     }
 
     #[tokio::test]
