@@ -84,3 +84,86 @@ fn throttling_is_retried_and_a_denied_call_names_the_permission() {
         "{stderr}"
     );
 }
+
+const THROTTLED: &str = r#"<ErrorResponse xmlns="http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/">
+  <Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error>
+  <RequestId>3</RequestId>
+</ErrorResponse>"#;
+
+const ELB_DENIED: &str = r#"<ErrorResponse xmlns="http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/">
+  <Error><Type>Sender</Type><Code>AccessDenied</Code><Message>not authorized to perform: elasticloadbalancing:RegisterTargets</Message></Error>
+  <RequestId>4</RequestId>
+</ErrorResponse>"#;
+
+/// The undo executor retries only what AWS says a retry can help: against a
+/// fake ELBv2, a throttled RegisterTargets is made again until it passes; a
+/// denied one is made exactly once and fails with the permission named.
+#[test]
+fn the_undo_executor_retries_throttling_and_not_a_denied_call() {
+    use gameday::aws::call::Registration;
+    use gameday::aws::AwsCall;
+    use gameday::plan::Action;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    for (answer, status, expected_calls, passes) in [
+        (THROTTLED, StatusCode::BAD_REQUEST, 3, true),
+        (ELB_DENIED, StatusCode::FORBIDDEN, 1, false),
+    ] {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counted = calls.clone();
+        let (passed, message) = rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            serve(listener, move |req| {
+                let counted = counted.clone();
+                async move {
+                    let body = read_body(req).await.unwrap_or_default();
+                    if !String::from_utf8_lossy(&body).contains("Action=RegisterTargets") {
+                        return respond(StatusCode::BAD_REQUEST, "text/plain", "unexpected");
+                    }
+                    // Refused twice, then done (a denied call never gets that far).
+                    if counted.fetch_add(1, Ordering::SeqCst) < 2 {
+                        respond(status, "text/xml", answer)
+                    } else {
+                        respond(StatusCode::OK, "text/xml", REGISTERED)
+                    }
+                }
+            });
+            let clients = common::fake_aws_clients(&format!("http://{addr}")).await;
+            let appliers = gameday::environment::Appliers {
+                lab: None,
+                aws: Some(clients),
+            };
+            let undo = Action::Aws(AwsCall::RegisterTargets {
+                region: "us-east-1".into(),
+                target_group_arn:
+                    "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/app/1".into(),
+                targets: vec![Registration {
+                    id: "i-0123".into(),
+                    port: Some(8080),
+                    availability_zone: None,
+                }],
+            });
+            let policy = gameday::undo::RetryPolicy {
+                attempts: 4,
+                first_backoff: std::time::Duration::from_millis(10),
+            };
+            match policy.run(|| appliers.apply(&undo)).await {
+                Ok(_) => (true, String::new()),
+                Err(e) => (false, e.to_string()),
+            }
+        });
+        assert_eq!(calls.load(Ordering::SeqCst), expected_calls, "{message}");
+        assert_eq!(passed, passes, "{message}");
+        if !passes {
+            assert!(
+                message.contains("elasticloadbalancing:RegisterTargets"),
+                "{message}"
+            );
+        }
+    }
+}
+
+const REGISTERED: &str = r#"<RegisterTargetsResponse xmlns="http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/">
+  <RegisterTargetsResult/>
+  <ResponseMetadata><RequestId>5</RequestId></ResponseMetadata>
+</RegisterTargetsResponse>"#;

@@ -30,3 +30,11 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, ExitStatus> {
             ExitStatus::Invalid
         })
 }
+
+/// The scenario and a runtime to run it on, or the exit code after saying why not.
+pub fn scenario_and_runtime(
+    path: &Path,
+) -> Result<(Scenario, tokio::runtime::Runtime), ExitStatus> {
+    let scenario = load_or_report(path)?;
+    Ok((scenario, runtime()?))
+}

@@ -2,7 +2,7 @@
 //! watched. Changes nothing: an embedded lab is started only to resolve against;
 //! on AWS only read calls are made.
 
-use super::{load_or_report, runtime};
+use super::scenario_and_runtime;
 use crate::environment::Env;
 use crate::scenario::Scenario;
 use crate::words::ExitStatus;
@@ -16,12 +16,8 @@ pub fn plan(
     profile: Option<&str>,
     strict: bool,
 ) -> ExitStatus {
-    let scenario = match load_or_report(path) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    let rt = match runtime() {
-        Ok(rt) => rt,
+    let (scenario, rt) = match scenario_and_runtime(path) {
+        Ok(both) => both,
         Err(code) => return code,
     };
     rt.block_on(async {

@@ -1,6 +1,6 @@
 //! `gameday run`: one game day, end to end; prints the verdict and exits with its code.
 
-use super::{load_or_report, runtime};
+use super::scenario_and_runtime;
 use crate::report::markdown::outcome_phrase;
 use crate::report::{table::Terminal, Format};
 use crate::run::{execute, RunOptions};
@@ -19,12 +19,8 @@ pub fn run(
     ignore_window: bool,
     profile: Option<String>,
 ) -> ExitStatus {
-    let scenario = match load_or_report(path) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    let rt = match runtime() {
-        Ok(rt) => rt,
+    let (scenario, rt) = match scenario_and_runtime(path) {
+        Ok(both) => both,
         Err(code) => return code,
     };
     let opts = RunOptions {

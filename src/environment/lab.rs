@@ -158,9 +158,11 @@ pub fn summary(d: &LabDescription) -> LabSummary {
                 public_ip: r.public_ip,
                 endpoint: r.endpoint,
                 azs: r.azs.clone(),
+                extra: Default::default(),
             })
             .collect(),
         writer_region: d.writer_region.clone(),
         multi_address: d.multi_address,
+        extra: Default::default(),
     }
 }

@@ -86,8 +86,7 @@ pub struct Environment {
 
 /// The lab as a report records it: its own type, so report.json does not
 /// change whenever the lab's control API does. (Reports written when this was
-/// the control API's whole description still read: the extra fields are
-/// ignored.)
+/// the control API's whole description still read, and keep what they had.)
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LabSummary {
     /// Lab parameters in force.
@@ -106,6 +105,10 @@ pub struct LabSummary {
     pub writer_region: String,
     /// Whether each region had its own loopback addresses.
     pub multi_address: bool,
+    /// What older reports recorded beyond these fields, kept as read so a
+    /// re-rendered report loses nothing.
+    #[serde(flatten, default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// One lab region as a report records it.
@@ -121,6 +124,9 @@ pub struct LabRegionSummary {
     pub endpoint: SocketAddr,
     /// Availability Zones.
     pub azs: Vec<String>,
+    /// What older reports recorded beyond these fields, kept as read.
+    #[serde(flatten, default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub extra: serde_json::Map<String, serde_json::Value>,
 }
 
 /// What the revert did.

@@ -173,3 +173,19 @@ pub fn postgres_available() -> bool {
 pub fn crash_at(point: &str) -> String {
     format!("{point}=return")
 }
+
+/// AWS clients for a fake endpoint on loopback (moto, or a test's own):
+/// dummy credentials, us-east-1, one attempt per call (the SDK's own
+/// retries off, so a test counts gameday's).
+pub async fn fake_aws_clients(url: &str) -> gameday::aws::AwsClients {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(url)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sts::config::Credentials::new(
+            "testing", "testing", None, None, "moto",
+        ))
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
+        .load()
+        .await;
+    gameday::aws::AwsClients::from_config(config)
+}

@@ -133,16 +133,7 @@ impl Moto {
 
     /// SDK clients pointed at moto, built without touching this process's environment.
     pub async fn clients(&self) -> AwsClients {
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(&self.url)
-            .region(aws_config::Region::new(PRIMARY))
-            .credentials_provider(aws_sdk_sts::config::Credentials::new(
-                "testing", "testing", None, None, "moto",
-            ))
-            .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
-            .load()
-            .await;
-        AwsClients::from_config(config)
+        super::fake_aws_clients(&self.url).await
     }
 }
 
