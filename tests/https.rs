@@ -9,7 +9,6 @@ use gameday::net::http::{request_to, respond};
 use gameday::net::tls::client_config;
 use hyper::{Method, StatusCode};
 use std::path::Path;
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
@@ -17,36 +16,24 @@ use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 const HOST: &str = "app.example.test";
 
-/// A CA and a server certificate for HOST it signed, made with the openssl CLI.
+/// A CA and a server certificate for HOST it signed (rcgen, in-process):
+/// ca.pem, leaf.pem and leaf.key in `dir`.
 fn certificates(dir: &Path) -> bool {
-    let sh = |script: &str| {
-        Command::new("sh")
-            .arg("-c")
-            .arg(script)
-            .current_dir(dir)
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false)
-    };
-    if !sh("command -v openssl") {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "openssl is required in CI"
-        );
-        eprintln!("skipped: no openssl to make test certificates");
-        return false;
-    }
-    let ok = sh("openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 1 -subj /CN=gameday-test-ca 2>/dev/null")
-        && sh(&format!("openssl req -newkey rsa:2048 -nodes -keyout leaf.key -out leaf.csr -subj /CN={HOST} 2>/dev/null"))
-        && sh(&format!(
-            "printf 'subjectAltName=DNS:{HOST}\\nbasicConstraints=CA:FALSE\\nkeyUsage=digitalSignature,keyEncipherment\\nextendedKeyUsage=serverAuth\\n' > leaf.ext && \
-             openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out leaf.pem -days 1 -extfile leaf.ext 2>/dev/null"
-        ));
-    assert!(
-        ok,
-        "openssl could not make the test certificates in {}",
-        dir.display()
-    );
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca = CertificateParams::default();
+    ca.distinguished_name
+        .push(DnType::CommonName, "gameday-test-ca");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_pem = ca.self_signed(&ca_key).unwrap().pem();
+    let issuer = Issuer::new(ca, ca_key);
+    let leaf_key = KeyPair::generate().unwrap();
+    let mut leaf = CertificateParams::new(vec![HOST.to_string()]).unwrap();
+    leaf.distinguished_name.push(DnType::CommonName, HOST);
+    let leaf_pem = leaf.signed_by(&leaf_key, &issuer).unwrap().pem();
+    std::fs::write(dir.join("ca.pem"), ca_pem).unwrap();
+    std::fs::write(dir.join("leaf.pem"), leaf_pem).unwrap();
+    std::fs::write(dir.join("leaf.key"), leaf_key.serialize_pem()).unwrap();
     true
 }
 
