@@ -46,7 +46,7 @@ pub struct LabParams {
     /// PostgreSQL only: `recovery_min_apply_delay` on the replica (replays late, loses nothing).
     pub replay_delay: HumanDuration,
     /// PostgreSQL only: serve TLS with a certificate from a CA made for the lab
-    /// (with the `openssl` command), as RDS does; plain connections still work.
+    /// (made in-process), as RDS does; plain connections still work.
     pub database_tls: bool,
 }
 
