@@ -13,6 +13,7 @@ pub mod commands;
 pub mod crash;
 pub mod environment;
 pub mod fault;
+pub mod files;
 pub mod floor;
 pub mod history;
 pub mod journal;

@@ -2,7 +2,8 @@
 
 use clap::{Parser, Subcommand};
 use gameday::commands;
-use gameday::lab::LabPorts;
+use gameday::lab::{LabClient, LabPorts};
+use gameday::revert::RevertOptions;
 use gameday::words::ExitStatus;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -13,8 +14,8 @@ Examples:
   gameday validate scenarios/*.toml
   gameday plan scenarios/kill-primary-targets.toml
   gameday run scenarios/kill-primary-targets.toml
-  gameday lab                      # in one terminal; prints its control address
-  gameday run scenarios/sever-primary-az.toml --attach 127.0.0.1:7070
+  gameday lab                      # in one terminal; prints its control address and token
+  gameday run scenarios/sever-primary-az.toml --attach 127.0.0.1:7070 --lab-token TOKEN
 
 Exit codes: 0 every objective met, 1 an objective breached, 2 invalid input or
 refused to start, 3 aborted (signal, timeout) and reverted, 4 revert incomplete.";
@@ -50,6 +51,10 @@ enum Command {
         /// Resolve against a standing lab (its control address) instead of a fresh one.
         #[arg(long, value_name = "ADDR")]
         attach: Option<SocketAddr>,
+        /// The standing lab's control token (printed by `gameday lab`); or set
+        /// GAMEDAY_LAB_TOKEN.
+        #[arg(long, value_name = "TOKEN", requires = "attach")]
+        lab_token: Option<String>,
         /// Fail (exit 2) when an objective is below the floor its configuration allows.
         #[arg(long)]
         strict: bool,
@@ -67,6 +72,10 @@ enum Command {
         /// Attach to a standing lab (started with `gameday lab`) at this control address.
         #[arg(long, value_name = "ADDR")]
         attach: Option<SocketAddr>,
+        /// The standing lab's control token (printed by `gameday lab`); or set
+        /// GAMEDAY_LAB_TOKEN.
+        #[arg(long, value_name = "TOKEN", requires = "attach")]
+        lab_token: Option<String>,
         /// Folder for run reports.
         #[arg(long, value_name = "DIR", default_value = "reports")]
         reports: PathBuf,
@@ -116,7 +125,7 @@ enum Command {
     },
     /// Finish every interrupted run: apply the undos its journal still owes, newest first.
     #[command(
-        after_help = "Examples:\n  gameday status && gameday revert\n  gameday revert --sweep --region us-east-1 --region us-west-2\n\nIdempotent: running it twice is harmless. Exit 4 when an undo could not be applied."
+        after_help = "Examples:\n  gameday status && gameday revert\n  gameday revert --profile staging --yes\n  gameday revert --sweep --account 123456789012 --region us-east-1 --region us-west-2\n\nOnly journals of your own (not writable by others), at most 7 days old (--force), with\nexactly the undos gameday plans, inside the account and regions the run recorded; STS is\nasked first. Idempotent: running it twice is harmless. Exit 4 when an undo could not be\napplied or a journal was refused."
     )]
     Revert {
         /// Folder of run folders.
@@ -124,14 +133,24 @@ enum Command {
         dir: PathBuf,
         /// AWS: restore every subnet a gameday deny ACL severs, from the ACLs' tags
         /// alone (for when the journal is lost); needs --region.
-        #[arg(long, requires = "region")]
+        #[arg(long, requires_all = ["region", "account"])]
         sweep: bool,
         /// Region to sweep (repeat for several).
         #[arg(long, value_name = "REGION")]
         region: Vec<String>,
-        /// AWS named profile for credentials (over the one the run used).
+        /// The AWS account to sweep (12 digits); the credentials must be for it.
+        #[arg(long, value_name = "ID", requires = "sweep")]
+        account: Option<String>,
+        /// AWS named profile for credentials; a journal's own profile is never used.
         #[arg(long, value_name = "NAME")]
         profile: Option<String>,
+        /// Consent to change the AWS account without typing its id (required
+        /// without a terminal).
+        #[arg(long)]
+        yes: bool,
+        /// Revert journals older than 7 days too.
+        #[arg(long)]
+        force: bool,
     },
     /// List runs whose journal still owes undos.
     Status {
@@ -159,6 +178,26 @@ enum Command {
     },
 }
 
+/// The standing lab to attach to: its address and token (`--lab-token`, or
+/// GAMEDAY_LAB_TOKEN).
+fn lab_client(
+    attach: Option<SocketAddr>,
+    token: Option<String>,
+) -> Result<Option<LabClient>, ExitStatus> {
+    let Some(addr) = attach else {
+        return Ok(None);
+    };
+    match token.or_else(|| std::env::var("GAMEDAY_LAB_TOKEN").ok()) {
+        Some(token) if !token.is_empty() => Ok(Some(LabClient { addr, token })),
+        _ => {
+            eprintln!(
+                "gameday: --attach {addr} needs the lab's control token: pass --lab-token TOKEN (printed by `gameday lab`) or set GAMEDAY_LAB_TOKEN"
+            );
+            Err(ExitStatus::Invalid)
+        }
+    }
+}
+
 fn main() -> ExitCode {
     #[cfg(feature = "failpoints")]
     let _crash_points = gameday::crash::setup();
@@ -179,10 +218,23 @@ fn main() -> ExitCode {
         Command::Revert {
             sweep: true,
             region,
+            account,
             profile,
+            yes,
             ..
-        } => commands::revert::sweep(&region, profile.as_deref()),
-        Command::Revert { dir, profile, .. } => commands::revert::revert(&dir, profile.as_deref()),
+        } => commands::revert::sweep(
+            &region,
+            account.as_deref().unwrap_or_default(),
+            profile.as_deref(),
+            yes,
+        ),
+        Command::Revert {
+            dir,
+            profile,
+            yes,
+            force,
+            ..
+        } => commands::revert::revert(&dir, &RevertOptions { profile, force }, yes),
         Command::Status { dir } => commands::revert::status(&dir),
         Command::History {
             dir,
@@ -194,26 +246,34 @@ fn main() -> ExitCode {
         Command::Plan {
             scenario,
             attach,
+            lab_token,
             strict,
             profile,
-        } => commands::plan::plan(&scenario, attach, profile.as_deref(), strict),
+        } => match lab_client(attach, lab_token) {
+            Ok(attach) => commands::plan::plan(&scenario, attach, profile.as_deref(), strict),
+            Err(code) => code,
+        },
         Command::Run {
             scenario,
             attach,
+            lab_token,
             reports,
             no_progress,
             yes,
             ignore_window,
             profile,
-        } => commands::run::run(
-            &scenario,
-            attach,
-            reports,
-            no_progress,
-            yes,
-            ignore_window,
-            profile,
-        ),
+        } => match lab_client(attach, lab_token) {
+            Ok(attach) => commands::run::run(
+                &scenario,
+                attach,
+                reports,
+                no_progress,
+                yes,
+                ignore_window,
+                profile,
+            ),
+            Err(code) => code,
+        },
         Command::Lab {
             params,
             dns_port,

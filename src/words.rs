@@ -156,6 +156,22 @@ impl From<ExitStatus> for ExitCode {
     }
 }
 
+/// `s` with every control character escaped (`\u{1b}`), so text read from a
+/// file or an API cannot move the cursor, recolour or hide lines of a
+/// terminal.
+pub fn printable(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_unicode().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
+}
+
 /// Formats a millisecond figure for people: `750ms`, `3.20s`.
 pub fn fmt_ms(ms: f64) -> String {
     if ms.abs() < 1000.0 {

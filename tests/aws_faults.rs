@@ -218,6 +218,9 @@ fn revert_sweep_restores_a_severed_subnet_from_the_tags_alone() {
         .args([
             "revert",
             "--sweep",
+            "--account",
+            common::moto::ACCOUNT,
+            "--yes",
             "--region",
             PRIMARY,
             "--region",
@@ -236,7 +239,15 @@ fn revert_sweep_restores_a_severed_subnet_from_the_tags_alone() {
     // Twice is harmless.
     let again = moto
         .gameday()
-        .args(["revert", "--sweep", "--region", PRIMARY])
+        .args([
+            "revert",
+            "--sweep",
+            "--account",
+            common::moto::ACCOUNT,
+            "--yes",
+            "--region",
+            PRIMARY,
+        ])
         .output()
         .unwrap();
     assert_eq!(again.status.code(), Some(0), "{}", common::explain(&again));

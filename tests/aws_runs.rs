@@ -539,7 +539,7 @@ fn killed_at_every_step_gameday_revert_restores_moto_exactly() {
             let dying = moto
                 .gameday()
                 .env("FAILPOINTS", crash_at(point))
-                .arg("revert")
+                .args(["revert", "--yes"])
                 .arg(&reports)
                 .output()
                 .unwrap();
@@ -551,14 +551,24 @@ fn killed_at_every_step_gameday_revert_restores_moto_exactly() {
             "{point}: {}",
             explain(&status)
         );
-        let revert = moto.gameday().arg("revert").arg(&reports).output().unwrap();
+        let revert = moto
+            .gameday()
+            .args(["revert", "--yes"])
+            .arg(&reports)
+            .output()
+            .unwrap();
         assert_eq!(
             revert.status.code(),
             Some(0),
             "{point}: {}",
             explain(&revert)
         );
-        let again = moto.gameday().arg("revert").arg(&reports).output().unwrap();
+        let again = moto
+            .gameday()
+            .args(["revert", "--yes"])
+            .arg(&reports)
+            .output()
+            .unwrap();
         assert_eq!(
             again.status.code(),
             Some(0),

@@ -72,6 +72,8 @@ fn run_until_killed(
             "--no-progress",
             "--attach",
             &lab.addr(),
+            "--lab-token",
+            lab.token(),
             "--reports",
         ])
         .arg(reports)

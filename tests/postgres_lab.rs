@@ -52,7 +52,7 @@ fn lost_writes_are_the_acked_writes_missing_from_the_promoted_replica() {
     let run = run_scenario(
         "postgres/fail-primary-database",
         &reports,
-        &["--attach", &control],
+        &["--attach", &control, "--lab-token", lab.token()],
     );
     assert_eq!(run.status.code(), Some(0), "{}", explain(&run));
     let report = only_report(&reports);
@@ -60,7 +60,7 @@ fn lost_writes_are_the_acked_writes_missing_from_the_promoted_replica() {
 
     // Ground truth with SQL: after the failback the primary holds exactly what
     // the promoted replica held.
-    let client = lab.client;
+    let client = lab.client.clone();
     let env = rt().block_on(client.describe()).unwrap();
     let endpoint = env.regions[0].database_endpoint.expect("database endpoint");
     let present: BTreeSet<u64> = rt().block_on(async {

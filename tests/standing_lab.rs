@@ -10,14 +10,18 @@ use std::time::Duration;
 #[test]
 fn a_run_attaches_to_a_standing_lab_and_leaves_it_as_it_was() {
     let lab = StandingLab::start(&[]);
-    let client = lab.client;
+    let client = lab.client.clone();
     let before = rt()
         .block_on(client.describe())
         .expect("describe")
         .configuration();
 
     let reports = scratch("attach");
-    let out = run_scenario("kill-primary-targets", &reports, &["--attach", &lab.addr()]);
+    let out = run_scenario(
+        "kill-primary-targets",
+        &reports,
+        &["--attach", &lab.addr(), "--lab-token", lab.token()],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
     let report = only_report(&reports);
     assert_eq!(report["environment"]["attached"], true);
@@ -37,7 +41,11 @@ fn a_run_attaches_to_a_standing_lab_and_leaves_it_as_it_was() {
 
     // A second run on the same lab works: the first left it in steady state.
     let reports2 = scratch("attach-again");
-    let out = run_scenario("sever-primary-az", &reports2, &["--attach", &lab.addr()]);
+    let out = run_scenario(
+        "sever-primary-az",
+        &reports2,
+        &["--attach", &lab.addr(), "--lab-token", lab.token()],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
     let _ = std::fs::remove_dir_all(reports);
     let _ = std::fs::remove_dir_all(reports2);
@@ -46,14 +54,18 @@ fn a_run_attaches_to_a_standing_lab_and_leaves_it_as_it_was() {
 #[test]
 fn a_lab_left_broken_is_refused_until_put_back() {
     let lab = StandingLab::start(&[]);
-    let client = lab.client;
+    let client = lab.client.clone();
     let call = gameday::lab::LabCall::SeverAz {
         region: "me-central-1".into(),
         az: "me-central-1b".into(),
     };
     rt().block_on(client.apply(&call)).unwrap();
     let reports = scratch("refused");
-    let out = run_scenario("kill-primary-targets", &reports, &["--attach", &lab.addr()]);
+    let out = run_scenario(
+        "kill-primary-targets",
+        &reports,
+        &["--attach", &lab.addr(), "--lab-token", lab.token()],
+    );
     assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -81,7 +93,7 @@ fn attaching_to_nothing_says_what_to_do() {
     let out = run_scenario(
         "kill-primary-targets",
         &reports,
-        &["--attach", &format!("127.0.0.1:{port}")],
+        &["--attach", &format!("127.0.0.1:{port}"), "--lab-token", "t"],
     );
     assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -92,11 +104,74 @@ fn attaching_to_nothing_says_what_to_do() {
     let _ = std::fs::remove_dir_all(reports);
 }
 
+/// One raw HTTP/1.1 exchange, written by hand so the test does not share the
+/// client code under test; returns the status code.
+fn raw(addr: &str, request: &str) -> u16 {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut reply = String::new();
+    let _ = s.read_to_string(&mut reply);
+    reply
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {reply:?}"))
+}
+
+#[test]
+fn the_control_api_refuses_what_a_web_page_or_another_user_could_send() {
+    let lab = StandingLab::start(&[]);
+    let before = lab.configuration();
+    let addr = lab.addr();
+    let token = lab.token().to_string();
+    let call =
+        r#"{"call":"deregister-targets","region":"me-central-1","targets":["me-central-1a-t1"]}"#;
+    let post = |host: &str, content_type: &str, auth: &str| {
+        format!(
+            "POST /apply HTTP/1.1\r\nHost: {host}\r\nContent-Type: {content_type}\r\n{auth}Content-Length: {}\r\nConnection: close\r\n\r\n{call}",
+            call.len()
+        )
+    };
+    let bearer = format!("Authorization: Bearer {token}\r\n");
+    // A web page's "simple" cross-origin POST: text/plain, no token.
+    assert_eq!(raw(&addr, &post(&addr, "text/plain", "")), 401);
+    // Any local process without the token.
+    assert_eq!(raw(&addr, &post(&addr, "application/json", "")), 401);
+    let wrong = "Authorization: Bearer 0000\r\n";
+    assert_eq!(raw(&addr, &post(&addr, "application/json", wrong)), 401);
+    // DNS rebinding: right token or not, the Host is not the control address.
+    assert_eq!(
+        raw(&addr, &post("evil.example:80", "application/json", &bearer)),
+        403
+    );
+    // With the token, JSON is still required.
+    assert_eq!(raw(&addr, &post(&addr, "text/plain", &bearer)), 415);
+    // Reads need the token too.
+    let get = format!("GET /describe HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    assert_eq!(raw(&addr, &get), 401);
+    // An oversized body is refused, not buffered.
+    let big = "x".repeat(2 << 20);
+    let huge = format!(
+        "POST /apply HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n{bearer}Content-Length: {}\r\nConnection: close\r\n\r\n{big}",
+        big.len()
+    );
+    assert_eq!(raw(&addr, &huge), 400);
+    assert_eq!(
+        lab.configuration(),
+        before,
+        "a refused request changed the lab"
+    );
+    // The same call with the token, JSON and the right Host goes through.
+    assert_eq!(raw(&addr, &post(&addr, "application/json", &bearer)), 200);
+    assert_ne!(lab.configuration(), before);
+}
+
 #[test]
 fn single_address_layout_still_tells_regions_apart() {
     // As on a stock macOS: everything on 127.0.0.1, regions on distinct ports.
     let lab = StandingLab::start(&["--single-address"]);
-    let client = lab.client;
+    let client = lab.client.clone();
     let env = rt().block_on(client.describe()).unwrap();
     assert!(!env.multi_address);
     let (p, s) = (env.region(Role::Primary), env.region(Role::Secondary));
@@ -107,7 +182,11 @@ fn single_address_layout_still_tells_regions_apart() {
     assert_eq!(p.endpoint.ip(), s.endpoint.ip());
     assert_ne!(p.endpoint.port(), s.endpoint.port());
     let reports = scratch("single");
-    let out = run_scenario("kill-primary-targets", &reports, &["--attach", &lab.addr()]);
+    let out = run_scenario(
+        "kill-primary-targets",
+        &reports,
+        &["--attach", &lab.addr(), "--lab-token", lab.token()],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
     assert_eq!(
         only_report(&reports)["phases"]["serving_region"],
@@ -119,7 +198,7 @@ fn single_address_layout_still_tells_regions_apart() {
 #[test]
 fn sigint_mid_run_aborts_reverts_and_exits_3() {
     let lab = StandingLab::start(&[]);
-    let client = lab.client;
+    let client = lab.client.clone();
     let before = rt().block_on(client.describe()).unwrap().configuration();
     let reports = scratch("sigint");
     let child = gameday()
@@ -130,6 +209,8 @@ fn sigint_mid_run_aborts_reverts_and_exits_3() {
             "--no-progress",
             "--attach",
             &lab.addr(),
+            "--lab-token",
+            lab.token(),
             "--reports",
         ])
         .arg(&reports)
@@ -155,7 +236,7 @@ fn sigint_mid_run_aborts_reverts_and_exits_3() {
 #[test]
 fn dig_and_curl_work_against_a_standing_lab() {
     let lab = StandingLab::start(&[]);
-    let client = lab.client;
+    let client = lab.client.clone();
     let env = rt().block_on(client.describe()).unwrap();
     rt().block_on(async {
         let a = gameday::net::dns::query_a(env.dns, &env.record, Duration::from_secs(1))

@@ -20,20 +20,30 @@ pub fn account(desc: &AwsDescription) -> Result<(), String> {
     }
 }
 
-/// Every change must be in an allowed region.
+/// Every change must be in an allowed region, and every resource it names
+/// (an ARN: a target group, a global database's secondary) in an allowed
+/// account and region, wherever the call itself is made.
 pub fn regions(desc: &AwsDescription, plan: &Plan) -> Result<(), String> {
     let allowed = desc.params.regions_allowed();
+    let accounts = &desc.params.allowed_accounts;
     for step in &plan.steps {
         for action in [&step.apply, &step.undo] {
-            if let Action::Aws(call) = action {
-                if let Some(region) = call.region() {
-                    if !allowed.iter().any(|a| a == region) {
-                        return Err(format!(
-                            "refusing to start: [{}] would change {region}, which is not in allowed_regions [{}]; fix the fault's region or allow it",
-                            step.fault,
-                            allowed.join(", ")
-                        ));
-                    }
+            let Action::Aws(call) = action else { continue };
+            if let Some(region) = call.region() {
+                if !allowed.iter().any(|a| a == region) {
+                    return Err(format!(
+                        "refusing to start: [{}] would change {region}, which is not in allowed_regions [{}]; fix the fault's region or allow it",
+                        step.fault,
+                        allowed.join(", ")
+                    ));
+                }
+            }
+            for arn in call.arns() {
+                if let Some(why) = super::arn::outside(arn, accounts, &allowed) {
+                    return Err(format!(
+                        "refusing to start: [{}] names {why}; it would reach outside the scenario's scope",
+                        step.fault
+                    ));
                 }
             }
         }
@@ -43,27 +53,35 @@ pub fn regions(desc: &AwsDescription, plan: &Plan) -> Result<(), String> {
 
 /// A non-lab run needs `--yes`, or the account id typed at a terminal.
 pub fn consent(desc: &AwsDescription, plan: &Plan, yes: bool) -> Result<(), String> {
+    let what = format!(
+        "{}\nThis changes AWS account {} ({} and {}).",
+        plan.render(),
+        desc.account,
+        desc.params.primary_region,
+        desc.params.secondary_region
+    );
+    confirm(&desc.account, &what, "`gameday plan`", yes)
+}
+
+/// Consent to change `account`: `--yes`, or the account id typed at a
+/// terminal after `what` is shown. `read_first` is what to read before
+/// passing --yes without a terminal.
+pub fn confirm(account: &str, what: &str, read_first: &str, yes: bool) -> Result<(), String> {
     if yes {
         return Ok(());
     }
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
         return Err(format!(
-            "refusing to start: this run changes AWS account {} and there is no terminal to confirm it; pass --yes (CI) after reading `gameday plan`",
-            desc.account
+            "refusing to start: this changes AWS account {account} and there is no terminal to confirm it; pass --yes (CI) after reading {read_first}"
         ));
     }
     let mut err = std::io::stderr();
-    let _ = writeln!(err, "{}", plan.render());
-    let _ = write!(
-        err,
-        "This changes AWS account {} ({} and {}). Type the account id to go on: ",
-        desc.account, desc.params.primary_region, desc.params.secondary_region
-    );
+    let _ = write!(err, "{what} Type the account id to go on: ");
     let _ = err.flush();
     let mut line = String::new();
     let _ = stdin.lock().read_line(&mut line);
-    if line.trim() == desc.account {
+    if line.trim() == account {
         Ok(())
     } else {
         Err("refusing to start: the account id was not confirmed; nothing was changed".into())

@@ -9,6 +9,7 @@
 //! answers are retried with backoff by the SDK's standard retry mode.
 
 pub mod addresses;
+pub mod arn;
 pub mod call;
 pub mod discover;
 pub mod error;

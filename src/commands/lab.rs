@@ -12,13 +12,13 @@ use std::path::Path;
 
 /// What a person needs to reach the lab. The first line is stable and
 /// machine-readable: tests and scripts parse it.
-fn addresses(d: &crate::lab::LabDescription) -> String {
+fn addresses(d: &crate::lab::LabDescription, token: &str) -> String {
     let host = d.record.trim_end_matches('.');
     let mut s = String::new();
-    let _ = writeln!(s, "gameday lab control {}", d.control);
+    let _ = writeln!(s, "gameday lab control {} token {token}", d.control);
     let _ = writeln!(
         s,
-        "attach a run:  gameday run SCENARIO --attach {}",
+        "attach a run:  gameday run SCENARIO --attach {} --lab-token {token}",
         d.control
     );
     let _ = writeln!(
@@ -45,7 +45,7 @@ fn addresses(d: &crate::lab::LabDescription) -> String {
     }
     let _ = writeln!(
         s,
-        "control API:   curl http://{}/describe | /health | /truth",
+        "control API:   curl -H 'Authorization: Bearer {token}' http://{}/describe | /health | /truth",
         d.control
     );
     let _ = writeln!(s, "running; Ctrl-C to stop");
@@ -74,7 +74,8 @@ pub fn lab(params_from: Option<&Path>, ports: LabPorts) -> ExitStatus {
             }
         };
         // A closed stdout (`gameday lab | head -1`) must not take the lab down.
-        let _ = std::io::stdout().write_all(addresses(&lab.describe()).as_bytes());
+        let _ =
+            std::io::stdout().write_all(addresses(&lab.describe(), &lab.client().token).as_bytes());
         let _ = std::io::stdout().flush();
         match StopSignals::new() {
             Ok(mut signals) => signals.next().await,

@@ -6,13 +6,12 @@ use super::scenario_and_runtime;
 use crate::environment::Env;
 use crate::scenario::Scenario;
 use crate::words::ExitStatus;
-use std::net::SocketAddr;
 use std::path::Path;
 
 /// Prints the plan of a scenario.
 pub fn plan(
     path: &Path,
-    attach: Option<SocketAddr>,
+    attach: Option<crate::lab::LabClient>,
     profile: Option<&str>,
     strict: bool,
 ) -> ExitStatus {

@@ -2,24 +2,33 @@
 //! behind, and list what is still pending.
 
 use super::runtime;
-use crate::revert::{self, PendingRun};
-use crate::words::ExitStatus;
+use crate::revert::{self, PendingRun, RevertOptions};
+use crate::words::{printable, ExitStatus};
 use std::path::Path;
 
 fn pending_or_report(dir: &Path) -> Result<Vec<PendingRun>, ExitStatus> {
     if !dir.exists() {
         return Ok(Vec::new());
     }
-    revert::pending_runs(dir).map_err(|e| {
-        eprintln!(
-            "gameday: {}: cannot read the run journals: {e}",
-            dir.display()
-        );
-        ExitStatus::Invalid
-    })
+    match revert::pending_runs(dir) {
+        Ok((pending, unreadable)) => {
+            for line in unreadable {
+                eprintln!("gameday: {}", printable(&line));
+            }
+            Ok(pending)
+        }
+        Err(e) => {
+            eprintln!(
+                "gameday: {}: cannot read the run journals: {e}",
+                dir.display()
+            );
+            Err(ExitStatus::Invalid)
+        }
+    }
 }
 
-/// Lists runs with pending undos.
+/// Lists runs with pending undos. Everything read from a journal is printed
+/// with control characters escaped, so an entry cannot disguise itself.
 pub fn status(dir: &Path) -> ExitStatus {
     let pending = match pending_or_report(dir) {
         Ok(p) => p,
@@ -30,73 +39,120 @@ pub fn status(dir: &Path) -> ExitStatus {
         return ExitStatus::Ok;
     }
     for run in &pending {
-        let at = match (&run.control, &run.profile) {
-            (Some(c), _) => format!("lab at {c}"),
-            (None, Some(p)) => format!("profile {p}"),
-            (None, None) => "default credentials".into(),
-        };
-        println!(
-            "{} ({}, {at}): {} pending undo(s), journal {}",
-            run.run_id,
-            run.target,
-            run.pending.len(),
-            run.journal.display()
-        );
-        for (step, undo) in &run.pending {
-            println!("  step {}: {}", step + 1, undo.summary());
-        }
+        print!("{}", printable_status(run));
     }
     println!("finish them with: gameday revert {}", dir.display());
     ExitStatus::Ok
 }
 
-/// Restores every subnet any gameday run severed in `regions`, from the deny
-/// ACLs' tags alone (the journal may be lost); 0 when all were restored.
-pub fn sweep(regions: &[String], profile: Option<&str>) -> ExitStatus {
-    if regions.is_empty() {
-        eprintln!(
-            "gameday: --sweep needs the regions to look in: --region us-east-1 --region us-west-2"
-        );
-        return ExitStatus::Invalid;
+fn printable_status(run: &PendingRun) -> String {
+    let at = match (&run.control, &run.scope, &run.profile) {
+        (Some(c), _, _) => format!("lab at {}", printable(c)),
+        (None, Some(s), Some(p)) => format!(
+            "account {}, run with profile {}",
+            printable(&s.account),
+            printable(p)
+        ),
+        (None, Some(s), None) => format!("account {}", printable(&s.account)),
+        (None, None, _) => "no recorded account".into(),
+    };
+    let started = run
+        .started
+        .map(|t| format!(", started {}", t.format("%Y-%m-%dT%H:%M:%SZ")))
+        .unwrap_or_default();
+    let mut out = format!(
+        "{} ({}, {at}{started}): {} pending undo(s), journal {}\n",
+        printable(&run.run_id),
+        printable(&run.target),
+        run.pending.len(),
+        printable(&run.journal.display().to_string())
+    );
+    if let Err(why) = revert::trust::offline(run, chrono::Utc::now(), false) {
+        out.push_str(&format!("  not trusted: {}\n", printable(&why)));
     }
-    if let Some(bad) = regions.iter().find(|r| !crate::aws::params::is_region(r)) {
-        eprintln!("gameday: --region {bad} is not an AWS region name; write it like us-east-1");
+    for p in &run.pending {
+        out.push_str(&format!(
+            "  step {}: {}\n",
+            p.step + 1,
+            printable(&p.undo.summary())
+        ));
+    }
+    out
+}
+
+/// Restores every subnet any gameday run severed in `regions` of `account`,
+/// from the deny ACLs (the journal may be lost); 0 when all were restored.
+pub fn sweep(regions: &[String], account: &str, profile: Option<&str>, yes: bool) -> ExitStatus {
+    if let Err(why) = sweep_arguments(regions, account) {
+        eprintln!("gameday: {why}");
         return ExitStatus::Invalid;
     }
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(code) => return code,
     };
+    let confirm = |caller: &str| {
+        let what = format!(
+            "The sweep restores every subnet a gameday deny ACL severs in {} of account {caller}.",
+            regions.join(", ")
+        );
+        crate::aws::guard::confirm(caller, &what, "`gameday revert --help`", yes)
+    };
     let outcome = rt.block_on(async {
         let clients = crate::aws::AwsClients::load(profile).await;
-        crate::aws::sweep::sweep(&clients, regions).await
+        crate::aws::sweep::sweep(&clients, regions, account, confirm).await
     });
-    match outcome {
-        Ok(restored) if restored.is_empty() => {
-            println!(
-                "nothing to sweep: no gameday deny ACL in {}",
-                regions.join(", ")
-            );
-            ExitStatus::Ok
-        }
-        Ok(restored) => {
-            for r in restored {
-                println!("restored: {r}");
-            }
-            ExitStatus::Ok
-        }
-        Err((restored, why)) => {
-            for r in restored {
-                println!("restored: {r}");
-            }
-            eprintln!("gameday: sweep incomplete: {why}");
-            ExitStatus::RevertIncomplete
-        }
+    let (swept, stopped) = match outcome {
+        Ok(swept) => (swept, None),
+        Err((swept, why)) => (swept, Some(why)),
+    };
+    for r in &swept.restored {
+        println!("restored: {}", printable(r));
     }
+    for r in &swept.refused {
+        eprintln!("gameday: not restored: {}", printable(r));
+    }
+    if let Some(why) = stopped {
+        eprintln!("gameday: sweep incomplete: {}", printable(&why));
+        return ExitStatus::RevertIncomplete;
+    }
+    if !swept.refused.is_empty() {
+        return ExitStatus::RevertIncomplete;
+    }
+    if swept.restored.is_empty() {
+        println!(
+            "nothing to sweep: no gameday deny ACL in {}",
+            regions.join(", ")
+        );
+    }
+    ExitStatus::Ok
+}
+
+fn sweep_arguments(regions: &[String], account: &str) -> Result<(), String> {
+    if regions.is_empty() {
+        return Err(
+            "--sweep needs the regions to look in: --region us-east-1 --region us-west-2".into(),
+        );
+    }
+    if let Some(bad) = regions.iter().find(|r| !crate::aws::params::is_region(r)) {
+        return Err(format!(
+            "--region {} is not an AWS region name; write it like us-east-1",
+            printable(bad)
+        ));
+    }
+    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "--account {} is not a 12-digit AWS account id; the sweep acts only in the account you name",
+            printable(account)
+        ));
+    }
+    Ok(())
 }
 
 /// Applies every pending undo; 0 when everything was restored, 4 otherwise.
-pub fn revert(dir: &Path, profile: Option<&str>) -> ExitStatus {
+/// On AWS it asks STS who the caller is first and needs `--yes` or the
+/// account id typed at a terminal.
+pub fn revert(dir: &Path, opts: &RevertOptions, yes: bool) -> ExitStatus {
     let pending = match pending_or_report(dir) {
         Ok(p) => p,
         Err(code) => return code,
@@ -114,19 +170,23 @@ pub fn revert(dir: &Path, profile: Option<&str>) -> ExitStatus {
     };
     let mut incomplete = false;
     for run in &pending {
-        let finished = rt.block_on(revert::finish(run, profile));
+        let confirm = |account: &str| {
+            let what = printable_status(run);
+            crate::aws::guard::confirm(account, &what, "`gameday status`", yes)
+        };
+        let finished = rt.block_on(revert::finish(run, opts, confirm));
+        let id = printable(&run.run_id);
         if finished.failures.is_empty() {
-            println!("{}: restored", run.run_id);
+            println!("{id}: restored");
         }
         for r in &finished.restored {
-            println!("  {r}");
+            println!("  {}", printable(r));
         }
         if !finished.failures.is_empty() {
             incomplete = true;
             eprintln!(
-                "gameday: {}: revert incomplete: {}; journal {}",
-                run.run_id,
-                finished.failures.join("; "),
+                "gameday: {id}: revert incomplete: {}; journal {}",
+                printable(&finished.failures.join("; ")),
                 run.journal.display()
             );
         }

@@ -6,13 +6,12 @@ use crate::report::{table::Terminal, Format};
 use crate::run::{execute, RunOptions};
 use crate::words::ExitStatus;
 use std::io::IsTerminal;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 /// Runs a scenario.
 pub fn run(
     path: &Path,
-    attach: Option<SocketAddr>,
+    attach: Option<crate::lab::LabClient>,
     reports_dir: PathBuf,
     no_progress: bool,
     consent: bool,

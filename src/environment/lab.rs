@@ -8,25 +8,23 @@ use crate::lab::{LabClient, LabConfiguration, LabDescription};
 use crate::measure::accuracy::TruthMark;
 use crate::report::{LabRegionSummary, LabSummary};
 use crate::words::Role;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 /// Attaches to the standing lab at `attach`, or starts an embedded one with
 /// the scenario's `[lab]` parameters, and reads its description.
 pub async fn connect(
     scenario: &crate::scenario::Scenario,
-    attach: Option<SocketAddr>,
+    attach: Option<LabClient>,
 ) -> Result<super::Connected, String> {
     let mut embedded = None;
+    let attached = attach.is_some();
     let client = match attach {
-        Some(addr) => LabClient { addr },
+        Some(client) => client,
         None => {
             let lab = crate::lab::Lab::start(scenario.lab.clone(), crate::lab::LabPorts::default())
                 .await
                 .map_err(|e| format!("cannot start the lab: {e:#}"))?;
-            let client = LabClient {
-                addr: lab.control_addr(),
-            };
+            let client = lab.client();
             embedded = Some(lab);
             client
         }
@@ -36,7 +34,7 @@ pub async fn connect(
         env: super::Env::Lab(super::LabEnv {
             description,
             client,
-            attached: attach.is_some(),
+            attached,
         }),
         embedded,
     })

@@ -155,7 +155,7 @@ impl Env {
     pub fn appliers(&self) -> Appliers {
         match self {
             Env::Lab(l) => Appliers {
-                lab: Some(l.client),
+                lab: Some(l.client.clone()),
                 aws: None,
             },
             Env::Aws(a) => Appliers {
@@ -272,12 +272,40 @@ impl Env {
         }
     }
 
-    /// What a run's journal records of where it ran: the lab's control
-    /// address (empty on AWS) and the AWS profile.
-    pub fn journal_scope(&self, profile: Option<String>) -> (String, Option<String>) {
-        match self {
-            Env::Lab(l) => (l.client.addr.to_string(), None),
-            Env::Aws(_) => (String::new(), profile),
+    /// The journal's first line: where the run acts. On the lab, its control
+    /// address and token; on AWS, the account, the allowed accounts and
+    /// regions (a revert checks every undo against them) and the profile.
+    pub fn run_start(
+        &self,
+        run_id: &str,
+        profile: Option<String>,
+        scenario_sha256: String,
+    ) -> crate::journal::JournalEntry {
+        let (control, lab_token, profile, scope) = match self {
+            Env::Lab(l) => (
+                l.client.addr.to_string(),
+                Some(l.client.token.clone()),
+                None,
+                None,
+            ),
+            Env::Aws(a) => {
+                let d = &a.description;
+                let scope = crate::journal::AwsScope {
+                    account: d.account.clone(),
+                    allowed_accounts: d.params.allowed_accounts.clone(),
+                    allowed_regions: d.params.regions_allowed(),
+                };
+                (String::new(), None, profile, Some(scope))
+            }
+        };
+        crate::journal::JournalEntry::RunStart {
+            run_id: run_id.to_string(),
+            target: self.target_name().into(),
+            control,
+            profile,
+            scope,
+            scenario_sha256,
+            lab_token,
         }
     }
 }
@@ -300,17 +328,24 @@ pub struct Appliers {
 }
 
 impl Appliers {
-    /// What can apply a journal's undos: the lab at `control` when any undo
-    /// is a lab call, AWS clients with `profile` when any is an AWS call.
+    /// What can apply a journal's undos: the lab at `lab` (which must be on
+    /// loopback) when any undo is a lab call, AWS clients with `profile` when
+    /// any is an AWS call.
     pub async fn for_undos<'a>(
         undos: impl Iterator<Item = &'a Action> + Clone,
-        control: Option<&str>,
+        lab: Option<LabClient>,
         profile: Option<&str>,
     ) -> Result<Appliers, String> {
         let lab = if undos.clone().any(|a| matches!(a, Action::Lab(_))) {
-            match control.map(str::parse::<SocketAddr>) {
-                Some(Ok(addr)) => Some(LabClient { addr }),
-                _ => return Err("the journal does not say where the lab is".into()),
+            match lab {
+                Some(client) if client.addr.ip().is_loopback() => Some(client),
+                Some(client) => {
+                    return Err(format!(
+                        "the journal names a lab at {}, which is not on loopback; gameday labs only listen there, so the journal was not written by one",
+                        client.addr
+                    ))
+                }
+                None => return Err("the journal does not say where the lab is (or its token)".into()),
             }
         } else {
             None
@@ -392,7 +427,7 @@ pub fn offline_floor_inputs(scenario: &crate::scenario::Scenario) -> Option<Floo
 /// account, for a scenario. Changes nothing.
 pub async fn connect(
     scenario: &crate::scenario::Scenario,
-    attach: Option<SocketAddr>,
+    attach: Option<LabClient>,
     profile: Option<&str>,
 ) -> Result<Connected, String> {
     use crate::scenario::Target;

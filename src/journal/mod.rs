@@ -7,9 +7,23 @@
 use crate::plan::Action;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+
+/// The account a run acted in and what its scenario allowed: a revert
+/// applies an undo only inside this scope, and only with credentials for
+/// this account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AwsScope {
+    /// The caller's account at the start of the run (STS).
+    pub account: String,
+    /// The scenario's `allowed_accounts`.
+    pub allowed_accounts: Vec<String>,
+    /// The scenario's allowed regions.
+    pub allowed_regions: Vec<String>,
+}
 
 /// One journal line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -23,9 +37,19 @@ pub enum JournalEntry {
         target: String,
         /// Where the lab's control API is (empty on AWS).
         control: String,
-        /// The AWS profile the run used, if one was named.
+        /// The AWS profile the run used, if one was named. Shown by `status`;
+        /// a revert uses only the `--profile` it is given.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         profile: Option<String>,
+        /// Where the run was allowed to act (AWS); a revert checks it again.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        scope: Option<AwsScope>,
+        /// SHA-256 of the scenario file the run read, hex.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        scenario_sha256: String,
+        /// The lab's control token (lab runs), so a revert can reach it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lab_token: Option<String>,
     },
     /// A change is about to be made.
     Intent {
@@ -75,10 +99,34 @@ impl JournalEntry {
 /// Reads every entry of a journal. A torn last line (the process died while
 /// writing it) is skipped: the entry before it is the last that happened.
 pub fn read(path: &Path) -> std::io::Result<Vec<JournalEntry>> {
-    let text = std::fs::read_to_string(path)?;
+    Ok(read_timed(path)?.into_iter().map(|(_, e)| e).collect())
+}
+
+/// Journals larger than this are not journals gameday wrote (a run writes a
+/// few lines per change); reading stops there.
+pub const MAX_BYTES: u64 = 4 << 20;
+
+#[derive(Deserialize)]
+struct TimedLine {
+    #[serde(default)]
+    at: Option<DateTime<Utc>>,
+    #[serde(flatten)]
+    entry: JournalEntry,
+}
+
+/// Every entry with the wall time it was written at (when recorded).
+pub fn read_timed(path: &Path) -> std::io::Result<Vec<(Option<DateTime<Utc>>, JournalEntry)>> {
+    use std::io::Read;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)?;
+    let mut text = String::new();
+    file.take(MAX_BYTES).read_to_string(&mut text)?;
     Ok(text
         .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter_map(|l| serde_json::from_str::<TimedLine>(l).ok())
+        .map(|l| (l.at, l.entry))
         .collect())
 }
 
@@ -96,12 +144,24 @@ pub struct Journal {
 }
 
 impl Journal {
-    /// Creates (or appends to) the journal at `path`.
-    pub fn open(path: &Path) -> std::io::Result<Journal> {
+    /// Creates the journal at `path`, in a run folder made for it: a new
+    /// 0600 file (never through a symlink, never an existing one), and the
+    /// folder fsynced so the journal itself survives a crash.
+    pub fn create(path: &Path) -> std::io::Result<Journal> {
+        let file = crate::files::create_new(path)?;
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
+            crate::files::sync_dir(dir)?;
         }
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        Ok(Journal {
+            path: path.to_path_buf(),
+            file,
+        })
+    }
+
+    /// Opens an existing journal to append to it (a revert). The caller has
+    /// checked that it is the invoking user's own; a symlink is refused.
+    pub fn append_to(path: &Path) -> std::io::Result<Journal> {
+        let file = crate::files::open_append(path)?;
         Ok(Journal {
             path: path.to_path_buf(),
             file,
@@ -141,8 +201,9 @@ mod tests {
     fn every_line_is_durable_json() {
         let dir = std::env::temp_dir().join(format!("gameday-journal-test-{}", std::process::id()));
         let path = dir.join("journal.jsonl");
-        let _ = std::fs::remove_file(&path);
-        let mut j = Journal::open(&path).unwrap();
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut j = Journal::create(&path).unwrap();
         let call = LabCall::FailDatabase {
             region: "me-central-1".into(),
         };

@@ -82,6 +82,26 @@ pub enum LabCall {
 }
 
 impl LabCall {
+    /// Whether `self` is exactly the undo gameday plans for `change`: a
+    /// revert applies nothing else, whatever a journal says.
+    pub fn is_undo_of(&self, change: &LabCall) -> bool {
+        use LabCall::*;
+        match (change, self) {
+            (
+                DeregisterTargets { region, targets },
+                RegisterTargets {
+                    region: r,
+                    targets: t,
+                },
+            ) => region == r && targets == t,
+            (SeverAz { region, az }, RestoreAz { region: r, az: a }) => region == r && az == a,
+            (FailDatabase { region }, RestoreDatabase { region: r })
+            | (IsolateRegion { region }, RestoreRegion { region: r }) => region == r,
+            (CutReplication, RestoreReplication) => true,
+            _ => false,
+        }
+    }
+
     /// The call in a few words, for plans and journals.
     pub fn summary(&self) -> String {
         match self {
@@ -450,7 +470,55 @@ pub(crate) async fn apply(state: &LabState, call: &LabCall) -> Result<Applied, C
     }
 }
 
+/// Why a request to the control API is refused before it is routed: a Host
+/// that is not the control address (DNS rebinding), a missing or wrong token
+/// (any other local process or web page), a POST that is not JSON (a
+/// cross-origin form or `text/plain` request cannot send JSON without a
+/// preflight).
+fn refusal(state: &LabState, req: &Request<hyper::body::Incoming>) -> Option<Response<Body>> {
+    let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let host_ok = header(hyper::header::HOST).is_some_and(|h| {
+        h.parse::<SocketAddr>().is_ok_and(|a| a.ip().is_loopback())
+            || h.strip_prefix("localhost:")
+                .is_some_and(|p| p.parse::<u16>().is_ok())
+    });
+    if !host_ok {
+        return Some(http::respond(
+            StatusCode::FORBIDDEN,
+            "text/plain",
+            "the control API answers only requests addressed to its loopback address",
+        ));
+    }
+    let expected = format!("Bearer {}", state.token);
+    let token_ok = header(hyper::header::AUTHORIZATION)
+        .is_some_and(|t| constant_time_eq(t.as_bytes(), expected.as_bytes()));
+    if !token_ok && req.uri().path() != "/healthz" {
+        return Some(http::respond(
+            StatusCode::UNAUTHORIZED,
+            "text/plain",
+            "missing or wrong token: send `Authorization: Bearer <token>` with the token `gameday lab` printed",
+        ));
+    }
+    let json = header(hyper::header::CONTENT_TYPE)
+        .is_some_and(|c| c.split(';').next() == Some("application/json"));
+    if req.method() == Method::POST && !json {
+        return Some(http::respond(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "text/plain",
+            "POST bodies must be application/json",
+        ));
+    }
+    None
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 async fn handle(state: Arc<LabState>, req: Request<hyper::body::Incoming>) -> Response<Body> {
+    if let Some(refused) = refusal(&state, &req) {
+        return refused;
+    }
     let (method, path) = http::route(&req);
     match (method, path.as_str()) {
         (Method::GET, "/healthz") => http::respond(StatusCode::OK, "text/plain", "ok"),
@@ -495,10 +563,20 @@ pub(crate) fn serve(listener: TcpListener, state: Arc<LabState>) -> tokio::task:
 }
 
 /// Talks to a lab's control API, embedded or standing.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone)]
 pub struct LabClient {
     /// Control API address.
     pub addr: SocketAddr,
+    /// Its bearer token.
+    pub token: String,
+}
+
+impl std::fmt::Debug for LabClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LabClient")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why a control call failed.
@@ -562,12 +640,12 @@ impl LabClient {
         body: Option<Vec<u8>>,
         what: &str,
     ) -> Result<T, LabError> {
-        let reply = http::request(
+        let reply = http::request_bearer(
             self.addr,
             method,
-            "lab-control",
             path,
             body.map(Into::into),
+            &self.token,
             CONTROL_TIMEOUT,
         )
         .await

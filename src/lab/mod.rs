@@ -89,6 +89,8 @@ pub(crate) struct LabState {
     pub checkers: Arc<HealthCheckers>,
     pub dns: SocketAddr,
     pub control: SocketAddr,
+    /// The control API's bearer token: random per lab, printed once.
+    pub token: String,
     pub multi_address: bool,
 }
 
@@ -349,6 +351,7 @@ impl Lab {
             checkers,
             dns: dns_addr,
             control: control_addr,
+            token: crate::files::random_hex(16),
             multi_address,
         });
         tasks.push(control::serve(control_listener, state.clone()));
@@ -361,6 +364,14 @@ impl Lab {
     /// Address of the control API.
     pub fn control_addr(&self) -> SocketAddr {
         self.state.control
+    }
+
+    /// A client of this lab's control API (address and token).
+    pub fn client(&self) -> LabClient {
+        LabClient {
+            addr: self.state.control,
+            token: self.state.token.clone(),
+        }
     }
 
     /// Full description of the running lab.

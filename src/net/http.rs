@@ -57,6 +57,26 @@ pub async fn request(
     request_to(addr, None, method, host, path, body, timeout).await
 }
 
+/// Like [`request`], with `Authorization: Bearer <token>` (the lab's control API).
+pub async fn request_bearer(
+    addr: SocketAddr,
+    method: Method,
+    path: &str,
+    body: Option<Bytes>,
+    token: &str,
+    timeout: Duration,
+) -> Result<Reply, HttpError> {
+    let host = addr.to_string();
+    let outgoing = Outgoing {
+        method,
+        host: &host,
+        path,
+        body,
+        bearer: Some(token),
+    };
+    bounded(timeout, send(addr, None, outgoing)).await
+}
+
 /// Like [`request`], over TLS with `tls` (and `host` as the server name) when given.
 pub async fn request_to(
     addr: SocketAddr,
@@ -67,36 +87,65 @@ pub async fn request_to(
     body: Option<Bytes>,
     timeout: Duration,
 ) -> Result<Reply, HttpError> {
-    let exchange = async {
-        let stream = TcpStream::connect(addr)
-            .await
-            .map_err(|e| HttpError::Connect(e.to_string()))?;
-        let _ = stream.set_nodelay(true);
-        if let Some(config) = tls {
-            let name = tokio_rustls::rustls::pki_types::ServerName::try_from(host.to_string())
-                .map_err(|e| HttpError::Connect(format!("{host} is not a TLS server name: {e}")))?;
-            let stream = tokio_rustls::TlsConnector::from(config)
-                .connect(name, stream)
-                .await
-                .map_err(|e| HttpError::Connect(format!("TLS: {e}")))?;
-            exchange(stream, method, host, path, body).await
-        } else {
-            exchange(stream, method, host, path, body).await
-        }
+    let outgoing = Outgoing {
+        method,
+        host,
+        path,
+        body,
+        bearer: None,
     };
+    bounded(timeout, send(addr, tls, outgoing)).await
+}
+
+/// What one request sends.
+struct Outgoing<'a> {
+    method: Method,
+    host: &'a str,
+    path: &'a str,
+    body: Option<Bytes>,
+    bearer: Option<&'a str>,
+}
+
+async fn bounded(
+    timeout: Duration,
+    exchange: impl Future<Output = Result<Reply, HttpError>>,
+) -> Result<Reply, HttpError> {
     match tokio::time::timeout(timeout, exchange).await {
         Ok(r) => r,
         Err(_) => Err(HttpError::Timeout(timeout)),
     }
 }
 
-async fn exchange<S>(
-    stream: S,
-    method: Method,
-    host: &str,
-    path: &str,
-    body: Option<Bytes>,
-) -> Result<Reply, HttpError>
+async fn send(
+    addr: SocketAddr,
+    tls: Option<Arc<tokio_rustls::rustls::ClientConfig>>,
+    out: Outgoing<'_>,
+) -> Result<Reply, HttpError> {
+    {
+        let stream = TcpStream::connect(addr)
+            .await
+            .map_err(|e| HttpError::Connect(e.to_string()))?;
+        let _ = stream.set_nodelay(true);
+        if let Some(config) = tls {
+            let host = out.host;
+            let name = tokio_rustls::rustls::pki_types::ServerName::try_from(host.to_string())
+                .map_err(|e| HttpError::Connect(format!("{host} is not a TLS server name: {e}")))?;
+            let stream = tokio_rustls::TlsConnector::from(config)
+                .connect(name, stream)
+                .await
+                .map_err(|e| HttpError::Connect(format!("TLS: {e}")))?;
+            exchange(stream, out).await
+        } else {
+            exchange(stream, out).await
+        }
+    }
+}
+
+/// The most of a response body gameday reads: an answer larger than this
+/// (a customer endpoint, a lab, anything on the other end) is cut off.
+pub const MAX_REPLY_BYTES: usize = 4 << 20;
+
+async fn exchange<S>(stream: S, out: Outgoing<'_>) -> Result<Reply, HttpError>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -105,17 +154,19 @@ where
             .await
             .map_err(|e| HttpError::Protocol(e.to_string()))?;
         let conn_task = tokio::spawn(conn);
-        let has_body = body.is_some();
         let mut req = Request::builder()
-            .method(method)
-            .uri(path)
-            .header(hyper::header::HOST, host)
+            .method(out.method)
+            .uri(out.path)
+            .header(hyper::header::HOST, out.host)
             .header(hyper::header::CONNECTION, "close");
-        if has_body {
+        if out.body.is_some() {
             req = req.header(hyper::header::CONTENT_TYPE, "application/json");
         }
+        if let Some(token) = out.bearer {
+            req = req.header(hyper::header::AUTHORIZATION, format!("Bearer {token}"));
+        }
         let req = req
-            .body(Full::new(body.unwrap_or_default()))
+            .body(Full::new(out.body.unwrap_or_default()))
             .map_err(|e| HttpError::Protocol(e.to_string()))?;
         let resp = sender.send_request(req).await.map_err(|e| classify(&e))?;
         let status = resp.status();
@@ -124,11 +175,13 @@ where
             .get("x-gameday-region")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let body = resp
-            .into_body()
+        let body = http_body_util::Limited::new(resp.into_body(), MAX_REPLY_BYTES)
             .collect()
             .await
-            .map_err(|e| classify(&e))?
+            .map_err(|e| match e.downcast::<hyper::Error>() {
+                Ok(e) => classify(&e),
+                Err(e) => HttpError::Protocol(format!("{e} (more than {MAX_REPLY_BYTES} bytes)")),
+            })?
             .to_bytes();
         conn_task.abort();
         Ok(Reply {
@@ -190,6 +243,9 @@ pub fn query_param(req: &Request<Incoming>, key: &str) -> Option<String> {
     })
 }
 
+/// Connections one server holds at once; more are closed at accept.
+const MAX_CONNECTIONS: usize = 1024;
+
 /// Serves HTTP/1.1 on `listener` with `handler` until the returned task is aborted.
 /// Aborting it also drops every connection it accepted.
 pub fn serve<H, F>(listener: TcpListener, handler: H) -> tokio::task::JoinHandle<()>
@@ -204,6 +260,9 @@ where
             tokio::select! {
                 accepted = listener.accept() => {
                     let Ok((stream, _)) = accepted else { continue };
+                    if connections.len() >= MAX_CONNECTIONS {
+                        continue; // dropped: a flood cannot grow memory without bound
+                    }
                     let _ = stream.set_nodelay(true);
                     let handler = handler.clone();
                     connections.spawn(async move {

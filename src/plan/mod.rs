@@ -28,6 +28,15 @@ impl Action {
         }
     }
 
+    /// Whether this is exactly the undo gameday plans for `change`.
+    pub fn is_undo_of(&self, change: &Action) -> bool {
+        match (change, self) {
+            (Action::Lab(c), Action::Lab(u)) => u.is_undo_of(c),
+            (Action::Aws(c), Action::Aws(u)) => u.is_undo_of(c),
+            _ => false,
+        }
+    }
+
     /// The action in a few words.
     pub fn summary(&self) -> String {
         match self {
@@ -124,6 +133,17 @@ pub async fn resolve(
             kind: f.kind().to_string(),
             reason,
         })?;
+        if let Some(odd) = resolved.iter().find(|s| !s.undo.is_undo_of(&s.apply)) {
+            return Err(PlanError {
+                index: i + 1,
+                kind: f.kind().to_string(),
+                reason: format!(
+                    "internal error: the planned undo \"{}\" does not undo \"{}\"; a revert would refuse it, so nothing runs (please report this)",
+                    odd.undo.summary(),
+                    odd.apply.summary()
+                ),
+            });
+        }
         steps.extend(resolved);
     }
     let watches = probes

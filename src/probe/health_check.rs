@@ -101,7 +101,7 @@ impl Probe for HealthCheckProbe {
                 }
                 return out;
             }
-            Env::Lab(lab) => lab.client,
+            Env::Lab(lab) => &lab.client,
         };
         // A failed status read is no observation, not an unhealthy one.
         match lab.health().await {

@@ -237,14 +237,14 @@ pub fn format(name: &str) -> Option<&'static FormatEntry> {
     FORMATS.iter().find(|f| f.name == name)
 }
 
-/// Writes every file format into `dir`; returns the paths written.
+/// Writes every file format into the run folder `dir` (made by the run):
+/// new 0600 files, never through a symlink; returns the paths written.
 pub fn write_all(report: &Report, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir)?;
     let mut written = Vec::new();
     for entry in FORMATS {
         if let Some(file) = entry.file {
             let path = dir.join(file);
-            std::fs::write(&path, entry.format.render(report))?;
+            crate::files::write_new(&path, entry.format.render(report).as_bytes())?;
             written.push(path);
         }
     }

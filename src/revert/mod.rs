@@ -5,13 +5,29 @@
 //! Undos are idempotent (applying one twice is harmless), so an undo whose
 //! intent was journaled but whose completion was not is simply applied again.
 
+pub mod trust;
+
 use crate::environment::Appliers;
-use crate::journal::{self, Journal, JournalEntry};
+use crate::journal::{self, AwsScope, Journal, JournalEntry};
+use crate::lab::LabClient;
 use crate::plan::Action;
 use crate::undo::{self, Caller, RetryPolicy};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+
+/// One undo a journal still owes, with the change it undoes (a revert checks
+/// that the one is the undo of the other).
+#[derive(Debug, Clone, Serialize)]
+pub struct PendingUndo {
+    /// Step index.
+    pub step: usize,
+    /// The change the run made (or may have made).
+    pub change: Action,
+    /// Its undo.
+    pub undo: Action,
+}
 
 /// A run with changes still in place.
 #[derive(Debug, Clone, Serialize)]
@@ -20,44 +36,77 @@ pub struct PendingRun {
     pub run_id: String,
     /// Its journal.
     pub journal: PathBuf,
-    /// Target (`lab`).
+    /// Target (`lab` or `aws`).
     pub target: String,
     /// Where the lab's control API was.
     pub control: Option<String>,
-    /// The AWS profile the run used.
+    /// The lab's control token.
+    #[serde(skip)]
+    pub lab_token: Option<String>,
+    /// The AWS profile the run used (shown; a revert uses only `--profile`).
     pub profile: Option<String>,
+    /// Where the run was allowed to act (AWS).
+    pub scope: Option<AwsScope>,
+    /// When the run started (its first journal line), if recorded.
+    pub started: Option<DateTime<Utc>>,
     /// Undos still to apply, in the order to apply them (newest change first).
-    pub pending: Vec<(usize, Action)>,
+    pub pending: Vec<PendingUndo>,
+}
+
+impl PendingRun {
+    fn from_journal(journal_path: &Path) -> PendingRun {
+        PendingRun {
+            run_id: journal_path
+                .parent()
+                .and_then(|p| p.file_name())
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            journal: journal_path.to_path_buf(),
+            target: "lab".into(),
+            control: None,
+            lab_token: None,
+            profile: None,
+            scope: None,
+            started: None,
+            pending: Vec::new(),
+        }
+    }
+
+    /// The lab the journal names, with its token.
+    pub fn lab(&self) -> Option<LabClient> {
+        Some(LabClient {
+            addr: self.control.as_deref()?.parse().ok()?,
+            token: self.lab_token.clone()?,
+        })
+    }
 }
 
 /// The pending undos of one journal, if any.
 pub fn pending_in(journal_path: &Path) -> std::io::Result<Option<PendingRun>> {
-    let entries = journal::read(journal_path)?;
-    let mut run_id = journal_path
-        .parent()
-        .and_then(|p| p.file_name())
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let mut target = "lab".to_string();
-    let mut control = None;
-    let mut profile = None;
-    let mut undos: BTreeMap<usize, Action> = BTreeMap::new();
+    let mut run = PendingRun::from_journal(journal_path);
+    let mut intents: BTreeMap<usize, (Action, Action)> = BTreeMap::new();
     let mut undone = BTreeSet::new();
-    for e in entries {
+    for (at, e) in journal::read_timed(journal_path)? {
         match e {
             JournalEntry::RunStart {
-                run_id: id,
-                target: t,
-                control: c,
-                profile: p,
+                run_id,
+                target,
+                control,
+                profile,
+                scope,
+                lab_token,
+                ..
             } => {
-                run_id = id;
-                target = t;
-                control = Some(c).filter(|c| !c.is_empty());
-                profile = p;
+                run.run_id = run_id;
+                run.target = target;
+                run.control = Some(control).filter(|c| !c.is_empty());
+                run.profile = profile;
+                run.scope = scope;
+                run.lab_token = lab_token;
+                run.started = at;
             }
-            JournalEntry::Intent { step, undo, .. } => {
-                undos.insert(step, undo);
+            JournalEntry::Intent { step, action, undo } => {
+                intents.insert(step, (action, undo));
             }
             JournalEntry::Undone { step } => {
                 undone.insert(step);
@@ -68,36 +117,47 @@ pub fn pending_in(journal_path: &Path) -> std::io::Result<Option<PendingRun>> {
         }
     }
     // Every change whose intent was journaled may have happened: undo it.
-    let pending: Vec<(usize, Action)> = undos
+    run.pending = intents
         .into_iter()
         .rev()
         .filter(|(step, _)| !undone.contains(step))
+        .map(|(step, (change, undo))| PendingUndo { step, change, undo })
         .collect();
-    Ok((!pending.is_empty()).then_some(PendingRun {
-        run_id,
-        journal: journal_path.to_path_buf(),
-        target,
-        control,
-        profile,
-        pending,
-    }))
+    Ok((!run.pending.is_empty()).then_some(run))
 }
 
-/// Every run under `reports` with pending undos, oldest first.
-pub fn pending_runs(reports: &Path) -> std::io::Result<Vec<PendingRun>> {
+/// Every run under `reports` with pending undos, oldest first, and one line
+/// for each journal that could not be read (a symlink, a folder, unreadable):
+/// one bad journal does not hide the others.
+pub fn pending_runs(reports: &Path) -> std::io::Result<(Vec<PendingRun>, Vec<String>)> {
     let mut journals: Vec<PathBuf> = std::fs::read_dir(reports)?
         .filter_map(|e| e.ok())
         .map(|e| e.path().join("journal.jsonl"))
-        .filter(|p| p.is_file())
+        .filter(|p| std::fs::symlink_metadata(p).is_ok())
         .collect();
     journals.sort();
     let mut out = Vec::new();
+    let mut unreadable = Vec::new();
     for j in journals {
-        if let Some(p) = pending_in(&j)? {
-            out.push(p);
+        match pending_in(&j) {
+            Ok(Some(p)) => out.push(p),
+            Ok(None) => {}
+            Err(e) => unreadable.push(format!(
+                "{}: cannot read the journal ({e}); gameday never follows a symlink here",
+                j.display()
+            )),
         }
     }
-    Ok(out)
+    Ok((out, unreadable))
+}
+
+/// How to revert: the caller's choices.
+#[derive(Debug, Clone, Default)]
+pub struct RevertOptions {
+    /// `--profile`: the only profile a revert uses (a journal's is ignored).
+    pub profile: Option<String>,
+    /// `--force`: revert journals older than [`trust::MAX_AGE`].
+    pub force: bool,
 }
 
 /// What `gameday revert` did for one run.
@@ -108,31 +168,51 @@ pub struct Finished {
     pub failures: Vec<String>,
 }
 
-/// Applies one run's pending undos through the undo executor, journaled.
-pub async fn finish(run: &PendingRun, profile: Option<&str>) -> Finished {
-    let failed = |why: String| Finished {
-        restored: Vec::new(),
-        failures: vec![why],
-    };
-    let undos = run.pending.iter().map(|(_, a)| a);
-    let appliers = match Appliers::for_undos(
-        undos,
-        run.control.as_deref(),
-        profile.or(run.profile.as_deref()),
-    )
-    .await
-    {
-        Ok(a) => a,
-        Err(e) => return failed(format!("{e} ({})", run.journal.display())),
-    };
-    let mut journal = match Journal::open(&run.journal) {
-        Ok(j) => j,
-        Err(e) => return failed(format!("cannot append to {}: {e}", run.journal.display())),
-    };
+/// Checks the journal (file, age, undo kinds, scope), loads what applies
+/// its undos, asks STS who the caller is and `confirm` whether to change
+/// that account; only then applies the undos through the undo executor,
+/// journaled.
+pub async fn finish(
+    run: &PendingRun,
+    opts: &RevertOptions,
+    confirm: impl FnOnce(&str) -> Result<(), String>,
+) -> Finished {
+    match checked(run, opts, confirm).await {
+        Ok((appliers, journal)) => apply(run, &appliers, journal).await,
+        Err(why) => Finished {
+            restored: Vec::new(),
+            failures: vec![format!("{why} ({})", run.journal.display())],
+        },
+    }
+}
+
+async fn checked(
+    run: &PendingRun,
+    opts: &RevertOptions,
+    confirm: impl FnOnce(&str) -> Result<(), String>,
+) -> Result<(Appliers, Journal), String> {
+    trust::offline(run, Utc::now(), opts.force)?;
+    let undos = run.pending.iter().map(|p| &p.undo);
+    let appliers = Appliers::for_undos(undos, run.lab(), opts.profile.as_deref()).await?;
+    if let (Some(clients), Some(scope)) = (&appliers.aws, &run.scope) {
+        let account = trust::account(clients, scope).await?;
+        confirm(&account)?;
+    }
+    let journal = Journal::append_to(&run.journal)
+        .map_err(|e| format!("cannot append to {}: {e}", run.journal.display()))?;
+    Ok((appliers, journal))
+}
+
+async fn apply(run: &PendingRun, appliers: &Appliers, mut journal: Journal) -> Finished {
+    let undos: Vec<(usize, Action)> = run
+        .pending
+        .iter()
+        .map(|p| (p.step, p.undo.clone()))
+        .collect();
     let results = undo::undo_all(
-        &appliers,
+        appliers,
         &mut journal,
-        &run.pending,
+        &undos,
         RetryPolicy::default(),
         Caller::Revert,
     )

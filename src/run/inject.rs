@@ -16,13 +16,9 @@ impl Run<'_> {
             .profile
             .clone()
             .or_else(|| self.scenario.aws.as_ref().and_then(|a| a.profile.clone()));
-        let (control, profile) = self.env.journal_scope(profile);
-        let entry = JournalEntry::RunStart {
-            run_id: self.id.clone(),
-            target: self.env.target_name().into(),
-            control,
-            profile,
-        };
+        let entry = self
+            .env
+            .run_start(&self.id, profile, self.scenario.sha256());
         self.journal(&entry)
             .map_err(|e| Stop::aborted(format!("{e}; nothing was changed")))
     }

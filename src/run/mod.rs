@@ -23,7 +23,6 @@ use crate::timeline::Timeline;
 use crate::verdict::Outcome;
 use interrupt::Interrupt;
 use progress::Progress;
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 /// How to run.
@@ -32,7 +31,7 @@ pub struct RunOptions {
     /// Where run folders are written.
     pub reports_dir: PathBuf,
     /// Attach to a standing lab's control API instead of starting one.
-    pub attach: Option<SocketAddr>,
+    pub attach: Option<crate::lab::LabClient>,
     /// Draw the live display.
     pub progress: bool,
     /// `--yes` was given: consent to change a non-lab target. Recorded in the report.
@@ -116,10 +115,19 @@ struct Run<'a> {
 pub async fn execute(scenario: &Scenario, opts: &RunOptions) -> anyhow::Result<RunResult> {
     let clock = RunClock::start();
     let ignored_window = window_guard(scenario, opts, &clock)?;
-    let connected = crate::environment::connect(scenario, opts.attach, opts.profile.as_deref())
-        .await
-        .map_err(anyhow::Error::msg)?;
-    let mut run = Run::new(scenario, opts, clock, connected.env.clone());
+    crate::files::reports_folder(&opts.reports_dir)
+        .map_err(|e| anyhow::anyhow!("refusing to start: the reports folder {e}"))?;
+    let connected =
+        crate::environment::connect(scenario, opts.attach.clone(), opts.profile.as_deref())
+            .await
+            .map_err(anyhow::Error::msg)?;
+    let mut run = match Run::new(scenario, opts, clock, connected.env.clone()) {
+        Ok(run) => run,
+        Err(e) => {
+            connected.stop();
+            return Err(e);
+        }
+    };
     let stop = run.attempt().await.err();
     let ended = run.tail(stop, ignored_window).await;
     connected.stop();
@@ -152,14 +160,22 @@ fn run_id(name: &str, clock: &RunClock) -> String {
 }
 
 impl<'a> Run<'a> {
-    fn new(scenario: &'a Scenario, opts: &'a RunOptions, clock: RunClock, env: Env) -> Run<'a> {
+    /// A run with its own new folder (0700, never an existing one).
+    fn new(
+        scenario: &'a Scenario,
+        opts: &'a RunOptions,
+        clock: RunClock,
+        env: Env,
+    ) -> anyhow::Result<Run<'a>> {
         let id = run_id(&scenario.name, &clock);
-        let journal_path = opts.reports_dir.join(&id).join("journal.jsonl");
+        let folder = crate::files::run_folder(&opts.reports_dir, &id)
+            .map_err(|e| anyhow::anyhow!("refusing to start: cannot make the run folder: {e}"))?;
+        let journal_path = folder.join("journal.jsonl");
         let progress = Progress::new(opts.progress);
         for note in env.notes(scenario) {
             progress.say(&note);
         }
-        Run {
+        Ok(Run {
             scenario,
             opts,
             env,
@@ -171,7 +187,7 @@ impl<'a> Run<'a> {
             journal_path,
             journal: None,
             reached: Reached::default(),
-        }
+        })
     }
 
     /// Everything up to the revert: guard, plan, then baseline, inject,
@@ -208,7 +224,7 @@ impl<'a> Run<'a> {
         let path = &self.journal_path;
         let why = |e: std::io::Error| format!("cannot write the journal {}: {e}", path.display());
         if self.journal.is_none() {
-            self.journal = Some(Journal::open(path).map_err(why)?);
+            self.journal = Some(Journal::create(path).map_err(why)?);
         }
         let journal = self.journal.as_mut().expect("opened above");
         journal.append(entry).map_err(why)

@@ -154,6 +154,13 @@ impl std::fmt::Debug for Scenario {
 }
 
 impl Scenario {
+    /// SHA-256 of the file's text, hex: which scenario a journal or report
+    /// belongs to, whatever its path.
+    pub fn sha256(&self) -> String {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(self.text.as_bytes()))
+    }
+
     /// The probes of one kind.
     pub fn probes_of(&self, kind: ProbeKind) -> impl Iterator<Item = &Arc<dyn Probe>> {
         self.probes.iter().filter(move |p| p.kind() == kind)

@@ -251,8 +251,9 @@ mod tests {
     fn journal(name: &str) -> (std::path::PathBuf, Journal) {
         let dir = std::env::temp_dir().join(format!("gameday-undo-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("journal.jsonl");
-        let j = Journal::open(&path).unwrap();
+        let j = Journal::create(&path).unwrap();
         (dir, j)
     }
 

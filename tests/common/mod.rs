@@ -118,21 +118,28 @@ impl StandingLab {
         stdout.read_line(&mut first).expect("first line");
         // Keep reading, as a terminal would, so the lab never writes into a closed pipe.
         std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-        let addr = first
+        let (addr, token) = first
             .trim()
             .strip_prefix("gameday lab control ")
-            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-            .parse()
-            .expect("control address");
+            .and_then(|rest| rest.split_once(" token "))
+            .unwrap_or_else(|| panic!("unexpected first line {first:?}"));
         StandingLab {
             child,
-            client: gameday::lab::LabClient { addr },
+            client: gameday::lab::LabClient {
+                addr: addr.parse().expect("control address"),
+                token: token.to_string(),
+            },
         }
     }
 
     /// The control address, as `--attach` takes it.
     pub fn addr(&self) -> String {
         self.client.addr.to_string()
+    }
+
+    /// The lab's control token, as `--lab-token` takes it.
+    pub fn token(&self) -> &str {
+        &self.client.token
     }
 
     /// The lab's changeable state now.

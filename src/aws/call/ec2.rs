@@ -175,6 +175,11 @@ pub struct DenyAcl {
     pub original_acl_id: String,
     /// Subnets associated with it now.
     pub associated: Vec<String>,
+    /// Its VPC.
+    pub vpc_id: String,
+    /// Whether every entry denies (what gameday creates): an ACL with any
+    /// allow rule is not one of gameday's, whatever its tags say.
+    pub deny_all: bool,
 }
 
 /// Deny ACLs made by `run_id` (any run when empty), for one subnet or all.
@@ -221,6 +226,12 @@ pub async fn deny_acls(
                     .iter()
                     .filter_map(|a| a.subnet_id().map(str::to_string))
                     .collect(),
+                vpc_id: acl.vpc_id().unwrap_or_default().to_string(),
+                deny_all: !acl.is_default().unwrap_or(false)
+                    && acl
+                        .entries()
+                        .iter()
+                        .all(|e| e.rule_action() == Some(&aws_sdk_ec2::types::RuleAction::Deny)),
             }
         })
         .collect())
@@ -282,6 +293,28 @@ async fn create_deny_acl(
             })?;
     }
     Ok(acl_id)
+}
+
+/// The VPC of a network ACL, or why it cannot be read (it does not exist).
+pub async fn acl_vpc(ec2: &aws_sdk_ec2::Client, acl_id: &str) -> Result<String, String> {
+    let out = ec2
+        .describe_network_acls()
+        .network_acl_ids(acl_id)
+        .send()
+        .await
+        .map_err(|e| {
+            explain(
+                &format!("reading network ACL {acl_id}"),
+                "ec2:DescribeNetworkAcls",
+                &e,
+            )
+            .message
+        })?;
+    out.network_acls()
+        .first()
+        .and_then(|a| a.vpc_id())
+        .map(str::to_string)
+        .ok_or_else(|| format!("network ACL {acl_id} does not exist"))
 }
 
 /// The subnet's current ACL association id and ACL id.

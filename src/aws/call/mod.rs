@@ -16,7 +16,7 @@ use crate::clock::mono_now;
 use crate::words::{Applied, ChangeError};
 use serde::{Deserialize, Serialize};
 
-pub use ec2::{association_of, deny_acls, instance_states, DenyAcl};
+pub use ec2::{acl_vpc, association_of, deny_acls, instance_states, DenyAcl};
 pub use elbv2::registrations;
 pub use fis::ChangeState;
 
@@ -176,6 +176,87 @@ fn ids(targets: &[Registration]) -> String {
 }
 
 impl AwsCall {
+    /// Whether `self` is exactly the undo gameday plans for `change`: put
+    /// back the same registrations, start the same instances, restore the
+    /// same subnet to the same ACL, stop the run's own experiment; a
+    /// database failover is never undone. A revert applies nothing else.
+    pub fn is_undo_of(&self, change: &AwsCall) -> bool {
+        use AwsCall::*;
+        match (change, self) {
+            (
+                DeregisterTargets {
+                    region,
+                    target_group_arn,
+                    targets,
+                },
+                RegisterTargets {
+                    region: r,
+                    target_group_arn: g,
+                    targets: t,
+                },
+            ) => region == r && target_group_arn == g && targets == t,
+            (
+                StopInstances {
+                    region,
+                    instance_ids,
+                },
+                StartInstances {
+                    region: r,
+                    instance_ids: i,
+                },
+            ) => region == r && instance_ids == i,
+            (
+                SeverSubnet {
+                    region,
+                    subnet_id,
+                    original_acl_id,
+                    run_id,
+                    ..
+                },
+                RestoreSubnet {
+                    region: r,
+                    subnet_id: s,
+                    original_acl_id: o,
+                    run_id: id,
+                },
+            ) => region == r && subnet_id == s && original_acl_id == o && run_id == id,
+            (
+                StartExperiment {
+                    region,
+                    template_id,
+                    run_id,
+                },
+                StopExperiment {
+                    region: r,
+                    template_id: t,
+                    run_id: id,
+                },
+            ) => region == r && template_id == t && run_id == id,
+            (
+                FailoverCluster { .. } | RebootWithFailover { .. } | GlobalFailover { .. },
+                NotUndone { .. },
+            ) => true,
+            _ => false,
+        }
+    }
+
+    /// Every ARN the call names, so its account and region can be checked
+    /// (a call made in one region can name a resource in another).
+    pub fn arns(&self) -> Vec<&str> {
+        match self {
+            AwsCall::DeregisterTargets {
+                target_group_arn, ..
+            }
+            | AwsCall::RegisterTargets {
+                target_group_arn, ..
+            } => vec![target_group_arn],
+            AwsCall::GlobalFailover {
+                target_cluster_arn, ..
+            } => vec![target_cluster_arn],
+            _ => Vec::new(),
+        }
+    }
+
     /// The region the call changes, if it changes one.
     pub fn region(&self) -> Option<&str> {
         match self {
