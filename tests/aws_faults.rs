@@ -459,3 +459,111 @@ fn sever_az_refuses_the_subnet_the_runner_is_in() {
         server.abort();
     });
 }
+
+/// A network ACL in the primary VPC with gameday's tags, made by someone
+/// else: `allow` adds an allow-all inbound rule.
+async fn spoofed_acl(
+    aws: &AwsClients,
+    vpc: &str,
+    subnet: &str,
+    original: &str,
+    allow: bool,
+) -> String {
+    use aws_sdk_ec2::types::{ResourceType, RuleAction, Tag, TagSpecification};
+    let ec2 = aws.region(PRIMARY).ec2;
+    let tag = |k: &str, v: &str| Tag::builder().key(k).value(v).build();
+    let acl = ec2
+        .create_network_acl()
+        .vpc_id(vpc)
+        .tag_specifications(
+            TagSpecification::builder()
+                .resource_type(ResourceType::NetworkAcl)
+                .tags(tag(gameday::aws::call::TAG_RUN, "attacker"))
+                .tags(tag(gameday::aws::call::TAG_SUBNET, subnet))
+                .tags(tag(gameday::aws::call::TAG_ORIGINAL_ACL, original))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .network_acl()
+        .unwrap()
+        .network_acl_id()
+        .unwrap()
+        .to_string();
+    if allow {
+        ec2.create_network_acl_entry()
+            .network_acl_id(&acl)
+            .rule_number(100)
+            .protocol("-1")
+            .rule_action(RuleAction::Allow)
+            .egress(false)
+            .cidr_block("0.0.0.0/0")
+            .send()
+            .await
+            .unwrap();
+    }
+    acl
+}
+
+#[test]
+fn revert_sweep_does_not_trust_tags_anyone_could_write() {
+    let (_guard, moto) = Moto::lock();
+    let (stage, restrictive, allow_all) = common::rt().block_on(async {
+        let aws = moto.clients().await;
+        let stage = Stage::build(&aws, Records::Alias).await;
+        let restrictive = acl_of(&aws, &stage.subnet_b).await;
+        // An allow-all ACL the attacker wants the production subnet moved to,
+        // and a deny ACL tagged to make the sweep do it (not associated).
+        let allow_all = spoofed_acl(&aws, &stage.vpc, "subnet-none", &restrictive, true).await;
+        spoofed_acl(&aws, &stage.vpc, &stage.subnet_b, &allow_all, false).await;
+        // And an ACL with allow rules that subnet a really is associated
+        // with, tagged as if gameday had severed it.
+        let ec2 = aws.region(PRIMARY).ec2;
+        let original_a = acl_of(&aws, &stage.subnet_a).await;
+        let tagged = spoofed_acl(&aws, &stage.vpc, &stage.subnet_a, &allow_all, true).await;
+        let (association, _) = gameday::aws::call::association_of(&ec2, &stage.subnet_a)
+            .await
+            .unwrap();
+        ec2.replace_network_acl_association()
+            .association_id(association)
+            .network_acl_id(&tagged)
+            .send()
+            .await
+            .unwrap();
+        assert_ne!(original_a, tagged);
+        (stage, restrictive, allow_all)
+    });
+    let sweep = |account: &str| {
+        moto.gameday()
+            .args([
+                "revert",
+                "--sweep",
+                "--account",
+                account,
+                "--yes",
+                "--region",
+                PRIMARY,
+            ])
+            .output()
+            .unwrap()
+    };
+    let out = sweep(common::moto::ACCOUNT);
+    assert_eq!(out.status.code(), Some(4), "{}", common::explain(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("not associated with it"), "{stderr}");
+    assert!(stderr.contains("allow rules"), "{stderr}");
+    // Another account's sweep is refused before any ACL is read.
+    let other = sweep("210987654321");
+    assert_eq!(other.status.code(), Some(4), "{}", common::explain(&other));
+    assert!(
+        String::from_utf8_lossy(&other.stderr).contains("not 210987654321"),
+        "{}",
+        common::explain(&other)
+    );
+    common::rt().block_on(async {
+        let aws = moto.clients().await;
+        assert_eq!(acl_of(&aws, &stage.subnet_b).await, restrictive);
+        assert_ne!(acl_of(&aws, &stage.subnet_a).await, allow_all);
+    });
+}

@@ -1,0 +1,426 @@
+//! `gameday revert` against journals an attacker planted or tampered with,
+//! with a fake AWS endpoint on loopback that logs every call it receives
+//! (action and access key) and answers only STS. The log is the oracle:
+//! what the refusal message says is checked too, but what matters is which
+//! calls reached "AWS".
+
+mod common;
+
+use gameday::net::http::{read_body, respond, route, serve};
+use hyper::StatusCode;
+use serde_json::json;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+const ACCOUNT: &str = "123456789012";
+
+const STS_OK: &str = r#"<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+  <GetCallerIdentityResult>
+    <Arn>arn:aws:iam::123456789012:role/gameday-ci</Arn>
+    <UserId>AROAEXAMPLE:ci</UserId>
+    <Account>123456789012</Account>
+  </GetCallerIdentityResult>
+  <ResponseMetadata><RequestId>1</RequestId></ResponseMetadata>
+</GetCallerIdentityResponse>"#;
+
+/// Every call the fake endpoint received: (action, access key id).
+type Log = Arc<Mutex<Vec<(String, String)>>>;
+
+struct FakeAws {
+    url: String,
+    log: Log,
+    _rt: tokio::runtime::Runtime,
+}
+
+impl FakeAws {
+    fn start() -> FakeAws {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let log: Log = Arc::default();
+        let logged = log.clone();
+        let addr = rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            serve(listener, move |req| {
+                let logged = logged.clone();
+                async move {
+                    let (_, path) = route(&req);
+                    let key = req
+                        .headers()
+                        .get("authorization")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|a| a.split("Credential=").nth(1))
+                        .and_then(|c| c.split('/').next())
+                        .unwrap_or_default()
+                        .to_string();
+                    let body = read_body(req).await.unwrap_or_default();
+                    let body = String::from_utf8_lossy(&body).to_string();
+                    let action = body
+                        .split('&')
+                        .find_map(|p| p.strip_prefix("Action="))
+                        .map(str::to_string)
+                        .unwrap_or(path);
+                    logged.lock().unwrap().push((action.clone(), key));
+                    if action == "GetCallerIdentity" {
+                        respond(StatusCode::OK, "text/xml", STS_OK)
+                    } else {
+                        respond(StatusCode::FORBIDDEN, "text/xml", "<ErrorResponse><Error><Code>AccessDenied</Code><Message>fake endpoint: not allowed</Message></Error></ErrorResponse>")
+                    }
+                }
+            });
+            addr
+        });
+        FakeAws {
+            url: format!("http://{addr}"),
+            log,
+            _rt: rt,
+        }
+    }
+
+    fn actions(&self) -> Vec<String> {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(a, _)| a.clone())
+            .collect()
+    }
+
+    fn keys(&self) -> Vec<String> {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, k)| k.clone())
+            .collect()
+    }
+
+    /// `gameday` pointed at the fake endpoint, with a config file whose
+    /// default profile and `attacker` profile have different keys.
+    fn gameday(&self, config: &Path) -> std::process::Command {
+        let mut cmd = common::gameday();
+        cmd.current_dir(common::root())
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env("AWS_ENDPOINT_URL", &self.url)
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_MAX_ATTEMPTS", "1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", config)
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
+        cmd
+    }
+}
+
+fn config(dir: &Path) -> PathBuf {
+    let path = dir.join("aws-config");
+    std::fs::write(
+        &path,
+        "[default]\naws_access_key_id = DEFAULTKEY\naws_secret_access_key = x\n\n[profile attacker]\naws_access_key_id = ATTACKERKEY\naws_secret_access_key = x\n",
+    )
+    .unwrap();
+    path
+}
+
+fn scope(regions: &[&str]) -> serde_json::Value {
+    json!({"account": ACCOUNT, "allowed_accounts": [ACCOUNT], "allowed_regions": regions})
+}
+
+/// Writes a journal into `reports/<run>/journal.jsonl` as gameday would
+/// (0700 folder, 0600 file): a run start, then one intent per (change, undo).
+fn plant(
+    reports: &Path,
+    run: &str,
+    start: serde_json::Value,
+    steps: &[(serde_json::Value, serde_json::Value)],
+) -> PathBuf {
+    let dir = reports.join(run);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(reports, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let mut lines = vec![start.to_string()];
+    for (i, (change, undo)) in steps.iter().enumerate() {
+        lines.push(
+            json!({"at": chrono::Utc::now(), "event": "intent", "step": i, "action": change, "undo": undo})
+                .to_string(),
+        );
+    }
+    let path = dir.join("journal.jsonl");
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    path
+}
+
+fn start(run: &str, scope: serde_json::Value, age_days: i64) -> serde_json::Value {
+    let at = chrono::Utc::now() - chrono::Duration::days(age_days);
+    json!({"at": at, "event": "run-start", "run_id": run, "target": "aws", "control": "", "scope": scope})
+}
+
+fn stop_start(region: &str) -> (serde_json::Value, serde_json::Value) {
+    (
+        json!({"target": "aws", "call": "stop-instances", "region": region, "instance_ids": ["i-0prod"]}),
+        json!({"target": "aws", "call": "start-instances", "region": region, "instance_ids": ["i-0prod"]}),
+    )
+}
+
+struct Case {
+    fake: FakeAws,
+    reports: PathBuf,
+    config: PathBuf,
+}
+
+impl Case {
+    fn new(name: &str) -> Case {
+        let reports = common::scratch(&format!("planted-{name}"));
+        std::fs::create_dir_all(&reports).unwrap();
+        let config = config(&reports);
+        Case {
+            fake: FakeAws::start(),
+            reports,
+            config,
+        }
+    }
+
+    fn revert(&self, extra: &[&str]) -> std::process::Output {
+        self.fake
+            .gameday(&self.config)
+            .arg("revert")
+            .arg(&self.reports)
+            .args(extra)
+            .output()
+            .unwrap()
+    }
+}
+
+fn refused(out: &std::process::Output, why: &str) {
+    assert_eq!(out.status.code(), Some(4), "{}", common::explain(out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(why), "wanted {why:?} in {stderr}");
+}
+
+#[test]
+fn undo_kinds_that_are_not_undos_are_never_applied() {
+    let case = Case::new("kinds");
+    let forbidden = [
+        // "Undo" of a start is a stop.
+        (
+            json!({"target": "aws", "call": "start-instances", "region": "us-east-1", "instance_ids": ["i-0prod"]}),
+            json!({"target": "aws", "call": "stop-instances", "region": "us-east-1", "instance_ids": ["i-0prod"]}),
+        ),
+        // A global failover allowing data loss, dressed as an undo.
+        (
+            json!({"target": "aws", "call": "failover-cluster", "region": "us-east-1", "cluster": "db"}),
+            json!({"target": "aws", "call": "global-failover", "region": "us-east-1", "global_cluster": "g", "target_cluster_arn": "arn:aws:rds:us-west-2:123456789012:cluster:db-b", "switchover": false}),
+        ),
+        // Deregistering as an undo.
+        (
+            json!({"target": "aws", "call": "register-targets", "region": "us-east-1", "target_group_arn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg/1", "targets": [{"id": "i-1"}]}),
+            json!({"target": "aws", "call": "deregister-targets", "region": "us-east-1", "target_group_arn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tg/1", "targets": [{"id": "i-1"}]}),
+        ),
+        // Starting an experiment as an undo.
+        (
+            json!({"target": "aws", "call": "stop-experiment", "region": "us-east-1", "template_id": "EXT1", "run_id": "r"}),
+            json!({"target": "aws", "call": "start-experiment", "region": "us-east-1", "template_id": "EXT1", "run_id": "r"}),
+        ),
+        // The right kind, but other instances than the change's.
+        (
+            json!({"target": "aws", "call": "stop-instances", "region": "us-east-1", "instance_ids": ["i-1"]}),
+            json!({"target": "aws", "call": "start-instances", "region": "us-east-1", "instance_ids": ["i-0other"]}),
+        ),
+    ];
+    for (i, step) in forbidden.iter().enumerate() {
+        let run = format!("kind-{i}");
+        let journal = plant(
+            &case.reports,
+            &run,
+            start(&run, scope(&["us-east-1", "us-west-2"]), 0),
+            std::slice::from_ref(step),
+        );
+        let out = case.revert(&["--yes"]);
+        refused(&out, "not the undo of");
+        std::fs::remove_dir_all(journal.parent().unwrap()).unwrap();
+    }
+    assert!(case.fake.actions().is_empty(), "{:?}", case.fake.actions());
+}
+
+#[test]
+fn undos_outside_the_recorded_scope_are_refused_before_any_call() {
+    let case = Case::new("scope");
+    // Another region than the run allowed.
+    plant(
+        &case.reports,
+        "far",
+        start("far", scope(&["us-east-1", "us-west-2"]), 0),
+        &[stop_start("eu-north-1")],
+    );
+    refused(
+        &case.revert(&["--yes"]),
+        "region eu-north-1 is not in the run's allowed regions",
+    );
+    // An ARN in another account than the allowed ones.
+    let tg = "arn:aws:elasticloadbalancing:us-east-1:999999999999:targetgroup/tg/1";
+    std::fs::remove_dir_all(case.reports.join("far")).unwrap();
+    plant(
+        &case.reports,
+        "arn",
+        start("arn", scope(&["us-east-1"]), 0),
+        &[(
+            json!({"target": "aws", "call": "deregister-targets", "region": "us-east-1", "target_group_arn": tg, "targets": [{"id": "i-1"}]}),
+            json!({"target": "aws", "call": "register-targets", "region": "us-east-1", "target_group_arn": tg, "targets": [{"id": "i-1"}]}),
+        )],
+    );
+    refused(&case.revert(&["--yes"]), "account 999999999999");
+    std::fs::remove_dir_all(case.reports.join("arn")).unwrap();
+    // No scope at all (an older journal, or one with it cut out).
+    plant(
+        &case.reports,
+        "bare",
+        json!({"at": chrono::Utc::now(), "event": "run-start", "run_id": "bare", "target": "aws", "control": ""}),
+        &[stop_start("us-east-1")],
+    );
+    refused(&case.revert(&["--yes"]), "records no account");
+    assert!(case.fake.actions().is_empty(), "{:?}", case.fake.actions());
+}
+
+#[test]
+fn another_account_is_refused_after_sts_and_nothing_else_is_called() {
+    let case = Case::new("account");
+    let other = json!({"account": "210987654321", "allowed_accounts": ["210987654321"], "allowed_regions": ["us-east-1"]});
+    plant(
+        &case.reports,
+        "other",
+        start("other", other, 0),
+        &[stop_start("us-east-1")],
+    );
+    refused(
+        &case.revert(&["--yes"]),
+        "the run changed account 210987654321",
+    );
+    assert_eq!(case.fake.actions(), vec!["GetCallerIdentity"]);
+}
+
+#[test]
+fn without_consent_only_sts_is_called() {
+    let case = Case::new("consent");
+    plant(
+        &case.reports,
+        "mine",
+        start("mine", scope(&["us-east-1"]), 0),
+        &[stop_start("us-east-1")],
+    );
+    // No --yes and no terminal.
+    refused(&case.revert(&[]), "pass --yes");
+    assert_eq!(case.fake.actions(), vec!["GetCallerIdentity"]);
+}
+
+#[test]
+fn the_journal_s_profile_is_never_used() {
+    let case = Case::new("profile");
+    let mut start = start("prof", scope(&["us-east-1"]), 0);
+    start["profile"] = json!("attacker");
+    plant(&case.reports, "prof", start, &[stop_start("us-east-1")]);
+    // The fake endpoint denies StartInstances: exit 4, but with which key?
+    let out = case.revert(&["--yes"]);
+    assert_eq!(out.status.code(), Some(4), "{}", common::explain(&out));
+    let keys = case.fake.keys();
+    assert_eq!(
+        case.fake.actions().first().map(String::as_str),
+        Some("GetCallerIdentity")
+    );
+    assert!(keys.contains(&"DEFAULTKEY".to_string()), "{keys:?}");
+    assert!(!keys.contains(&"ATTACKERKEY".to_string()), "{keys:?}");
+    // With --profile the operator chooses, and gets what they chose.
+    let chosen = case.revert(&["--yes", "--profile", "attacker"]);
+    assert_eq!(
+        chosen.status.code(),
+        Some(4),
+        "{}",
+        common::explain(&chosen)
+    );
+    assert!(case.fake.keys().contains(&"ATTACKERKEY".to_string()));
+}
+
+#[test]
+fn an_old_journal_needs_force() {
+    let case = Case::new("old");
+    plant(
+        &case.reports,
+        "old",
+        start("old", scope(&["us-east-1"]), 8),
+        &[stop_start("us-east-1")],
+    );
+    refused(&case.revert(&["--yes"]), "pass --force");
+    assert!(case.fake.actions().is_empty());
+    let forced = case.revert(&["--yes", "--force"]);
+    assert_eq!(
+        forced.status.code(),
+        Some(4),
+        "{}",
+        common::explain(&forced)
+    );
+    assert!(
+        case.fake.actions().contains(&"StartInstances".to_string()),
+        "{:?}",
+        case.fake.actions()
+    );
+}
+
+#[test]
+fn a_journal_someone_else_could_write_is_refused() {
+    let case = Case::new("owner");
+    let journal = plant(
+        &case.reports,
+        "w",
+        start("w", scope(&["us-east-1"]), 0),
+        &[stop_start("us-east-1")],
+    );
+    std::fs::set_permissions(&journal, std::fs::Permissions::from_mode(0o666)).unwrap();
+    refused(&case.revert(&["--yes"]), "writable by others");
+    std::fs::set_permissions(&journal, std::fs::Permissions::from_mode(0o600)).unwrap();
+    // Owned by another user (nobody).
+    std::os::unix::fs::chown(&journal, Some(65534), Some(65534)).unwrap();
+    refused(&case.revert(&["--yes"]), "belongs to uid 65534");
+    // A symlink to a journal elsewhere.
+    std::fs::remove_file(&journal).unwrap();
+    let elsewhere = case.reports.join("elsewhere.jsonl");
+    std::fs::write(&elsewhere, "").unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &journal).unwrap();
+    let out = case.revert(&["--yes"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("never follows a symlink"),
+        "{}",
+        common::explain(&out)
+    );
+    assert!(case.fake.actions().is_empty(), "{:?}", case.fake.actions());
+}
+
+#[test]
+fn status_escapes_what_a_journal_says() {
+    let case = Case::new("escape");
+    let sneaky = "i-0prod\u{1b}[2K\rstep 1: nothing to see";
+    plant(
+        &case.reports,
+        "esc",
+        start("esc\u{1b}[31m", scope(&["us-east-1"]), 0),
+        &[(
+            json!({"target": "aws", "call": "stop-instances", "region": "us-east-1", "instance_ids": [sneaky]}),
+            json!({"target": "aws", "call": "start-instances", "region": "us-east-1", "instance_ids": [sneaky]}),
+        )],
+    );
+    let out = case
+        .fake
+        .gameday(&case.config)
+        .arg("status")
+        .arg(&case.reports)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", common::explain(&out));
+    assert!(
+        !out.stdout.contains(&0x1b),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(!out.stdout.contains(&b'\r'));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\\u{1b}[2K"));
+}
