@@ -567,3 +567,88 @@ fn revert_sweep_does_not_trust_tags_anyone_could_write() {
         assert_ne!(acl_of(&aws, &stage.subnet_a).await, allow_all);
     });
 }
+
+/// An FIS template in the primary region whose target or action is `far`.
+async fn template_reaching(
+    aws: &AwsClients,
+    token: &str,
+    arn: &str,
+    action_region: Option<&str>,
+) -> String {
+    use aws_sdk_fis::types::{
+        CreateExperimentTemplateActionInput, CreateExperimentTemplateStopConditionInput,
+        CreateExperimentTemplateTargetInput,
+    };
+    let mut action = CreateExperimentTemplateActionInput::builder()
+        .action_id("aws:ec2:stop-instances")
+        .targets("Instances", "far");
+    if let Some(r) = action_region {
+        action = action.parameters("region", r);
+    }
+    aws.region(PRIMARY)
+        .fis
+        .create_experiment_template()
+        .client_token(token)
+        .description("reaches far")
+        .role_arn(format!("arn:aws:iam::{}:role/fis", common::moto::ACCOUNT))
+        .stop_conditions(
+            CreateExperimentTemplateStopConditionInput::builder()
+                .source("none")
+                .build()
+                .unwrap(),
+        )
+        .targets(
+            "far",
+            CreateExperimentTemplateTargetInput::builder()
+                .resource_type("aws:ec2:instance")
+                .selection_mode("ALL")
+                .resource_arns(arn)
+                .build()
+                .unwrap(),
+        )
+        .actions("stop", action.build().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .experiment_template()
+        .unwrap()
+        .id()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn an_fis_template_that_reaches_another_region_or_account_is_refused_at_plan() {
+    let (_guard, moto) = Moto::lock();
+    common::rt().block_on(async {
+        let aws = moto.clients().await;
+        let stage = Stage::build(&aws, Records::Alias).await;
+        let account = common::moto::ACCOUNT;
+        let cases = [
+            (
+                format!("arn:aws:ec2:eu-west-1:{account}:instance/i-0far"),
+                None,
+                "region eu-west-1",
+            ),
+            (
+                "arn:aws:ec2:us-east-1:999999999999:instance/i-0far".to_string(),
+                None,
+                "account 999999999999",
+            ),
+            (
+                format!("arn:aws:ec2:us-east-1:{account}:instance/i-0near"),
+                Some("ap-south-1"),
+                "names ap-south-1",
+            ),
+        ];
+        for (i, (arn, action_region, why)) in cases.iter().enumerate() {
+            let id = template_reaching(&aws, &format!("far-{i}"), arn, *action_region).await;
+            let fault = format!("[[faults]]\nkind = \"fis-experiment\"\ntemplate_id = \"{id}\"\n");
+            let refused = plan_of(&aws, &stage, &fault).await.unwrap_err();
+            assert!(
+                refused.contains("reaches outside the scenario's scope") && refused.contains(why),
+                "{refused}"
+            );
+        }
+    });
+}

@@ -169,5 +169,27 @@ mod tests {
             ),
             "{far}"
         );
+        // A global failover called in an allowed region, promoting a
+        // cluster that lives in another region or account.
+        for (arn, why) in [
+            (
+                "arn:aws:rds:eu-west-1:123456789012:cluster:b",
+                "region eu-west-1",
+            ),
+            (
+                "arn:aws:rds:us-west-2:999999999999:cluster:b",
+                "account 999999999999",
+            ),
+        ] {
+            let mut plan = plan_in("us-east-1");
+            plan.steps[0].apply = Action::Aws(AwsCall::GlobalFailover {
+                region: "us-east-1".into(),
+                global_cluster: "g".into(),
+                target_cluster_arn: arn.into(),
+                switchover: true,
+            });
+            let refused = regions(&description("123456789012"), &plan).unwrap_err();
+            assert!(refused.contains(why), "{refused}");
+        }
     }
 }

@@ -63,7 +63,8 @@ impl Fault for FisExperiment {
     async fn plan(&self, env: &Env, run_id: &str) -> Result<Vec<Step>, String> {
         let aws = env.aws().ok_or("fis-experiment runs only on AWS")?;
         let region = aws.description.params.region(self.region.0).to_string();
-        aws.clients
+        let template = aws
+            .clients
             .region(&region)
             .fis
             .get_experiment_template()
@@ -80,6 +81,15 @@ impl Fault for FisExperiment {
                     &e,
                 )
             })?;
+        let params = &aws.description.params;
+        if let Some(t) = template.experiment_template() {
+            within_scope(t, &params.allowed_accounts, &params.regions_allowed()).map_err(|why| {
+                format!(
+                    "template {} reaches outside the scenario's scope: {why}; FIS would act there with its own role, so gameday refuses it",
+                    self.template_id
+                )
+            })?;
+        }
         Ok(vec![Step::outage(
             KIND,
             Action::Aws(AwsCall::StartExperiment {
@@ -94,4 +104,57 @@ impl Fault for FisExperiment {
             }),
         )])
     }
+}
+
+/// FIS action parameters that name another region (cross-region actions).
+const REGION_PARAMETERS: [&str; 2] = ["region", "regions"];
+
+/// Whether everything a template can act on is inside the allowed accounts
+/// and regions: it targets one account, every target ARN is inside, and no
+/// action or target parameter names a region outside.
+pub fn within_scope(
+    t: &aws_sdk_fis::types::ExperimentTemplate,
+    accounts: &[String],
+    regions: &[String],
+) -> Result<(), String> {
+    use aws_sdk_fis::types::AccountTargeting;
+    let targeting = t.experiment_options().and_then(|o| o.account_targeting());
+    if targeting == Some(&AccountTargeting::MultiAccount)
+        || t.target_account_configurations_count().unwrap_or(0) > 0
+    {
+        return Err("it targets several accounts (multi-account experiment options)".into());
+    }
+    for (name, target) in t.targets().into_iter().flatten() {
+        for arn in target.resource_arns() {
+            if let Some(why) = crate::aws::arn::outside(arn, accounts, regions) {
+                return Err(format!("target {name}: {why}"));
+            }
+        }
+        outside_regions(&format!("target {name}"), target.parameters(), regions)?;
+    }
+    for (name, action) in t.actions().into_iter().flatten() {
+        outside_regions(&format!("action {name}"), action.parameters(), regions)?;
+    }
+    Ok(())
+}
+
+fn outside_regions(
+    what: &str,
+    parameters: Option<&std::collections::HashMap<String, String>>,
+    regions: &[String],
+) -> Result<(), String> {
+    for (key, value) in parameters.into_iter().flatten() {
+        if !REGION_PARAMETERS.contains(&key.as_str()) {
+            continue;
+        }
+        for region in value.split(',').map(str::trim).filter(|r| !r.is_empty()) {
+            if !regions.iter().any(|r| r == region) {
+                return Err(format!(
+                    "{what} parameter {key} names {region}, not in the allowed regions [{}]",
+                    regions.join(", ")
+                ));
+            }
+        }
+    }
+    Ok(())
 }
