@@ -107,6 +107,9 @@ pub fn parse(de: toml::de::ValueDeserializer<'_>) -> Result<Box<dyn Probe>, toml
 #[async_trait::async_trait]
 impl Probe for HttpProbe {
     super::identity!(ProbeKind::Http);
+    fn requests_per_tick(&self) -> u32 {
+        self.requests
+    }
     fn check_target(&self, target: crate::scenario::Target) -> Result<(), (&'static str, String)> {
         if target == crate::scenario::Target::Lab && !self.resolvers.is_empty() {
             return Err(crate::fault::option_for(

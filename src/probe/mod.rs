@@ -89,6 +89,10 @@ pub trait Probe: Send + Sync {
     fn kind(&self) -> ProbeKind;
     /// Interval between observations.
     fn interval(&self) -> Duration;
+    /// Requests one observation sends (for the scenario's rate cap).
+    fn requests_per_tick(&self) -> u32 {
+        1
+    }
     /// Whether it can watch `target` as written; else the key at fault and why.
     fn check_target(&self, _target: Target) -> Result<(), (&'static str, String)> {
         Ok(())

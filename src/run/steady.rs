@@ -9,8 +9,7 @@ use std::time::Duration;
 /// serves, DNS answers the primary, canary writes are acked, both regions healthy.
 pub fn baseline_holds(timeline: &Timeline, start: Offset, primary: &str) -> Result<(), String> {
     let obs: Vec<(Offset, &Observation)> = timeline
-        .observations()
-        .filter(|(at, _, _)| *at >= start)
+        .observations_since(start)
         .map(|(at, _, o)| (at, o))
         .collect();
     let http: Vec<&Observation> = obs
@@ -81,7 +80,7 @@ pub fn recovered(
 ) -> bool {
     let mut http = Vec::new();
     let mut writes = Vec::new();
-    for (at, _, o) in timeline.observations().filter(|(at, _, _)| *at >= t0) {
+    for (at, _, o) in timeline.observations_since(t0) {
         match o {
             Observation::Http { ok, region, .. } => http.push(Request {
                 at,

@@ -102,6 +102,12 @@ impl Run<'_> {
                 return Err(Stop::aborted("interrupted by a signal"));
             }
             self.timeline.extend(observers.drain());
+            if self.timeline.is_full() {
+                return Err(Stop::aborted(format!(
+                    "the timeline reached {} entries; lower the probes' rate or the timeout",
+                    crate::timeline::MAX_ENTRIES
+                )));
+            }
             crate::crash::point("observing");
             self.follow(&mut followed, steps).await?;
             let now = self.clock.now();

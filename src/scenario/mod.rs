@@ -153,6 +153,51 @@ impl std::fmt::Debug for Scenario {
     }
 }
 
+/// Probes one scenario may have.
+pub const MAX_PROBES: usize = 16;
+/// Requests per second all probes of a scenario may send together: a
+/// scenario pointed at a production endpoint must not be a flood.
+pub const MAX_REQUEST_RATE: f64 = 400.0;
+/// The shortest probe interval on AWS: real endpoints and APIs are not
+/// polled faster than this.
+pub const AWS_MIN_INTERVAL: Duration = Duration::from_millis(100);
+
+/// The caps on probes: how many, how many requests a second together.
+fn bounds(probes: &[Arc<dyn Probe>]) -> Result<(), String> {
+    if probes.len() > MAX_PROBES {
+        return Err(format!(
+            "{} probes; at most {MAX_PROBES} per scenario (docs/scenarios.md, \"Bounds\")",
+            probes.len()
+        ));
+    }
+    let rate: f64 = probes
+        .iter()
+        .map(|p| p.requests_per_tick() as f64 / p.interval().as_secs_f64())
+        .sum();
+    if rate > MAX_REQUEST_RATE {
+        return Err(format!(
+            "the probes send {rate:.0} requests a second together; at most {MAX_REQUEST_RATE:.0} (fewer probes, fewer requests per tick or longer intervals)"
+        ));
+    }
+    Ok(())
+}
+
+/// On AWS, no probe runs faster than [`AWS_MIN_INTERVAL`].
+fn aws_interval(p: &dyn Probe, target: Target) -> Result<(), (&'static str, String)> {
+    if target == Target::Aws && p.interval() < AWS_MIN_INTERVAL {
+        return Err((
+            "interval",
+            format!(
+                "probe \"{}\" runs every {}; on AWS probe at most every {} (interval = \"100ms\" or more)",
+                p.name(),
+                humantime::format_duration(p.interval()),
+                humantime::format_duration(AWS_MIN_INTERVAL)
+            ),
+        ));
+    }
+    Ok(())
+}
+
 impl Scenario {
     /// SHA-256 of the file's text, hex: which scenario a journal or report
     /// belongs to, whatever its path.
@@ -370,13 +415,19 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
                 ),
             ));
         }
-        if let Err((key, why)) = p.check_target(raw.target) {
+        if let Err((key, why)) = p
+            .check_target(raw.target)
+            .and_then(|()| aws_interval(p.as_ref(), raw.target))
+        {
             let span = table_of(item.get_ref())
                 .and_then(|t| key_span(t, key))
                 .or(Some(item.span()));
             return Err(src.error(span, why));
         }
         probes.push(Arc::from(p));
+    }
+    if let Err(why) = bounds(&probes) {
+        return Err(src.error(at_key("probes"), why));
     }
     let has = |k: ProbeKind| probes.iter().any(|p| p.kind() == k);
     if !has(ProbeKind::Http) {

@@ -46,10 +46,7 @@ impl StopCondition for AlarmFiring {
         // The newest state of each alarm decides.
         let mut latest: std::collections::BTreeMap<(&str, &str), (&str, Option<&str>)> =
             Default::default();
-        for (at, _, o) in timeline.observations() {
-            if at < since {
-                continue;
-            }
+        for (_, _, o) in timeline.observations_since(since) {
             if let Observation::Alarm {
                 region,
                 name,

@@ -53,14 +53,16 @@ impl StopCondition for CanaryFailing {
     }
 
     fn fired(&self, timeline: &Timeline, since: Offset, now: Offset) -> Option<String> {
-        // Start of the current streak of failed writes, if the newest one failed.
+        // Start of the current streak of failed writes, if the newest one
+        // failed: read backwards from now to the newest acked write, so the
+        // cost is the streak, not the run.
         let mut streak: Option<Offset> = None;
-        for (at, _, o) in timeline.observations() {
-            if at < since {
-                continue;
-            }
+        for (at, _, o) in timeline.observations_since(since).rev() {
             if let Observation::CanaryWrite { acked, .. } = o {
-                streak = if *acked { None } else { streak.or(Some(at)) };
+                if *acked {
+                    break;
+                }
+                streak = Some(at);
             }
         }
         let start = streak?;

@@ -91,8 +91,8 @@ impl StopCondition for ErrorRate {
         let from = Offset(now.0.saturating_sub(self.over.get().as_nanos() as u64)).max(since);
         let region = self.region.map(|r| crate::lab::LabRegion::lab_region(r.0));
         let (mut requests, mut failed) = (0u32, 0u32);
-        for (at, source, o) in timeline.observations() {
-            if at < from || source != self.probe {
+        for (_, source, o) in timeline.observations_since(from) {
+            if source != self.probe {
                 continue;
             }
             if let Observation::Http {

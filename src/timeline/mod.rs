@@ -5,6 +5,12 @@ use serde::{Deserialize, Serialize};
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
+/// The most entries one run's timeline holds (about 200 bytes each): with
+/// the probe caps of a scenario this is hours of observation; a run that
+/// reaches it is stopped and reverted instead of exhausting memory while a
+/// fault is in place.
+pub const MAX_ENTRIES: usize = 2_000_000;
+
 /// What one probe saw at one moment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "probe", rename_all = "kebab-case")]
@@ -244,7 +250,26 @@ impl Timeline {
         })
     }
 
-    /// The first event of a name.
+    /// Observations at or after `from`, found by binary search (entries are
+    /// sorted), so a check of a recent window costs the window, not the run.
+    pub fn observations_since(
+        &self,
+        from: Offset,
+    ) -> impl DoubleEndedIterator<Item = (Offset, &str, &Observation)> {
+        let start = self.entries.partition_point(|e| e.at < from);
+        self.entries[start..].iter().filter_map(|e| match &e.what {
+            What::Observation(o) => Some((e.at, e.source.as_str(), o)),
+            What::Event { .. } => None,
+        })
+    }
+
+    /// Whether the timeline holds [`MAX_ENTRIES`]: a run stops there (and
+    /// reverts) rather than grow without bound.
+    pub fn is_full(&self) -> bool {
+        self.entries.len() >= MAX_ENTRIES
+    }
+
+    /// The first event named `name`.
     pub fn first_event(&self, name: &str) -> Option<Offset> {
         self.entries.iter().find_map(|e| match &e.what {
             What::Event { name: n, .. } if n == name => Some(e.at),
