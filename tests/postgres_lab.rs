@@ -9,6 +9,7 @@ mod common;
 use common::*;
 use serde_json::Value;
 use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 
 fn acked_seqs(report: &Value) -> BTreeSet<u64> {
     report["timeline"]
@@ -24,18 +25,130 @@ fn acked_seqs(report: &Value) -> BTreeSet<u64> {
         .collect()
 }
 
-fn own_pg_dirs(pid: u32) -> Vec<std::path::PathBuf> {
-    ["/dev/shm".into(), std::env::temp_dir()]
-        .iter()
-        .filter_map(|d: &std::path::PathBuf| std::fs::read_dir(d).ok())
-        .flatten()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(&format!("gameday-pg-{pid}-")))
-        })
-        .collect()
+const NOBODY: u32 = 65534;
+
+/// Runs `program args` as `nobody`, with an empty environment.
+fn as_nobody(program: &Path, args: &[&str]) -> std::process::Output {
+    use std::os::unix::process::CommandExt;
+    std::process::Command::new(program)
+        .args(args)
+        .env_clear()
+        .current_dir("/")
+        .uid(NOBODY)
+        .gid(NOBODY)
+        .output()
+        .unwrap()
+}
+
+/// What another local user can do to a running PostgreSQL lab whose folder
+/// is `lab_dir`: nothing. Checked with psql and the shell as `nobody`, and
+/// with /proc as root; none of it through gameday's code.
+fn another_user_gets_nothing(lab_dir: &Path, endpoint: std::net::SocketAddr) {
+    let bin = gameday::lab::database::postgres::find_binaries().unwrap();
+    // TCP without the password: no COPY FROM PROGRAM (it used to run as postgres).
+    let copy = as_nobody(
+        &bin.join("psql"),
+        &[
+            "-w",
+            "-h",
+            &endpoint.ip().to_string(),
+            "-p",
+            &endpoint.port().to_string(),
+            "-U",
+            "gameday",
+            "-d",
+            "postgres",
+            "-c",
+            "COPY orders(canary) FROM PROGRAM 'id'",
+        ],
+    );
+    let said = String::from_utf8_lossy(&copy.stderr);
+    assert!(!copy.status.success(), "psql as nobody ran: {said}");
+    assert!(said.contains("password"), "{said}");
+    // The socket folder and the data are closed to others.
+    let socket = lab_dir.join("pg").join("socket");
+    let local = as_nobody(
+        &bin.join("psql"),
+        &[
+            "-w",
+            "-h",
+            socket.to_str().unwrap(),
+            "-U",
+            "gameday",
+            "-d",
+            "postgres",
+            "-c",
+            "SELECT 1",
+        ],
+    );
+    assert!(!local.status.success());
+    let sh = Path::new("/bin/sh");
+    for (what, script) in [
+        ("list the data", format!("ls {}/pg", lab_dir.display())),
+        (
+            "plant a link in the lab folder",
+            format!("ln -s /etc/shadow {}/x", lab_dir.display()),
+        ),
+        (
+            "plant a link in the TLS folder",
+            format!("ln -s /etc/shadow {}/tls/server.key.new", lab_dir.display()),
+        ),
+        (
+            "plant a link in the data",
+            format!("ln -s /etc/shadow {}/pg/x", lab_dir.display()),
+        ),
+        (
+            "read the passfile",
+            format!("cat {}/passfile", lab_dir.display()),
+        ),
+    ] {
+        let out = as_nobody(sh, &["-c", &script]);
+        assert!(!out.status.success(), "nobody could {what}");
+    }
+    // Every PostgreSQL process of the lab has a cleared environment: no
+    // secret of the runner's (StandingLab sets one) reaches it.
+    let primary = lab_dir.join("pg").join("primary");
+    let pid = std::fs::read_to_string(primary.join("postmaster.pid")).unwrap();
+    let pid = pid.lines().next().unwrap().trim();
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+    let environ = String::from_utf8_lossy(&environ);
+    assert!(!environ.contains("GAMEDAY_TEST_SECRET"), "{environ}");
+    assert!(!environ.contains("AWS_"), "{environ}");
+}
+
+/// Fake lab folders under /dev/shm aiming leftover cleaning at a victim
+/// process: one another user made, one of ours whose postmaster.pid names a
+/// process that does not run in it. Returns the folders and the victim.
+fn plant_fake_labs() -> (Vec<PathBuf>, std::process::Child) {
+    use std::os::unix::fs::PermissionsExt;
+    let victim = std::process::Command::new("sleep")
+        .arg("120")
+        .spawn()
+        .unwrap();
+    let mut made = Vec::new();
+    for (name, owner) in [
+        ("gameday-pg-fake-nobody", Some(NOBODY)),
+        ("gameday-pg-fake-root", None),
+    ] {
+        let dir = PathBuf::from("/dev/shm").join(name);
+        let _ = std::fs::remove_dir_all(&dir);
+        let data = dir.join("pg").join("primary");
+        std::fs::create_dir_all(&data).unwrap();
+        std::fs::write(dir.join("owner.pid"), "999999").unwrap();
+        std::fs::write(
+            data.join("postmaster.pid"),
+            format!("{}\n{}\n", victim.id(), data.display()),
+        )
+        .unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        if let Some(uid) = owner {
+            for p in [dir.join("owner.pid"), dir.clone()] {
+                std::os::unix::fs::chown(&p, Some(uid), Some(uid)).unwrap();
+            }
+        }
+        made.push(dir);
+    }
+    (made, victim)
 }
 
 #[test]
@@ -63,10 +176,15 @@ fn lost_writes_are_the_acked_writes_missing_from_the_promoted_replica() {
     let client = lab.client.clone();
     let env = rt().block_on(client.describe()).unwrap();
     let endpoint = env.regions[0].database_endpoint.expect("database endpoint");
+    let passfile = env.database_passfile.clone().expect("the lab's passfile");
+    let lab_dir = passfile.parent().unwrap().to_path_buf();
+    another_user_gets_nothing(&lab_dir, endpoint);
+    let password = std::fs::read_to_string(&passfile).unwrap();
+    let password = password.trim().rsplit(':').next().unwrap().to_string();
     let present: BTreeSet<u64> = rt().block_on(async {
         let (c, conn) = tokio_postgres::connect(
             &format!(
-                "host={} port={} user=gameday dbname=postgres",
+                "host={} port={} user=gameday password={password} dbname=postgres",
                 endpoint.ip(),
                 endpoint.port()
             ),
@@ -154,18 +272,34 @@ fn lost_writes_are_the_acked_writes_missing_from_the_promoted_replica() {
     let pid = lab.child.id();
     lab.child.kill().unwrap();
     let _ = lab.child.wait();
+    let _ = pid;
     assert!(
-        !own_pg_dirs(pid).is_empty(),
+        lab_dir.join("owner.pid").exists(),
         "the killed lab's data should still be there"
     );
+    let (fakes, mut victim) = plant_fake_labs();
     // The next lab is the synchronous one: it cleans up, and loses nothing.
     let sync_reports = scratch("pg-sync");
     let next = run_scenario("postgres/fail-primary-database-sync", &sync_reports, &[]);
     assert_eq!(next.status.code(), Some(0), "{}", explain(&next));
     assert!(
-        own_pg_dirs(pid).is_empty(),
+        !lab_dir.exists(),
         "leftovers of the killed lab were not removed"
     );
+    // Neither fake made it kill the victim; another user's fake is untouched.
+    assert!(
+        victim.try_wait().unwrap().is_none(),
+        "leftover cleaning killed a victim process"
+    );
+    let _ = victim.kill();
+    let _ = victim.wait();
+    assert!(
+        fakes[0].join("owner.pid").exists(),
+        "another user's folder was removed"
+    );
+    for f in &fakes {
+        let _ = std::fs::remove_dir_all(f);
+    }
     let sync = only_report(&sync_reports);
     assert_eq!(
         sync["phases"]["lost_writes"]["count"], 0,
@@ -177,8 +311,6 @@ fn lost_writes_are_the_acked_writes_missing_from_the_promoted_replica() {
         .unwrap()
         .iter()
         .any(|e| e["kind"] == "database-promoted"));
-    // The embedded run removed its own PostgreSQL when it stopped.
-    assert!(own_pg_dirs(std::process::id()).is_empty());
     let _ = std::fs::remove_dir_all(reports);
     let _ = std::fs::remove_dir_all(sync_reports);
 }

@@ -187,6 +187,10 @@ pub struct LabDescription {
     /// The CA of the database's TLS certificate (`database_tls`), for clients to trust.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database_ca: Option<std::path::PathBuf>,
+    /// A libpq passfile (0600, the invoking user's) for reading the lab's
+    /// PostgreSQL directly (`PGPASSFILE=... psql ...`), when it runs one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_passfile: Option<std::path::PathBuf>,
 }
 
 impl LabDescription {
@@ -320,6 +324,7 @@ pub(crate) fn describe(state: &LabState) -> LabDescription {
         replication_holds: state.database.replication_holds(),
         multi_address: state.multi_address,
         database_ca: state.database.ca_file(),
+        database_passfile: state.database.passfile(),
     }
 }
 

@@ -109,6 +109,8 @@ impl StandingLab {
             .current_dir(root())
             .arg("lab")
             .args(extra)
+            // A secret of the runner's: nothing the lab starts may see it.
+            .env("GAMEDAY_TEST_SECRET", "leak-me")
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()

@@ -74,6 +74,10 @@ pub trait Database: Send + Sync {
     fn replication_gate(&self) -> Option<&Gate> {
         None
     }
+    /// A libpq passfile for reading the database directly, when it needs a password.
+    fn passfile(&self) -> Option<std::path::PathBuf> {
+        None
+    }
     /// The CA that signed the database's TLS certificate, when it serves TLS.
     fn ca_file(&self) -> Option<std::path::PathBuf> {
         None

@@ -3,6 +3,15 @@
 //! gameday runs as root (pg_ctl refuses root), and removed when the lab stops,
 //! or by the next lab if this process died first.
 //!
+//! gameday often runs as root, so the lab gives nothing away: its folder has
+//! a random name and is root's (0711), holding `owner.pid` and the TLS
+//! material; the data lives in `pg/`, handed to `postgres` (0700) only once
+//! root has written what it needs there (the password file, the passfile,
+//! the socket folder), and everything later written there is written *as*
+//! postgres. Every connection needs a random SCRAM password; the socket is in
+//! a 0700 folder; child processes get a cleared environment (no AWS keys, no
+//! DSNs); leftovers are cleaned only when they are provably a dead lab's.
+//!
 //! Apps reach each instance through its region's database gate. The replica
 //! streams from the primary through a replication gate, so cutting replication
 //! is a gate hold: what the primary commits afterwards never reaches the
@@ -22,6 +31,8 @@ use tokio_postgres::{Client, NoTls};
 
 /// Prefix of every directory this engine creates; leftovers are recognised by it.
 const DIR_PREFIX: &str = "gameday-pg-";
+/// The only environment PostgreSQL's processes get (plus PGUSER and PGPASSFILE).
+const CHILD_ENV: [(&str, &str); 2] = [("PATH", "/usr/bin:/bin"), ("LC_ALL", "C")];
 /// The role apps and the replica connect as.
 const DB_USER: &str = "gameday";
 
@@ -138,6 +149,8 @@ pub struct PgCluster {
     base: PathBuf,
     bin: PathBuf,
     owner: Option<(u32, u32)>,
+    /// The `gameday` role's SCRAM password (also in the 0600 passfile).
+    password: String,
     ports: [u16; 2],
     gates: [Gate; 2],
     replication_gate: Gate,
@@ -162,28 +175,10 @@ impl PgCluster {
         use anyhow::{anyhow, Context};
         let bin = find_binaries().map_err(|e| anyhow!(e))?;
         let owner = run_as().map_err(|e| anyhow!(e))?;
-        let parent = ["/dev/shm"]
-            .iter()
-            .map(PathBuf::from)
-            .find(|p| p.is_dir() && tempfile_ok(p))
-            .unwrap_or_else(std::env::temp_dir);
-        clean_leftovers(&parent, &bin);
-        let name = format!(
-            "{DIR_PREFIX}{}-{}",
-            std::process::id(),
-            mono_now() % 1_000_000_007
-        );
-        let base = parent.join(&name);
-        // The folder appears with its owner already in it (made under a name
-        // leftovers cleaning ignores, then renamed): another lab starting at
-        // the same moment must never take it for a dead one and remove it.
-        let staging = parent.join(format!(".{name}"));
-        std::fs::create_dir_all(&staging)
-            .with_context(|| format!("creating {}", staging.display()))?;
-        std::fs::write(staging.join("owner.pid"), std::process::id().to_string())?;
-        std::fs::rename(&staging, &base).with_context(|| format!("creating {}", base.display()))?;
-        chown(&base, owner)
-            .with_context(|| format!("handing {} to the postgres user", base.display()))?;
+        let base = make_base().context("creating the lab's PostgreSQL folder")?;
+        let password = crate::files::random_hex(16);
+        prepare_data_folder(&base, owner, &password)
+            .with_context(|| format!("preparing {}", base.display()))?;
         let ports = [free_port()?, free_port()?];
         let mut tasks = Vec::new();
         let mut gates = Vec::new();
@@ -206,6 +201,7 @@ impl PgCluster {
             base,
             bin,
             owner,
+            password,
             ports,
             gates: [gates[0].clone(), gates[1].clone()],
             replication_gate,
@@ -232,18 +228,22 @@ impl PgCluster {
     }
 
     fn dir(&self, role: Role) -> PathBuf {
-        self.base.join(match role {
+        self.base.join("pg").join(match role {
             Role::Primary => "primary",
             Role::Secondary => "replica",
         })
     }
 
-    /// Runs a PostgreSQL tool as the right user; Err carries its output.
+    /// Runs a PostgreSQL tool as the right user, with a cleared environment;
+    /// Err carries its output.
     async fn tool(&self, name: &str, args: &[String]) -> Result<(), String> {
         let mut cmd = std::process::Command::new(self.bin.join(name));
         cmd.args(args)
-            .current_dir(&self.base)
+            .current_dir(self.base.join("pg"))
+            .env_clear()
+            .envs(CHILD_ENV)
             .env("PGUSER", DB_USER)
+            .env("PGPASSFILE", self.base.join("pg").join("pgpass"))
             .stdin(std::process::Stdio::null());
         if let Some((uid, gid)) = self.owner {
             cmd.uid(uid).gid(gid);
@@ -278,7 +278,7 @@ impl PgCluster {
             args.push(format!(
                 "-p {} -c unix_socket_directories={}",
                 self.ports[role.index()],
-                self.base.display()
+                self.base.join("pg").join("socket").display()
             ));
         }
         args.extend(action.iter().map(|s| s.to_string()));
@@ -313,7 +313,7 @@ impl PgCluster {
         stream_from: SocketAddr,
     ) -> Result<(), String> {
         let dir = self.dir(role);
-        let _ = std::fs::remove_dir_all(&dir);
+        self.as_owner("rm -rf -- \"$1\"", &dir, "").await?;
         self.tool(
             "pg_basebackup",
             &[
@@ -337,10 +337,12 @@ impl PgCluster {
         .await?;
         // The last setting in a file wins: point the stream where it must go, and
         // do not inherit the writer's synchronous standby requirement.
-        append(
+        let passfile = self.base.join("pg").join("pgpass");
+        self.append(
             &dir.join("postgresql.auto.conf"),
-            &format!("primary_conninfo = 'host={} port={} user={DB_USER} application_name=walreceiver'\nsynchronous_standby_names = ''\n", stream_from.ip(), stream_from.port()),
-        )?;
+            &format!("primary_conninfo = 'host={} port={} user={DB_USER} passfile={} application_name=walreceiver'\nsynchronous_standby_names = ''\n", stream_from.ip(), stream_from.port(), passfile.display()),
+        )
+        .await?;
         let mut conf = String::from(
             "\n# gameday replica\nwal_retrieve_retry_interval = '100ms'\nhot_standby = on\n",
         );
@@ -350,10 +352,56 @@ impl PgCluster {
                 self.settings.replay_delay.as_millis()
             ));
         }
-        append(&dir.join("postgresql.conf"), &conf)
+        self.append(&dir.join("postgresql.conf"), &conf).await
     }
 
-    /// The lab's CA (for clients to trust), when TLS is on.
+    /// Appends to a file in the data folder *as its owner* (postgres when
+    /// gameday is root): root never writes where postgres could plant a link.
+    async fn append(&self, path: &Path, text: &str) -> Result<(), String> {
+        self.as_owner("cat >> \"$1\"", path, text).await
+    }
+
+    /// Runs `sh -c script sh path` as the data folder's owner, with a cleared
+    /// environment and `stdin` as its input.
+    async fn as_owner(&self, script: &str, path: &Path, stdin: &str) -> Result<(), String> {
+        use tokio::io::AsyncWriteExt;
+        let mut cmd = std::process::Command::new("/bin/sh");
+        cmd.args(["-c", script, "sh"])
+            .arg(path)
+            .env_clear()
+            .envs(CHILD_ENV)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        if let Some((uid, gid)) = self.owner {
+            cmd.uid(uid).gid(gid);
+        }
+        let mut child = tokio::process::Command::from(cmd)
+            .spawn()
+            .map_err(|e| format!("{script} {}: {e}", path.display()))?;
+        if let Some(mut input) = child.stdin.take() {
+            input
+                .write_all(stdin.as_bytes())
+                .await
+                .map_err(|e| format!("writing {}: {e}", path.display()))?;
+        }
+        let out = child
+            .wait_with_output()
+            .await
+            .map_err(|e| format!("{script} {}: {e}", path.display()))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{script} {}: {}",
+                path.display(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ))
+        }
+    }
+
+    /// The lab's CA (for clients to trust), when TLS is on. The TLS folder
+    /// is root's, outside the tree postgres owns.
     pub fn ca_file(&self) -> Option<PathBuf> {
         self.settings
             .tls
@@ -361,26 +409,35 @@ impl PgCluster {
     }
 
     /// A CA, and a server certificate it signed for every address clients
-    /// use (loopback and both gates), into the primary's data directory. The
-    /// replica gets them with its base backup.
+    /// use (loopback and both gates), into the root-owned TLS folder: the
+    /// key is root's and readable by postgres's group (0640), as PostgreSQL
+    /// accepts, and both instances read the files from there.
     async fn make_certificates(&self) -> Result<(), String> {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
         let tls = self.base.join("tls");
-        std::fs::create_dir_all(&tls).map_err(|e| format!("creating {}: {e}", tls.display()))?;
+        std::fs::DirBuilder::new()
+            .mode(0o711)
+            .create(&tls)
+            .map_err(|e| format!("creating {}: {e}", tls.display()))?;
         let mut ips = vec![IpAddr::V4(Ipv4Addr::LOCALHOST)];
         ips.extend(self.gates.iter().map(|g| g.listen.ip()));
         let made = certificates::make(&ips)?;
-        let primary = self.dir(Role::Primary);
         let files = [
-            (tls.join("ca.pem"), &made.ca_pem),
-            (primary.join("server.crt"), &made.server_pem),
-            (primary.join("server.key"), &made.server_key_pem),
+            ("ca.pem", &made.ca_pem, 0o644),
+            ("server.crt", &made.server_pem, 0o644),
+            ("server.key", &made.server_key_pem, 0o640),
         ];
-        for (path, text) in files {
-            write_private(&path, text)?;
-        }
-        for name in ["server.crt", "server.key"] {
-            chown(&primary.join(name), self.owner)
-                .map_err(|e| format!("handing {name} to the postgres user: {e}"))?;
+        for (name, text, mode) in files {
+            let path = tls.join(name);
+            crate::files::write_new(&path, text.as_bytes())
+                .map_err(|e| format!("writing {}: {e}", path.display()))?;
+            if let Some((_, gid)) = self.owner {
+                std::os::unix::fs::chown(&path, None, Some(gid))
+                    .map_err(|e| format!("giving {name} to postgres's group: {e}"))?;
+            }
+            let mode = if self.owner.is_some() { mode } else { 0o600 };
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
+                .map_err(|e| format!("{}: {e}", path.display()))?;
         }
         Ok(())
     }
@@ -394,7 +451,9 @@ impl PgCluster {
                 &primary.display().to_string(),
                 "-U",
                 DB_USER,
-                "--auth=trust",
+                "--auth=scram-sha-256",
+                "--pwfile",
+                &self.base.join("pg").join("pwfile").display().to_string(),
                 "-E",
                 "UTF8",
                 "--locale=C",
@@ -404,17 +463,24 @@ impl PgCluster {
         )
         .await?;
         let conf = "\n# gameday primary\nlisten_addresses = '127.0.0.1'\nwal_level = replica\nmax_wal_senders = 8\nwal_keep_size = '64MB'\nwal_sender_timeout = '5s'\nwal_receiver_timeout = '5s'\nmax_connections = 60\nshared_buffers = '16MB'\n";
-        append(&primary.join("postgresql.conf"), conf)?;
+        self.append(&primary.join("postgresql.conf"), conf).await?;
         if self.settings.tls {
             self.make_certificates().await?;
-            append(
+            let tls = self.base.join("tls");
+            self.append(
                 &primary.join("postgresql.conf"),
-                "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n",
-            )?;
+                &format!(
+                    "ssl = on\nssl_cert_file = '{}'\nssl_key_file = '{}'\n",
+                    tls.join("server.crt").display(),
+                    tls.join("server.key").display()
+                ),
+            )
+            .await?;
         }
         self.pg_ctl(Role::Primary, &["start"]).await?;
         let admin = connect(
-            SocketAddr::from(([127, 0, 0, 1], self.ports[0])),
+            self.direct(Role::Primary),
+            &self.password,
             Duration::from_secs(5),
         )
         .await?;
@@ -466,7 +532,7 @@ impl PgCluster {
         let _ = self.pg_ctl(p, &["stop", "-m", "immediate"]).await;
         self.basebackup(p, self.direct(s), self.direct(s)).await?;
         self.pg_ctl(p, &["start"]).await?;
-        let promoted = connect(self.direct(s), Duration::from_secs(5)).await?;
+        let promoted = connect(self.direct(s), &self.password, Duration::from_secs(5)).await?;
         wait_streaming(&promoted, Duration::from_secs(15)).await?;
         drop(promoted);
         // A clean shutdown sends every WAL record to the connected standby first.
@@ -476,7 +542,7 @@ impl PgCluster {
             .await?;
         self.pg_ctl(s, &["start"]).await?;
         if self.replication_gate.is_open() {
-            let primary = connect(self.direct(p), Duration::from_secs(5)).await?;
+            let primary = connect(self.direct(p), &self.password, Duration::from_secs(5)).await?;
             wait_streaming(&primary, Duration::from_secs(15)).await?;
             self.require_sync_standby(&primary).await?;
         }
@@ -488,7 +554,14 @@ impl PgCluster {
         if let Some(c) = slot.as_ref().filter(|c| !c.is_closed()) {
             return Ok(c.clone());
         }
-        let c = Arc::new(connect(self.gates[role.index()].listen, Duration::from_secs(2)).await?);
+        let c = Arc::new(
+            connect(
+                self.gates[role.index()].listen,
+                &self.password,
+                Duration::from_secs(2),
+            )
+            .await?,
+        );
         *slot = Some(c.clone());
         Ok(c)
     }
@@ -541,25 +614,94 @@ impl Drop for PgCluster {
     }
 }
 
-fn tempfile_ok(dir: &Path) -> bool {
-    let probe = dir.join(format!(".gameday-probe-{}", std::process::id()));
-    let ok = std::fs::write(&probe, b"").is_ok();
-    let _ = std::fs::remove_file(probe);
-    ok
+/// The lab's folder: made under a random name leftovers cleaning ignores
+/// (mkdtemp-style, 0700), `owner.pid` written into it, then opened to
+/// traversal (0711) and renamed into place without replacing anything, so
+/// another lab never sees it without its owner. On tmpfs when it can be.
+fn make_base() -> std::io::Result<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let shm = Path::new("/dev/shm");
+    let (parent, staging) = match crate::files::temp_dir(shm, ".gameday-pg-") {
+        Ok(dir) => (shm.to_path_buf(), dir),
+        Err(_) => {
+            let tmp = std::env::temp_dir();
+            let dir = crate::files::temp_dir(&tmp, ".gameday-pg-")?;
+            (tmp, dir)
+        }
+    };
+    clean_leftovers(&parent);
+    crate::files::write_new(
+        &staging.join("owner.pid"),
+        std::process::id().to_string().as_bytes(),
+    )?;
+    std::fs::set_permissions(&staging, std::fs::Permissions::from_mode(0o711))?;
+    let name = staging
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.strip_prefix('.'))
+        .expect("made with a dot prefix")
+        .to_string();
+    let base = parent.join(name);
+    rename_noreplace(&staging, &base)?;
+    Ok(base)
 }
 
-fn append(path: &Path, text: &str) -> Result<(), String> {
-    use std::io::Write;
-    std::fs::OpenOptions::new()
-        .append(true)
-        .open(path)
-        .and_then(|mut f| f.write_all(text.as_bytes()))
-        .map_err(|e| format!("writing {}: {e}", path.display()))
+fn rename_noreplace(from: &Path, to: &Path) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &Path| {
+        std::ffi::CString::new(p.as_os_str().as_bytes())
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))
+    };
+    let (from, to) = (c(from)?, c(to)?);
+    // SAFETY: both are valid NUL-terminated paths; AT_FDCWD resolves them.
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            from.as_ptr(),
+            libc::AT_FDCWD,
+            to.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
 }
 
-async fn connect(addr: SocketAddr, timeout: Duration) -> Result<Client, String> {
+/// `base/pg`, the folder PostgreSQL owns: root makes it (0700) with the
+/// initdb password file, the passfile and the socket folder in it, all new
+/// files, then hands each to postgres, the folder last.
+fn prepare_data_folder(
+    base: &Path,
+    owner: Option<(u32, u32)>,
+    password: &str,
+) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    let pg = base.join("pg");
+    let private = |p: &Path| std::fs::DirBuilder::new().mode(0o700).create(p);
+    private(&pg)?;
+    private(&pg.join("socket"))?;
+    crate::files::write_new(&pg.join("pwfile"), format!("{password}\n").as_bytes())?;
+    // The invoking user's own copy, outside the tree postgres owns.
+    crate::files::write_new(
+        &base.join("passfile"),
+        format!("*:*:*:{DB_USER}:{password}\n").as_bytes(),
+    )?;
+    crate::files::write_new(
+        &pg.join("pgpass"),
+        format!("*:*:*:{DB_USER}:{password}\n").as_bytes(),
+    )?;
+    for name in ["pwfile", "pgpass", "socket", ""] {
+        chown(&pg.join(name), owner)?;
+    }
+    Ok(())
+}
+
+async fn connect(addr: SocketAddr, password: &str, timeout: Duration) -> Result<Client, String> {
     let conninfo = format!(
-        "host={} port={} user={DB_USER} dbname=postgres",
+        "host={} port={} user={DB_USER} password={password} dbname=postgres",
         addr.ip(),
         addr.port()
     );
@@ -595,33 +737,81 @@ async fn wait_streaming(client: &Client, limit: Duration) -> Result<(), String> 
     }
 }
 
-/// Stops and removes what a dead gameday process left behind in `parent`.
-fn clean_leftovers(parent: &Path, bin: &Path) {
+/// Stops and removes what a dead gameday process left behind in `parent`:
+/// only folders named like a lab, not symlinks, the invoking user's and
+/// closed to others, with an `owner.pid` of the invoking user's naming a
+/// process that is gone. Anything else under /dev/shm is someone else's.
+fn clean_leftovers(parent: &Path) {
     let Ok(entries) = std::fs::read_dir(parent) else {
         return;
     };
     for e in entries.filter_map(|e| e.ok()) {
         let path = e.path();
-        let owned = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .is_some_and(|n| n.starts_with(DIR_PREFIX));
-        if !owned {
-            continue;
+        if dead_lab(&path) {
+            stop_leftover(&path);
+            let _ = std::fs::remove_dir_all(&path);
         }
-        let pid = std::fs::read_to_string(path.join("owner.pid"))
-            .ok()
-            .and_then(|s| s.trim().parse::<i32>().ok());
-        if pid.is_some_and(process_alive) {
-            continue;
-        }
-        stop_and_remove(&path, bin);
     }
 }
 
+/// Whether `path` is a lab folder this user made whose owner is gone.
+fn dead_lab(path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let named = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with(DIR_PREFIX));
+    let mine = |p: &Path, dir: bool| {
+        std::fs::symlink_metadata(p).is_ok_and(|m| {
+            let kind = if dir { m.is_dir() } else { m.is_file() };
+            kind && m.uid() == crate::files::euid() && m.mode() & 0o066 == 0
+        })
+    };
+    if !named || !mine(path, true) || !mine(&path.join("owner.pid"), false) {
+        return false;
+    }
+    let pid = std::fs::read_to_string(path.join("owner.pid"))
+        .ok()
+        .and_then(|s| s.trim().parse::<i32>().ok());
+    pid.is_some_and(|p| p > 0 && !process_alive(p))
+}
+
+/// SIGQUITs (PostgreSQL's immediate shutdown) the postmaster of each data
+/// folder of a dead lab, but only a process whose working directory *is*
+/// that folder: a planted `postmaster.pid` cannot aim it at anything else.
+fn stop_leftover(base: &Path) {
+    for sub in ["primary", "replica"] {
+        let dir = base.join("pg").join(sub);
+        let Some(pid) = postmaster_of(&dir) else {
+            continue;
+        };
+        // SAFETY: sending a signal to a pid we just checked has no memory effects.
+        unsafe { libc::kill(pid, libc::SIGQUIT) };
+        for _ in 0..50 {
+            if !process_alive(pid) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// The pid in `dir/postmaster.pid` when that process runs in `dir`.
+fn postmaster_of(dir: &Path) -> Option<i32> {
+    let text = std::fs::read_to_string(dir.join("postmaster.pid")).ok()?;
+    let mut lines = text.lines();
+    let pid: i32 = lines.next()?.trim().parse().ok().filter(|p| *p > 0)?;
+    let named = Path::new(lines.next()?.trim());
+    let cwd = std::fs::read_link(format!("/proc/{pid}/cwd")).ok()?;
+    let real = std::fs::canonicalize(dir).ok()?;
+    (named == real || named == dir).then_some(())?;
+    (cwd == real).then_some(pid)
+}
+
+/// Stops this lab's own instances and removes its folder.
 fn stop_and_remove(base: &Path, bin: &Path) {
     for sub in ["primary", "replica"] {
-        let dir = base.join(sub);
+        let dir = base.join("pg").join(sub);
         if dir.join("postmaster.pid").exists() {
             let mut cmd = std::process::Command::new(bin.join("pg_ctl"));
             cmd.args([
@@ -632,6 +822,8 @@ fn stop_and_remove(base: &Path, bin: &Path) {
                 "immediate",
                 "-w",
             ])
+            .env_clear()
+            .envs(CHILD_ENV)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null());
             if let Ok(Some((uid, gid))) = run_as() {
@@ -645,6 +837,10 @@ fn stop_and_remove(base: &Path, bin: &Path) {
 
 #[async_trait::async_trait]
 impl Database for PgCluster {
+    fn passfile(&self) -> Option<PathBuf> {
+        Some(self.base.join("passfile"))
+    }
+
     fn ca_file(&self) -> Option<PathBuf> {
         PgCluster::ca_file(self)
     }
@@ -743,7 +939,12 @@ impl Database for PgCluster {
             && self.writer() == Role::Primary
         {
             let _guard = self.ops.lock().await;
-            let primary = connect(self.direct(Role::Primary), Duration::from_secs(5)).await?;
+            let primary = connect(
+                self.direct(Role::Primary),
+                &self.password,
+                Duration::from_secs(5),
+            )
+            .await?;
             wait_streaming(&primary, Duration::from_secs(15)).await?;
             self.require_sync_standby(&primary).await?;
         }
@@ -857,20 +1058,6 @@ impl Database for PgCluster {
             .await?;
         Ok(rows.iter().map(|r| r.get::<_, i64>(0) as u64).collect())
     }
-}
-
-/// Writes a file readable by its owner only (0600), creating it.
-fn write_private(path: &Path, text: &str) -> Result<(), String> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .and_then(|mut f| f.write_all(text.as_bytes()))
-        .map_err(|e| format!("writing {}: {e}", path.display()))
 }
 
 /// The lab database's TLS material, made in-process.
