@@ -299,11 +299,12 @@ fn backed_with(moto: &Moto, params: &str) -> Backed {
         let aws = moto.clients().await;
         Stage::build(&aws, Records::Lab(Box::new(env.clone()))).await
     });
+    let password = lab.database_password();
     Backed {
         lab,
         stage,
         dsn: format!(
-            "host={} port={} user=gameday dbname=postgres",
+            "host={} port={} user=gameday password={password} dbname=postgres",
             db.ip(),
             db.port()
         ),

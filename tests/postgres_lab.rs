@@ -179,8 +179,7 @@ fn lost_writes_are_the_acked_writes_missing_from_the_promoted_replica() {
     let passfile = env.database_passfile.clone().expect("the lab's passfile");
     let lab_dir = passfile.parent().unwrap().to_path_buf();
     another_user_gets_nothing(&lab_dir, endpoint);
-    let password = std::fs::read_to_string(&passfile).unwrap();
-    let password = password.trim().rsplit(':').next().unwrap().to_string();
+    let password = lab.database_password();
     let present: BTreeSet<u64> = rt().block_on(async {
         let (c, conn) = tokio_postgres::connect(
             &format!(

@@ -139,6 +139,16 @@ impl StandingLab {
         self.client.addr.to_string()
     }
 
+    /// The password of the lab's PostgreSQL (from the passfile it describes).
+    pub fn database_password(&self) -> String {
+        let d = rt().block_on(self.client.describe()).unwrap();
+        let passfile = d
+            .database_passfile
+            .expect("a PostgreSQL lab describes its passfile");
+        let line = std::fs::read_to_string(passfile).unwrap();
+        line.trim().rsplit(':').next().unwrap().to_string()
+    }
+
     /// The lab's control token, as `--lab-token` takes it.
     pub fn token(&self) -> &str {
         &self.client.token
