@@ -424,3 +424,43 @@ fn status_escapes_what_a_journal_says() {
     assert!(!out.stdout.contains(&b'\r'));
     assert!(String::from_utf8_lossy(&out.stdout).contains("\\u{1b}[2K"));
 }
+
+#[test]
+fn a_disallowed_account_sees_no_call_but_sts() {
+    let case = Case::new("sts-first");
+    let text =
+        std::fs::read_to_string(common::root().join("scenarios/aws/kill-primary-targets.toml"))
+            .unwrap()
+            .replace("\"123456789012\"", "\"210987654321\"");
+    assert!(text.contains("210987654321"));
+    let scenario = case.reports.join("other-account.toml");
+    std::fs::write(&scenario, text).unwrap();
+    let runs = case.reports.join("runs");
+    let plan = vec!["plan", scenario.to_str().unwrap()];
+    let run = vec![
+        "run",
+        scenario.to_str().unwrap(),
+        "--yes",
+        "--ignore-window",
+        "--reports",
+        runs.to_str().unwrap(),
+    ];
+    for args in [plan, run] {
+        let out = case
+            .fake
+            .gameday(&case.config)
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{}", common::explain(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("not in allowed_accounts [210987654321]"),
+            "{}",
+            common::explain(&out)
+        );
+    }
+    assert_eq!(
+        case.fake.actions(),
+        vec!["GetCallerIdentity", "GetCallerIdentity"]
+    );
+}

@@ -145,7 +145,9 @@ pub struct AwsEnv {
 }
 
 impl AwsEnv {
-    /// Reads everything a run needs to know. Changes nothing.
+    /// Reads everything a run needs to know, once STS says the caller's
+    /// account is allowed (no other call is made for another account).
+    /// Changes nothing.
     pub async fn discover(params: &AwsParams, clients: AwsClients) -> Result<AwsEnv, String> {
         let identity = clients
             .sts(&params.primary_region)
@@ -155,6 +157,8 @@ impl AwsEnv {
             .map_err(|e| explain("asking STS who the caller is", "sts:GetCallerIdentity", &e))?;
         let account = identity.account().unwrap_or_default().to_string();
         let caller_arn = identity.arn().unwrap_or_default().to_string();
+        // STS, then the account check, then anything else.
+        super::guard::account_allowed(&account, &caller_arn, &params.allowed_accounts)?;
         let route53 = clients.route53();
         let zone_id = params.hosted_zone_id.trim_start_matches("/hostedzone/");
         let zone = route53

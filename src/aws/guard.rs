@@ -8,14 +8,21 @@ use std::io::{BufRead, IsTerminal, Write};
 
 /// The caller's account must be one the scenario allows.
 pub fn account(desc: &AwsDescription) -> Result<(), String> {
-    if desc.params.allowed_accounts.contains(&desc.account) {
+    account_allowed(
+        &desc.account,
+        &desc.caller_arn,
+        &desc.params.allowed_accounts,
+    )
+}
+
+/// The same check on STS's answer alone, before any other call is made.
+pub fn account_allowed(account: &str, caller_arn: &str, allowed: &[String]) -> Result<(), String> {
+    if allowed.iter().any(|a| a == account) {
         Ok(())
     } else {
         Err(format!(
-            "refusing to start: the credentials are for account {} ({}), which is not in allowed_accounts [{}]; use the right profile (--profile) or add the account to the scenario",
-            desc.account,
-            desc.caller_arn,
-            desc.params.allowed_accounts.join(", ")
+            "refusing to start: the credentials are for account {account} ({caller_arn}), which is not in allowed_accounts [{}]; use the right profile (--profile) or add the account to the scenario",
+            allowed.join(", ")
         ))
     }
 }

@@ -32,26 +32,52 @@ pub enum DnsError {
     Io(String),
 }
 
-/// Sends one A query for `name` straight to `server`, with no cache.
+/// Sends one A query for `name` straight to an *authoritative* `server`,
+/// with no cache and recursion not desired (RD=0): what the DNS probe asks
+/// the zone's own name servers.
 pub async fn query_a(
     server: SocketAddr,
     name: &str,
     timeout: Duration,
 ) -> Result<AAnswer, DnsError> {
+    query(server, name, timeout, false).await
+}
+
+/// Asks a *recursive* resolver (RD=1), as a customer's stub resolver does.
+pub async fn resolve_a(
+    server: SocketAddr,
+    name: &str,
+    timeout: Duration,
+) -> Result<AAnswer, DnsError> {
+    query(server, name, timeout, true).await
+}
+
+async fn query(
+    server: SocketAddr,
+    name: &str,
+    timeout: Duration,
+    recursion_desired: bool,
+) -> Result<AAnswer, DnsError> {
     let fqdn = Name::from_str(name).map_err(|e| DnsError::Io(format!("bad name {name}: {e}")))?;
-    // The query id only has to be unpredictable enough to pair replies on a fresh socket.
-    let id = (crate::clock::mono_now() as u16) ^ (std::process::id() as u16);
+    // A random id (and a random source port from the kernel): an off-path
+    // spoofer has to guess both.
+    let mut id = [0u8; 2];
+    getrandom::fill(&mut id).map_err(|e| DnsError::Io(e.to_string()))?;
+    let id = u16::from_ne_bytes(id);
     let mut msg = Message::new();
     msg.set_id(id)
         .set_message_type(MessageType::Query)
         .set_op_code(OpCode::Query)
-        .set_recursion_desired(false)
+        .set_recursion_desired(recursion_desired)
         .add_query(Query::query(fqdn, RecordType::A));
     let bytes = msg.to_vec().map_err(|e| DnsError::Io(e.to_string()))?;
+    // The unspecified address of the server's family: the kernel picks the
+    // source address of the route to the server (a loopback source cannot
+    // reach a VPC resolver or any other non-loopback server).
     let bind: SocketAddr = if server.is_ipv4() {
-        "127.0.0.1:0".parse().expect("literal")
+        "0.0.0.0:0".parse().expect("literal")
     } else {
-        "[::1]:0".parse().expect("literal")
+        "[::]:0".parse().expect("literal")
     };
     let exchange = async {
         let sock = UdpSocket::bind(bind)
@@ -98,4 +124,56 @@ pub async fn query_a(
         ttl,
         authoritative: reply.authoritative(),
     })
+}
+
+#[cfg(test)]
+mod recursion_tests {
+    use super::*;
+
+    /// A one-shot DNS server that answers 192.0.2.1 and reports the RD bit
+    /// of the query it got.
+    async fn serve_once() -> (SocketAddr, tokio::task::JoinHandle<bool>) {
+        let sock = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = sock.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            let mut buf = [0u8; 512];
+            let (n, from) = sock.recv_from(&mut buf).await.unwrap();
+            let q = Message::from_vec(&buf[..n]).unwrap();
+            let mut reply = Message::new();
+            reply
+                .set_id(q.id())
+                .set_message_type(MessageType::Response)
+                .set_op_code(OpCode::Query)
+                .add_queries(q.queries().to_vec())
+                .add_answer(hickory_proto::rr::Record::from_rdata(
+                    q.queries()[0].name().clone(),
+                    5,
+                    RData::A(Ipv4Addr::new(192, 0, 2, 1).into()),
+                ));
+            sock.send_to(&reply.to_vec().unwrap(), from).await.unwrap();
+            q.recursion_desired()
+        });
+        (addr, task)
+    }
+
+    #[tokio::test]
+    async fn the_authoritative_probe_sends_rd0_and_the_customer_path_rd1() {
+        let (server, asked) = serve_once().await;
+        let a = query_a(server, "app.example.com.", Duration::from_secs(2))
+            .await
+            .unwrap();
+        assert_eq!(a.addresses, vec![Ipv4Addr::new(192, 0, 2, 1)]);
+        assert!(
+            !asked.await.unwrap(),
+            "the DNS probe must not ask for recursion"
+        );
+        let (server, asked) = serve_once().await;
+        resolve_a(server, "app.example.com.", Duration::from_secs(2))
+            .await
+            .unwrap();
+        assert!(
+            asked.await.unwrap(),
+            "a customer's resolver query asks for recursion"
+        );
+    }
 }

@@ -4,7 +4,7 @@
 
 use crate::clock::{mono_now, MonoNs};
 use crate::environment::Env;
-use crate::net::dns::{query_a, DnsError};
+use crate::net::dns::{resolve_a, DnsError};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -41,7 +41,7 @@ impl CachingResolver {
                 return Ok(ip);
             }
         }
-        let answer = query_a(server, name, timeout).await?;
+        let answer = resolve_a(server, name, timeout).await?;
         let ip = *answer
             .addresses
             .first()
