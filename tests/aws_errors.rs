@@ -9,15 +9,6 @@ use hyper::{Method, StatusCode};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-const STS_OK: &str = r#"<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
-  <GetCallerIdentityResult>
-    <Arn>arn:aws:iam::123456789012:role/gameday-ci</Arn>
-    <UserId>AROAEXAMPLE:ci</UserId>
-    <Account>123456789012</Account>
-  </GetCallerIdentityResult>
-  <ResponseMetadata><RequestId>1</RequestId></ResponseMetadata>
-</GetCallerIdentityResponse>"#;
-
 const ROUTE53_DENIED: &str = r#"<?xml version="1.0"?>
 <ErrorResponse xmlns="https://route53.amazonaws.com/doc/2013-04-01/">
   <Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: arn:aws:sts::123456789012:assumed-role/gameday-ci/ci is not authorized to perform: route53:GetHostedZone on resource: arn:aws:route53:::hostedzone/Z0123456789EXAMPLE</Message></Error>
@@ -46,7 +37,7 @@ fn throttling_is_retried_and_a_denied_call_names_the_permission() {
                         if counted.fetch_add(1, Ordering::SeqCst) < 2 {
                             respond(StatusCode::SERVICE_UNAVAILABLE, "text/xml", "<ErrorResponse><Error><Code>ServiceUnavailable</Code><Message>try again</Message></Error></ErrorResponse>")
                         } else {
-                            respond(StatusCode::OK, "text/xml", STS_OK)
+                            respond(StatusCode::OK, "text/xml", common::STS_OK)
                         }
                     }
                     _ => respond(StatusCode::FORBIDDEN, "text/xml", ROUTE53_DENIED),

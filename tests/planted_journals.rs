@@ -15,15 +15,6 @@ use std::sync::{Arc, Mutex};
 
 const ACCOUNT: &str = "123456789012";
 
-const STS_OK: &str = r#"<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
-  <GetCallerIdentityResult>
-    <Arn>arn:aws:iam::123456789012:role/gameday-ci</Arn>
-    <UserId>AROAEXAMPLE:ci</UserId>
-    <Account>123456789012</Account>
-  </GetCallerIdentityResult>
-  <ResponseMetadata><RequestId>1</RequestId></ResponseMetadata>
-</GetCallerIdentityResponse>"#;
-
 /// Every call the fake endpoint received: (action, access key id).
 type Log = Arc<Mutex<Vec<(String, String)>>>;
 
@@ -62,7 +53,7 @@ impl FakeAws {
                         .unwrap_or(path);
                     logged.lock().unwrap().push((action.clone(), key));
                     if action == "GetCallerIdentity" {
-                        respond(StatusCode::OK, "text/xml", STS_OK)
+                        respond(StatusCode::OK, "text/xml", common::STS_OK)
                     } else {
                         respond(StatusCode::FORBIDDEN, "text/xml", "<ErrorResponse><Error><Code>AccessDenied</Code><Message>fake endpoint: not allowed</Message></Error></ErrorResponse>")
                     }

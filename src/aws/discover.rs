@@ -149,14 +149,7 @@ impl AwsEnv {
     /// account is allowed (no other call is made for another account).
     /// Changes nothing.
     pub async fn discover(params: &AwsParams, clients: AwsClients) -> Result<AwsEnv, String> {
-        let identity = clients
-            .sts(&params.primary_region)
-            .get_caller_identity()
-            .send()
-            .await
-            .map_err(|e| explain("asking STS who the caller is", "sts:GetCallerIdentity", &e))?;
-        let account = identity.account().unwrap_or_default().to_string();
-        let caller_arn = identity.arn().unwrap_or_default().to_string();
+        let (account, caller_arn) = clients.caller(&params.primary_region).await?;
         // STS, then the account check, then anything else.
         super::guard::account_allowed(&account, &caller_arn, &params.allowed_accounts)?;
         let route53 = clients.route53();

@@ -151,6 +151,23 @@ impl AwsClients {
     pub fn sts(&self, region: &str) -> aws_sdk_sts::Client {
         aws_sdk_sts::Client::new(&self.config_in(region))
     }
+
+    /// Who the credentials are (STS GetCallerIdentity in `region`): the
+    /// account and the caller's ARN. Always the first call gameday makes.
+    pub async fn caller(&self, region: &str) -> Result<(String, String), String> {
+        let identity = self
+            .sts(region)
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| {
+                error::explain("asking STS who the caller is", "sts:GetCallerIdentity", &e).message
+            })?;
+        Ok((
+            identity.account().unwrap_or_default().to_string(),
+            identity.arn().unwrap_or_default().to_string(),
+        ))
+    }
 }
 
 /// An EC2 filter: `name` matching any of `values`.

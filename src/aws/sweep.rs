@@ -31,7 +31,8 @@ pub async fn sweep(
     confirm: impl FnOnce(&str) -> Result<(), String>,
 ) -> Result<Swept, (Swept, String)> {
     let mut swept = Swept::default();
-    let caller = caller_account(clients, &regions[0])
+    let (caller, _) = clients
+        .caller(&regions[0])
         .await
         .map_err(|e| (Swept::default(), e))?;
     if caller != account {
@@ -60,19 +61,6 @@ pub async fn sweep(
         }
     }
     Ok(swept)
-}
-
-async fn caller_account(clients: &AwsClients, region: &str) -> Result<String, String> {
-    let identity = clients
-        .sts(region)
-        .get_caller_identity()
-        .send()
-        .await
-        .map_err(|e| {
-            super::error::explain("asking STS who the caller is", "sts:GetCallerIdentity", &e)
-                .message
-        })?;
-    Ok(identity.account().unwrap_or_default().to_string())
 }
 
 /// Whether a tagged ACL is one of gameday's deny ACLs, severing that subnet now.

@@ -121,16 +121,7 @@ pub async fn account(clients: &AwsClients, scope: &AwsScope) -> Result<String, S
         .first()
         .map(String::as_str)
         .unwrap_or("us-east-1");
-    let identity = clients
-        .sts(region)
-        .get_caller_identity()
-        .send()
-        .await
-        .map_err(|e| {
-            crate::aws::error::explain("asking STS who the caller is", "sts:GetCallerIdentity", &e)
-                .message
-        })?;
-    let account = identity.account().unwrap_or_default().to_string();
+    let (account, _) = clients.caller(region).await?;
     if account != scope.account {
         return Err(format!(
             "refusing this journal: the credentials are for account {account}, but the run changed account {}; use that account's profile (--profile)",

@@ -11,6 +11,16 @@ use std::process::{Command, Output};
 /// the difference of their latencies (a few ms on loopback, more on a busy CI).
 pub const ACK_JITTER_MS: f64 = 10.0;
 
+/// STS's answer for account 123456789012, for fake AWS endpoints.
+pub const STS_OK: &str = r#"<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+  <GetCallerIdentityResult>
+    <Arn>arn:aws:iam::123456789012:role/gameday-ci</Arn>
+    <UserId>AROAEXAMPLE:ci</UserId>
+    <Account>123456789012</Account>
+  </GetCallerIdentityResult>
+  <ResponseMetadata><RequestId>1</RequestId></ResponseMetadata>
+</GetCallerIdentityResponse>"#;
+
 /// The built `gameday` binary.
 pub fn gameday() -> Command {
     Command::new(env!("CARGO_BIN_EXE_gameday"))
