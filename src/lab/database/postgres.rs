@@ -137,6 +137,16 @@ fn free_port() -> std::io::Result<u16> {
         .port())
 }
 
+/// The app's connection to one instance.
+enum AppConnection {
+    /// None yet, or the last one broke.
+    None,
+    /// An attempt in flight (it outlives the request that started it).
+    Connecting(tokio::task::JoinHandle<Result<Client, String>>),
+    /// Established.
+    Ready(Arc<Client>),
+}
+
 struct State {
     writer: Role,
     roles: [DbRole; 2],
@@ -157,7 +167,7 @@ pub struct PgCluster {
     state: Mutex<State>,
     /// Serialises pg_ctl work (crash, promote, failback).
     ops: tokio::sync::Mutex<()>,
-    clients: [tokio::sync::Mutex<Option<Arc<Client>>>; 2],
+    clients: [tokio::sync::Mutex<AppConnection>; 2],
     truth: Arc<Truth>,
     names: [String; 2],
     settings: Settings,
@@ -212,7 +222,10 @@ impl PgCluster {
                 writer_lost_since: None,
             }),
             ops: tokio::sync::Mutex::new(()),
-            clients: [tokio::sync::Mutex::new(None), tokio::sync::Mutex::new(None)],
+            clients: [
+                tokio::sync::Mutex::new(AppConnection::None),
+                tokio::sync::Mutex::new(AppConnection::None),
+            ],
             truth,
             names,
             settings,
@@ -496,7 +509,13 @@ impl PgCluster {
         .await?;
         self.pg_ctl(Role::Secondary, &["start"]).await?;
         wait_streaming(&admin, Duration::from_secs(15)).await?;
-        self.require_sync_standby(&admin).await
+        self.require_sync_standby(&admin).await?;
+        // The app's connections are made before the lab says it is up, so a
+        // baseline never waits on a SCRAM handshake.
+        for role in Role::both() {
+            self.client(role).await?;
+        }
+        Ok(())
     }
 
     /// With synchronous replication, makes the writer ack only once the standby
@@ -549,21 +568,42 @@ impl PgCluster {
         Ok(())
     }
 
+    /// The app's connection to an instance. A connection attempt runs as
+    /// its own task and outlives a request that gave up waiting for it (the
+    /// SCRAM handshake can take longer than one request's timeout), so the
+    /// next request finds it instead of starting over, as a pool would.
     async fn client(&self, role: Role) -> Result<Arc<Client>, String> {
         let mut slot = self.clients[role.index()].lock().await;
-        if let Some(c) = slot.as_ref().filter(|c| !c.is_closed()) {
-            return Ok(c.clone());
+        if let AppConnection::Ready(c) = &*slot {
+            if !c.is_closed() {
+                return Ok(c.clone());
+            }
+            *slot = AppConnection::None;
         }
-        let c = Arc::new(
-            connect(
-                self.gates[role.index()].listen,
-                &self.password,
-                Duration::from_secs(2),
-            )
-            .await?,
-        );
-        *slot = Some(c.clone());
-        Ok(c)
+        if matches!(*slot, AppConnection::None) {
+            let (addr, password) = (self.gates[role.index()].listen, self.password.clone());
+            *slot = AppConnection::Connecting(tokio::spawn(async move {
+                connect(addr, &password, Duration::from_secs(2)).await
+            }));
+        }
+        let AppConnection::Connecting(pending) = &mut *slot else {
+            unreachable!("set above")
+        };
+        let connected = pending
+            .await
+            .map_err(|e| format!("connecting: {e}"))
+            .and_then(|r| r);
+        match connected {
+            Ok(c) => {
+                let c = Arc::new(c);
+                *slot = AppConnection::Ready(c.clone());
+                Ok(c)
+            }
+            Err(e) => {
+                *slot = AppConnection::None;
+                Err(e)
+            }
+        }
     }
 
     /// Runs one app query with a timeout; a failed or hung connection is dropped
@@ -586,8 +626,12 @@ impl PgCluster {
             Err(_) => Err(format!("database unreachable: timed out after {timeout:?}")),
         };
         if result.is_err() {
+            // A failed or hung query drops an established connection; an
+            // attempt still connecting is kept for the next request.
             if let Ok(mut slot) = self.clients[role.index()].try_lock() {
-                *slot = None;
+                if matches!(*slot, AppConnection::Ready(_)) {
+                    *slot = AppConnection::None;
+                }
             }
         }
         result
@@ -920,7 +964,7 @@ impl Database for PgCluster {
             s.writer_lost_since = None;
         }
         for c in &self.clients {
-            *c.lock().await = None;
+            *c.lock().await = AppConnection::None;
         }
         self.truth.record("database-failed-back", &self.names[0], "primary re-seeded from the promoted standby (pg_basebackup), switched over, writer again");
         Ok(())
