@@ -29,6 +29,40 @@ struct Cli {
     command: Command,
 }
 
+/// A standing lab to use instead of a fresh one: its address and token.
+#[derive(clap::Args)]
+struct Attach {
+    /// Attach to a standing lab (started with `gameday lab`) at this control address.
+    #[arg(long, value_name = "ADDR")]
+    attach: Option<SocketAddr>,
+    /// The standing lab's control token (printed by `gameday lab`); or set
+    /// GAMEDAY_LAB_TOKEN.
+    #[arg(long, value_name = "TOKEN", requires = "attach")]
+    lab_token: Option<String>,
+}
+
+impl Attach {
+    /// The lab's client (token from `--lab-token` or GAMEDAY_LAB_TOKEN), if
+    /// one was named.
+    fn client(self) -> Result<Option<LabClient>, ExitStatus> {
+        let Some(addr) = self.attach else {
+            return Ok(None);
+        };
+        match self
+            .lab_token
+            .or_else(|| std::env::var("GAMEDAY_LAB_TOKEN").ok())
+        {
+            Some(token) if !token.is_empty() => Ok(Some(LabClient { addr, token })),
+            _ => {
+                eprintln!(
+                    "gameday: --attach {addr} needs the lab's control token: pass --lab-token TOKEN (printed by `gameday lab`) or set GAMEDAY_LAB_TOKEN"
+                );
+                Err(ExitStatus::Invalid)
+            }
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Check scenario files; each error names file:line:col.
@@ -48,13 +82,8 @@ enum Command {
     Plan {
         /// Scenario file.
         scenario: PathBuf,
-        /// Resolve against a standing lab (its control address) instead of a fresh one.
-        #[arg(long, value_name = "ADDR")]
-        attach: Option<SocketAddr>,
-        /// The standing lab's control token (printed by `gameday lab`); or set
-        /// GAMEDAY_LAB_TOKEN.
-        #[arg(long, value_name = "TOKEN", requires = "attach")]
-        lab_token: Option<String>,
+        #[command(flatten)]
+        attach: Attach,
         /// Fail (exit 2) when an objective is below the floor its configuration allows.
         #[arg(long)]
         strict: bool,
@@ -69,13 +98,8 @@ enum Command {
     Run {
         /// Scenario file.
         scenario: PathBuf,
-        /// Attach to a standing lab (started with `gameday lab`) at this control address.
-        #[arg(long, value_name = "ADDR")]
-        attach: Option<SocketAddr>,
-        /// The standing lab's control token (printed by `gameday lab`); or set
-        /// GAMEDAY_LAB_TOKEN.
-        #[arg(long, value_name = "TOKEN", requires = "attach")]
-        lab_token: Option<String>,
+        #[command(flatten)]
+        attach: Attach,
         /// Folder for run reports.
         #[arg(long, value_name = "DIR", default_value = "reports")]
         reports: PathBuf,
@@ -178,26 +202,6 @@ enum Command {
     },
 }
 
-/// The standing lab to attach to: its address and token (`--lab-token`, or
-/// GAMEDAY_LAB_TOKEN).
-fn lab_client(
-    attach: Option<SocketAddr>,
-    token: Option<String>,
-) -> Result<Option<LabClient>, ExitStatus> {
-    let Some(addr) = attach else {
-        return Ok(None);
-    };
-    match token.or_else(|| std::env::var("GAMEDAY_LAB_TOKEN").ok()) {
-        Some(token) if !token.is_empty() => Ok(Some(LabClient { addr, token })),
-        _ => {
-            eprintln!(
-                "gameday: --attach {addr} needs the lab's control token: pass --lab-token TOKEN (printed by `gameday lab`) or set GAMEDAY_LAB_TOKEN"
-            );
-            Err(ExitStatus::Invalid)
-        }
-    }
-}
-
 fn main() -> ExitCode {
     #[cfg(feature = "failpoints")]
     let _crash_points = gameday::crash::setup();
@@ -213,7 +217,12 @@ fn main() -> ExitCode {
             return status.into();
         }
     };
-    let code = match cli.command {
+    dispatch(cli.command).into()
+}
+
+/// Runs one subcommand.
+fn dispatch(command: Command) -> ExitStatus {
+    match command {
         Command::Report { report, format } => commands::report::render(&report, &format),
         Command::Revert {
             sweep: true,
@@ -246,23 +255,21 @@ fn main() -> ExitCode {
         Command::Plan {
             scenario,
             attach,
-            lab_token,
             strict,
             profile,
-        } => match lab_client(attach, lab_token) {
+        } => match attach.client() {
             Ok(attach) => commands::plan::plan(&scenario, attach, profile.as_deref(), strict),
             Err(code) => code,
         },
         Command::Run {
             scenario,
             attach,
-            lab_token,
             reports,
             no_progress,
             yes,
             ignore_window,
             profile,
-        } => match lab_client(attach, lab_token) {
+        } => match attach.client() {
             Ok(attach) => commands::run::run(
                 &scenario,
                 attach,
@@ -287,6 +294,5 @@ fn main() -> ExitCode {
                 single_address,
             },
         ),
-    };
-    code.into()
+    }
 }

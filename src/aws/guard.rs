@@ -1,6 +1,7 @@
 //! Guards of an AWS run, checked before anything changes; each refusal is one
 //! line saying what is wrong and what to do (exit 2).
 
+use super::call::Outside;
 use super::discover::AwsDescription;
 use super::AwsClients;
 use crate::plan::{Action, Plan};
@@ -36,22 +37,17 @@ pub fn regions(desc: &AwsDescription, plan: &Plan) -> Result<(), String> {
     for step in &plan.steps {
         for action in [&step.apply, &step.undo] {
             let Action::Aws(call) = action else { continue };
-            if let Some(region) = call.region() {
-                if !allowed.iter().any(|a| a == region) {
-                    return Err(format!(
-                        "refusing to start: [{}] would change {region}, which is not in allowed_regions [{}]; fix the fault's region or allow it",
-                        step.fault,
-                        allowed.join(", ")
-                    ));
-                }
-            }
-            for arn in call.arns() {
-                if let Some(why) = super::arn::outside(arn, accounts, &allowed) {
-                    return Err(format!(
-                        "refusing to start: [{}] names {why}; it would reach outside the scenario's scope",
-                        step.fault
-                    ));
-                }
+            match call.outside(accounts, &allowed) {
+                Some(Outside::Region(region)) => return Err(format!(
+                    "refusing to start: [{}] would change {region}, which is not in allowed_regions [{}]; fix the fault's region or allow it",
+                    step.fault,
+                    allowed.join(", ")
+                )),
+                Some(Outside::Resource(why)) => return Err(format!(
+                    "refusing to start: [{}] names {why}; it would reach outside the scenario's scope",
+                    step.fault
+                )),
+                None => {}
             }
         }
     }

@@ -100,17 +100,14 @@ fn scope(run: &PendingRun) -> Result<(), String> {
 }
 
 fn outside(call: &crate::aws::AwsCall, scope: &AwsScope) -> Option<String> {
-    if let Some(region) = call.region() {
-        if !scope.allowed_regions.iter().any(|r| r == region) {
-            return Some(format!(
-                "region {region} is not in the run's allowed regions [{}]",
-                scope.allowed_regions.join(", ")
-            ));
-        }
+    use crate::aws::call::Outside;
+    match call.outside(&scope.allowed_accounts, &scope.allowed_regions)? {
+        Outside::Region(region) => Some(format!(
+            "region {region} is not in the run's allowed regions [{}]",
+            scope.allowed_regions.join(", ")
+        )),
+        Outside::Resource(why) => Some(why),
     }
-    call.arns().into_iter().find_map(|arn| {
-        crate::aws::arn::outside(arn, &scope.allowed_accounts, &scope.allowed_regions)
-    })
 }
 
 /// Asks STS who the credentials are, before any other call, and refuses an

@@ -40,6 +40,15 @@ pub struct Registration {
     pub availability_zone: Option<String>,
 }
 
+/// How a call reaches outside the allowed accounts and regions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outside {
+    /// It is made in this region.
+    Region(String),
+    /// It names a resource there: why, in words.
+    Resource(String),
+}
+
 /// A change to an AWS account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "call", rename_all = "kebab-case")]
@@ -238,6 +247,21 @@ impl AwsCall {
             ) => true,
             _ => false,
         }
+    }
+
+    /// Where the call reaches outside `accounts` and `regions`, if it does:
+    /// the region it is made in, or a resource (ARN) it names. The one scope
+    /// check of a run's guard and of a revert.
+    pub fn outside(&self, accounts: &[String], regions: &[String]) -> Option<Outside> {
+        if let Some(region) = self.region() {
+            if !regions.iter().any(|r| r == region) {
+                return Some(Outside::Region(region.to_string()));
+            }
+        }
+        self.arns()
+            .into_iter()
+            .find_map(|arn| crate::aws::arn::outside(arn, accounts, regions))
+            .map(Outside::Resource)
     }
 
     /// Every ARN the call names, so its account and region can be checked
