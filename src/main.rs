@@ -199,7 +199,35 @@ enum Command {
         /// Bind only 127.0.0.1 (distinct ports per region), as on a stock macOS.
         #[arg(long)]
         single_address: bool,
+        /// Each region's public address, PRIMARY,SECONDARY (IPv4 addresses of
+        /// this host): the endpoints and databases listen there and DNS
+        /// answers them, for customers on another host or network namespace.
+        /// The control API stays on 127.0.0.1.
+        #[arg(long, value_name = "PRIMARY,SECONDARY", value_parser = parse_public_addresses)]
+        public_addresses: Option<[std::net::Ipv4Addr; 2]>,
+        /// Address the DNS server listens on (default 127.0.0.1).
+        #[arg(long, value_name = "IP")]
+        dns_address: Option<std::net::IpAddr>,
     },
+}
+
+/// `--public-addresses 10.0.1.10,10.0.2.10`: two different IPv4 addresses.
+fn parse_public_addresses(text: &str) -> Result<[std::net::Ipv4Addr; 2], String> {
+    let parse = |a: &str| {
+        a.trim()
+            .parse::<std::net::Ipv4Addr>()
+            .map_err(|e| format!("{a:?} is not an IPv4 address ({e})"))
+    };
+    match text.split_once(',') {
+        Some((p, s)) => {
+            let both = [parse(p)?, parse(s)?];
+            if both[0] == both[1] {
+                return Err("the two regions need different addresses".into());
+            }
+            Ok(both)
+        }
+        None => Err("give two addresses, PRIMARY,SECONDARY (e.g. 10.0.1.10,10.0.2.10)".into()),
+    }
 }
 
 fn main() -> ExitCode {
@@ -286,12 +314,16 @@ fn dispatch(command: Command) -> ExitStatus {
             dns_port,
             control_port,
             single_address,
+            public_addresses,
+            dns_address,
         } => commands::lab::lab(
             params.as_deref(),
             LabPorts {
                 dns: dns_port,
                 control: control_port,
                 single_address,
+                public: public_addresses,
+                dns_ip: dns_address,
             },
         ),
     }

@@ -15,7 +15,7 @@ use crate::floor::FloorInputs;
 use crate::lab::{LabClient, LabDescription};
 use crate::measure::accuracy::TruthMark;
 use crate::plan::{Action, Plan, Step};
-use crate::probe::resolver::Destination;
+use crate::probe::resolver::{Destination, Resolvers};
 use crate::report::Environment;
 use crate::words::{Applied, ChangeError, Role};
 use std::net::{Ipv4Addr, SocketAddr};
@@ -104,16 +104,19 @@ impl Env {
 
     /// Where customers' DNS questions go (the lab's DNS server; on AWS the
     /// probe's resolvers or the system's) and the name they ask.
-    pub fn customer_query(&self, resolvers: &[SocketAddr]) -> Result<(SocketAddr, String), String> {
+    pub fn customer_query(&self, resolvers: &[SocketAddr]) -> (Resolvers, String) {
         match self {
-            Env::Lab(l) => Ok((l.dns, l.record.trim_end_matches('.').to_string())),
+            Env::Lab(l) => (
+                Resolvers::Servers(vec![l.dns]),
+                l.record.trim_end_matches('.').to_string(),
+            ),
             Env::Aws(a) => {
-                let server = match resolvers.first() {
-                    Some(s) => *s,
-                    None => crate::probe::resolver::system_resolver()?,
+                let through = match resolvers {
+                    [] => Resolvers::System,
+                    list => Resolvers::Servers(list.to_vec()),
                 };
                 let (_, host, _, _) = a.description.params.endpoint_parts();
-                Ok((server, host))
+                (through, host)
             }
         }
     }

@@ -1,9 +1,10 @@
 //! The lab's authoritative DNS server: real DNS over UDP on loopback, answering
-//! the PRIMARY/SECONDARY failover pair of one record with the configured TTL.
+//! the PRIMARY/SECONDARY failover pair of one record with the configured TTL,
+//! and an alias (CNAME) to it.
 
 use super::checker::HealthCheckers;
 use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
-use hickory_proto::rr::rdata::{A, NS, SOA};
+use hickory_proto::rr::rdata::{A, CNAME, NS, SOA};
 use hickory_proto::rr::{Name, RData, Record, RecordType};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -15,6 +16,8 @@ pub struct Zone {
     pub apex: Name,
     /// The failover record, e.g. `app.lab.gameday.test.`
     pub record: Name,
+    /// A name that is a CNAME to `record`, e.g. `www.lab.gameday.test.`
+    pub alias: Name,
     /// Public address of each region (primary, secondary).
     pub addresses: [Ipv4Addr; 2],
     /// TTL of the failover answer, seconds.
@@ -61,14 +64,20 @@ fn answer(zone: &Zone, health: &HealthCheckers, query: &Message) -> Message {
             zone.ttl,
         )),
     );
-    if name == zone.record {
+    if name == zone.alias {
+        // The CNAME, and the record it names as an authoritative server adds
+        // what it holds of the chain.
+        reply.add_answer(Record::from_rdata(
+            name,
+            zone.ttl,
+            RData::CNAME(CNAME(zone.record.clone())),
+        ));
+        if matches!(q.query_type(), RecordType::A) {
+            reply.add_answer(failover_answer(zone, health));
+        }
+    } else if name == zone.record {
         if q.query_type() == RecordType::A {
-            let role = health.answer();
-            reply.add_answer(Record::from_rdata(
-                name,
-                zone.ttl,
-                RData::A(A(zone.addresses[role.index()])),
-            ));
+            reply.add_answer(failover_answer(zone, health));
         } else {
             reply.add_name_server(soa);
         }
@@ -92,6 +101,16 @@ fn answer(zone: &Zone, health: &HealthCheckers, query: &Message) -> Message {
         reply.add_name_server(soa);
     }
     reply
+}
+
+/// The failover record's A answer: the address of the region DNS serves now.
+fn failover_answer(zone: &Zone, health: &HealthCheckers) -> Record {
+    let role = health.answer();
+    Record::from_rdata(
+        zone.record.clone(),
+        zone.ttl,
+        RData::A(A(zone.addresses[role.index()])),
+    )
 }
 
 /// Serves the zone on `socket` until aborted.

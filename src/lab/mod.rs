@@ -41,6 +41,9 @@ pub const AZ_SUFFIXES: [&str; 2] = ["a", "b"];
 pub const ZONE: &str = "lab.gameday.test.";
 /// The failover record customers resolve.
 pub const RECORD: &str = "app.lab.gameday.test.";
+/// A customer-facing name that is a CNAME to the failover record, as
+/// `www.example.com` often is.
+pub const ALIAS: &str = "www.lab.gameday.test.";
 
 /// The lab's region names for the two roles.
 pub trait LabRegion {
@@ -69,6 +72,12 @@ pub struct LabPorts {
     pub control: Option<u16>,
     /// Bind everything on 127.0.0.1 even where 127.0.1.x and 127.0.2.x work.
     pub single_address: bool,
+    /// Each region's public address (primary, secondary): its endpoint and
+    /// its database listen there and DNS answers it, so customers on another
+    /// host or network namespace reach the lab. Default: loopback addresses.
+    pub public: Option<[Ipv4Addr; 2]>,
+    /// Where the DNS server listens (default 127.0.0.1).
+    pub dns_ip: Option<IpAddr>,
 }
 
 /// Everything one region runs.
@@ -124,6 +133,11 @@ pub struct Lab {
     tasks: Vec<JoinHandle<()>>,
 }
 
+/// The host part of a region's public address (its endpoint) in the loopback layout.
+const PUBLIC_HOST: u8 = 10;
+/// The host part of a region's database endpoint in the loopback layout.
+const DATABASE_HOST: u8 = 50;
+
 fn region_ip(role: Role, host: u8) -> Ipv4Addr {
     Ipv4Addr::new(127, role.index() as u8 + 1, 0, host)
 }
@@ -142,14 +156,20 @@ impl Lab {
         // Linux routes all of 127/8 to loopback; elsewhere (stock macOS) only
         // 127.0.0.1 exists and the region addresses become names the probes map.
         let multi_address = !ports.single_address
-            && std::net::TcpListener::bind((region_ip(Role::Primary, 10), 0)).is_ok()
-            && std::net::TcpListener::bind((region_ip(Role::Secondary, 10), 0)).is_ok();
+            && std::net::TcpListener::bind((region_ip(Role::Primary, PUBLIC_HOST), 0)).is_ok()
+            && std::net::TcpListener::bind((region_ip(Role::Secondary, PUBLIC_HOST), 0)).is_ok();
         let bind_ip = |role: Role, host: u8| -> IpAddr {
-            if multi_address {
+            if let (Some(public), PUBLIC_HOST | DATABASE_HOST) = (ports.public, host) {
+                IpAddr::V4(public[role.index()])
+            } else if multi_address {
                 IpAddr::V4(region_ip(role, host))
             } else {
                 IpAddr::V4(Ipv4Addr::LOCALHOST)
             }
+        };
+        let public_ip = |role: Role| match ports.public {
+            Some(public) => public[role.index()],
+            None => region_ip(role, PUBLIC_HOST),
         };
         let names = REGION_NAMES.map(String::from);
 
@@ -163,7 +183,7 @@ impl Lab {
                         .await
                         .context("binding a database listener")?;
                     let (gate, task) = Gate::start(
-                        SocketAddr::new(bind_ip(role, 50), 0),
+                        SocketAddr::new(bind_ip(role, DATABASE_HOST), 0),
                         listener.local_addr()?,
                     )
                     .await
@@ -202,7 +222,7 @@ impl Lab {
                 };
                 let (cluster, gate_tasks) =
                     postgres::PgCluster::start(settings, truth.clone(), names.clone(), |role| {
-                        bind_ip(role, 50)
+                        bind_ip(role, DATABASE_HOST)
                     })
                     .await?;
                 tasks.extend(gate_tasks);
@@ -268,11 +288,15 @@ impl Lab {
         // customer only learns the address from DNS.
         let mut ingress = None;
         for _ in 0..20 {
-            let (g0, t0) =
-                Gate::start(SocketAddr::new(bind_ip(Role::Primary, 10), 0), alb_addrs[0]).await?;
-            let port = if multi_address { g0.listen.port() } else { 0 };
+            let (g0, t0) = Gate::start(
+                SocketAddr::new(bind_ip(Role::Primary, PUBLIC_HOST), 0),
+                alb_addrs[0],
+            )
+            .await?;
+            let same_port = multi_address || ports.public.is_some();
+            let port = if same_port { g0.listen.port() } else { 0 };
             match Gate::start(
-                SocketAddr::new(bind_ip(Role::Secondary, 10), port),
+                SocketAddr::new(bind_ip(Role::Secondary, PUBLIC_HOST), port),
                 alb_addrs[1],
             )
             .await
@@ -304,20 +328,19 @@ impl Lab {
         for role in Role::both() {
             tasks.extend(checkers.spawn(role, ingress[role.index()].listen, host.clone()));
         }
-        let dns_socket =
-            UdpSocket::bind(SocketAddr::from(([127, 0, 0, 1], ports.dns.unwrap_or(0))))
-                .await
-                .with_context(|| {
-                    format!(
-                        "binding the lab DNS server on 127.0.0.1:{}",
-                        ports.dns.unwrap_or(0)
-                    )
-                })?;
+        let dns_bind = SocketAddr::new(
+            ports.dns_ip.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+            ports.dns.unwrap_or(0),
+        );
+        let dns_socket = UdpSocket::bind(dns_bind)
+            .await
+            .with_context(|| format!("binding the lab DNS server on {dns_bind}"))?;
         let dns_addr = dns::addr(&dns_socket);
         let zone = dns::Zone {
             apex: hickory_proto::rr::Name::from_ascii(ZONE)?,
             record: hickory_proto::rr::Name::from_ascii(RECORD)?,
-            addresses: [region_ip(Role::Primary, 10), region_ip(Role::Secondary, 10)],
+            alias: hickory_proto::rr::Name::from_ascii(ALIAS)?,
+            addresses: Role::both().map(|role| public_ip(role)),
             ttl: params.dns_ttl.get().as_secs() as u32,
         };
         tasks.push(dns::spawn(dns_socket, zone, checkers.clone()));
@@ -340,7 +363,7 @@ impl Lab {
         let regions = Role::both().map(|role| RegionLab {
             alb: albs_iter.next().expect("two regions"),
             ingress: ingress[role.index()].clone(),
-            public_ip: region_ip(role, 10),
+            public_ip: public_ip(role),
             target_gates: gates_iter.next().expect("two regions"),
         });
         let state = Arc::new(LabState {

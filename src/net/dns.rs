@@ -1,4 +1,5 @@
-//! DNS queries over UDP with hickory-proto: what a stub or a caching resolver sends.
+//! One DNS question to one named server over UDP, with hickory-proto: the raw,
+//! uncached, non-recursive answers the DNS probe needs from authoritative servers.
 
 use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::{Name, RData, RecordType};
@@ -34,29 +35,12 @@ pub enum DnsError {
 
 /// Sends one A query for `name` straight to an *authoritative* `server`,
 /// with no cache and recursion not desired (RD=0): what the DNS probe asks
-/// the zone's own name servers.
+/// the zone's own name servers. A customer's resolution (recursion, CNAME
+/// chains, TCP, caching) is `probe::resolver`'s.
 pub async fn query_a(
     server: SocketAddr,
     name: &str,
     timeout: Duration,
-) -> Result<AAnswer, DnsError> {
-    query(server, name, timeout, false).await
-}
-
-/// Asks a *recursive* resolver (RD=1), as a customer's stub resolver does.
-pub async fn resolve_a(
-    server: SocketAddr,
-    name: &str,
-    timeout: Duration,
-) -> Result<AAnswer, DnsError> {
-    query(server, name, timeout, true).await
-}
-
-async fn query(
-    server: SocketAddr,
-    name: &str,
-    timeout: Duration,
-    recursion_desired: bool,
 ) -> Result<AAnswer, DnsError> {
     let fqdn = Name::from_str(name).map_err(|e| DnsError::Io(format!("bad name {name}: {e}")))?;
     // A random id (and a random source port from the kernel): an off-path
@@ -68,7 +52,7 @@ async fn query(
     msg.set_id(id)
         .set_message_type(MessageType::Query)
         .set_op_code(OpCode::Query)
-        .set_recursion_desired(recursion_desired)
+        .set_recursion_desired(false)
         .add_query(Query::query(fqdn, RecordType::A));
     let bytes = msg.to_vec().map_err(|e| DnsError::Io(e.to_string()))?;
     // The unspecified address of the server's family: the kernel picks the
@@ -105,8 +89,14 @@ async fn query(
     let reply = tokio::time::timeout(timeout, exchange)
         .await
         .map_err(|_| DnsError::Timeout(timeout))??;
-    if reply.response_code() != ResponseCode::NoError {
-        return Err(DnsError::Rcode(reply.response_code().to_string()));
+    match reply.response_code() {
+        ResponseCode::NoError => {}
+        ResponseCode::Refused => {
+            return Err(DnsError::Rcode(format!(
+                "REFUSED ({server} does not answer non-recursive questions for {name}: list the zone's authoritative name servers, not a recursive resolver)"
+            )))
+        }
+        code => return Err(DnsError::Rcode(code.to_string())),
     }
     let mut addresses = Vec::new();
     let mut ttl = u32::MAX;
@@ -157,7 +147,7 @@ mod recursion_tests {
     }
 
     #[tokio::test]
-    async fn the_authoritative_probe_sends_rd0_and_the_customer_path_rd1() {
+    async fn the_authoritative_probe_sends_rd0() {
         let (server, asked) = serve_once().await;
         let a = query_a(server, "app.example.com.", Duration::from_secs(2))
             .await
@@ -166,14 +156,6 @@ mod recursion_tests {
         assert!(
             !asked.await.unwrap(),
             "the DNS probe must not ask for recursion"
-        );
-        let (server, asked) = serve_once().await;
-        resolve_a(server, "app.example.com.", Duration::from_secs(2))
-            .await
-            .unwrap();
-        assert!(
-            asked.await.unwrap(),
-            "a customer's resolver query asks for recursion"
         );
     }
 }

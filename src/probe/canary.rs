@@ -7,7 +7,7 @@
 //! follows a failover), and reads back through the same endpoint. The
 //! connection string never appears in output or reports.
 
-use super::resolver::{CachingResolver, Destination};
+use super::resolver::{CustomerResolver, Destination};
 use super::{Probe, ProbeContext, ProbeKind};
 use crate::clock::mono_now;
 use crate::environment::Env;
@@ -48,7 +48,7 @@ pub struct CanaryProbe {
     #[serde(skip)]
     database: tokio::sync::Mutex<Option<tokio_postgres::Client>>,
     #[serde(skip)]
-    resolver: CachingResolver,
+    resolver: CustomerResolver,
 }
 
 fn default_name() -> String {

@@ -3,7 +3,7 @@
 //! On AWS it resolves through the system's resolver (or the listed ones) and
 //! calls the scenario's endpoint over HTTP or HTTPS.
 
-use super::resolver::CachingResolver;
+use super::resolver::CustomerResolver;
 use super::{Probe, ProbeContext, ProbeKind};
 use crate::clock::mono_now;
 use crate::environment::Env;
@@ -47,7 +47,7 @@ pub struct HttpProbe {
     #[serde(skip)]
     tls: std::sync::OnceLock<Result<std::sync::Arc<tokio_rustls::rustls::ClientConfig>, String>>,
     #[serde(skip)]
-    resolver: CachingResolver,
+    resolver: CustomerResolver,
 }
 
 fn default_name() -> String {
