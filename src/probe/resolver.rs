@@ -70,10 +70,15 @@ pub fn build(through: &Resolvers, timeout: Duration) -> Result<TokioResolver, St
     let config = match through {
         Resolvers::System => {
             let (config, _) = hickory_resolver::system_conf::read_system_conf().map_err(|e| {
-                format!("cannot use /etc/resolv.conf ({e}); list resolvers = [\"ip:53\"] in the probe")
+                format!(
+                    "cannot use /etc/resolv.conf ({e}); list resolvers = [\"ip:53\"] in the probe"
+                )
             })?;
             if config.name_servers().is_empty() {
-                return Err("no nameserver in /etc/resolv.conf; list resolvers = [\"ip:53\"] in the probe".into());
+                return Err(
+                    "no nameserver in /etc/resolv.conf; list resolvers = [\"ip:53\"] in the probe"
+                        .into(),
+                );
             }
             config
         }
@@ -109,15 +114,24 @@ pub async fn resolve(
 ) -> Result<Resolved, String> {
     let lookup = tokio::time::timeout(timeout, resolver.ipv4_lookup(absolute(name)))
         .await
-        .map_err(|_| format!("no answer within {}", crate::words::fmt_ms(timeout.as_secs_f64() * 1000.0)))?
+        .map_err(|_| {
+            format!(
+                "no answer within {}",
+                crate::words::fmt_ms(timeout.as_secs_f64() * 1000.0)
+            )
+        })?
         .map_err(|e| e.to_string())?;
     let mut chain = vec![name.trim_end_matches('.').to_ascii_lowercase()];
     let mut addresses = Vec::new();
     for record in lookup.as_lookup().records() {
         match (record.record_type(), record.data()) {
-            (RecordType::CNAME, RData::CNAME(target)) => {
-                chain.push(target.0.to_ascii().trim_end_matches('.').to_ascii_lowercase())
-            }
+            (RecordType::CNAME, RData::CNAME(target)) => chain.push(
+                target
+                    .0
+                    .to_ascii()
+                    .trim_end_matches('.')
+                    .to_ascii_lowercase(),
+            ),
             (RecordType::A, RData::A(a)) => addresses.push(a.0),
             _ => {}
         }
@@ -248,7 +262,9 @@ mod tests {
                 s.read_exact(&mut len).await.unwrap();
                 let mut q = vec![0u8; u16::from_be_bytes(len) as usize];
                 s.read_exact(&mut q).await.unwrap();
-                let reply = big_answer(&Message::from_vec(&q).unwrap()).to_vec().unwrap();
+                let reply = big_answer(&Message::from_vec(&q).unwrap())
+                    .to_vec()
+                    .unwrap();
                 s.write_all(&(reply.len() as u16).to_be_bytes())
                     .await
                     .unwrap();
@@ -303,9 +319,8 @@ mod tests {
                         ));
                     }
                     None => {
-                        reply.set_response_code(
-                            hickory_resolver::proto::op::ResponseCode::NXDomain,
-                        );
+                        reply
+                            .set_response_code(hickory_resolver::proto::op::ResponseCode::NXDomain);
                     }
                 }
                 udp.send_to(&reply.to_vec().unwrap(), from).await.unwrap();
@@ -316,9 +331,13 @@ mod tests {
 
     #[tokio::test]
     async fn a_cname_chain_is_followed_and_reported() {
-        let chain: Vec<String> = ["api.example.test.", "edge.example.test.", "app.example.test."]
-            .map(String::from)
-            .to_vec();
+        let chain: Vec<String> = [
+            "api.example.test.",
+            "edge.example.test.",
+            "app.example.test.",
+        ]
+        .map(String::from)
+        .to_vec();
         let server = chain_server(chain).await;
         let resolver = build(&Resolvers::Servers(vec![server]), Duration::from_secs(3)).unwrap();
         let got = resolve(&resolver, "API.example.test", Duration::from_secs(3))

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod moto;
+pub mod testbed;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -114,11 +115,15 @@ pub struct StandingLab {
 impl StandingLab {
     /// Starts `gameday lab` with `extra` arguments and reads its control address.
     pub fn start(extra: &[&str]) -> StandingLab {
+        let mut cmd = gameday();
+        cmd.current_dir(root()).arg("lab").args(extra);
+        StandingLab::spawn(cmd)
+    }
+
+    /// Starts a `gameday lab` command and reads its control address.
+    pub fn spawn(mut cmd: Command) -> StandingLab {
         use std::io::BufRead;
-        let mut child = gameday()
-            .current_dir(root())
-            .arg("lab")
-            .args(extra)
+        let mut child = cmd
             // A secret of the runner's: nothing the lab starts may see it.
             .env("GAMEDAY_TEST_SECRET", "leak-me")
             .stdout(std::process::Stdio::piped())

@@ -18,11 +18,19 @@ pub const PRIMARY: &str = "us-east-1";
 /// The secondary region.
 pub const SECONDARY: &str = "us-west-2";
 
-/// The shared server.
+/// The shared server, or a test bed's own.
 pub struct Moto {
     /// `http://127.0.0.1:PORT`.
     pub url: String,
     _child: Mutex<Child>,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let child = self._child.get_mut().unwrap_or_else(|e| e.into_inner());
+        let _ = child.kill();
+        let _ = child.wait();
+    }
 }
 
 static MOTO: OnceLock<Moto> = OnceLock::new();
@@ -44,6 +52,28 @@ fn free_port() -> u16 {
 
 impl Moto {
     fn start() -> Moto {
+        // The server dies with the test process, however that ends.
+        // PDEATHSIG follows the thread that forked, so that thread lives as
+        // long as the process.
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(Moto::spawn(None));
+            loop {
+                std::thread::park();
+            }
+        });
+        let moto = rx.recv().expect("spawner thread");
+        moto.wait_listening(None);
+        moto
+    }
+
+    /// A moto of its own inside network namespace `ns`, on that namespace's
+    /// loopback; it dies with the thread that calls this, or when dropped.
+    pub fn start_in(ns: &super::testbed::Netns) -> Moto {
+        Moto::spawn(Some(ns))
+    }
+
+    fn spawn(ns: Option<&super::testbed::Netns>) -> Moto {
         let port = free_port();
         let shim = format!("{}/tests/aws/moto_shim.py", env!("CARGO_MANIFEST_DIR"));
         let mut cmd = Command::new(python());
@@ -52,54 +82,67 @@ impl Moto {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        // The server dies with the test process, however that ends. PDEATHSIG
-        // follows the thread that forked, so that thread lives as long as the process.
-        unsafe {
-            use std::os::unix::process::CommandExt;
-            cmd.pre_exec(|| {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                Ok(())
-            });
+        match ns {
+            Some(ns) => ns.enter(&mut cmd),
+            None => super::testbed::die_with_parent(&mut cmd),
         }
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let _ = tx.send(cmd.spawn());
-            loop {
-                std::thread::park();
-            }
-        });
-        let child = rx.recv().expect("spawner thread").unwrap_or_else(|e| {
+        let child = cmd.spawn().unwrap_or_else(|e| {
             panic!(
                 "cannot start moto with {} ({e}); run scripts/test, which installs moto[server] in /var/tmp/gameday-moto, or set GAMEDAY_MOTO_PYTHON",
                 python()
             )
         });
-        let url = format!("http://127.0.0.1:{port}");
+        Moto {
+            url: format!("http://127.0.0.1:{port}"),
+            _child: Mutex::new(child),
+        }
+    }
+
+    /// Waits until moto accepts connections (from inside `ns` when given).
+    pub fn wait_listening(&self, ns: Option<&super::testbed::Netns>) {
+        let addr: std::net::SocketAddr = self.url.trim_start_matches("http://").parse().unwrap();
         let deadline = Instant::now() + Duration::from_secs(30);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        let listening = || match ns {
+            Some(ns) => ns.run(|| std::net::TcpStream::connect(addr).is_ok()),
+            None => std::net::TcpStream::connect(addr).is_ok(),
+        };
+        while !listening() {
             assert!(
                 Instant::now() < deadline,
-                "moto did not listen on {url} within 30 s"
+                "moto did not listen on {} within 30 s",
+                self.url
             );
             std::thread::sleep(Duration::from_millis(100));
-        }
-        Moto {
-            url,
-            _child: Mutex::new(child),
         }
     }
 
     /// Serializes AWS tests and resets moto: every test starts from nothing.
     pub fn lock() -> (MutexGuard<'static, ()>, &'static Moto) {
-        let guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+        let guard = Moto::serial();
         let moto = MOTO.get_or_init(Moto::start);
+        moto.reset();
+        (guard, moto)
+    }
+
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self._child.lock().unwrap_or_else(|e| e.into_inner()).id()
+    }
+
+    /// Wipes moto (run inside the namespace moto is in).
+    pub fn reset(&self) {
         let status = Command::new("curl")
-            .args(["-sf", "-X", "POST", &format!("{}/moto-api/reset", moto.url)])
+            .args(["-sf", "-X", "POST", &format!("{}/moto-api/reset", self.url)])
             .stdout(Stdio::null())
             .status()
             .expect("curl");
         assert!(status.success(), "POST /moto-api/reset failed");
-        (guard, moto)
+    }
+
+    /// Serializes the AWS tests without starting the shared server (a test
+    /// that brings its own).
+    pub fn serial() -> MutexGuard<'static, ()> {
+        SERIAL.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Environment for a gameday process: moto's endpoint, dummy credentials,

@@ -1,0 +1,160 @@
+//! The network test bed itself (tests/common/testbed.rs): gameday's DNS on
+//! non-loopback addresses, through a real recursive resolver (unbound), and
+//! a bed that leaves nothing behind.
+
+mod common;
+
+use common::testbed::{TestBed, AUTHORITATIVE, REGIONS, RESOLVER};
+use gameday::net::dns::{query_a, DnsError};
+use gameday::probe::resolver::{build, resolve, Resolvers};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// An embedded-database lab's parameters: the DNS tests need no PostgreSQL.
+fn embedded_params() -> PathBuf {
+    common::root().join("scenarios/kill-primary-targets.toml")
+}
+
+#[test]
+fn the_dns_probe_asks_an_authoritative_server_on_a_non_loopback_address() {
+    let _serial = common::moto::Moto::serial();
+    if !common::testbed::available() {
+        return;
+    }
+    let bed = TestBed::network(&embedded_params());
+    let (answer, refused) = bed.runner.run(|| {
+        common::rt().block_on(async {
+            let authoritative = SocketAddr::new(AUTHORITATIVE.into(), 53);
+            let answer = query_a(authoritative, gameday::lab::RECORD, Duration::from_secs(2)).await;
+            // A recursive resolver is no authoritative server: it refuses RD=0.
+            let resolver = SocketAddr::new(RESOLVER.into(), 53);
+            let refused = query_a(resolver, gameday::lab::RECORD, Duration::from_secs(2)).await;
+            (answer, refused)
+        })
+    });
+    let answer = answer.expect("the lab's authoritative server answers across the veth");
+    assert_eq!(answer.addresses, vec![REGIONS[0]]);
+    assert!(answer.authoritative);
+    match refused {
+        Err(DnsError::Rcode(text)) => assert!(
+            text.starts_with("REFUSED") && text.contains("authoritative name servers"),
+            "{text}"
+        ),
+        other => panic!("unbound answered a non-recursive question: {other:?}"),
+    }
+}
+
+#[test]
+fn a_customer_resolves_through_unbound_and_follows_the_cname() {
+    let _serial = common::moto::Moto::serial();
+    if !common::testbed::available() {
+        return;
+    }
+    let bed = TestBed::network(&embedded_params());
+    let (record, alias) = bed.runner.run(|| {
+        common::rt().block_on(async {
+            let through = Resolvers::Servers(vec![SocketAddr::new(RESOLVER.into(), 53)]);
+            let resolver = build(&through, Duration::from_secs(3)).unwrap();
+            let record = resolve(&resolver, gameday::lab::RECORD, Duration::from_secs(3)).await;
+            let alias = resolve(&resolver, gameday::lab::ALIAS, Duration::from_secs(3)).await;
+            (record, alias)
+        })
+    });
+    let record = record.expect("unbound resolves the failover record through its stub zone");
+    assert_eq!(record.addresses, vec![REGIONS[0]]);
+    let alias = alias.expect("the alias resolves");
+    assert_eq!(alias.addresses, vec![REGIONS[0]]);
+    assert_eq!(
+        alias.chain,
+        vec![
+            gameday::lab::ALIAS.trim_end_matches('.'),
+            gameday::lab::RECORD.trim_end_matches('.')
+        ]
+    );
+}
+
+/// Whether a process is gone (or a zombie nobody has reaped yet).
+fn gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z')),
+    }
+}
+
+#[test]
+fn the_test_bed_tears_itself_down() {
+    let _serial = common::moto::Moto::serial();
+    if !common::testbed::available() {
+        return;
+    }
+    let params = common::root().join("scenarios/postgres/fail-primary-database.toml");
+    if !common::postgres_available() {
+        return;
+    }
+    let bed = TestBed::start(&params);
+    let footprint = bed.footprint();
+    // Everything running in the two namespaces, PostgreSQL included.
+    let mut pids = footprint.pids.clone();
+    for ns in &footprint.namespaces {
+        let out = std::process::Command::new("ip")
+            .args(["netns", "pids", ns])
+            .output()
+            .unwrap();
+        pids.extend(
+            String::from_utf8_lossy(&out.stdout)
+                .split_whitespace()
+                .filter_map(|p| p.parse::<u32>().ok()),
+        );
+    }
+    assert!(
+        pids.len() > footprint.pids.len(),
+        "PostgreSQL runs in the bed: {pids:?}"
+    );
+    let listed = String::from_utf8(
+        std::process::Command::new("ip")
+            .args(["netns", "list"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    for ns in &footprint.namespaces {
+        assert!(
+            listed.contains(ns.as_str()),
+            "{ns} exists while the bed runs"
+        );
+    }
+    drop(bed);
+
+    let listed = String::from_utf8(
+        std::process::Command::new("ip")
+            .args(["netns", "list"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    for ns in &footprint.namespaces {
+        assert!(!listed.contains(ns.as_str()), "{ns} is left: {listed}");
+        assert!(!std::path::Path::new(&format!("/run/netns/{ns}")).exists());
+    }
+    for link in &footprint.links {
+        let shown = std::process::Command::new("ip")
+            .args(["link", "show", link])
+            .output()
+            .unwrap();
+        assert!(!shown.status.success(), "link {link} is left in the host");
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !pids.iter().all(|p| gone(*p)) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "processes left: {:?}",
+            pids.iter().filter(|p| !gone(**p)).collect::<Vec<_>>()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
