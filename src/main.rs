@@ -90,6 +90,9 @@ enum Command {
         /// AWS named profile for credentials (over the scenario's `profile`).
         #[arg(long, value_name = "NAME")]
         profile: Option<String>,
+        /// Declare that this runner is not on AWS (when instance metadata cannot say).
+        #[arg(long)]
+        runner_not_on_aws: bool,
     },
     /// Run a game day: baseline, fault, observe, revert, measure, judge, report.
     #[command(
@@ -117,6 +120,10 @@ enum Command {
         /// AWS named profile for credentials (over the scenario's `profile`).
         #[arg(long, value_name = "NAME")]
         profile: Option<String>,
+        /// Declare that this runner is not on AWS (when instance metadata cannot
+        /// say which subnet it is in, sever-az needs this).
+        #[arg(long)]
+        runner_not_on_aws: bool,
     },
     /// Re-render a saved run: table, md, html, junit or json.
     #[command(
@@ -285,8 +292,15 @@ fn dispatch(command: Command) -> ExitStatus {
             attach,
             strict,
             profile,
+            runner_not_on_aws,
         } => match attach.client() {
-            Ok(attach) => commands::plan::plan(&scenario, attach, profile.as_deref(), strict),
+            Ok(attach) => commands::plan::plan(
+                &scenario,
+                attach,
+                profile.as_deref(),
+                strict,
+                runner_not_on_aws,
+            ),
             Err(code) => code,
         },
         Command::Run {
@@ -297,15 +311,19 @@ fn dispatch(command: Command) -> ExitStatus {
             yes,
             ignore_window,
             profile,
+            runner_not_on_aws,
         } => match attach.client() {
             Ok(attach) => commands::run::run(
                 &scenario,
                 attach,
                 reports,
-                no_progress,
-                yes,
-                ignore_window,
-                profile,
+                commands::run::Flags {
+                    no_progress,
+                    consent: yes,
+                    ignore_window,
+                    profile,
+                    runner_not_on_aws,
+                },
             ),
             Err(code) => code,
         },

@@ -652,3 +652,50 @@ fn an_fis_template_that_reaches_another_region_or_account_is_refused_at_plan() {
         }
     });
 }
+
+#[test]
+fn sever_az_needs_the_runner_declared_off_aws_when_instance_metadata_cannot_say() {
+    let (_guard, moto) = Moto::lock();
+    common::rt().block_on(async {
+        let stage = Stage::build(&moto.clients().await, Records::Alias).await;
+        let faults =
+            "[[faults]]\nkind = \"sever-az\"\naz = \"b\"\nsubnet_tags = { Tier = \"app\" }\n";
+        let undeclared = |text: String| text.replace("runner_not_on_aws = true\n", "");
+        for (imds, why) in [
+            (
+                gameday::aws::Imds::Off,
+                "instance metadata is disabled (AWS_EC2_METADATA_DISABLED)",
+            ),
+            (
+                // Nothing listens there: as off AWS, or a hop limit of 1 in a container.
+                gameday::aws::Imds::At("http://127.0.0.1:9".into()),
+                "the instance metadata service did not answer",
+            ),
+        ] {
+            let aws = moto.clients().await.with_imds(imds);
+            let text = undeclared(stage.scenario(faults));
+            let scenario = gameday::scenario::parse(Path::new("moto.toml"), &text).unwrap();
+            let params = scenario.aws.clone().unwrap();
+            let env = Env::Aws(Arc::new(
+                AwsEnv::discover(&params, aws.clone()).await.unwrap(),
+            ));
+            let Err(refused) =
+                gameday::plan::resolve(&scenario.faults, &scenario.probes, &env, RUN).await
+            else {
+                panic!("sever-az must not be planned when nobody knows where the runner is");
+            };
+            let refused = refused.to_string();
+            assert!(
+                refused.contains("cannot tell which subnet this runner is in")
+                    && refused.contains(why)
+                    && refused.contains("--runner-not-on-aws"),
+                "{refused}"
+            );
+            // Declared: planned.
+            plan_of(&aws, &stage, faults)
+                .await
+                .map(|_| ())
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+    });
+}

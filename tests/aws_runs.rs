@@ -8,7 +8,8 @@ mod common;
 use common::moto::{
     acl_of, cluster_writer, deny_acl_count, Moto, Records, Stage, ACCOUNT, PRIMARY,
 };
-use common::{crash_at, explain, only_report, scratch, StandingLab};
+use common::testbed::TestBed;
+use common::{crash_at, explain, only_report, scratch};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -279,43 +280,63 @@ fn guards_refuse_a_wrong_account_a_region_not_allowed_and_a_run_without_consent(
     });
 }
 
-/// A standing PostgreSQL lab for customers, DNS and the canary's database,
-/// with moto's account pointing at it.
+/// The network test bed (tests/common/testbed.rs) with moto's account
+/// pointing at its lab: customers resolve through unbound and call the
+/// regions over HTTPS on non-loopback addresses, the DNS probe asks the lab's
+/// authoritative server on its address, the canary writes to PostgreSQL over
+/// TLS on the primary's address.
 struct Backed {
-    lab: StandingLab,
+    bed: TestBed,
     stage: Stage,
+    /// The canary's connection string, without sslmode (gameday requires TLS).
     dsn: String,
+    /// The CA of the lab's PostgreSQL certificate, when it serves TLS.
+    database_ca: Option<PathBuf>,
 }
 
-fn backed(moto: &Moto) -> Backed {
-    backed_with(moto, "scenarios/postgres/fail-primary-database.toml")
+/// A bed whose lab runs PostgreSQL with TLS, or None where the bed or
+/// PostgreSQL is missing (outside CI; under CI that fails).
+fn backed() -> Option<Backed> {
+    backed_with("database_tls = true")
 }
 
-fn backed_with(moto: &Moto, params: &str) -> Backed {
-    let lab = StandingLab::start(&["--params", params]);
-    let env = common::rt().block_on(lab.client.describe()).unwrap();
+/// As `backed`, with `lab` added to the PostgreSQL lab's [lab] table.
+fn backed_with(lab: &str) -> Option<Backed> {
+    if !common::testbed::available() || !common::postgres_available() {
+        return None;
+    }
+    let dir = scratch("aws-bed-params");
+    let params = dir.join("params.toml");
+    let text = std::fs::read_to_string(
+        common::root().join("scenarios/postgres/fail-primary-database.toml"),
+    )
+    .unwrap();
+    std::fs::write(&params, text.replace("[lab]\n", &format!("[lab]\n{lab}\n"))).unwrap();
+    let bed = TestBed::start(&params);
+    let env = bed.describe();
     let db = env.regions[0].database_endpoint.expect("database endpoint");
-    let stage = common::rt().block_on(async {
-        let aws = moto.clients().await;
-        Stage::build(&aws, Records::Lab(Box::new(env.clone()))).await
-    });
-    let password = lab.database_password();
-    Backed {
-        lab,
+    let database_ca = env.database_ca.clone();
+    let mut stage =
+        bed.with_aws(|aws| async move { Stage::build(&aws, Records::Lab(Box::new(env))).await });
+    // Customers call the regions' HTTPS fronts by the record's name.
+    stage.endpoint = format!("https://{}/orders/latest", stage.record);
+    let password = bed.database_password();
+    Some(Backed {
         stage,
         dsn: format!(
             "host={} port={} user=gameday password={password} dbname=postgres",
             db.ip(),
             db.port()
         ),
-    }
+        database_ca,
+        bed,
+    })
 }
 
 impl Backed {
     fn scenario(&self, faults: &str, extra: &str) -> String {
-        let env = common::rt().block_on(self.lab.client.describe()).unwrap();
         format!(
-            r#"name = "moto-lab"
+            r#"name = "moto-bed"
 target = "aws"
 baseline = "2s"
 stable_for = "1s"
@@ -329,16 +350,18 @@ rpo = "5s"
 {faults}
 [[probes]]
 kind = "http"
-resolvers = ["{dns}"]
+resolvers = ["{resolver}:53"]
+ca_file = "{https_ca}"
 [[probes]]
 kind = "dns"
-name_servers = ["{dns}"]
+name_servers = ["{authoritative}:53"]
 [[probes]]
 kind = "health-check"
 interval = "1s"
 [[probes]]
 kind = "canary"
 connection_env = "GAMEDAY_TEST_DSN"
+{database_ca}
 [[probes]]
 kind = "alarm"
 interval = "1s"
@@ -347,16 +370,21 @@ alarm_names = ["{alarm}"]
 kind = "alarm"
 "#,
             self.stage.aws_table(ACCOUNT),
-            dns = env.dns,
+            resolver = common::testbed::RESOLVER,
+            authoritative = common::testbed::AUTHORITATIVE,
+            https_ca = self.bed.https_ca().display(),
+            database_ca = match &self.database_ca {
+                Some(ca) => format!("ca_file = \"{}\"", ca.display()),
+                None => String::new(),
+            },
             alarm = self.stage.alarm,
         )
     }
-}
 
-impl Backed {
-    /// `gameday run --yes` of a scenario against moto, with `dsn` for the canary.
-    fn run(&self, moto: &Moto, dsn: &str, reports: &Path, scenario: &Path) -> Command {
-        let mut cmd = moto.gameday();
+    /// `gameday run --yes` of a scenario in the runner's namespace, with
+    /// `dsn` for the canary.
+    fn run(&self, dsn: &str, reports: &Path, scenario: &Path) -> Command {
+        let mut cmd = self.bed.gameday();
         cmd.env("GAMEDAY_TEST_DSN", dsn)
             .args(["run", "--yes", "--no-progress", "--reports"])
             .arg(reports)
@@ -387,19 +415,47 @@ const SEVER_B: &str =
 
 #[test]
 fn a_whole_run_against_moto_severs_reverts_verifies_and_reports() {
-    let (_guard, moto) = Moto::lock();
-    if !common::postgres_available() {
-        return;
-    }
-    let b = backed(moto);
+    let _serial = Moto::serial();
+    let Some(mut b) = backed() else { return };
+    // Customers call a name that is a CNAME to the failover record.
+    b.stage.endpoint = format!(
+        "https://{}/orders/latest",
+        gameday::lab::ALIAS.trim_end_matches('.')
+    );
+    let b = &b;
     let dir = scratch("aws-run");
     let reports = dir.join("reports");
     let path = write(&dir, &b.scenario(SEVER_B, ""));
-    let original =
-        common::rt().block_on(async { acl_of(&moto.clients().await, &b.stage.subnet_b).await });
-    let out = b.run(moto, &b.dsn, &reports, &path).output().unwrap();
+    let plan = b.bed.gameday().arg("plan").arg(&path).output().unwrap();
+    assert_eq!(plan.status.code(), Some(0), "{}", explain(&plan));
+    assert!(
+        String::from_utf8_lossy(&plan.stdout).contains(
+            "endpoint host is a CNAME chain to the failover record: www.lab.gameday.test -> app.lab.gameday.test"
+        ),
+        "{}",
+        explain(&plan)
+    );
+    let original = b
+        .bed
+        .with_aws(|aws| async move { acl_of(&aws, &b.stage.subnet_b).await });
+    let out = b.run(&b.dsn, &reports, &path).output().unwrap();
     let report = only_report(&reports);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    assert_eq!(report["outcome"], "passed", "{}", explain(&out));
     assert_eq!(report["revert"]["complete"], true, "{}", explain(&out));
+    // Every customer request went through unbound, the CNAME and TLS, and was served.
+    let customers: Vec<&serde_json::Value> = report["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["what"]["data"]["probe"] == "http")
+        .collect();
+    assert!(customers.len() > 20, "{}", customers.len());
+    let failed: Vec<_> = customers
+        .iter()
+        .filter(|e| e["what"]["data"]["ok"] != true)
+        .collect();
+    assert!(failed.is_empty(), "{failed:?}");
     assert_eq!(report["environment"]["target"], "aws");
     assert_eq!(report["environment"]["aws"]["account"], ACCOUNT);
     assert!(report["phases"].is_object(), "{}", explain(&out));
@@ -423,8 +479,7 @@ fn a_whole_run_against_moto_severs_reverts_verifies_and_reports() {
     // The connection string never appears in output or reports.
     let text = std::fs::read_to_string(common::only_run_dir(&reports).join("report.json")).unwrap();
     assert!(!text.contains(&b.dsn) && !String::from_utf8_lossy(&out.stdout).contains(&b.dsn));
-    common::rt().block_on(async {
-        let aws = moto.clients().await;
+    b.bed.with_aws(|aws| async move {
         assert_eq!(acl_of(&aws, &b.stage.subnet_b).await, original);
         assert_eq!(deny_acl_count(&aws).await, 0);
     });
@@ -432,11 +487,9 @@ fn a_whole_run_against_moto_severs_reverts_verifies_and_reports() {
 
 #[test]
 fn an_alarm_in_alarm_aborts_the_run_reverts_and_exits_3() {
-    let (_guard, moto) = Moto::lock();
-    if !common::postgres_available() {
-        return;
-    }
-    let b = backed(moto);
+    let _serial = Moto::serial();
+    let Some(b) = backed() else { return };
+    let b = &b;
     let dir = scratch("aws-alarm");
     let reports = dir.join("reports");
     let path = write(
@@ -445,7 +498,7 @@ fn an_alarm_in_alarm_aborts_the_run_reverts_and_exits_3() {
             .replace("observe_at_least = \"3s\"", "observe_at_least = \"25s\""),
     );
     let child = b
-        .run(moto, &b.dsn, &reports, &path)
+        .run(&b.dsn, &reports, &path)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -456,8 +509,7 @@ fn an_alarm_in_alarm_aborts_the_run_reverts_and_exits_3() {
         std::time::Duration::from_secs(30),
         "the fault was never applied",
     );
-    common::rt().block_on(async {
-        let aws = moto.clients().await;
+    b.bed.with_aws(|aws| async move {
         assert_eq!(deny_acl_count(&aws).await, 1, "severed");
         aws.region(PRIMARY)
             .cloudwatch
@@ -482,18 +534,16 @@ fn an_alarm_in_alarm_aborts_the_run_reverts_and_exits_3() {
         "{reason}"
     );
     assert_eq!(report["revert"]["complete"], true);
-    common::rt().block_on(async {
-        assert_eq!(deny_acl_count(&moto.clients().await).await, 0, "reverted");
+    b.bed.with_aws(|aws| async move {
+        assert_eq!(deny_acl_count(&aws).await, 0, "reverted");
     });
 }
 
 #[test]
 fn killed_at_every_step_gameday_revert_restores_moto_exactly() {
-    let (_guard, moto) = Moto::lock();
-    if !common::postgres_available() {
-        return;
-    }
-    let b = backed(moto);
+    let _serial = Moto::serial();
+    let Some(b) = backed() else { return };
+    let b = &b;
     let faults = format!(
         "{SEVER_B}[[faults]]\nkind = \"deregister-targets\"\ntarget_groups = [\"{}\"]\nselection = \"count:3\"\n",
         b.stage.target_group
@@ -510,8 +560,7 @@ fn killed_at_every_step_gameday_revert_restores_moto_exactly() {
         let dir = scratch(&format!("aws-kill-{point}"));
         let reports = dir.join("reports");
         let path = write(&dir, &b.scenario(&faults, ""));
-        let (acl_before, regs_before) = common::rt().block_on(async {
-            let aws = moto.clients().await;
+        let (acl_before, regs_before) = b.bed.with_aws(|aws| async move {
             (
                 acl_of(&aws, &b.stage.subnet_b).await,
                 gameday::aws::call::registrations(&aws, PRIMARY, &b.stage.target_group)
@@ -525,7 +574,7 @@ fn killed_at_every_step_gameday_revert_restores_moto_exactly() {
             point
         };
         let out = b
-            .run(moto, &b.dsn, &reports, &path)
+            .run(&b.dsn, &reports, &path)
             .env("FAILPOINTS", crash_at(run_point))
             .output()
             .unwrap();
@@ -537,7 +586,8 @@ fn killed_at_every_step_gameday_revert_restores_moto_exactly() {
         );
         if point == "revert-after-undo-intent" {
             // The revert itself dies once, after journaling its first undo.
-            let dying = moto
+            let dying = b
+                .bed
                 .gameday()
                 .env("FAILPOINTS", crash_at(point))
                 .args(["revert", "--yes"])
@@ -546,13 +596,20 @@ fn killed_at_every_step_gameday_revert_restores_moto_exactly() {
                 .unwrap();
             assert_eq!(dying.status.code(), None, "{}", explain(&dying));
         }
-        let status = moto.gameday().arg("status").arg(&reports).output().unwrap();
+        let status = b
+            .bed
+            .gameday()
+            .arg("status")
+            .arg(&reports)
+            .output()
+            .unwrap();
         assert!(
             String::from_utf8_lossy(&status.stdout).contains("pending undo"),
             "{point}: {}",
             explain(&status)
         );
-        let revert = moto
+        let revert = b
+            .bed
             .gameday()
             .args(["revert", "--yes"])
             .arg(&reports)
@@ -564,7 +621,8 @@ fn killed_at_every_step_gameday_revert_restores_moto_exactly() {
             "{point}: {}",
             explain(&revert)
         );
-        let again = moto
+        let again = b
+            .bed
             .gameday()
             .args(["revert", "--yes"])
             .arg(&reports)
@@ -576,8 +634,7 @@ fn killed_at_every_step_gameday_revert_restores_moto_exactly() {
             "{point}: twice is harmless: {}",
             explain(&again)
         );
-        common::rt().block_on(async {
-            let aws = moto.clients().await;
+        b.bed.with_aws(|aws| async move {
             assert_eq!(
                 acl_of(&aws, &b.stage.subnet_b).await,
                 acl_before,
@@ -633,7 +690,13 @@ fn shipped_aws_scenarios_validate_and_plan_against_a_stage_like_the_seed() {
             .replace("66666666-7777-8888-9999-000000000000", &stage.hc_secondary)
             .replace("EXT1a2b3c4d5e6f7", &stage.fis_template);
         let path = write(&dir, &text);
-        let out = moto.gameday().arg("plan").arg(&path).output().unwrap();
+        // Off AWS, with no instance metadata: sever-az needs the declaration.
+        let out = moto
+            .gameday()
+            .args(["plan", "--runner-not-on-aws"])
+            .arg(&path)
+            .output()
+            .unwrap();
         let name = file.file_name().unwrap().to_string_lossy();
         if name == "fail-primary-database.toml" {
             // No global database in the stage: one clear line naming it.
@@ -655,21 +718,19 @@ fn shipped_aws_scenarios_validate_and_plan_against_a_stage_like_the_seed() {
 }
 
 #[test]
-fn the_canary_insists_on_tls_when_the_connection_string_says_so() {
-    let (_guard, moto) = Moto::lock();
-    if !common::postgres_available() {
+fn the_canary_requires_tls_on_aws_unless_the_connection_string_says_otherwise() {
+    let _serial = Moto::serial();
+    let Some(b) = backed_with("database_tls = false") else {
         return;
-    }
-    let b = backed(moto);
+    };
+    let b = &b;
     let dir = scratch("aws-tls");
     let reports = dir.join("reports");
     let path = write(&dir, &b.scenario(SEVER_B, ""));
-    // The lab's PostgreSQL has no TLS: sslmode=require must refuse it, and the
-    // run must refuse to inject with nothing changed.
-    let out = b
-        .run(moto, &format!("{} sslmode=require", b.dsn), &reports, &path)
-        .output()
-        .unwrap();
+    // The lab's PostgreSQL has no TLS and the connection string names no
+    // sslmode: the canary requires TLS (prefer would let it be stripped on
+    // the way), so the run refuses to inject with nothing changed.
+    let out = b.run(&b.dsn, &reports, &path).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
     let report = only_report(&reports);
     assert!(
@@ -694,29 +755,25 @@ fn the_canary_insists_on_tls_when_the_connection_string_says_so() {
         "{errors:?}"
     );
     assert!(!errors.is_empty());
-    common::rt().block_on(async {
-        assert_eq!(
-            deny_acl_count(&moto.clients().await).await,
-            0,
-            "nothing was changed"
-        );
+    b.bed.with_aws(|aws| async move {
+        assert_eq!(deny_acl_count(&aws).await, 0, "nothing was changed");
     });
 }
 
 #[test]
 fn an_fis_experiment_is_followed_and_one_stopped_outside_the_run_ends_it() {
-    let (_guard, moto) = Moto::lock();
-    if !common::postgres_available() {
-        return;
-    }
-    let b = backed(moto);
+    let _serial = Moto::serial();
+    let Some(b) = backed() else { return };
+    let b = &b;
     // moto runs an experiment to completion at once; make it take ten status
     // reads per step, as a real one takes time.
-    let set = Command::new("curl")
+    let mut set = Command::new("curl");
+    b.bed.runner.enter(&mut set);
+    let set = set
         .args(["-sf", "-X", "POST", "-H", "Content-Type: application/json"])
         .arg("--data")
         .arg(r#"{"model_name": "fis::experiment", "transition": {"progression": "manual", "times": 10}}"#)
-        .arg(format!("{}/moto-api/state-manager/set-transition", moto.url))
+        .arg(format!("{}/moto-api/state-manager/set-transition", b.bed.moto().url))
         .output()
         .unwrap();
     assert!(set.status.success(), "{}", explain(&set));
@@ -732,7 +789,7 @@ fn an_fis_experiment_is_followed_and_one_stopped_outside_the_run_ends_it() {
             .replace("observe_at_least = \"3s\"", "observe_at_least = \"25s\""),
     );
     let child = b
-        .run(moto, &b.dsn, &reports, &path)
+        .run(&b.dsn, &reports, &path)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -745,8 +802,7 @@ fn an_fis_experiment_is_followed_and_one_stopped_outside_the_run_ends_it() {
     );
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     let experiment = loop {
-        let found = common::rt().block_on(async {
-            let aws = moto.clients().await;
+        let found = b.bed.with_aws(|aws| async move {
             let listed = aws
                 .region(PRIMARY)
                 .fis
@@ -773,12 +829,12 @@ fn an_fis_experiment_is_followed_and_one_stopped_outside_the_run_ends_it() {
     // per state keep it running meanwhile), FIS stops it on its own, as its
     // stop condition would: the run must notice.
     std::thread::sleep(std::time::Duration::from_millis(1500));
-    common::rt().block_on(async {
-        let aws = moto.clients().await;
+    let id = &experiment;
+    b.bed.with_aws(|aws| async move {
         aws.region(PRIMARY)
             .fis
             .stop_experiment()
-            .id(&experiment)
+            .id(id)
             .send()
             .await
             .unwrap();
@@ -807,45 +863,20 @@ fn an_fis_experiment_is_followed_and_one_stopped_outside_the_run_ends_it() {
 
 #[test]
 fn the_canary_verifies_the_databases_tls_certificate_against_ca_file() {
-    let (_guard, moto) = Moto::lock();
-    if !common::postgres_available() {
-        return;
-    }
-    // A lab whose PostgreSQL serves TLS from its own CA, as RDS does from Amazon's.
+    let _serial = Moto::serial();
+    // The lab's PostgreSQL serves TLS from its own CA, as RDS does from Amazon's.
+    let Some(b) = backed() else { return };
+    let b = &b;
     let dir = scratch("aws-pg-tls");
-    let params = dir.join("params.toml");
-    let text = std::fs::read_to_string(
-        common::root().join("scenarios/postgres/fail-primary-database.toml"),
-    )
-    .unwrap();
-    std::fs::write(
-        &params,
-        text.replace("[lab]\n", "[lab]\ndatabase_tls = true\n"),
-    )
-    .unwrap();
-    let b = backed_with(moto, params.to_str().unwrap());
-    let env = common::rt().block_on(b.lab.client.describe()).unwrap();
-    let ca = env
-        .database_ca
-        .clone()
-        .expect("the lab says which CA signed its certificate");
     let reports = dir.join("reports");
+    // No sslmode in the connection string: on AWS the canary requires TLS.
     let run = |scenario: String, reports: &Path| {
         let path = write(&dir, &scenario);
-        b.run(moto, &format!("{} sslmode=require", b.dsn), reports, &path)
-            .output()
-            .unwrap()
+        b.run(&b.dsn, reports, &path).output().unwrap()
     };
 
     // Trusting the lab's CA: every write goes over TLS and is acked.
-    let trusted = b.scenario(SEVER_B, "").replace(
-        "connection_env = \"GAMEDAY_TEST_DSN\"",
-        &format!(
-            "connection_env = \"GAMEDAY_TEST_DSN\"\nca_file = \"{}\"",
-            ca.display()
-        ),
-    );
-    let out = run(trusted, &reports);
+    let out = run(b.scenario(SEVER_B, ""), &reports);
     assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
     let report = only_report(&reports);
     assert_eq!(report["phases"]["lost_writes"]["count"], 0);
@@ -853,7 +884,14 @@ fn the_canary_verifies_the_databases_tls_certificate_against_ca_file() {
 
     // Only the system's roots: the certificate is refused, nothing is changed.
     let untrusted_reports = dir.join("untrusted");
-    let out = run(b.scenario(SEVER_B, ""), &untrusted_reports);
+    let untrusted = b.scenario(SEVER_B, "").replace(
+        &format!(
+            "ca_file = \"{}\"\n",
+            b.database_ca.as_ref().unwrap().display()
+        ),
+        "",
+    );
+    let out = run(untrusted, &untrusted_reports);
     assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
     let report = only_report(&untrusted_reports);
     let errors: Vec<&str> = report["timeline"]
@@ -871,11 +909,9 @@ fn the_canary_verifies_the_databases_tls_certificate_against_ca_file() {
 
 #[test]
 fn a_database_failover_is_left_in_place_and_the_report_says_so() {
-    let (_guard, moto) = Moto::lock();
-    if !common::postgres_available() {
-        return;
-    }
-    let b = backed(moto);
+    let _serial = Moto::serial();
+    let Some(b) = backed() else { return };
+    let b = &b;
     let dir = scratch("aws-failover");
     let reports = dir.join("reports");
     let path = write(
@@ -885,10 +921,12 @@ fn a_database_failover_is_left_in_place_and_the_report_says_so() {
             "",
         ),
     );
-    let writer =
-        || common::rt().block_on(async { cluster_writer(&moto.clients().await, "orders").await });
+    let writer = || {
+        b.bed
+            .with_aws(|aws| async move { cluster_writer(&aws, "orders").await })
+    };
     let before = writer();
-    let out = b.run(moto, &b.dsn, &reports, &path).output().unwrap();
+    let out = b.run(&b.dsn, &reports, &path).output().unwrap();
     let report = only_report(&reports);
     assert_eq!(report["revert"]["complete"], true, "{}", explain(&out));
     let left = report["revert"]["not_undone"].as_array().unwrap();
@@ -906,5 +944,53 @@ fn a_database_failover_is_left_in_place_and_the_report_says_so() {
         writer(),
         before,
         "the failover stays: failing back is its own game day"
+    );
+}
+
+#[test]
+fn an_endpoint_that_skips_the_failover_record_is_named_in_plan_and_refused_by_run() {
+    let _serial = Moto::serial();
+    let Some(mut b) = backed() else { return };
+    // A regional name straight to the primary's address: the failover never moves it.
+    b.stage.endpoint = format!("https://{}/orders/latest", common::testbed::DIRECT);
+    let b = &b;
+    let dir = scratch("aws-direct");
+    let path = write(&dir, &b.scenario(SEVER_B, ""));
+    let plan = b.bed.gameday().arg("plan").arg(&path).output().unwrap();
+    let said = String::from_utf8_lossy(&plan.stdout).to_string();
+    assert!(
+        said.contains(&format!(
+            "endpoint host resolves through {} and never reaches the failover record app.lab.gameday.test",
+            common::testbed::DIRECT
+        )) && said.contains("endpoint_skips_record = true"),
+        "{}",
+        explain(&plan)
+    );
+    let reports = dir.join("reports");
+    let out = b.run(&b.dsn, &reports, &path).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("never reaches the failover record")
+            || String::from_utf8_lossy(&out.stderr).contains("never reaches the failover record"),
+        "{}",
+        explain(&out)
+    );
+    b.bed.with_aws(|aws| async move {
+        assert_eq!(deny_acl_count(&aws).await, 0, "nothing was changed");
+    });
+    // Declared on purpose: plan says so and nothing refuses.
+    let declared = write(
+        &dir,
+        &b.scenario(SEVER_B, "").replace(
+            "runner_not_on_aws = true\n",
+            "runner_not_on_aws = true\nendpoint_skips_record = true\n",
+        ),
+    );
+    let plan = b.bed.gameday().arg("plan").arg(&declared).output().unwrap();
+    assert_eq!(plan.status.code(), Some(0), "{}", explain(&plan));
+    assert!(
+        String::from_utf8_lossy(&plan.stdout).contains("declared on purpose"),
+        "{}",
+        explain(&plan)
     );
 }

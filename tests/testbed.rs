@@ -6,7 +6,7 @@ mod common;
 
 use common::testbed::{TestBed, AUTHORITATIVE, REGIONS, RESOLVER};
 use gameday::net::dns::{query_a, DnsError};
-use gameday::probe::resolver::{build, resolve, Resolvers};
+use gameday::net::resolve::{build, resolve, Resolvers};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -38,7 +38,7 @@ fn the_dns_probe_asks_an_authoritative_server_on_a_non_loopback_address() {
     assert!(answer.authoritative);
     match refused {
         Err(DnsError::Rcode(text)) => assert!(
-            text.starts_with("REFUSED") && text.contains("authoritative name servers"),
+            text.starts_with("Refused") && text.contains("authoritative name servers"),
             "{text}"
         ),
         other => panic!("unbound answered a non-recursive question: {other:?}"),

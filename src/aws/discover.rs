@@ -142,6 +142,8 @@ pub struct AwsEnv {
     pub clients: AwsClients,
     /// Which region an address belongs to.
     pub addresses: std::sync::Arc<super::addresses::AddressBook>,
+    /// Whether the customers' endpoint goes through the failover record.
+    pub endpoint: super::endpoint::EndpointPath,
 }
 
 impl AwsEnv {
@@ -204,6 +206,7 @@ impl AwsEnv {
             },
             clients,
             addresses: Default::default(),
+            endpoint: super::endpoint::EndpointPath::Unchecked,
         })
     }
 }
@@ -364,6 +367,8 @@ pub(crate) mod example {
             endpoint: "https://app.example.com/healthz".into(),
             primary_health_check: "hc-1".into(),
             secondary_health_check: Some("hc-2".into()),
+            runner_not_on_aws: false,
+            endpoint_skips_record: false,
         }
     }
 

@@ -12,6 +12,7 @@ pub mod addresses;
 pub mod arn;
 pub mod call;
 pub mod discover;
+pub mod endpoint;
 pub mod error;
 pub mod guard;
 pub mod health;

@@ -30,6 +30,16 @@ pub struct AwsParams {
     /// Route 53 health check of the secondary, if it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secondary_health_check: Option<String>,
+    /// Declares that the runner is not on AWS, so that a fault that could
+    /// cut the runner off (sever-az) may go ahead when the instance metadata
+    /// service cannot say which subnet the runner is in (`--runner-not-on-aws`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub runner_not_on_aws: bool,
+    /// Declares that `endpoint`'s host does not resolve through `record_name`
+    /// on purpose (a regional endpoint, say): the customer probe then does not
+    /// test the failover, and `plan` and `run` refuse it unless this is set.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub endpoint_skips_record: bool,
 }
 
 impl AwsParams {

@@ -248,29 +248,31 @@ pub async fn subnets(
     Ok(found)
 }
 
-/// The subnets this machine's network interfaces are in, when it runs on EC2
-/// and the instance metadata service answers within a second; empty otherwise
-/// (the answer cannot be known, e.g. off AWS or with IMDS disabled).
-pub async fn runner_subnets(aws: &AwsClients) -> Vec<String> {
+/// The subnets this machine's network interfaces are in, from the instance
+/// metadata service (one second per question); an error when it cannot be
+/// asked or does not answer (off AWS, metadata disabled, an IMDSv2 hop limit
+/// of 1 inside a container): then nobody knows.
+pub async fn runner_subnets(aws: &AwsClients) -> Result<Vec<String>, String> {
     let mut builder = aws_config::imds::Client::builder()
         .connect_timeout(std::time::Duration::from_secs(1))
         .read_timeout(std::time::Duration::from_secs(1))
         .max_attempts(1);
     match aws.imds() {
-        super::Imds::Off => return Vec::new(),
+        super::Imds::Off => {
+            return Err("instance metadata is disabled (AWS_EC2_METADATA_DISABLED)".into())
+        }
         super::Imds::Standard => {}
-        super::Imds::At(url) => match builder.endpoint(url) {
-            Ok(b) => builder = b,
-            Err(_) => return Vec::new(),
-        },
+        super::Imds::At(url) => {
+            builder = builder
+                .endpoint(url)
+                .map_err(|e| format!("instance metadata endpoint {url}: {e}"))?
+        }
     }
     let client = builder.build();
-    let Ok(macs) = client
+    let macs = client
         .get("/latest/meta-data/network/interfaces/macs/")
         .await
-    else {
-        return Vec::new();
-    };
+        .map_err(|e| format!("the instance metadata service did not answer ({e})"))?;
     let mut out = Vec::new();
     for mac in macs
         .as_ref()
@@ -280,14 +282,15 @@ pub async fn runner_subnets(aws: &AwsClients) -> Vec<String> {
         if mac.is_empty() {
             continue;
         }
-        if let Ok(s) = client
+        let subnet = client
             .get(format!(
                 "/latest/meta-data/network/interfaces/macs/{mac}/subnet-id"
             ))
             .await
-        {
-            out.push(s.as_ref().trim().to_string());
-        }
+            .map_err(|e| {
+                format!("the instance metadata service did not say the subnet of {mac} ({e})")
+            })?;
+        out.push(subnet.as_ref().trim().to_string());
     }
-    out
+    Ok(out)
 }

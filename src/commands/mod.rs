@@ -31,6 +31,13 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, ExitStatus> {
         })
 }
 
+/// `--runner-not-on-aws`: the same declaration as the scenario's key.
+pub fn declare_runner_not_on_aws(scenario: &mut crate::scenario::Scenario, declared: bool) {
+    if let (true, Some(aws)) = (declared, scenario.aws.as_mut()) {
+        aws.runner_not_on_aws = true;
+    }
+}
+
 /// The scenario and a runtime to run it on, or the exit code after saying why not.
 pub fn scenario_and_runtime(
     path: &Path,

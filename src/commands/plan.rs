@@ -14,11 +14,13 @@ pub fn plan(
     attach: Option<crate::lab::LabClient>,
     profile: Option<&str>,
     strict: bool,
+    runner_not_on_aws: bool,
 ) -> ExitStatus {
-    let (scenario, rt) = match scenario_and_runtime(path) {
+    let (mut scenario, rt) = match scenario_and_runtime(path) {
         Ok(both) => both,
         Err(code) => return code,
     };
+    super::declare_runner_not_on_aws(&mut scenario, runner_not_on_aws);
     rt.block_on(async {
         let connected = match crate::environment::connect(&scenario, attach, profile).await {
             Ok(c) => c,

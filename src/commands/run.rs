@@ -8,27 +8,39 @@ use crate::words::ExitStatus;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
+/// `gameday run`'s switches.
+pub struct Flags {
+    /// No live progress.
+    pub no_progress: bool,
+    /// `--yes`.
+    pub consent: bool,
+    /// `--ignore-window`.
+    pub ignore_window: bool,
+    /// `--profile`.
+    pub profile: Option<String>,
+    /// `--runner-not-on-aws`.
+    pub runner_not_on_aws: bool,
+}
+
 /// Runs a scenario.
 pub fn run(
     path: &Path,
     attach: Option<crate::lab::LabClient>,
     reports_dir: PathBuf,
-    no_progress: bool,
-    consent: bool,
-    ignore_window: bool,
-    profile: Option<String>,
+    flags: Flags,
 ) -> ExitStatus {
-    let (scenario, rt) = match scenario_and_runtime(path) {
+    let (mut scenario, rt) = match scenario_and_runtime(path) {
         Ok(both) => both,
         Err(code) => return code,
     };
+    super::declare_runner_not_on_aws(&mut scenario, flags.runner_not_on_aws);
     let opts = RunOptions {
         reports_dir,
         attach,
-        progress: !no_progress && std::io::stderr().is_terminal(),
-        consent,
-        ignore_window,
-        profile,
+        progress: !flags.no_progress && std::io::stderr().is_terminal(),
+        consent: flags.consent,
+        ignore_window: flags.ignore_window,
+        profile: flags.profile,
     };
     match rt.block_on(execute(&scenario, &opts)) {
         Ok(result) => {

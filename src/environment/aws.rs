@@ -4,19 +4,28 @@
 
 use super::Appliers;
 use crate::aws::{guard, AwsClients, AwsEnv, AwsParams};
+use crate::net::resolve::Resolvers;
 use crate::plan::{Plan, Step};
 
 /// Loads credentials and reads the environment; refuses a wrong account at
 /// once, before anything else is read.
-pub async fn connect(params: &AwsParams, profile: Option<&str>) -> Result<AwsEnv, String> {
+pub async fn connect(
+    params: &AwsParams,
+    profile: Option<&str>,
+    customers: &Resolvers,
+) -> Result<AwsEnv, String> {
     let clients = AwsClients::load(profile.or(params.profile.as_deref())).await;
-    let env = AwsEnv::discover(params, clients).await?;
+    let mut env = AwsEnv::discover(params, clients).await?;
     guard::account(&env.description)?;
+    env.endpoint = crate::aws::endpoint::trace(params, customers).await;
     Ok(env)
 }
 
 /// Guards between the plan and the baseline: regions, steady state, consent.
 pub async fn preflight(env: &AwsEnv, plan: &Plan, consent: bool) -> Result<(), String> {
+    if let Some(refusal) = env.endpoint.refusal(&env.description.params) {
+        return Err(refusal);
+    }
     guard::regions(&env.description, plan)?;
     guard::steady(&env.description, &env.clients).await?;
     guard::consent(&env.description, plan, consent)

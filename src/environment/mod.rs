@@ -14,8 +14,9 @@ use crate::aws::{AwsClients, AwsEnv};
 use crate::floor::FloorInputs;
 use crate::lab::{LabClient, LabDescription};
 use crate::measure::accuracy::TruthMark;
+use crate::net::resolve::Resolvers;
 use crate::plan::{Action, Plan, Step};
-use crate::probe::resolver::{Destination, Resolvers};
+use crate::probe::resolver::Destination;
 use crate::report::Environment;
 use crate::words::{Applied, ChangeError, Role};
 use std::net::{Ipv4Addr, SocketAddr};
@@ -111,12 +112,8 @@ impl Env {
                 l.record.trim_end_matches('.').to_string(),
             ),
             Env::Aws(a) => {
-                let through = match resolvers {
-                    [] => Resolvers::System,
-                    list => Resolvers::Servers(list.to_vec()),
-                };
                 let (_, host, _, _) = a.description.params.endpoint_parts();
-                (through, host)
+                (Resolvers::from_list(resolvers), host)
             }
         }
     }
@@ -247,7 +244,11 @@ impl Env {
     pub fn lint(&self) -> Vec<String> {
         match self {
             Env::Lab(l) => crate::floor::lint(&l.params),
-            Env::Aws(a) => crate::floor::aws_lint::lint(&a.description),
+            Env::Aws(a) => {
+                let mut lint = crate::floor::aws_lint::lint(&a.description);
+                lint.extend(a.endpoint.lint(&a.description.params));
+                lint
+            }
         }
     }
 
@@ -439,7 +440,13 @@ pub async fn connect(
             if attach.is_some() {
                 return Err("--attach is for a standing lab; this scenario's target is aws".into());
             }
-            let env = aws::connect(params, profile).await?;
+            let through = scenario
+                .probes
+                .iter()
+                .find_map(|p| p.customer_resolvers())
+                .map(Resolvers::from_list)
+                .unwrap_or(Resolvers::System);
+            let env = aws::connect(params, profile, &through).await?;
             Ok(Connected {
                 env: Env::Aws(Arc::new(env)),
                 embedded: None,

@@ -130,7 +130,15 @@ impl SeverAz {
         })?;
         let chosen = &found[..n];
         // Cutting the runner off would leave nobody to undo it.
-        let mine = crate::aws::resolve::runner_subnets(&env.clients).await;
+        let mine = match crate::aws::resolve::runner_subnets(&env.clients).await {
+            Ok(mine) => mine,
+            Err(_) if env.description.params.runner_not_on_aws => Vec::new(),
+            Err(why) => {
+                return Err(format!(
+                    "cannot tell which subnet this runner is in: {why}; severing {az} could cut gameday off from AWS before it can undo. If the runner is not on AWS, pass --runner-not-on-aws (or set runner_not_on_aws = true in [aws]); on EC2, let gameday reach the instance metadata service (IMDSv2 hop limit 2 in containers)"
+                ))
+            }
+        };
         if let Some(s) = chosen.iter().find(|s| mine.contains(&s.id)) {
             return Err(format!(
                 "subnet {} is the one this runner is in (instance metadata); severing it would cut gameday off from AWS before it can undo; run from elsewhere or exclude it with subnet_tags",

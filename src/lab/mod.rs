@@ -340,7 +340,7 @@ impl Lab {
             apex: hickory_proto::rr::Name::from_ascii(ZONE)?,
             record: hickory_proto::rr::Name::from_ascii(RECORD)?,
             alias: hickory_proto::rr::Name::from_ascii(ALIAS)?,
-            addresses: Role::both().map(|role| public_ip(role)),
+            addresses: Role::both().map(public_ip),
             ttl: params.dns_ttl.get().as_secs() as u32,
         };
         tasks.push(dns::spawn(dns_socket, zone, checkers.clone()));

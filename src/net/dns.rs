@@ -93,7 +93,7 @@ pub async fn query_a(
         ResponseCode::NoError => {}
         ResponseCode::Refused => {
             return Err(DnsError::Rcode(format!(
-                "REFUSED ({server} does not answer non-recursive questions for {name}: list the zone's authoritative name servers, not a recursive resolver)"
+                "Refused ({server} is not authoritative for {name} and will not answer it without recursion; list the zone's authoritative name servers, not a recursive resolver)"
             )))
         }
         code => return Err(DnsError::Rcode(code.to_string())),

@@ -39,8 +39,9 @@ pub struct CanaryProbe {
     #[serde(default)]
     pub connection_env: Option<String>,
     /// AWS: a PEM bundle to trust besides the system's roots, for TLS to the
-    /// database (e.g. the Amazon RDS `global-bundle.pem`). TLS follows the
-    /// connection string's `sslmode` (`prefer` by default, `require` to insist).
+    /// database (e.g. the Amazon RDS `global-bundle.pem`). TLS is required
+    /// (and the certificate verified) unless the connection string names
+    /// another `sslmode`: `prefer` would let TLS be stripped on the way.
     #[serde(default)]
     pub ca_file: Option<std::path::PathBuf>,
     #[serde(skip)]
@@ -248,7 +249,8 @@ impl CanaryProbe {
             let tls = crate::net::tls::client_config(self.ca_file.as_deref())?;
             let tls = tokio_postgres_rustls::MakeRustlsConnect::new((*tls).clone());
             // The error text of a failed connection never includes the string itself.
-            let (client, connection) = tokio_postgres::connect(&dsn, tls)
+            let (client, connection) = connection_config(&dsn, var)?
+                .connect(tls)
                 .await
                 .map_err(|e| format!("connecting through ${var}: {}", chain(&e)))?;
             tokio::spawn(connection);
@@ -294,6 +296,20 @@ impl CanaryProbe {
     }
 }
 
+/// The connection string in `$var`, with TLS required when it names no
+/// `sslmode` (libpq's default, `prefer`, falls back to plain text when TLS is
+/// refused, which anyone on the path can do). The error never quotes the
+/// string: it holds a password.
+fn connection_config(dsn: &str, var: &str) -> Result<tokio_postgres::Config, String> {
+    let mut config: tokio_postgres::Config = dsn.parse().map_err(|_| {
+        format!("the connection string in ${var} cannot be parsed; use key=value pairs (host=... user=... dbname=...) or a postgresql:// URL")
+    })?;
+    if !dsn.to_ascii_lowercase().contains("sslmode") {
+        config.ssl_mode(tokio_postgres::config::SslMode::Require);
+    }
+    Ok(config)
+}
+
 /// An error and its causes, in one line ("error performing TLS handshake:
 /// server does not support TLS").
 fn chain(e: &dyn std::error::Error) -> String {
@@ -308,4 +324,24 @@ fn chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::connection_config;
+    use tokio_postgres::config::SslMode;
+
+    #[test]
+    fn tls_is_required_unless_the_connection_string_says_otherwise() {
+        let mode = |dsn: &str| connection_config(dsn, "DSN").unwrap().get_ssl_mode();
+        assert_eq!(mode("host=db user=app dbname=orders"), SslMode::Require);
+        assert_eq!(mode("postgresql://app@db/orders"), SslMode::Require);
+        assert_eq!(mode("host=db user=app sslmode=disable"), SslMode::Disable);
+        assert_eq!(
+            mode("postgresql://app@db/orders?sslmode=prefer"),
+            SslMode::Prefer
+        );
+        let err = connection_config("host='db password=s3cret", "DSN").unwrap_err();
+        assert!(err.contains("$DSN") && !err.contains("s3cret"), "{err}");
+    }
 }

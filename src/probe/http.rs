@@ -110,6 +110,9 @@ impl Probe for HttpProbe {
     fn requests_per_tick(&self) -> u32 {
         self.requests
     }
+    fn customer_resolvers(&self) -> Option<&[std::net::SocketAddr]> {
+        Some(&self.resolvers)
+    }
     fn check_target(&self, target: crate::scenario::Target) -> Result<(), (&'static str, String)> {
         if target == crate::scenario::Target::Lab && !self.resolvers.is_empty() {
             return Err(crate::fault::option_for(

@@ -99,6 +99,10 @@ pub trait Probe: Send + Sync {
     }
     /// What it watches, for the plan.
     fn describe(&self, env: &Env) -> String;
+    /// The resolvers customers ask, for a probe that plays customers.
+    fn customer_resolvers(&self) -> Option<&[std::net::SocketAddr]> {
+        None
+    }
     /// Makes one observation (or several, e.g. one per region).
     async fn observe(&self, ctx: &ProbeContext) -> Vec<Observation>;
     /// Final observations once observing is over, before anything is reverted.

@@ -596,6 +596,7 @@ record_name = "{}"
 endpoint = "{}"
 primary_health_check = "{}"
 secondary_health_check = "{}"
+runner_not_on_aws = true
 "#,
             self.zone, self.record, self.endpoint, self.hc_primary, self.hc_secondary
         )

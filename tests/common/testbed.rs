@@ -29,6 +29,9 @@ pub const RESOLVER: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 2);
 pub const AUTHORITATIVE: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 53);
 /// The regions' public addresses (primary, secondary).
 pub const REGIONS: [Ipv4Addr; 2] = [Ipv4Addr::new(10, 77, 1, 10), Ipv4Addr::new(10, 77, 2, 10)];
+/// A name unbound answers itself with the primary's address: a regional
+/// endpoint that the failover never moves.
+pub const DIRECT: &str = "direct.gameday.test";
 /// The HTTPS port of the TLS front.
 pub const HTTPS_PORT: u16 = 443;
 /// Prefix of every namespace a bed creates: `gameday-tb-<pid>-<hex>-runner`.
@@ -379,13 +382,15 @@ fn start_unbound(ns: &Netns, dir: &Path) -> Child {
     module-config: "iterator"
     access-control: 10.77.0.0/16 allow
     local-zone: "test." nodefault
+    local-data: "{DIRECT}. 30 IN A {primary}"
 stub-zone:
     name: "{zone}"
     stub-addr: {AUTHORITATIVE}@53
 remote-control:
     control-enable: no
 "#,
-            dir = dir.display()
+            dir = dir.display(),
+            primary = REGIONS[0],
         ),
     )
     .unwrap();
@@ -501,7 +506,7 @@ fn tls_acceptor(dir: &Path) -> tokio_rustls::TlsAcceptor {
     let ca_cert = ca.self_signed(&ca_key).unwrap();
     std::fs::write(dir.join("https-ca.pem"), ca_cert.pem()).unwrap();
     let issuer = Issuer::new(ca, ca_key);
-    let names: Vec<String> = [gameday::lab::RECORD, gameday::lab::ALIAS]
+    let names: Vec<String> = [gameday::lab::RECORD, gameday::lab::ALIAS, DIRECT]
         .iter()
         .map(|n| n.trim_end_matches('.').to_string())
         .collect();
