@@ -56,18 +56,11 @@ async fn undo_all(aws: &AwsClients, plan: &Plan) {
 }
 
 async fn registrations(aws: &AwsClients, tg: &str) -> BTreeSet<(String, Option<i32>)> {
-    gameday::aws::call::registrations(aws, PRIMARY, tg)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|r| (r.id, r.port))
-        .collect()
+    common::moto::registered(aws, tg).await
 }
 
 async fn states(aws: &AwsClients, ids: &[String]) -> Vec<(String, String)> {
-    gameday::aws::call::instance_states(aws, PRIMARY, ids)
-        .await
-        .unwrap()
+    common::moto::instance_states(aws, ids).await
 }
 
 #[test]
@@ -276,7 +269,27 @@ fn fail_database_fails_over_the_cluster_and_says_it_is_not_undone() {
             .await
             .unwrap();
         assert!(reboot.steps[0].apply.summary().contains("reboot DB instance ledger with failover"));
+        // The call itself, not only its summary: RebootDBInstance with ForceFailover of ledger.
+        match &reboot.steps[0].apply {
+            Action::Aws(gameday::aws::AwsCall::RebootWithFailover { region, instance }) => {
+                assert_eq!((region.as_str(), instance.as_str()), (PRIMARY, "ledger"));
+            }
+            other => panic!("not a reboot with failover: {}", other.summary()),
+        }
         apply_all(&aws, &reboot).await;
+        let status = aws
+            .region(PRIMARY)
+            .rds
+            .describe_db_instances()
+            .db_instance_identifier("ledger")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            status.db_instances()[0].multi_az(),
+            Some(true),
+            "ledger is still the Multi-AZ instance it was"
+        );
         let bad = plan_of(
             &aws,
             &stage,
@@ -311,6 +324,16 @@ fn fis_experiment_starts_from_the_template_and_its_undo_stops_it() {
         )
         .await
         .unwrap();
+        // moto completes an experiment at once; keep it running for ten reads
+        // per state, as a real one takes time, so the undo has one to stop.
+        let set = std::process::Command::new("curl")
+            .args(["-sf", "-X", "POST", "-H", "Content-Type: application/json"])
+            .arg("--data")
+            .arg(r#"{"model_name": "fis::experiment", "transition": {"progression": "manual", "times": 10}}"#)
+            .arg(format!("{}/moto-api/state-manager/set-transition", moto.url))
+            .status()
+            .unwrap();
+        assert!(set.success());
         apply_all(&aws, &plan).await;
         let listed = aws
             .region(PRIMARY)
@@ -329,7 +352,33 @@ fn fis_experiment_starts_from_the_template_and_its_undo_stops_it() {
             })
             .collect();
         assert_eq!(mine.len(), 1, "one experiment, tagged with the run");
+        let id = mine[0].id().unwrap().to_string();
+        let state = |aws: AwsClients, id: String| async move {
+            let got = aws
+                .region(PRIMARY)
+                .fis
+                .get_experiment()
+                .id(id)
+                .send()
+                .await
+                .unwrap();
+            got.experiment()
+                .and_then(|x| x.state())
+                .and_then(|s| s.status())
+                .map(|s| s.as_str().to_string())
+                .unwrap_or_default()
+        };
+        let running = state(aws.clone(), id.clone()).await;
+        assert!(
+            ["pending", "initiating", "running"].contains(&running.as_str()),
+            "{running}"
+        );
         undo_all(&aws, &plan).await;
+        let stopped = state(aws.clone(), id.clone()).await;
+        assert!(
+            ["stopping", "stopped"].contains(&stopped.as_str()),
+            "the undo stopped the experiment: {stopped}"
+        );
         let bad = plan_of(
             &aws,
             &stage,

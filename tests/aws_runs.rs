@@ -6,7 +6,7 @@
 mod common;
 
 use common::moto::{
-    acl_of, cluster_writer, deny_acl_count, Moto, Records, Stage, ACCOUNT, PRIMARY,
+    acl_of, cluster_writer, deny_acl_count, registered, Moto, Records, Stage, ACCOUNT, PRIMARY,
 };
 use common::testbed::TestBed;
 use common::{crash_at, explain, only_report, scratch};
@@ -61,9 +61,7 @@ fn plan_reads_the_account_prints_changes_undos_floors_and_changes_nothing() {
     common::rt().block_on(async {
         let aws = moto.clients().await;
         assert_eq!(deny_acl_count(&aws).await, 0, "plan created nothing");
-        let regs = gameday::aws::call::registrations(&aws, PRIMARY, &stage.target_group)
-            .await
-            .unwrap();
+        let regs = registered(&aws, &stage.target_group).await;
         assert_eq!(regs.len(), 4, "plan deregistered nothing");
     });
 
@@ -549,23 +547,24 @@ fn killed_at_every_step_gameday_revert_restores_moto_exactly() {
         b.stage.target_group
     );
     let mut restored = 0;
+    // Each point, and what must be in place once the process is dead
+    // (subnet b severed, three targets deregistered): the journal is ahead of
+    // AWS after an intent, level with it after an apply.
     let points = [
-        "after-intent",
-        "after-apply",
-        "observing",
-        "after-undo-intent",
-        "revert-after-undo-intent",
+        ("after-intent", false, false),
+        ("after-apply", true, false),
+        ("observing", true, true),
+        ("after-undo-intent", true, true),
+        ("revert-after-undo-intent", true, false),
     ];
-    for point in points {
+    for (point, severed, deregistered) in points {
         let dir = scratch(&format!("aws-kill-{point}"));
         let reports = dir.join("reports");
         let path = write(&dir, &b.scenario(&faults, ""));
         let (acl_before, regs_before) = b.bed.with_aws(|aws| async move {
             (
                 acl_of(&aws, &b.stage.subnet_b).await,
-                gameday::aws::call::registrations(&aws, PRIMARY, &b.stage.target_group)
-                    .await
-                    .unwrap(),
+                registered(&aws, &b.stage.target_group).await,
             )
         });
         let run_point = if point == "revert-after-undo-intent" {
@@ -579,8 +578,8 @@ fn killed_at_every_step_gameday_revert_restores_moto_exactly() {
             .output()
             .unwrap();
         assert_eq!(
-            out.status.code(),
-            None,
+            std::os::unix::process::ExitStatusExt::signal(&out.status),
+            Some(libc::SIGKILL),
             "{point}: killed by SIGKILL\n{}",
             explain(&out)
         );
@@ -594,8 +593,27 @@ fn killed_at_every_step_gameday_revert_restores_moto_exactly() {
                 .arg(&reports)
                 .output()
                 .unwrap();
-            assert_eq!(dying.status.code(), None, "{}", explain(&dying));
+            assert_eq!(
+                std::os::unix::process::ExitStatusExt::signal(&dying.status),
+                Some(libc::SIGKILL),
+                "{}",
+                explain(&dying)
+            );
         }
+        // The damage the dead process left, read from moto.
+        let before = regs_before.len();
+        b.bed.with_aws(|aws| async move {
+            assert_eq!(
+                deny_acl_count(&aws).await,
+                usize::from(severed),
+                "{point}: subnet b severed after the kill: {severed}"
+            );
+            assert_eq!(
+                registered(&aws, &b.stage.target_group).await.len(),
+                if deregistered { before - 3 } else { before },
+                "{point}: three targets deregistered after the kill: {deregistered}"
+            );
+        });
         let status = b
             .bed
             .gameday()
@@ -634,6 +652,7 @@ fn killed_at_every_step_gameday_revert_restores_moto_exactly() {
             "{point}: twice is harmless: {}",
             explain(&again)
         );
+        let regs_before = &regs_before;
         b.bed.with_aws(|aws| async move {
             assert_eq!(
                 acl_of(&aws, &b.stage.subnet_b).await,
@@ -641,13 +660,11 @@ fn killed_at_every_step_gameday_revert_restores_moto_exactly() {
                 "{point}: subnet association"
             );
             assert_eq!(deny_acl_count(&aws).await, 0, "{point}: deny ACL deleted");
-            let mut regs = gameday::aws::call::registrations(&aws, PRIMARY, &b.stage.target_group)
-                .await
-                .unwrap();
-            let mut expected = regs_before.clone();
-            regs.sort_by(|a, b| a.id.cmp(&b.id));
-            expected.sort_by(|a, b| a.id.cmp(&b.id));
-            assert_eq!(regs, expected, "{point}: registrations");
+            assert_eq!(
+                registered(&aws, &b.stage.target_group).await,
+                *regs_before,
+                "{point}: registrations"
+            );
         });
         restored += 1;
     }

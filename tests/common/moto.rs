@@ -625,19 +625,88 @@ connection_env = "GAMEDAY_TEST_DSN"
 }
 
 /// The network ACL a primary subnet is associated with.
+///
+/// The oracles below read AWS with raw SDK calls, never through the
+/// `gameday::aws::call` helpers that the undo and the verification use, so a
+/// filter bug there cannot hide a leftover here.
 pub async fn acl_of(aws: &AwsClients, subnet: &str) -> String {
-    gameday::aws::call::association_of(&aws.region(PRIMARY).ec2, subnet)
+    let out = aws
+        .region(PRIMARY)
+        .ec2
+        .describe_network_acls()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("association.subnet-id")
+                .values(subnet)
+                .build(),
+        )
+        .send()
         .await
-        .unwrap()
-        .1
+        .unwrap();
+    let acls = out.network_acls();
+    assert_eq!(acls.len(), 1, "subnet {subnet} is associated with one ACL");
+    acls[0].network_acl_id().unwrap().to_string()
 }
 
-/// How many gameday deny ACLs exist in the primary region.
+/// How many network ACLs other than the VPCs' defaults exist in the primary
+/// region, tagged or not: the stage makes none, so any is a leftover.
 pub async fn deny_acl_count(aws: &AwsClients) -> usize {
-    gameday::aws::call::deny_acls(&aws.region(PRIMARY).ec2, "", None)
+    let out = aws
+        .region(PRIMARY)
+        .ec2
+        .describe_network_acls()
+        .send()
         .await
-        .unwrap()
-        .len()
+        .unwrap();
+    out.network_acls()
+        .iter()
+        .filter(|a| a.is_default() != Some(true))
+        .count()
+}
+
+/// The registrations of a target group (id, port), by DescribeTargetHealth.
+pub async fn registered(aws: &AwsClients, tg: &str) -> std::collections::BTreeSet<(String, Option<i32>)> {
+    let out = aws
+        .region(PRIMARY)
+        .elbv2
+        .describe_target_health()
+        .target_group_arn(tg)
+        .send()
+        .await
+        .unwrap();
+    out.target_health_descriptions()
+        .iter()
+        .filter_map(|d| d.target())
+        .map(|t| (t.id().unwrap_or_default().to_string(), t.port()))
+        .collect()
+}
+
+/// Each instance's state name, by DescribeInstances, in the order asked.
+pub async fn instance_states(aws: &AwsClients, ids: &[String]) -> Vec<(String, String)> {
+    let out = aws
+        .region(PRIMARY)
+        .ec2
+        .describe_instances()
+        .set_instance_ids(Some(ids.to_vec()))
+        .send()
+        .await
+        .unwrap();
+    let mut found: Vec<(String, String)> = out
+        .reservations()
+        .iter()
+        .flat_map(|r| r.instances())
+        .map(|i| {
+            (
+                i.instance_id().unwrap_or_default().to_string(),
+                i.state()
+                    .and_then(|s| s.name())
+                    .map(|n| n.as_str().to_string())
+                    .unwrap_or_default(),
+            )
+        })
+        .collect();
+    found.sort_by_key(|(id, _)| ids.iter().position(|x| x == id));
+    found
 }
 
 /// The writer instance of a primary DB cluster.
