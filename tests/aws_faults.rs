@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::Replaced;
+
 use common::moto::{acl_of, cluster_writer, deny_acl_count, Moto, Records, Stage, PRIMARY};
 use gameday::aws::{AwsClients, AwsEnv};
 use gameday::environment::{Appliers, Env};
@@ -436,7 +438,7 @@ fn a_global_database_failover_is_planned_against_its_members_and_errors_are_one_
         let (_, plan) = plan_of(&aws, &stage, &faults).await.unwrap();
         assert!(plan.steps[0].apply.summary().contains("fail over (allowing data loss) global database orders-global"));
         // The writer itself is no target.
-        let Err(bad) = plan_of(&aws, &stage, &faults.replace(&target, &source_arn)).await else {
+        let Err(bad) = plan_of(&aws, &stage, &faults.replaced(&target, &source_arn)).await else {
             panic!("planning a failover to the writer must fail");
         };
         assert!(bad.contains("is already the writer of orders-global"), "{bad}");
@@ -501,7 +503,7 @@ fn sever_az_refuses_the_subnet_the_runner_is_in() {
             "{refused}"
         );
         // Another AZ is fine.
-        plan_of(&aws, &stage, &faults.replace("az = \"b\"", "az = \"a\""))
+        plan_of(&aws, &stage, &faults.replaced("az = \"b\"", "az = \"a\""))
             .await
             .map(|_| ())
             .unwrap_or_else(|e| panic!("{e}"));
@@ -709,7 +711,7 @@ fn sever_az_needs_the_runner_declared_off_aws_when_instance_metadata_cannot_say(
         let stage = Stage::build(&moto.clients().await, Records::Alias).await;
         let faults =
             "[[faults]]\nkind = \"sever-az\"\naz = \"b\"\nsubnet_tags = { Tier = \"app\" }\n";
-        let undeclared = |text: String| text.replace("runner_not_on_aws = true\n", "");
+        let undeclared = |text: String| text.replaced("runner_not_on_aws = true\n", "");
         for (imds, why) in [
             (
                 gameday::aws::Imds::Off,

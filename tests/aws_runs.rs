@@ -5,11 +5,13 @@
 
 mod common;
 
+use common::Replaced;
+
 use common::moto::{
     acl_of, cluster_writer, deny_acl_count, registered, Moto, Records, Stage, ACCOUNT, PRIMARY,
 };
 use common::testbed::TestBed;
-use common::{crash_at, explain, only_report, scratch};
+use common::{crash_at, explain, only_report, scratch, wait_until_applied};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -70,7 +72,7 @@ fn plan_reads_the_account_prints_changes_undos_floors_and_changes_nothing() {
         &dir,
         &stage
             .scenario("[[faults]]\nkind = \"stop-instances\"\ntags = { Service = \"app\" }\n")
-            .replace("rto = \"2m\"", "rto = \"45s\""),
+            .replaced("rto = \"2m\"", "rto = \"45s\""),
     );
     let out = moto
         .gameday()
@@ -216,7 +218,7 @@ fn guards_refuse_a_wrong_account_a_region_not_allowed_and_a_run_without_consent(
     // Credentials for another account than the scenario allows.
     let wrong = write(
         &dir,
-        &stage.scenario(faults).replace(ACCOUNT, "210987654321"),
+        &stage.scenario(faults).replaced(ACCOUNT, "210987654321"),
     );
     let out = moto
         .gameday()
@@ -236,7 +238,7 @@ fn guards_refuse_a_wrong_account_a_region_not_allowed_and_a_run_without_consent(
     // A region the scenario does not allow: refused at load, with its location.
     let region = write(
         &dir,
-        &stage.scenario(faults).replace(
+        &stage.scenario(faults).replaced(
             "[aws]\n",
             "[aws]\nallowed_regions = [\"us-east-1\", \"eu-west-1\"]\n",
         ),
@@ -309,7 +311,11 @@ fn backed_with(lab: &str) -> Option<Backed> {
         common::root().join("scenarios/postgres/fail-primary-database.toml"),
     )
     .unwrap();
-    std::fs::write(&params, text.replace("[lab]\n", &format!("[lab]\n{lab}\n"))).unwrap();
+    std::fs::write(
+        &params,
+        text.replaced("[lab]\n", &format!("[lab]\n{lab}\n")),
+    )
+    .unwrap();
     let bed = TestBed::start(&params);
     let env = bed.describe();
     let db = env.regions[0].database_endpoint.expect("database endpoint");
@@ -391,23 +397,6 @@ kind = "alarm"
     }
 }
 
-/// Waits until the run under `reports` has journaled its fault as applied.
-fn wait_until_applied(reports: &Path, limit: std::time::Duration, what: &str) {
-    let deadline = std::time::Instant::now() + limit;
-    loop {
-        let applied = std::fs::read_dir(reports)
-            .ok()
-            .and_then(|mut d| d.next())
-            .and_then(|e| std::fs::read_to_string(e.ok()?.path().join("journal.jsonl")).ok())
-            .is_some_and(|j| j.contains("\"applied\""));
-        if applied {
-            return;
-        }
-        assert!(std::time::Instant::now() < deadline, "{what}");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-}
-
 const SEVER_B: &str =
     "[[faults]]\nkind = \"sever-az\"\naz = \"b\"\nsubnet_tags = { Tier = \"app\" }\n";
 
@@ -474,9 +463,46 @@ fn a_whole_run_against_moto_severs_reverts_verifies_and_reports() {
     ] {
         assert!(kinds.contains(k), "no {k} observation: {kinds:?}");
     }
-    // The connection string never appears in output or reports.
-    let text = std::fs::read_to_string(common::only_run_dir(&reports).join("report.json")).unwrap();
-    assert!(!text.contains(&b.dsn) && !String::from_utf8_lossy(&out.stdout).contains(&b.dsn));
+    // What was undone: the one severed subnet, and nothing differs.
+    let undone = report["revert"]["undone"].as_array().unwrap();
+    assert_eq!(undone.len(), 1, "{}", report["revert"]);
+    assert!(
+        undone[0].as_str().unwrap().contains(&b.stage.subnet_b),
+        "{}",
+        report["revert"]
+    );
+    assert_eq!(report["revert"]["differences"].as_array().unwrap().len(), 0);
+    // The connection string (and its password) never appears in output,
+    // reports or the journal.
+    let password = b
+        .dsn
+        .split("password=")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap();
+    let mut places = vec![
+        ("stdout", String::from_utf8_lossy(&out.stdout).to_string()),
+        ("stderr", String::from_utf8_lossy(&out.stderr).to_string()),
+    ];
+    for file in [
+        "report.json",
+        "report.md",
+        "report.html",
+        "junit.xml",
+        "journal.jsonl",
+    ] {
+        let text = std::fs::read_to_string(common::only_run_dir(&reports).join(file))
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        places.push((file, text));
+    }
+    for (place, text) in places {
+        assert!(
+            !text.contains(&b.dsn) && !text.contains(password),
+            "the connection string leaks into {place}"
+        );
+    }
     b.bed.with_aws(|aws| async move {
         assert_eq!(acl_of(&aws, &b.stage.subnet_b).await, original);
         assert_eq!(deny_acl_count(&aws).await, 0);
@@ -493,7 +519,7 @@ fn an_alarm_in_alarm_aborts_the_run_reverts_and_exits_3() {
     let path = write(
         &dir,
         &b.scenario(SEVER_B, "")
-            .replace("observe_at_least = \"3s\"", "observe_at_least = \"25s\""),
+            .replaced("observe_at_least = \"3s\"", "observe_at_least = \"25s\""),
     );
     let child = b
         .run(&b.dsn, &reports, &path)
@@ -706,6 +732,11 @@ fn shipped_aws_scenarios_validate_and_plan_against_a_stage_like_the_seed() {
             .replace("11111111-2222-3333-4444-555555555555", &stage.hc_primary)
             .replace("66666666-7777-8888-9999-000000000000", &stage.hc_secondary)
             .replace("EXT1a2b3c4d5e6f7", &stage.fis_template);
+        assert!(
+            text.contains(&stage.zone),
+            "{}: the example zone id was replaced",
+            file.display()
+        );
         let path = write(&dir, &text);
         // Off AWS, with no instance metadata: sever-az needs the declaration.
         let out = moto
@@ -803,7 +834,7 @@ fn an_fis_experiment_is_followed_and_one_stopped_outside_the_run_ends_it() {
     let path = write(
         &dir,
         &b.scenario(&faults, "")
-            .replace("observe_at_least = \"3s\"", "observe_at_least = \"25s\""),
+            .replaced("observe_at_least = \"3s\"", "observe_at_least = \"25s\""),
     );
     let child = b
         .run(&b.dsn, &reports, &path)
@@ -901,7 +932,7 @@ fn the_canary_verifies_the_databases_tls_certificate_against_ca_file() {
 
     // Only the system's roots: the certificate is refused, nothing is changed.
     let untrusted_reports = dir.join("untrusted");
-    let untrusted = b.scenario(SEVER_B, "").replace(
+    let untrusted = b.scenario(SEVER_B, "").replaced(
         &format!(
             "ca_file = \"{}\"\n",
             b.database_ca.as_ref().unwrap().display()
@@ -945,6 +976,8 @@ fn a_database_failover_is_left_in_place_and_the_report_says_so() {
     let before = writer();
     let out = b.run(&b.dsn, &reports, &path).output().unwrap();
     let report = only_report(&reports);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    assert_eq!(report["outcome"], "passed", "{}", explain(&out));
     assert_eq!(report["revert"]["complete"], true, "{}", explain(&out));
     let left = report["revert"]["not_undone"].as_array().unwrap();
     assert_eq!(left.len(), 1, "{}", report["revert"]);
@@ -998,7 +1031,7 @@ fn an_endpoint_that_skips_the_failover_record_is_named_in_plan_and_refused_by_ru
     // Declared on purpose: plan says so and nothing refuses.
     let declared = write(
         &dir,
-        &b.scenario(SEVER_B, "").replace(
+        &b.scenario(SEVER_B, "").replaced(
             "runner_not_on_aws = true\n",
             "runner_not_on_aws = true\nendpoint_skips_record = true\n",
         ),

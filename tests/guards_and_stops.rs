@@ -2,7 +2,9 @@
 //! end a run early, revert everything and exit 3.
 
 mod common;
+
 use chrono::{Datelike, Utc};
+use common::Replaced;
 use common::*;
 
 /// A shipped scenario with extra top-level keys and tables appended.
@@ -161,14 +163,24 @@ fn both_regions_unhealthy_is_flagged_fail_open_never_a_successful_failover() {
         "",
         "[[faults]]\nkind = \"deregister-targets\"\nregion = \"secondary\"\nselection = \"all\"\n",
     );
-    let text = std::fs::read_to_string(&path)
-        .unwrap()
-        .replace("timeout = \"30s\"", "timeout = \"7s\"");
+    let original = std::fs::read_to_string(&path).unwrap();
+    let text = original.replaced("timeout = \"30s\"", "timeout = \"7s\"");
+    assert_ne!(text, original, "the scenario's timeout line changed");
     std::fs::write(&path, text).unwrap();
     let reports = scratch("fail-open-reports");
     let out = run_file(&path, &reports, &[]);
     let report = only_report(&reports);
-    assert_ne!(out.status.code(), Some(0), "{}", explain(&out));
+    // Nobody is served again (DNS fails open to a primary with no targets):
+    // the timeout ends the run, exit 3 as the README's table says, and the
+    // verdict still says the secondary was never proven.
+    assert_eq!(out.status.code(), Some(3), "{}", explain(&out));
+    assert_eq!(report["outcome"], "aborted", "{}", explain(&out));
+    assert_eq!(
+        report["reason"],
+        "timeout: not recovered and stable 7s after t0",
+        "{}",
+        explain(&out)
+    );
     let flag = report["phases"]["fail_open"]
         .as_str()
         .expect("fail-open flagged");

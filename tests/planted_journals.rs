@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::Replaced;
+
 use gameday::net::http::{read_body, respond, route, serve};
 use hyper::StatusCode;
 use serde_json::json;
@@ -422,7 +424,7 @@ fn a_disallowed_account_sees_no_call_but_sts() {
     let text =
         std::fs::read_to_string(common::root().join("scenarios/aws/kill-primary-targets.toml"))
             .unwrap()
-            .replace("\"123456789012\"", "\"210987654321\"");
+            .replaced("\"123456789012\"", "\"210987654321\"");
     assert!(text.contains("210987654321"));
     let scenario = case.reports.join("other-account.toml");
     std::fs::write(&scenario, text).unwrap();

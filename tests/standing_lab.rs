@@ -218,16 +218,32 @@ fn sigint_mid_run_aborts_reverts_and_exits_3() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Baseline is 2s; 3.5s in, the region is cut off and the run is observing.
-    std::thread::sleep(Duration::from_millis(3500));
+    // Once the fault is journaled as applied, the region really is cut off
+    // (read from the lab, not from the run), and then the signal comes.
+    common::wait_until_applied(
+        &reports,
+        Duration::from_secs(30),
+        "the region was never cut off",
+    );
+    let during = rt().block_on(client.describe()).unwrap().configuration();
+    assert_ne!(during, before, "the fault is in place when SIGINT arrives");
     // SAFETY: plain kill(2) on our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(3), "{}", explain(&out));
     let report = only_report(&reports);
     assert_eq!(report["outcome"], "aborted");
-    assert!(report["reason"].as_str().unwrap().contains("signal"));
+    let reason = report["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("signal") && !reason.contains("baseline"),
+        "{reason}"
+    );
     assert_eq!(report["revert"]["complete"], true);
+    assert!(
+        !report["revert"]["undone"].as_array().unwrap().is_empty(),
+        "the fault was undone: {}",
+        report["revert"]
+    );
     let after = rt().block_on(client.describe()).unwrap().configuration();
     assert_eq!(after, before);
     let _ = std::fs::remove_dir_all(reports);

@@ -22,6 +22,38 @@ pub const STS_OK: &str = r#"<GetCallerIdentityResponse xmlns="https://sts.amazon
   <ResponseMetadata><RequestId>1</RequestId></ResponseMetadata>
 </GetCallerIdentityResponse>"#;
 
+/// `str::replace` that fails the test when there is nothing to replace: an
+/// edit of a scenario that silently did nothing would test the original.
+pub trait Replaced {
+    /// `self` with every `from` replaced by `to`; `from` must occur.
+    fn replaced(&self, from: &str, to: &str) -> String;
+}
+
+impl Replaced for str {
+    #[track_caller]
+    fn replaced(&self, from: &str, to: &str) -> String {
+        assert!(self.contains(from), "{from:?} is not in the text to edit");
+        self.replace(from, to)
+    }
+}
+
+/// Waits until the run under `reports` has journaled its fault as applied.
+pub fn wait_until_applied(reports: &Path, limit: std::time::Duration, what: &str) {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        let applied = std::fs::read_dir(reports)
+            .ok()
+            .and_then(|mut d| d.next())
+            .and_then(|e| std::fs::read_to_string(e.ok()?.path().join("journal.jsonl")).ok())
+            .is_some_and(|j| j.contains("\"applied\""));
+        if applied {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "{what}");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
 /// The built `gameday` binary.
 pub fn gameday() -> Command {
     Command::new(env!("CARGO_BIN_EXE_gameday"))
@@ -189,15 +221,47 @@ impl Drop for StandingLab {
     }
 }
 
+/// Where skipped tests are listed, for `scripts/test` to print after the run
+/// (the harness swallows a passing test's output).
+pub fn skip_list() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("gameday-skipped.txt")
+}
+
+/// A test cannot run here because `what` is missing. Under CI (`CI` set, as
+/// every CI runner sets it) that fails the test; elsewhere the skip is
+/// written where `scripts/test` prints it, so it is seen.
+pub fn skip(test: &str, what: &str) {
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{test}: {what}; CI must have it (scripts/test installs it)"
+    );
+    eprintln!("skipped: {test}: {what}");
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(skip_list())
+    {
+        use std::io::Write;
+        let _ = writeln!(f, "skipped: {test}: {what}");
+    }
+}
+
+/// The name of the running test (the harness names its thread after it).
+pub fn test_name() -> String {
+    std::thread::current()
+        .name()
+        .unwrap_or("a test")
+        .to_string()
+}
+
 /// PostgreSQL present? In CI it must be (scripts/test installs it).
 pub fn postgres_available() -> bool {
     let found = gameday::lab::database::postgres::find_binaries().is_ok();
     if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "PostgreSQL is required in CI; scripts/test installs it"
+        skip(
+            &test_name(),
+            "no PostgreSQL server binaries (apt-get install postgresql)",
         );
-        eprintln!("skipped: no PostgreSQL server binaries (apt-get install postgresql)");
     }
     found
 }

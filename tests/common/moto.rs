@@ -665,7 +665,10 @@ pub async fn deny_acl_count(aws: &AwsClients) -> usize {
 }
 
 /// The registrations of a target group (id, port), by DescribeTargetHealth.
-pub async fn registered(aws: &AwsClients, tg: &str) -> std::collections::BTreeSet<(String, Option<i32>)> {
+pub async fn registered(
+    aws: &AwsClients,
+    tg: &str,
+) -> std::collections::BTreeSet<(String, Option<i32>)> {
     let out = aws
         .region(PRIMARY)
         .elbv2
