@@ -486,13 +486,7 @@ fn a_whole_run_against_moto_severs_reverts_verifies_and_reports() {
         ("stdout", String::from_utf8_lossy(&out.stdout).to_string()),
         ("stderr", String::from_utf8_lossy(&out.stderr).to_string()),
     ];
-    for file in [
-        "report.json",
-        "report.md",
-        "report.html",
-        "junit.xml",
-        "journal.jsonl",
-    ] {
+    for file in common::RUN_FILES {
         let text = std::fs::read_to_string(common::only_run_dir(&reports).join(file))
             .unwrap_or_else(|e| panic!("{file}: {e}"));
         places.push((file, text));

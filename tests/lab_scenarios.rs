@@ -123,7 +123,7 @@ fn check_against_truth(scenario: &str, report: &Value) {
                         .iter()
                         .filter(|t| t.0 == "alb-target-unhealthy" && t.1 == "me-central-1")
                         .map(|t| t.2)
-                        .last(),
+                        .next_back(),
                     0.0,
                 ),
             },
@@ -207,13 +207,7 @@ fn run_and_check(scenario: &str, expected_exit: i32) -> Value {
         "{stdout}"
     );
     let run_dir = only_run_dir(&reports);
-    for file in [
-        "report.json",
-        "report.md",
-        "report.html",
-        "junit.xml",
-        "journal.jsonl",
-    ] {
+    for file in RUN_FILES {
         assert!(
             run_dir.join(file).exists(),
             "{file} missing in {}",

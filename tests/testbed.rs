@@ -16,23 +16,33 @@ fn embedded_params() -> PathBuf {
     common::root().join("scenarios/kill-primary-targets.toml")
 }
 
-#[test]
-fn the_dns_probe_asks_an_authoritative_server_on_a_non_loopback_address() {
+/// Runs `f` in the runner's namespace of a bed without moto or PostgreSQL,
+/// or returns None where no bed can be built.
+fn in_runner<T: Send, F: std::future::Future<Output = T>>(
+    f: impl FnOnce() -> F + Send,
+) -> Option<T> {
     let _serial = common::moto::Moto::serial();
     if !common::testbed::available() {
-        return;
+        return None;
     }
     let bed = TestBed::network(&embedded_params());
-    let (answer, refused) = bed.runner.run(|| {
-        common::rt().block_on(async {
+    Some(bed.runner.run(|| common::rt().block_on(f())))
+}
+
+#[test]
+fn the_dns_probe_asks_an_authoritative_server_on_a_non_loopback_address() {
+    let Some((answer, refused)) = in_runner(|| {
+        async {
             let authoritative = SocketAddr::new(AUTHORITATIVE.into(), 53);
             let answer = query_a(authoritative, gameday::lab::RECORD, Duration::from_secs(2)).await;
             // A recursive resolver is no authoritative server: it refuses RD=0.
             let resolver = SocketAddr::new(RESOLVER.into(), 53);
             let refused = query_a(resolver, gameday::lab::RECORD, Duration::from_secs(2)).await;
             (answer, refused)
-        })
-    });
+        }
+    }) else {
+        return;
+    };
     let answer = answer.expect("the lab's authoritative server answers across the veth");
     assert_eq!(answer.addresses, vec![REGIONS[0]]);
     assert!(answer.authoritative);
@@ -47,20 +57,15 @@ fn the_dns_probe_asks_an_authoritative_server_on_a_non_loopback_address() {
 
 #[test]
 fn a_customer_resolves_through_unbound_and_follows_the_cname() {
-    let _serial = common::moto::Moto::serial();
-    if !common::testbed::available() {
+    let Some((record, alias)) = in_runner(|| async {
+        let through = Resolvers::Servers(vec![SocketAddr::new(RESOLVER.into(), 53)]);
+        let resolver = build(&through, Duration::from_secs(3)).unwrap();
+        let record = resolve(&resolver, gameday::lab::RECORD, Duration::from_secs(3)).await;
+        let alias = resolve(&resolver, gameday::lab::ALIAS, Duration::from_secs(3)).await;
+        (record, alias)
+    }) else {
         return;
-    }
-    let bed = TestBed::network(&embedded_params());
-    let (record, alias) = bed.runner.run(|| {
-        common::rt().block_on(async {
-            let through = Resolvers::Servers(vec![SocketAddr::new(RESOLVER.into(), 53)]);
-            let resolver = build(&through, Duration::from_secs(3)).unwrap();
-            let record = resolve(&resolver, gameday::lab::RECORD, Duration::from_secs(3)).await;
-            let alias = resolve(&resolver, gameday::lab::ALIAS, Duration::from_secs(3)).await;
-            (record, alias)
-        })
-    });
+    };
     let record = record.expect("unbound resolves the failover record through its stub zone");
     assert_eq!(record.addresses, vec![REGIONS[0]]);
     let alias = alias.expect("the alias resolves");

@@ -54,6 +54,15 @@ pub fn wait_until_applied(reports: &Path, limit: std::time::Duration, what: &str
     }
 }
 
+/// Every file a run writes into its folder.
+pub const RUN_FILES: [&str; 5] = [
+    "report.json",
+    "report.md",
+    "report.html",
+    "junit.xml",
+    "journal.jsonl",
+];
+
 /// The built `gameday` binary.
 pub fn gameday() -> Command {
     Command::new(env!("CARGO_BIN_EXE_gameday"))
