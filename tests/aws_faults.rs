@@ -310,6 +310,23 @@ fn fail_database_fails_over_the_cluster_and_says_it_is_not_undone() {
     });
 }
 
+/// An experiment's status, by GetExperiment.
+async fn experiment_status(aws: &AwsClients, id: &str) -> String {
+    let got = aws
+        .region(PRIMARY)
+        .fis
+        .get_experiment()
+        .id(id)
+        .send()
+        .await
+        .unwrap();
+    got.experiment()
+        .and_then(|x| x.state())
+        .and_then(|s| s.status())
+        .map(|s| s.as_str().to_string())
+        .unwrap_or_default()
+}
+
 #[test]
 fn fis_experiment_starts_from_the_template_and_its_undo_stops_it() {
     let (_guard, moto) = Moto::lock();
@@ -326,16 +343,8 @@ fn fis_experiment_starts_from_the_template_and_its_undo_stops_it() {
         )
         .await
         .unwrap();
-        // moto completes an experiment at once; keep it running for ten reads
-        // per state, as a real one takes time, so the undo has one to stop.
-        let set = std::process::Command::new("curl")
-            .args(["-sf", "-X", "POST", "-H", "Content-Type: application/json"])
-            .arg("--data")
-            .arg(r#"{"model_name": "fis::experiment", "transition": {"progression": "manual", "times": 10}}"#)
-            .arg(format!("{}/moto-api/state-manager/set-transition", moto.url))
-            .status()
-            .unwrap();
-        assert!(set.success());
+        // So that the undo has a running experiment to stop.
+        moto.slow_experiments(None);
         apply_all(&aws, &plan).await;
         let listed = aws
             .region(PRIMARY)
@@ -355,28 +364,13 @@ fn fis_experiment_starts_from_the_template_and_its_undo_stops_it() {
             .collect();
         assert_eq!(mine.len(), 1, "one experiment, tagged with the run");
         let id = mine[0].id().unwrap().to_string();
-        let state = |aws: AwsClients, id: String| async move {
-            let got = aws
-                .region(PRIMARY)
-                .fis
-                .get_experiment()
-                .id(id)
-                .send()
-                .await
-                .unwrap();
-            got.experiment()
-                .and_then(|x| x.state())
-                .and_then(|s| s.status())
-                .map(|s| s.as_str().to_string())
-                .unwrap_or_default()
-        };
-        let running = state(aws.clone(), id.clone()).await;
+        let running = experiment_status(&aws, &id).await;
         assert!(
             ["pending", "initiating", "running"].contains(&running.as_str()),
             "{running}"
         );
         undo_all(&aws, &plan).await;
-        let stopped = state(aws.clone(), id.clone()).await;
+        let stopped = experiment_status(&aws, &id).await;
         assert!(
             ["stopping", "stopped"].contains(&stopped.as_str()),
             "the undo stopped the experiment: {stopped}"

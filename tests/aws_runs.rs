@@ -807,18 +807,7 @@ fn an_fis_experiment_is_followed_and_one_stopped_outside_the_run_ends_it() {
     let _serial = Moto::serial();
     let Some(b) = backed() else { return };
     let b = &b;
-    // moto runs an experiment to completion at once; make it take ten status
-    // reads per step, as a real one takes time.
-    let mut set = Command::new("curl");
-    b.bed.runner.enter(&mut set);
-    let set = set
-        .args(["-sf", "-X", "POST", "-H", "Content-Type: application/json"])
-        .arg("--data")
-        .arg(r#"{"model_name": "fis::experiment", "transition": {"progression": "manual", "times": 10}}"#)
-        .arg(format!("{}/moto-api/state-manager/set-transition", b.bed.moto().url))
-        .output()
-        .unwrap();
-    assert!(set.status.success(), "{}", explain(&set));
+    b.bed.moto().slow_experiments(Some(&b.bed.runner));
     let dir = scratch("aws-fis");
     let reports = dir.join("reports");
     let faults = format!(

@@ -89,6 +89,15 @@ fn gone(pid: u32) -> bool {
     }
 }
 
+/// `ip netns list`.
+fn netns_list() -> String {
+    let out = std::process::Command::new("ip")
+        .args(["netns", "list"])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap()
+}
+
 #[test]
 fn the_test_bed_tears_itself_down() {
     let _serial = common::moto::Moto::serial();
@@ -118,14 +127,7 @@ fn the_test_bed_tears_itself_down() {
         pids.len() > footprint.pids.len(),
         "PostgreSQL runs in the bed: {pids:?}"
     );
-    let listed = String::from_utf8(
-        std::process::Command::new("ip")
-            .args(["netns", "list"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let listed = netns_list();
     for ns in &footprint.namespaces {
         assert!(
             listed.contains(ns.as_str()),
@@ -134,14 +136,7 @@ fn the_test_bed_tears_itself_down() {
     }
     drop(bed);
 
-    let listed = String::from_utf8(
-        std::process::Command::new("ip")
-            .args(["netns", "list"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let listed = netns_list();
     for ns in &footprint.namespaces {
         assert!(!listed.contains(ns.as_str()), "{ns} is left: {listed}");
         assert!(!std::path::Path::new(&format!("/run/netns/{ns}")).exists());

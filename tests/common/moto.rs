@@ -129,14 +129,35 @@ impl Moto {
         self._child.lock().unwrap_or_else(|e| e.into_inner()).id()
     }
 
-    /// Wipes moto (run inside the namespace moto is in).
-    pub fn reset(&self) {
-        let status = Command::new("curl")
-            .args(["-sf", "-X", "POST", &format!("{}/moto-api/reset", self.url)])
+    /// POSTs `json` to moto's own API at `path`, from inside `ns` when moto is there.
+    fn post(&self, ns: Option<&super::testbed::Netns>, path: &str, json: &str) {
+        let mut cmd = Command::new("curl");
+        if let Some(ns) = ns {
+            ns.enter(&mut cmd);
+        }
+        let status = cmd
+            .args(["-sf", "-X", "POST", "-H", "Content-Type: application/json"])
+            .args(["--data", json])
+            .arg(format!("{}{path}", self.url))
             .stdout(Stdio::null())
             .status()
             .expect("curl");
-        assert!(status.success(), "POST /moto-api/reset failed");
+        assert!(status.success(), "POST {path} failed");
+    }
+
+    /// Wipes moto.
+    pub fn reset(&self) {
+        self.post(None, "/moto-api/reset", "{}");
+    }
+
+    /// moto runs an FIS experiment to completion at once; make each of its
+    /// states last ten status reads, as a real experiment takes time.
+    pub fn slow_experiments(&self, ns: Option<&super::testbed::Netns>) {
+        self.post(
+            ns,
+            "/moto-api/state-manager/set-transition",
+            r#"{"model_name": "fis::experiment", "transition": {"progression": "manual", "times": 10}}"#,
+        );
     }
 
     /// Serializes the AWS tests without starting the shared server (a test

@@ -175,8 +175,6 @@ pub struct Footprint {
     pub links: Vec<String>,
     /// The processes started (lab, unbound, moto).
     pub pids: Vec<u32>,
-    /// The bed's folder.
-    pub dir: PathBuf,
 }
 
 /// The network of real parts. Fields drop in order: processes first, then
@@ -275,7 +273,6 @@ impl TestBed {
                 .into_iter()
                 .chain(self.moto.as_ref().map(|m| m.pid()))
                 .collect(),
-            dir: self.dir.clone(),
         }
     }
 
