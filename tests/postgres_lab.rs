@@ -1,7 +1,9 @@
 //! The lab on real PostgreSQL streaming replication: lost writes are the acked
 //! canary writes really missing from the promoted replica (read with SQL), the
-//! RPO matches the window replication was cut, synchronous replication loses
-//! nothing, and the lab cleans up after itself, even after a SIGKILL. The
+//! RPO matches the window replication was cut, synchronous replication under
+//! the same cut and a replay delay alone lose nothing (with the setting read
+//! back from the server), and the lab cleans up after itself, even after a
+//! SIGKILL. The
 //! PostgreSQL runs are one sequential test: a lab start cleans up what dead labs
 //! left, so a parallel one would race the leftover check.
 
@@ -9,6 +11,7 @@ mod common;
 use common::*;
 use serde_json::Value;
 use std::collections::BTreeSet;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 fn acked_seqs(report: &Value) -> BTreeSet<u64> {
@@ -23,6 +26,79 @@ fn acked_seqs(report: &Value) -> BTreeSet<u64> {
         })
         .map(|e| e["what"]["data"]["seq"].as_u64().unwrap())
         .collect()
+}
+
+/// A connection to one of the lab's PostgreSQL instances, as user gameday.
+async fn sql(endpoint: SocketAddr, password: &str) -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(
+        &format!(
+            "host={} port={} user=gameday password={password} dbname=postgres",
+            endpoint.ip(),
+            endpoint.port()
+        ),
+        tokio_postgres::NoTls,
+    )
+    .await
+    .unwrap();
+    tokio::spawn(conn);
+    client
+}
+
+/// The canary's sequence numbers of run `run_id` present at `endpoint`.
+fn seqs_in_database(endpoint: SocketAddr, password: &str, run_id: &str) -> BTreeSet<u64> {
+    rt().block_on(async {
+        let rows = sql(endpoint, password)
+            .await
+            .query("SELECT seq FROM orders WHERE canary = $1", &[&run_id])
+            .await
+            .unwrap();
+        rows.iter().map(|r| r.get::<_, i64>(0) as u64).collect()
+    })
+}
+
+/// A setting as the server at `endpoint` reports it (`SHOW name`).
+fn setting(endpoint: SocketAddr, password: &str, name: &str) -> String {
+    rt().block_on(async {
+        let row = sql(endpoint, password)
+            .await
+            .query_one(&format!("SHOW {name}"), &[])
+            .await
+            .unwrap();
+        row.get(0)
+    })
+}
+
+/// The instance behind each region of `lab`: primary, then secondary.
+fn endpoints(lab: &StandingLab) -> [SocketAddr; 2] {
+    let env = rt().block_on(lab.client.describe()).unwrap();
+    [0, 1].map(|r| env.regions[r].database_endpoint.expect("database endpoint"))
+}
+
+/// The acked canary writes of `report` missing from `endpoint`, read with SQL.
+fn missing_in_database(report: &Value, endpoint: SocketAddr, password: &str) -> Vec<u64> {
+    let present = seqs_in_database(endpoint, password, report["run_id"].as_str().unwrap());
+    acked_seqs(report).difference(&present).copied().collect()
+}
+
+/// When the write `seq` of `report` was acked, in ms since the run's t=0.
+fn acked_at(report: &Value, seq: u64) -> Option<f64> {
+    report["timeline"].as_array().unwrap().iter().find_map(|e| {
+        let d = &e["what"]["data"];
+        (d["probe"] == "canary-write" && d["seq"] == seq && d["acked"] == true)
+            .then(|| (e["at"].as_f64().unwrap() + d["latency_ns"].as_f64().unwrap()) / 1e6)
+    })
+}
+
+/// When the lab's ground truth says `kind` happened, in ms since t=0.
+fn truth(report: &Value, kind: &str) -> f64 {
+    report["ground_truth"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} in the ground truth"))["at_ms"]
+        .as_f64()
+        .unwrap()
 }
 
 const NOBODY: u32 = 65534;
@@ -173,36 +249,13 @@ fn lost_writes_are_the_acked_writes_missing_from_the_promoted_replica() {
 
     // Ground truth with SQL: after the failback the primary holds exactly what
     // the promoted replica held.
-    let client = lab.client.clone();
-    let env = rt().block_on(client.describe()).unwrap();
-    let endpoint = env.regions[0].database_endpoint.expect("database endpoint");
+    let env = rt().block_on(lab.client.describe()).unwrap();
+    let [endpoint, _] = endpoints(&lab);
     let passfile = env.database_passfile.clone().expect("the lab's passfile");
     let lab_dir = passfile.parent().unwrap().to_path_buf();
     another_user_gets_nothing(&lab_dir, endpoint);
     let password = lab.database_password();
-    let present: BTreeSet<u64> = rt().block_on(async {
-        let (c, conn) = tokio_postgres::connect(
-            &format!(
-                "host={} port={} user=gameday password={password} dbname=postgres",
-                endpoint.ip(),
-                endpoint.port()
-            ),
-            tokio_postgres::NoTls,
-        )
-        .await
-        .unwrap();
-        tokio::spawn(conn);
-        let rows = c
-            .query(
-                "SELECT seq FROM orders WHERE canary = $1",
-                &[&report["run_id"].as_str().unwrap()],
-            )
-            .await
-            .unwrap();
-        rows.iter().map(|r| r.get::<_, i64>(0) as u64).collect()
-    });
-    let acked = acked_seqs(&report);
-    let missing: Vec<u64> = acked.difference(&present).copied().collect();
+    let missing = missing_in_database(&report, endpoint, &password);
     let lost = &report["phases"]["lost_writes"];
     assert_eq!(
         lost["count"].as_u64().unwrap(),
@@ -230,13 +283,7 @@ fn lost_writes_are_the_acked_writes_missing_from_the_promoted_replica() {
     let res = report["phases"]["rpo_observed"]["resolution_ms"]
         .as_f64()
         .unwrap();
-    let ack_ms = |seq: u64| {
-        report["timeline"].as_array().unwrap().iter().find_map(|e| {
-            let d = &e["what"]["data"];
-            (d["probe"] == "canary-write" && d["seq"] == seq && d["acked"] == true)
-                .then(|| (e["at"].as_f64().unwrap() + d["latency_ns"].as_f64().unwrap()) / 1e6)
-        })
-    };
+    let ack_ms = |seq: u64| acked_at(&report, seq);
     let acks: Vec<f64> = missing
         .iter()
         .map(|s| ack_ms(*s).expect("ack of a lost write"))
@@ -263,36 +310,24 @@ fn lost_writes_are_the_acked_writes_missing_from_the_promoted_replica() {
     );
     // And that window is the second between the cut and the crash (ground truth),
     // give or take a write on either side.
-    let truth = |kind: &str| {
-        report["ground_truth"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|e| e["kind"] == kind)
-            .unwrap()["at_ms"]
-            .as_f64()
-            .unwrap()
-    };
-    let cut_window = truth("database-failed") - truth("replication-cut");
+    let cut_window = truth(&report, "database-failed") - truth(&report, "replication-cut");
     assert!(
         (rpo - cut_window).abs() <= 2.0 * res + 10.0,
         "rpo {rpo} ms vs cut window {cut_window} ms"
     );
 
     // SIGKILL the standing lab: its PostgreSQL outlives it; the next lab cleans up.
-    let pid = lab.child.id();
     lab.child.kill().unwrap();
     let _ = lab.child.wait();
-    let _ = pid;
     assert!(
         lab_dir.join("owner.pid").exists(),
         "the killed lab's data should still be there"
     );
     let (fakes, mut victim) = plant_fake_labs();
-    // The next lab is the synchronous one: it cleans up, and loses nothing.
-    let sync_reports = scratch("pg-sync");
-    let next = run_scenario("postgres/fail-primary-database-sync", &sync_reports, &[]);
-    assert_eq!(next.status.code(), Some(0), "{}", explain(&next));
+    let sync = StandingLab::start(&[
+        "--params",
+        "scenarios/postgres/fail-primary-database-sync.toml",
+    ]);
     assert!(
         !lab_dir.exists(),
         "leftovers of the killed lab were not removed"
@@ -311,19 +346,136 @@ fn lost_writes_are_the_acked_writes_missing_from_the_promoted_replica() {
     for f in &fakes {
         let _ = std::fs::remove_dir_all(f);
     }
-    let sync = only_report(&sync_reports);
+    synchronous_replication_with_a_cut_loses_nothing(&sync);
+    drop(sync);
+    a_replay_delay_alone_loses_nothing();
+    let _ = std::fs::remove_dir_all(reports);
+}
+
+/// The same 1 s cut as the asynchronous run, on synchronous replication: the
+/// writes of the cut second wait for the replica and are never acked, so
+/// nothing acked is lost (with async the same cut loses about 20).
+fn synchronous_replication_with_a_cut_loses_nothing(lab: &StandingLab) {
+    let [primary, _] = endpoints(lab);
+    let password = lab.database_password();
     assert_eq!(
-        sync["phases"]["lost_writes"]["count"], 0,
+        setting(primary, &password, "synchronous_standby_names"),
+        "*",
+        "the sync lab's primary does not wait for its standby"
+    );
+    let reports = scratch("pg-sync");
+    let run = run_scenario(
+        "postgres/fail-primary-database-sync",
+        &reports,
+        &["--attach", &lab.addr(), "--lab-token", lab.token()],
+    );
+    assert_eq!(run.status.code(), Some(0), "{}", explain(&run));
+    let report = only_report(&reports);
+    let missing = missing_in_database(&report, primary, &password);
+    assert_eq!(
+        missing,
+        Vec::<u64>::new(),
         "synchronous replication lost acked writes"
     );
-    assert!(sync["phases"]["lost_writes"]["acked"].as_u64().unwrap() > 20);
-    assert!(sync["ground_truth"]
+    assert_eq!(report["phases"]["lost_writes"]["count"], 0);
+    assert!(acked_seqs(&report).len() > 20);
+    // The cut happened and held the writes: the canary kept writing in that
+    // second, and none of it was acked (a write issued just before the cut
+    // may still be acked a moment after it).
+    let (cut, crash) = (
+        truth(&report, "replication-cut"),
+        truth(&report, "database-failed"),
+    );
+    let in_cut = |at: f64| at > cut + 100.0 && at < crash;
+    let issued: usize = report["timeline"]
         .as_array()
         .unwrap()
         .iter()
-        .any(|e| e["kind"] == "database-promoted"));
+        .filter(|e| e["what"]["data"]["probe"] == "canary-write")
+        .filter(|e| in_cut(e["at"].as_f64().unwrap() / 1e6))
+        .count();
+    assert!(issued >= 1, "the canary wrote nothing during the cut");
+    let acked_in_cut: Vec<u64> = acked_seqs(&report)
+        .into_iter()
+        .filter(|s| in_cut(acked_at(&report, *s).unwrap()))
+        .collect();
+    assert_eq!(
+        acked_in_cut,
+        Vec::<u64>::new(),
+        "writes were acked while the replica could not have them"
+    );
+    assert_eq!(
+        setting(primary, &password, "synchronous_standby_names"),
+        "*",
+        "after the failback the primary no longer waits for its standby"
+    );
     let _ = std::fs::remove_dir_all(reports);
-    let _ = std::fs::remove_dir_all(sync_reports);
+}
+
+/// A replica that replays 2 s behind (and is not cut off) loses nothing at a
+/// promotion: it has received and flushed the WAL it has not replayed yet.
+fn a_replay_delay_alone_loses_nothing() {
+    let shipped =
+        std::fs::read_to_string(root().join("scenarios/postgres/fail-primary-database.toml"))
+            .unwrap();
+    let scenario = shipped
+        .replaced("cut_replication_before = \"1s\"\n", "")
+        .replaced(
+            "promotion_delay = \"2s\"\n",
+            "promotion_delay = \"2s\"\nreplay_delay = \"2s\"\n",
+        );
+    let reports = scratch("pg-replay-delay");
+    let path = reports.join("replay-delay.toml");
+    std::fs::write(&path, scenario).unwrap();
+    let lab = StandingLab::start(&["--params", path.to_str().unwrap()]);
+    let [primary, replica] = endpoints(&lab);
+    let password = lab.database_password();
+    assert_eq!(
+        setting(replica, &password, "recovery_min_apply_delay"),
+        "2s"
+    );
+    // The delay is real: a row committed on the primary shows on the replica
+    // only about 2 s later.
+    let shown_after = rt().block_on(async {
+        let (p, r) = (sql(primary, &password).await, sql(replica, &password).await);
+        p.execute("INSERT INTO orders VALUES (0, 'replay-delay', 0)", &[])
+            .await
+            .unwrap();
+        let committed = std::time::Instant::now();
+        loop {
+            let n: i64 = r
+                .query_one(
+                    "SELECT count(*) FROM orders WHERE canary = 'replay-delay'",
+                    &[],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            if n == 1 || committed.elapsed() > std::time::Duration::from_secs(10) {
+                return committed.elapsed();
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    });
+    assert!(
+        (1.9..6.0).contains(&shown_after.as_secs_f64()),
+        "a row reached the replica's queries after {shown_after:?}, not about 2 s"
+    );
+    let run = run_file(
+        &path,
+        &reports.join("runs"),
+        &["--attach", &lab.addr(), "--lab-token", lab.token()],
+    );
+    assert_eq!(run.status.code(), Some(0), "{}", explain(&run));
+    let report = only_report(&reports.join("runs"));
+    assert_eq!(
+        missing_in_database(&report, primary, &password),
+        Vec::<u64>::new(),
+        "a replay delay lost acked writes"
+    );
+    assert_eq!(report["phases"]["lost_writes"]["count"], 0);
+    assert!(acked_seqs(&report).len() > 20);
+    let _ = std::fs::remove_dir_all(reports);
 }
 
 #[test]

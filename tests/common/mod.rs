@@ -83,14 +83,20 @@ pub fn scratch(name: &str) -> PathBuf {
 
 /// Runs `gameday run` on a shipped scenario into `reports`.
 pub fn run_scenario(scenario: &str, reports: &Path, extra: &[&str]) -> Output {
+    run_file(
+        &root().join(format!("scenarios/{scenario}.toml")),
+        reports,
+        extra,
+    )
+}
+
+/// Runs `gameday run` on the scenario file `path` into `reports`.
+pub fn run_file(path: &Path, reports: &Path, extra: &[&str]) -> Output {
     gameday()
         .current_dir(root())
-        .args([
-            "run",
-            &format!("scenarios/{scenario}.toml"),
-            "--no-progress",
-            "--reports",
-        ])
+        .arg("run")
+        .arg(path)
+        .args(["--no-progress", "--reports"])
         .arg(reports)
         .args(extra)
         .env("GITHUB_STEP_SUMMARY", reports.join("step-summary.md"))
