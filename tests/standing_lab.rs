@@ -4,6 +4,7 @@
 mod common;
 use common::*;
 use gameday::words::Role;
+use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -195,14 +196,18 @@ fn single_address_layout_still_tells_regions_apart() {
     let _ = std::fs::remove_dir_all(reports);
 }
 
-#[test]
-fn sigint_mid_run_aborts_reverts_and_exits_3() {
-    let lab = StandingLab::start(&[]);
-    let client = lab.client.clone();
-    let before = rt().block_on(client.describe()).unwrap().configuration();
-    let reports = scratch("sigint");
-    let child = gameday()
-        .current_dir(root())
+/// Starts `gameday run` of the region outage against `lab`, its output piped,
+/// with `failpoints` as its `FAILPOINTS` if any.
+fn outage_against(
+    lab: &StandingLab,
+    reports: &Path,
+    failpoints: Option<String>,
+) -> std::process::Child {
+    let mut cmd = gameday();
+    if let Some(f) = failpoints {
+        cmd.env("FAILPOINTS", f);
+    }
+    cmd.current_dir(root())
         .args([
             "run",
             "scenarios/primary-region-outage.toml",
@@ -213,25 +218,29 @@ fn sigint_mid_run_aborts_reverts_and_exits_3() {
             lab.token(),
             "--reports",
         ])
-        .arg(&reports)
+        .arg(reports)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap();
-    // Once the fault is journaled as applied, the region really is cut off
-    // (read from the lab, not from the run), and then the signal comes.
-    common::wait_until_applied(
-        &reports,
-        Duration::from_secs(30),
-        "the region was never cut off",
-    );
-    let during = rt().block_on(client.describe()).unwrap().configuration();
-    assert_ne!(during, before, "the fault is in place when SIGINT arrives");
-    // SAFETY: plain kill(2) on our own child.
+        .unwrap()
+}
+
+/// Sends SIGINT to `child`.
+fn interrupt(child: &std::process::Child) {
+    // SAFETY: plain kill(2) on our own, unreaped child.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(3), "{}", explain(&out));
-    let report = only_report(&reports);
+}
+
+/// Asserts that `out` is a run aborted by a signal after its fault was made,
+/// with the fault undone and the lab back to `before`.
+fn assert_interrupted_and_reverted(
+    out: &std::process::Output,
+    reports: &Path,
+    lab: &StandingLab,
+    before: &gameday::lab::LabConfiguration,
+) {
+    assert_eq!(out.status.code(), Some(3), "{}", explain(out));
+    let report = only_report(reports);
     assert_eq!(report["outcome"], "aborted");
     let reason = report["reason"].as_str().unwrap();
     assert!(
@@ -244,8 +253,66 @@ fn sigint_mid_run_aborts_reverts_and_exits_3() {
         "the fault was undone: {}",
         report["revert"]
     );
-    let after = rt().block_on(client.describe()).unwrap().configuration();
-    assert_eq!(after, before);
+    assert_eq!(&lab.configuration(), before);
+}
+
+#[test]
+fn sigint_mid_run_aborts_reverts_and_exits_3() {
+    let lab = StandingLab::start(&[]);
+    let before = lab.configuration();
+    let reports = scratch("sigint");
+    let child = outage_against(&lab, &reports, None);
+    // Once the fault is journaled as applied, the region really is cut off
+    // (read from the lab, not from the run), and then the signal comes.
+    common::wait_until_applied(
+        &reports,
+        Duration::from_secs(30),
+        "the region was never cut off",
+    );
+    assert_ne!(
+        lab.configuration(),
+        before,
+        "the fault is in place when SIGINT arrives"
+    );
+    interrupt(&child);
+    let out = child.wait_with_output().unwrap();
+    assert_interrupted_and_reverted(&out, &reports, &lab, &before);
+    let _ = std::fs::remove_dir_all(reports);
+}
+
+#[test]
+fn a_second_sigint_during_the_revert_does_not_skip_it() {
+    let lab = StandingLab::start(&[]);
+    let before = lab.configuration();
+    let reports = scratch("sigint-twice");
+    // The undo holds for 2 s after its intent is journaled, so the second
+    // signal surely lands while the revert is running.
+    let child = outage_against(&lab, &reports, Some(pause_at("after-undo-intent", 2000)));
+    common::wait_until_applied(
+        &reports,
+        Duration::from_secs(30),
+        "the region was never cut off",
+    );
+    interrupt(&child);
+    common::wait_for_journal(
+        &reports,
+        "undo-intent",
+        Duration::from_secs(30),
+        "the revert never started",
+    );
+    assert_ne!(
+        lab.configuration(),
+        before,
+        "the fault is still in place when the second SIGINT arrives"
+    );
+    interrupt(&child);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the revert is still running and will not be skipped; journal: "),
+        "{stderr}"
+    );
+    assert_interrupted_and_reverted(&out, &reports, &lab, &before);
     let _ = std::fs::remove_dir_all(reports);
 }
 

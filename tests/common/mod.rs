@@ -39,14 +39,20 @@ impl Replaced for str {
 
 /// Waits until the run under `reports` has journaled its fault as applied.
 pub fn wait_until_applied(reports: &Path, limit: std::time::Duration, what: &str) {
+    wait_for_journal(reports, "applied", limit, what)
+}
+
+/// Waits until the run under `reports` has journaled an `event` entry.
+pub fn wait_for_journal(reports: &Path, event: &str, limit: std::time::Duration, what: &str) {
     let deadline = std::time::Instant::now() + limit;
+    let entry = format!("\"event\":\"{event}\"");
     loop {
-        let applied = std::fs::read_dir(reports)
+        let written = std::fs::read_dir(reports)
             .ok()
             .and_then(|mut d| d.next())
             .and_then(|e| std::fs::read_to_string(e.ok()?.path().join("journal.jsonl")).ok())
-            .is_some_and(|j| j.contains("\"applied\""));
-        if applied {
+            .is_some_and(|j| j.contains(&entry));
+        if written {
             return;
         }
         assert!(std::time::Instant::now() < deadline, "{what}");
@@ -285,6 +291,12 @@ pub fn postgres_available() -> bool {
 /// feature (as `scripts/test` builds it) SIGKILL itself at `point`.
 pub fn crash_at(point: &str) -> String {
     format!("{point}=return")
+}
+
+/// The `FAILPOINTS` value that makes such a gameday stop for `ms` at `point`
+/// (that thread sleeps; the rest of the process goes on).
+pub fn pause_at(point: &str, ms: u64) -> String {
+    format!("{point}=sleep({ms})")
 }
 
 /// AWS clients for a fake endpoint on loopback (moto, or a test's own):
