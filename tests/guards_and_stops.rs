@@ -18,22 +18,6 @@ fn variant(name: &str, base: &str, top: &str, tables: &str) -> std::path::PathBu
     path
 }
 
-fn run_file(
-    path: &std::path::Path,
-    reports: &std::path::Path,
-    extra: &[&str],
-) -> std::process::Output {
-    gameday()
-        .current_dir(root())
-        .arg("run")
-        .arg(path)
-        .args(["--no-progress", "--reports"])
-        .arg(reports)
-        .args(extra)
-        .output()
-        .unwrap()
-}
-
 #[test]
 fn outside_its_window_a_game_day_is_refused_unless_deliberately_overridden() {
     // A window on another day of the week than today.
@@ -71,16 +55,33 @@ fn outside_its_window_a_game_day_is_refused_unless_deliberately_overridden() {
 
 #[test]
 fn a_blocked_date_is_refused() {
-    let today = Utc::now().format("%Y-%m-%d");
+    // Yesterday, today and tomorrow (UTC): refused whichever day the run
+    // starts on, even when the test crosses midnight.
+    let today = Utc::now().date_naive();
+    let days: Vec<String> = [today.pred_opt(), Some(today), today.succ_opt()]
+        .into_iter()
+        .flatten()
+        .map(|d| format!("\"{}\"", d.format("%Y-%m-%d")))
+        .collect();
     let path = variant(
         "blocked",
         "kill-primary-targets",
         "",
-        &format!("[guards]\nblocked_dates = [\"{today}\"]\n"),
+        &format!("[guards]\nblocked_dates = [{}]\n", days.join(", ")),
     );
-    let out = run_file(&path, &scratch("blocked-reports"), &[]);
+    let reports = scratch("blocked-reports");
+    let out = run_file(&path, &reports, &[]);
     assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("is a blocked date"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("is a blocked date; pass --ignore-window")
+            && days.iter().any(|d| stderr.contains(d.trim_matches('"'))),
+        "{stderr}"
+    );
+    assert!(
+        std::fs::read_dir(&reports).unwrap().next().is_none(),
+        "nothing may run on a blocked date"
+    );
 }
 
 #[test]

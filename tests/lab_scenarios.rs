@@ -188,6 +188,9 @@ fn check_route53_rules(scenario: &str, report: &Value) {
 /// Runs a scenario and checks what every run must satisfy.
 fn run_and_check(scenario: &str, expected_exit: i32) -> Value {
     let reports = scratch(scenario);
+    // What earlier steps of the job wrote to the summary stays in front.
+    let earlier = "## an earlier step\n\n";
+    std::fs::write(reports.join("step-summary.md"), earlier).unwrap();
     let out = run_scenario(scenario, &reports, &[]);
     assert_eq!(out.status.code(), Some(expected_exit), "{}", explain(&out));
     let report = only_report(&reports);
@@ -214,13 +217,28 @@ fn run_and_check(scenario: &str, expected_exit: i32) -> Value {
             run_dir.display()
         );
     }
-    // GitHub Actions gets the Markdown summary appended.
+    // GitHub Actions gets the Markdown summary appended, with each objective's verdict.
     let summary =
         std::fs::read_to_string(reports.join("step-summary.md")).expect("step summary written");
     assert!(
-        summary.contains(&format!("# Game day `{scenario}`")),
+        summary.starts_with(earlier) && summary.contains(&format!("# Game day `{scenario}`")),
         "{summary}"
     );
+    for judgement in report["verdict"].as_array().unwrap() {
+        let objective = judgement["objective"].as_str().unwrap();
+        let shown = match judgement["status"].as_str().unwrap() {
+            "met" => "| met |",
+            "breached" => "| **BREACHED** |",
+            _ => "| **NOT MEASURED** |",
+        };
+        assert!(
+            summary
+                .lines()
+                .any(|l| l.starts_with(&format!("| {objective} |")) && l.ends_with(shown)),
+            "{objective} {} is not in the summary:\n{summary}",
+            judgement["status"]
+        );
+    }
     let _ = std::fs::remove_dir_all(&reports);
     report
 }

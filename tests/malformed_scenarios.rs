@@ -15,11 +15,10 @@ fn every_malformed_scenario_is_refused_with_its_location() {
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
         .collect();
     files.sort();
-    assert!(
-        files.len() >= 40,
-        "the corpus shrank: {} files",
-        files.len()
-    );
+    // Exact: a file that went missing (or one added without its check
+    // running) shows here.
+    assert_eq!(files.len(), 79, "the corpus changed: {files:?}");
+    let reports = scratch("malformed-reports");
     let mut failures = Vec::new();
     for file in &files {
         let text = std::fs::read_to_string(file).unwrap();
@@ -28,28 +27,35 @@ fn every_malformed_scenario_is_refused_with_its_location() {
             .next()
             .and_then(|l| l.strip_prefix("# expect: "))
             .unwrap_or_else(|| panic!("{} has no # expect: line", file.display()));
-        let (location, fragment) = expect.split_once(' ').unwrap();
+        let (location, message) = expect.split_once(' ').unwrap();
         let rel = file.strip_prefix(root()).unwrap();
         for command in ["validate", "plan", "run"] {
-            let out = gameday()
-                .current_dir(root())
-                .args([command, rel.to_str().unwrap()])
-                .output()
-                .unwrap();
+            let mut cmd = gameday();
+            cmd.current_dir(root())
+                .args([command, rel.to_str().unwrap()]);
+            if command == "run" {
+                cmd.arg("--reports").arg(&reports);
+            }
+            let out = cmd.output().unwrap();
             let stderr = String::from_utf8_lossy(&out.stderr);
-            let lines: Vec<&str> = stderr.lines().collect();
-            let wanted = format!("{}:{location}: ", rel.display());
-            let ok = out.status.code() == Some(2)
-                && lines.len() == 1
-                && lines[0].contains(&wanted)
-                && lines[0].contains(fragment)
-                && out.stdout.is_empty();
-            if !ok {
-                failures.push(format!("gameday {command} {}: wanted exit 2 and one line with `{wanted}` and `{fragment}`, got exit {:?}: {stderr}", rel.display(), out.status.code()));
+            // The whole message: where, what is wrong and what to do.
+            let wanted = format!("gameday: {}:{location}: {message}\n", rel.display());
+            if out.status.code() != Some(2) || stderr != wanted || !out.stdout.is_empty() {
+                failures.push(format!(
+                    "gameday {command} {}: wanted exit 2 and `{wanted}`, got exit {:?}: {stderr}",
+                    rel.display(),
+                    out.status.code()
+                ));
             }
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    let written: Vec<_> = std::fs::read_dir(&reports).unwrap().collect();
+    assert!(
+        written.is_empty(),
+        "a malformed run wrote under its reports folder: {written:?}"
+    );
+    let _ = std::fs::remove_dir_all(reports);
 }
 
 #[test]

@@ -1,8 +1,10 @@
-//! Scenario parsing never panics: thousands of mutations of the shipped
-//! scenarios (deleted, duplicated and swapped bytes and lines, hostile tokens)
-//! each either load or give one line naming file:line:col.
+//! Scenario parsing never panics: thousands of mutations of every shipped
+//! scenario (lab, postgres/ and aws/; deleted, duplicated and swapped bytes
+//! and lines, hostile tokens) each either load, and then go through the
+//! floors and lint `gameday validate` computes, or give one line naming
+//! file:line:col; a sample goes through the `gameday validate` binary too.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// xorshift64*: deterministic, so a failure reproduces from its seed.
 struct Rng(u64);
@@ -94,24 +96,58 @@ fn mutate(rng: &mut Rng, text: &str) -> String {
     s.into_iter().collect()
 }
 
+/// Every shipped scenario, lab, postgres/ and aws/, sorted by path.
+fn shipped() -> Vec<(PathBuf, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut found = Vec::new();
+    for dir in [root.clone(), root.join("postgres"), root.join("aws")] {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                found.push((path, text));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// What `gameday validate` computes for a scenario that loads.
+fn floors_and_lint(s: &gameday::scenario::Scenario) {
+    if let Some(inputs) = gameday::environment::offline_floor_inputs(s) {
+        let floors = gameday::plan::floors_of(&s.faults, &inputs);
+        let _ = gameday::floor::impossible(&floors, &s.objectives);
+        let _ = gameday::floor::lint(&s.lab);
+    }
+}
+
 #[test]
 fn parsing_mutated_scenarios_never_panics_and_errors_are_one_located_line() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
-    let mut sources: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .map(|p| std::fs::read_to_string(p).unwrap())
-        .collect();
-    sources.sort();
+    let sources = shipped();
+    let kinds = |sub: &str| {
+        sources
+            .iter()
+            .filter(|(p, _)| p.parent().is_some_and(|d| d.ends_with(sub)))
+            .count()
+    };
+    assert!(
+        kinds("postgres") >= 2 && kinds("aws") >= 5 && kinds("scenarios") >= 5,
+        "the fuzz lost some shipped scenarios"
+    );
     let file = Path::new("fuzz.toml");
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let (mut ok, mut refused) = (0, 0);
-    for i in 0..4000 {
-        let text = mutate(&mut rng, &sources[i % sources.len()]);
+    let mut loaded = std::collections::BTreeSet::new();
+    for i in 0..6000 {
+        let (path, source) = &sources[i % sources.len()];
+        let text = mutate(&mut rng, source);
         match gameday::scenario::parse(file, &text) {
-            Ok(_) => ok += 1,
+            Ok(s) => {
+                ok += 1;
+                loaded.insert(path.clone());
+                floors_and_lint(&s);
+            }
             Err(e) => {
                 refused += 1;
                 let line = e.to_string();
@@ -128,7 +164,52 @@ fn parsing_mutated_scenarios_never_panics_and_errors_are_one_located_line() {
         }
     }
     assert!(
-        refused > 1000 && ok > 10,
+        refused > 1500 && ok > 10,
         "the mutations should mostly, but not always, break the file ({ok} ok, {refused} refused)"
     );
+    assert!(
+        loaded.len() * 2 >= sources.len(),
+        "few shipped scenarios survived any mutation to reach the floors: {loaded:?}"
+    );
+}
+
+#[test]
+fn the_validate_command_gives_one_located_line_per_mutated_file() {
+    let sources = shipped();
+    let dir = std::env::temp_dir().join(format!("gameday-fuzz-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut rng = Rng(0xD1B5_4A32_D192_ED03);
+    let files: Vec<PathBuf> = (0..300)
+        .map(|i| {
+            let path = dir.join(format!("m{i:03}.toml"));
+            std::fs::write(&path, mutate(&mut rng, &sources[i % sources.len()].1)).unwrap();
+            path
+        })
+        .collect();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gameday"))
+        .arg("validate")
+        .args(&files)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(matches!(out.status.code(), Some(0 | 2)), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // Each refused file is one located line (warnings name the file only).
+    let refused: Vec<&str> = stderr
+        .lines()
+        .filter(|l| !l.contains(": warning: "))
+        .collect();
+    for line in &refused {
+        let located = files.iter().any(|f| {
+            line.strip_prefix(&format!("gameday: {}:", f.display()))
+                .and_then(|rest| rest.split_once(": "))
+                .is_some_and(|(at, _)| {
+                    at.split(':').count() == 2 && at.split(':').all(|n| n.parse::<u32>().is_ok())
+                })
+        });
+        assert!(located, "not one located line: {line}");
+    }
+    assert!(refused.len() > 100, "{} refused of 300", refused.len());
+    let _ = std::fs::remove_dir_all(dir);
 }

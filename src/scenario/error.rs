@@ -58,8 +58,62 @@ impl Source<'_> {
         }
     }
 
-    /// Converts a toml error into a located scenario error.
+    /// Converts a toml error into a located scenario error that names the
+    /// key it is about and says what to write instead.
     pub fn toml_error(&self, e: &toml::de::Error) -> ScenarioError {
-        self.error(e.span(), e.message())
+        let message = e.message();
+        let start = e.span().map(|s| s.start).unwrap_or(0);
+        let message = match self.key_at(start) {
+            Some(key) if message.starts_with("duplicate key") => {
+                format!("duplicate key `{key}`; keep one of the two")
+            }
+            Some(key) if message.starts_with("invalid type") => {
+                format!("`{key}`: {message}{}", type_hint(key, message))
+            }
+            Some(key) if message.starts_with("unknown variant") => format!("`{key}`: {message}"),
+            _ if message.starts_with("missing field") => {
+                format!("{message}; add it (docs/scenarios.md lists every key and table)")
+            }
+            _ => message.to_string(),
+        };
+        self.error(e.span(), message)
+    }
+
+    /// The key whose value starts at byte `offset` (`key = value`), or the key
+    /// written at `offset` itself.
+    fn key_at(&self, offset: usize) -> Option<&str> {
+        let offset = offset.min(self.text.len());
+        let line_start = self.text[..offset].rfind('\n').map_or(0, |i| i + 1);
+        let is_key = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+        let before = self.text[line_start..offset].trim_end();
+        if let Some(assigned) = before.strip_suffix('=') {
+            let key = assigned.trim();
+            return (!key.is_empty() && key.chars().all(is_key)).then_some(key);
+        }
+        let rest = &self.text[offset..];
+        let key = &rest[..rest.find(|c: char| !is_key(c)).unwrap_or(rest.len())];
+        (!key.is_empty()).then_some(key)
+    }
+}
+
+/// What to write instead of the value of `key`, for serde's "invalid type:
+/// ..., expected X".
+fn type_hint(key: &str, message: &str) -> String {
+    let expected = message.rsplit("expected ").next().unwrap_or("");
+    let sized = |prefix: &[char]| {
+        expected.starts_with(prefix) && expected[1..].chars().all(|c| c.is_ascii_digit())
+    };
+    if sized(&['u', 'i']) {
+        "; write a whole number without quotes, such as 3".into()
+    } else if sized(&['f']) {
+        "; write a number without quotes, such as 0.5".into()
+    } else if expected.contains("sequence") {
+        format!("; write a list in brackets ([...]) or one [[{key}]] table per item")
+    } else if expected.contains("bool") {
+        "; write true or false, without quotes".into()
+    } else if expected.contains("string") && !expected.contains("duration") {
+        "; write it in double quotes".into()
+    } else {
+        String::new()
     }
 }
