@@ -1038,3 +1038,202 @@ fn an_endpoint_that_skips_the_failover_record_is_named_in_plan_and_refused_by_ru
         explain(&plan)
     );
 }
+
+/// The journal entries of the one run under `reports`, by event name.
+fn journal_events(reports: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(common::only_run_dir(reports).join("journal.jsonl"))
+        .unwrap_or_default();
+    text.lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["event"].as_str().unwrap().to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn a_stop_condition_already_firing_in_the_baseline_refuses_the_fault_with_exit_2() {
+    let _serial = Moto::serial();
+    let Some(b) = backed() else { return };
+    let b = &b;
+    // The alarm the scenario stops on is already going off before the run.
+    b.bed.with_aws(|aws| async move {
+        aws.region(PRIMARY)
+            .cloudwatch
+            .set_alarm_state()
+            .alarm_name(&b.stage.alarm)
+            .state_value(aws_sdk_cloudwatch::types::StateValue::Alarm)
+            .state_reason("5xx above 10 for 1 minute")
+            .send()
+            .await
+            .unwrap();
+    });
+    let dir = scratch("aws-baseline-alarm");
+    let reports = dir.join("reports");
+    let path = write(&dir, &b.scenario(SEVER_B, ""));
+    let out = b.run(&b.dsn, &reports, &path).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
+    let report = only_report(&reports);
+    assert_eq!(report["outcome"], "refused");
+    let reason = report["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("refusing to inject: stop condition alarm is already firing")
+            && reason.contains(&b.stage.alarm),
+        "{reason}"
+    );
+    assert!(
+        !journal_events(&reports).iter().any(|e| e == "intent"),
+        "nothing may be changed"
+    );
+    b.bed.with_aws(|aws| async move {
+        assert_eq!(deny_acl_count(&aws).await, 0, "nothing severed");
+    });
+}
+
+#[test]
+fn a_change_aws_refuses_to_make_aborts_with_exit_3_and_nothing_left() {
+    let _serial = Moto::serial();
+    let Some(b) = backed() else { return };
+    let b = &b;
+    let dir = scratch("aws-unapplied");
+    let reports = dir.join("reports");
+    let faults = format!(
+        "[[faults]]\nkind = \"fis-experiment\"\ntemplate_id = \"{}\"\n",
+        b.stage.fis_template
+    );
+    let path = write(&dir, &b.scenario(&faults, ""));
+    // The run stops for 3 s once its intent is journaled; meanwhile someone
+    // deletes the template, so StartExperiment is refused.
+    let child = b
+        .run(&b.dsn, &reports, &path)
+        .env("FAILPOINTS", common::pause_at("after-intent", 3000))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    common::wait_for_journal(
+        &reports,
+        "intent",
+        std::time::Duration::from_secs(60),
+        "the run never journaled its change",
+    );
+    let template = &b.stage.fis_template;
+    b.bed.with_aws(|aws| async move {
+        aws.region(PRIMARY)
+            .fis
+            .delete_experiment_template()
+            .id(template)
+            .send()
+            .await
+            .unwrap();
+    });
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", explain(&out));
+    let report = only_report(&reports);
+    assert_eq!(report["outcome"], "aborted");
+    let reason = report["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with("could not apply step 1: ") && reason.contains(template.as_str()),
+        "{reason}"
+    );
+    assert_eq!(report["revert"]["complete"], true, "{}", report["revert"]);
+    let events = journal_events(&reports);
+    assert!(!events.iter().any(|e| e == "applied"), "{events:?}");
+    // No experiment of the run is left going (read with the SDK).
+    b.bed.with_aws(|aws| async move {
+        let listed = aws
+            .region(PRIMARY)
+            .fis
+            .list_experiments()
+            .send()
+            .await
+            .unwrap();
+        assert!(listed.experiments().is_empty(), "{listed:?}");
+    });
+}
+
+#[test]
+fn an_undo_aws_refuses_leaves_the_revert_incomplete_with_exit_4_and_the_journal_named() {
+    let _serial = Moto::serial();
+    let Some(b) = backed() else { return };
+    let b = &b;
+    let dir = scratch("aws-undo-refused");
+    let reports = dir.join("reports");
+    let faults = format!(
+        "[[faults]]\nkind = \"deregister-targets\"\ntarget_groups = [\"{}\"]\nselection = \"count:1\"\n",
+        b.stage.target_group
+    );
+    let path = write(
+        &dir,
+        &b.scenario(&faults, "")
+            .replaced("observe_at_least = \"3s\"", "observe_at_least = \"25s\""),
+    );
+    let child = b
+        .run(&b.dsn, &reports, &path)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until_applied(
+        &reports,
+        std::time::Duration::from_secs(60),
+        "the targets were never deregistered",
+    );
+    // Someone deletes the target group (its listeners first) mid-run: the
+    // undo cannot register the target again.
+    let group = &b.stage.target_group;
+    b.bed.with_aws(|aws| async move {
+        let elb = aws.region(PRIMARY).elbv2;
+        let lbs = elb.describe_load_balancers().send().await.unwrap();
+        for lb in lbs.load_balancers() {
+            let listeners = elb
+                .describe_listeners()
+                .load_balancer_arn(lb.load_balancer_arn().unwrap())
+                .send()
+                .await
+                .unwrap();
+            for l in listeners.listeners() {
+                elb.delete_listener()
+                    .listener_arn(l.listener_arn().unwrap())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+        elb.delete_target_group()
+            .target_group_arn(group)
+            .send()
+            .await
+            .unwrap();
+    });
+    // SAFETY: plain kill(2) on our own, unreaped child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", explain(&out));
+    let run_dir = common::only_run_dir(&reports);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("REVERT INCOMPLETE: ")
+            && stdout.contains(&format!(
+                "journal: {}",
+                run_dir.join("journal.jsonl").display()
+            )),
+        "{stdout}"
+    );
+    let report = only_report(&reports);
+    assert_eq!(report["outcome"], "revert-incomplete");
+    assert_eq!(report["revert"]["complete"], false);
+    // The journal still owes the undo: `gameday status` lists the run.
+    let status = b
+        .bed
+        .gameday()
+        .arg("status")
+        .arg(&reports)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&status.stdout).contains(report["run_id"].as_str().unwrap()),
+        "{}",
+        explain(&status)
+    );
+}

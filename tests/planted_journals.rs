@@ -8,103 +8,12 @@ mod common;
 
 use common::Replaced;
 
-use gameday::net::http::{read_body, respond, route, serve};
-use hyper::StatusCode;
+use common::fake_aws::FakeAws;
 use serde_json::json;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
 const ACCOUNT: &str = "123456789012";
-
-/// Every call the fake endpoint received: (action, access key id).
-type Log = Arc<Mutex<Vec<(String, String)>>>;
-
-struct FakeAws {
-    url: String,
-    log: Log,
-    _rt: tokio::runtime::Runtime,
-}
-
-impl FakeAws {
-    fn start() -> FakeAws {
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        let log: Log = Arc::default();
-        let logged = log.clone();
-        let addr = rt.block_on(async move {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let addr = listener.local_addr().unwrap();
-            serve(listener, move |req| {
-                let logged = logged.clone();
-                async move {
-                    let (_, path) = route(&req);
-                    let key = req
-                        .headers()
-                        .get("authorization")
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|a| a.split("Credential=").nth(1))
-                        .and_then(|c| c.split('/').next())
-                        .unwrap_or_default()
-                        .to_string();
-                    let body = read_body(req).await.unwrap_or_default();
-                    let body = String::from_utf8_lossy(&body).to_string();
-                    let action = body
-                        .split('&')
-                        .find_map(|p| p.strip_prefix("Action="))
-                        .map(str::to_string)
-                        .unwrap_or(path);
-                    logged.lock().unwrap().push((action.clone(), key));
-                    if action == "GetCallerIdentity" {
-                        respond(StatusCode::OK, "text/xml", common::STS_OK)
-                    } else {
-                        respond(StatusCode::FORBIDDEN, "text/xml", "<ErrorResponse><Error><Code>AccessDenied</Code><Message>fake endpoint: not allowed</Message></Error></ErrorResponse>")
-                    }
-                }
-            });
-            addr
-        });
-        FakeAws {
-            url: format!("http://{addr}"),
-            log,
-            _rt: rt,
-        }
-    }
-
-    fn actions(&self) -> Vec<String> {
-        self.log
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(a, _)| a.clone())
-            .collect()
-    }
-
-    fn keys(&self) -> Vec<String> {
-        self.log
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|(_, k)| k.clone())
-            .collect()
-    }
-
-    /// `gameday` pointed at the fake endpoint, with a config file whose
-    /// default profile and `attacker` profile have different keys.
-    fn gameday(&self, config: &Path) -> std::process::Command {
-        let mut cmd = common::gameday();
-        cmd.current_dir(common::root())
-            .env_remove("AWS_PROFILE")
-            .env_remove("AWS_ACCESS_KEY_ID")
-            .env_remove("AWS_SECRET_ACCESS_KEY")
-            .env("AWS_ENDPOINT_URL", &self.url)
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_MAX_ATTEMPTS", "1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_CONFIG_FILE", config)
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
-        cmd
-    }
-}
 
 fn config(dir: &Path) -> PathBuf {
     let path = dir.join("aws-config");

@@ -356,3 +356,35 @@ fn dig_and_curl_work_against_a_standing_lab() {
         assert_eq!(r.region.as_deref(), Some("me-central-1"));
     });
 }
+
+#[test]
+fn a_lab_that_dies_mid_run_leaves_the_revert_incomplete_with_exit_4() {
+    let mut lab = StandingLab::start(&[]);
+    let reports = scratch("lab-died");
+    let child = outage_against(&lab, &reports, None);
+    common::wait_until_applied(
+        &reports,
+        Duration::from_secs(30),
+        "the region was never cut off",
+    );
+    // The lab dies with the region cut off: no undo can reach it.
+    lab.child.kill().unwrap();
+    let _ = lab.child.wait();
+    interrupt(&child);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", explain(&out));
+    let run_dir = only_run_dir(&reports);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("REVERT INCOMPLETE: ")
+            && stdout.contains(&format!(
+                "journal: {}",
+                run_dir.join("journal.jsonl").display()
+            )),
+        "{stdout}"
+    );
+    let report = only_report(&reports);
+    assert_eq!(report["outcome"], "revert-incomplete");
+    assert_eq!(report["revert"]["complete"], false);
+    let _ = std::fs::remove_dir_all(reports);
+}

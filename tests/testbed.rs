@@ -158,3 +158,109 @@ fn the_test_bed_tears_itself_down() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+#[test]
+fn a_secondary_the_health_checks_cannot_reach_is_refused_before_any_fault() {
+    let _serial = common::moto::Moto::serial();
+    if !common::testbed::available() {
+        return;
+    }
+    if !std::path::Path::new("/usr/sbin/nft").exists() {
+        common::skip(&common::test_name(), "no nft (apt-get install nftables)");
+        return;
+    }
+    let bed = TestBed::network(&embedded_params());
+    let env = bed.describe();
+    let secondary = &env.regions[1];
+    // A firewall the lab knows nothing of: its configuration stays pristine,
+    // only its health checks stop reaching the secondary.
+    let rule = format!(
+        "table inet gameday_test {{\n chain out {{\n  type filter hook output priority 0;\n  ip daddr {} tcp dport {} drop\n }}\n}}\n",
+        secondary.endpoint.ip(),
+        secondary.endpoint.port()
+    );
+    let mut nft = std::process::Command::new("nft");
+    bed.service.enter(&mut nft);
+    assert!(
+        nft.args(["-f", "-"]).stdin_text(&rule),
+        "nft refused {rule}"
+    );
+    let client = bed.lab.client.clone();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let health = bed
+            .service
+            .run(|| common::rt().block_on(client.health()))
+            .unwrap();
+        if health
+            .iter()
+            .any(|r| r.region == secondary.name && !r.healthy)
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the health checks never called the secondary unhealthy: {health:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let before = env.configuration();
+    let reports = common::scratch("sick-secondary");
+    let mut run = common::gameday();
+    bed.service.enter(&mut run);
+    let out = run
+        .current_dir(common::root())
+        .args([
+            "run",
+            "scenarios/kill-primary-targets.toml",
+            "--no-progress",
+        ])
+        .args(["--attach", &bed.lab.addr(), "--lab-token", bed.lab.token()])
+        .arg("--reports")
+        .arg(&reports)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", common::explain(&out));
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains(&format!(
+            "refusing to start: health checks call {} unhealthy before any fault",
+            secondary.name
+        )),
+        "{said}"
+    );
+    // Nothing was journaled, nothing changed.
+    let journaled = std::fs::read_dir(&reports)
+        .unwrap()
+        .filter_map(|e| std::fs::read_to_string(e.unwrap().path().join("journal.jsonl")).ok())
+        .any(|j| j.contains("\"intent\""));
+    assert!(!journaled, "a refused run journaled a change");
+    assert_eq!(bed.describe().configuration(), before);
+    let _ = std::fs::remove_dir_all(reports);
+}
+
+/// Feeds a command its standard input.
+trait StdinText {
+    fn stdin_text(&mut self, text: &str) -> bool;
+}
+
+impl StdinText for std::process::Command {
+    fn stdin_text(&mut self, text: &str) -> bool {
+        use std::io::Write;
+        let mut child = self
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+        child.wait().unwrap().success()
+    }
+}
