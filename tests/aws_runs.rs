@@ -412,7 +412,11 @@ fn a_whole_run_against_moto_severs_reverts_verifies_and_reports() {
     let b = &b;
     let dir = scratch("aws-run");
     let reports = dir.join("reports");
-    let path = write(&dir, &b.scenario(SEVER_B, ""));
+    let faults = format!(
+        "{SEVER_B}[[faults]]\nkind = \"deregister-targets\"\ntarget_groups = [\"{}\"]\nselection = \"count:2\"\n",
+        b.stage.target_group
+    );
+    let path = write(&dir, &b.scenario(&faults, ""));
     let plan = b.bed.gameday().arg("plan").arg(&path).output().unwrap();
     assert_eq!(plan.status.code(), Some(0), "{}", explain(&plan));
     assert!(
@@ -422,9 +426,12 @@ fn a_whole_run_against_moto_severs_reverts_verifies_and_reports() {
         "{}",
         explain(&plan)
     );
-    let original = b
-        .bed
-        .with_aws(|aws| async move { acl_of(&aws, &b.stage.subnet_b).await });
+    let (original, targets) = b.bed.with_aws(|aws| async move {
+        (
+            acl_of(&aws, &b.stage.subnet_b).await,
+            registered(&aws, &b.stage.target_group).await,
+        )
+    });
     let out = b.run(&b.dsn, &reports, &path).output().unwrap();
     let report = only_report(&reports);
     assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
@@ -463,11 +470,11 @@ fn a_whole_run_against_moto_severs_reverts_verifies_and_reports() {
     ] {
         assert!(kinds.contains(k), "no {k} observation: {kinds:?}");
     }
-    // What was undone: the one severed subnet, and nothing differs.
+    // What was undone: the two deregistered targets, then the severed subnet.
     let undone = report["revert"]["undone"].as_array().unwrap();
-    assert_eq!(undone.len(), 1, "{}", report["revert"]);
+    assert_eq!(undone.len(), 2, "{}", report["revert"]);
     assert!(
-        undone[0].as_str().unwrap().contains(&b.stage.subnet_b),
+        undone[1].as_str().unwrap().contains(&b.stage.subnet_b),
         "{}",
         report["revert"]
     );
@@ -500,6 +507,7 @@ fn a_whole_run_against_moto_severs_reverts_verifies_and_reports() {
     b.bed.with_aws(|aws| async move {
         assert_eq!(acl_of(&aws, &b.stage.subnet_b).await, original);
         assert_eq!(deny_acl_count(&aws).await, 0);
+        assert_eq!(registered(&aws, &b.stage.target_group).await, targets);
     });
 }
 
