@@ -203,14 +203,25 @@ fn outage_against(
     reports: &Path,
     failpoints: Option<String>,
 ) -> std::process::Child {
+    let scenario = root().join("scenarios/primary-region-outage.toml");
+    run_against(lab, &scenario, reports, failpoints)
+}
+
+/// Starts `gameday run scenario` against `lab`, its output piped.
+fn run_against(
+    lab: &StandingLab,
+    scenario: &Path,
+    reports: &Path,
+    failpoints: Option<String>,
+) -> std::process::Child {
     let mut cmd = gameday();
     if let Some(f) = failpoints {
         cmd.env("FAILPOINTS", f);
     }
     cmd.current_dir(root())
+        .arg("run")
+        .arg(scenario)
         .args([
-            "run",
-            "scenarios/primary-region-outage.toml",
             "--no-progress",
             "--attach",
             &lab.addr(),
@@ -387,4 +398,59 @@ fn a_lab_that_dies_mid_run_leaves_the_revert_incomplete_with_exit_4() {
     assert_eq!(report["outcome"], "revert-incomplete");
     assert_eq!(report["revert"]["complete"], false);
     let _ = std::fs::remove_dir_all(reports);
+}
+
+/// The region outage, observed for at least `observe` so a test can act
+/// beside the live run.
+fn long_outage(dir: &Path, observe: &str) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(root().join("scenarios/primary-region-outage.toml"))
+        .unwrap()
+        .replaced(
+            "observe_at_least = \"3s\"",
+            &format!("observe_at_least = \"{observe}\""),
+        )
+        .replaced("timeout = \"30s\"", "timeout = \"60s\"");
+    let path = dir.join("long-outage.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn status_and_revert_leave_a_live_run_alone() {
+    let lab = StandingLab::start(&[]);
+    let before = lab.configuration();
+    let dir = scratch("live-run");
+    let reports = dir.join("reports");
+    let child = run_against(&lab, &long_outage(&dir, "25s"), &reports, None);
+    common::wait_until_applied(&reports, Duration::from_secs(30), "never applied");
+    let during = lab.configuration();
+    assert_ne!(during, before);
+    // status shows it in progress, with its pid; nothing to finish by hand.
+    let status = gameday().arg("status").arg(&reports).output().unwrap();
+    let shown = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        shown.contains(&format!("in progress (pid {} on ", child.id()))
+            && !shown.contains("finish them with"),
+        "{shown}"
+    );
+    // revert skips it, says why, and changes nothing.
+    let revert = gameday().arg("revert").arg(&reports).output().unwrap();
+    assert_eq!(revert.status.code(), Some(0), "{}", explain(&revert));
+    let said = String::from_utf8_lossy(&revert.stdout);
+    assert!(
+        said.contains("skipping ") && said.contains("in progress (pid") && said.contains("--force"),
+        "{said}"
+    );
+    assert_eq!(lab.configuration(), during, "revert touched a live run");
+    // The run goes on, and reverts itself when stopped.
+    interrupt(&child);
+    let out = child.wait_with_output().unwrap();
+    assert_interrupted_and_reverted(&out, &reports, &lab, &before);
+    let status = gameday().arg("status").arg(&reports).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&status.stdout).contains("no run under"),
+        "{}",
+        explain(&status)
+    );
+    let _ = std::fs::remove_dir_all(dir);
 }

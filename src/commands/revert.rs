@@ -41,8 +41,19 @@ pub fn status(dir: &Path) -> ExitStatus {
     for run in &pending {
         print!("{}", printable_status(run));
     }
-    println!("finish them with: gameday revert {}", dir.display());
+    if pending.iter().any(|r| !r.live) {
+        println!("finish them with: gameday revert {}", dir.display());
+    }
     ExitStatus::Ok
+}
+
+/// Why a revert leaves a live run alone, and how to override it.
+fn live_run_skipped(run: &PendingRun) -> String {
+    format!(
+        "skipping {}: in progress ({}); it reverts its own changes when it ends. If it is stuck, stop it (Ctrl-C, or kill -INT its pid); if it is dead, pass --force",
+        printable(&run.run_id),
+        printable(&run.whereabouts())
+    )
 }
 
 fn printable_status(run: &PendingRun) -> String {
@@ -60,11 +71,15 @@ fn printable_status(run: &PendingRun) -> String {
         .started
         .map(|t| format!(", started {}", t.format("%Y-%m-%dT%H:%M:%SZ")))
         .unwrap_or_default();
+    let state = if run.live {
+        format!("in progress ({})", printable(&run.whereabouts()))
+    } else {
+        format!("{} pending undo(s)", run.pending.len())
+    };
     let mut out = format!(
-        "{} ({}, {at}{started}): {} pending undo(s), journal {}\n",
+        "{} ({}, {at}{started}): {state}, journal {}\n",
         printable(&run.run_id),
         printable(&run.target),
-        run.pending.len(),
         printable(&run.journal.display().to_string())
     );
     if let Err(why) = revert::trust::offline(run, chrono::Utc::now(), false) {
@@ -170,6 +185,10 @@ pub fn revert(dir: &Path, opts: &RevertOptions, yes: bool) -> ExitStatus {
     };
     let mut incomplete = false;
     for run in &pending {
+        if run.live && !opts.force {
+            println!("{}", live_run_skipped(run));
+            continue;
+        }
         let confirm = |account: &str| {
             let what = printable_status(run);
             crate::aws::guard::confirm(account, &what, "`gameday status`", yes)

@@ -271,7 +271,7 @@ impl Env {
             ignored_window,
             aws: self.aws().map(|a| a.description.clone()),
             lab: self.lab().map(|l| lab::summary(&l.description)),
-            host: hostname(),
+            host: crate::journal::this_host(),
             gameday_version: env!("CARGO_PKG_VERSION").into(),
         }
     }
@@ -310,15 +310,10 @@ impl Env {
             scope,
             scenario_sha256,
             lab_token,
+            pid: Some(std::process::id()),
+            host: Some(crate::journal::this_host()),
         }
     }
-}
-
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|s| s.trim().to_string())
-        .or_else(|_| std::env::var("HOSTNAME"))
-        .unwrap_or_else(|_| "unknown".into())
 }
 
 /// What applies changes: the lab's control API, AWS clients, or both (a revert

@@ -50,6 +50,13 @@ pub enum JournalEntry {
         /// The lab's control token (lab runs), so a revert can reach it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         lab_token: Option<String>,
+        /// The run's process id, for `status` beside a live run.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pid: Option<u32>,
+        /// The machine it runs on: a folder shared between machines cannot
+        /// rely on the file lock alone.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        host: Option<String>,
     },
     /// A change is about to be made.
     Intent {
@@ -137,6 +144,40 @@ struct Line<'a> {
     entry: &'a JournalEntry,
 }
 
+/// This machine's name, as journals record it.
+pub fn this_host() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// Whether another process holds the journal's lock: a run that is still
+/// going (it holds it from its first entry until its report is written) or
+/// a revert at work.
+pub fn held_elsewhere(path: &Path) -> std::io::Result<bool> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)?;
+    match flock(&file, libc::LOCK_SH) {
+        Ok(()) => Ok(false),
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(true),
+        Err(e) => Err(e),
+    }
+}
+
+/// `flock(2)` without waiting; the lock lives as long as `file` stays open.
+fn flock(file: &File, how: libc::c_int) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock on a descriptor we own.
+    if unsafe { libc::flock(file.as_raw_fd(), how | libc::LOCK_NB) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
 /// An open journal.
 pub struct Journal {
     path: PathBuf,
@@ -149,6 +190,7 @@ impl Journal {
     /// folder fsynced so the journal itself survives a crash.
     pub fn create(path: &Path) -> std::io::Result<Journal> {
         let file = crate::files::create_new(path)?;
+        flock(&file, libc::LOCK_EX)?;
         if let Some(dir) = path.parent() {
             crate::files::sync_dir(dir)?;
         }
@@ -160,8 +202,19 @@ impl Journal {
 
     /// Opens an existing journal to append to it (a revert). The caller has
     /// checked that it is the invoking user's own; a symlink is refused.
-    pub fn append_to(path: &Path) -> std::io::Result<Journal> {
+    /// Another process holding it (a live run, another revert) is an error
+    /// of kind `WouldBlock`, unless `force`.
+    pub fn append_to(path: &Path, force: bool) -> std::io::Result<Journal> {
         let file = crate::files::open_append(path)?;
+        match flock(&file, libc::LOCK_EX) {
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && !force => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::WouldBlock,
+                    "another gameday process holds it (the run is still going, or a revert is)",
+                ))
+            }
+            _ => {}
+        }
         Ok(Journal {
             path: path.to_path_buf(),
             file,

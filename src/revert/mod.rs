@@ -49,6 +49,13 @@ pub struct PendingRun {
     pub scope: Option<AwsScope>,
     /// When the run started (its first journal line), if recorded.
     pub started: Option<DateTime<Utc>>,
+    /// Its process id and machine, as it recorded them.
+    pub pid: Option<u32>,
+    /// The machine it ran on.
+    pub host: Option<String>,
+    /// Whether it looks alive: another process holds its journal, or it
+    /// ran on another machine and never journaled its end.
+    pub live: bool,
     /// Undos still to apply, in the order to apply them (newest change first).
     pub pending: Vec<PendingUndo>,
 }
@@ -68,8 +75,25 @@ impl PendingRun {
             profile: None,
             scope: None,
             started: None,
+            pid: None,
+            host: None,
+            live: false,
             pending: Vec::new(),
         }
+    }
+
+    /// "pid 123 on host h since 2026-11-30T07:00:00Z", as far as recorded.
+    pub fn whereabouts(&self) -> String {
+        let pid = self
+            .pid
+            .map(|p| format!("pid {p}"))
+            .unwrap_or_else(|| "pid unknown".into());
+        let host = self.host.as_deref().unwrap_or("an unknown host");
+        let since = self
+            .started
+            .map(|t| format!(" since {}", t.format("%Y-%m-%dT%H:%M:%SZ")))
+            .unwrap_or_default();
+        format!("{pid} on {host}{since}")
     }
 
     /// The lab the journal names, with its token.
@@ -86,6 +110,7 @@ pub fn pending_in(journal_path: &Path) -> std::io::Result<Option<PendingRun>> {
     let mut run = PendingRun::from_journal(journal_path);
     let mut intents: BTreeMap<usize, (Action, Action)> = BTreeMap::new();
     let mut undone = BTreeSet::new();
+    let mut ended = false;
     for (at, e) in journal::read_timed(journal_path)? {
         match e {
             JournalEntry::RunStart {
@@ -95,8 +120,12 @@ pub fn pending_in(journal_path: &Path) -> std::io::Result<Option<PendingRun>> {
                 profile,
                 scope,
                 lab_token,
+                pid,
+                host,
                 ..
             } => {
+                run.pid = pid;
+                run.host = host;
                 run.run_id = run_id;
                 run.target = target;
                 run.control = Some(control).filter(|c| !c.is_empty());
@@ -111,11 +140,15 @@ pub fn pending_in(journal_path: &Path) -> std::io::Result<Option<PendingRun>> {
             JournalEntry::Undone { step } => {
                 undone.insert(step);
             }
-            JournalEntry::Applied { .. }
-            | JournalEntry::UndoIntent { .. }
-            | JournalEntry::RunEnd { .. } => {}
+            JournalEntry::RunEnd { .. } => ended = true,
+            JournalEntry::Applied { .. } | JournalEntry::UndoIntent { .. } => {}
         }
     }
+    let elsewhere = run
+        .host
+        .as_ref()
+        .is_some_and(|h| *h != journal::this_host());
+    run.live = journal::held_elsewhere(journal_path)? || (elsewhere && !ended);
     // Every change whose intent was journaled may have happened: undo it.
     run.pending = intents
         .into_iter()
@@ -156,7 +189,8 @@ pub fn pending_runs(reports: &Path) -> std::io::Result<(Vec<PendingRun>, Vec<Str
 pub struct RevertOptions {
     /// `--profile`: the only profile a revert uses (a journal's is ignored).
     pub profile: Option<String>,
-    /// `--force`: revert journals older than [`trust::MAX_AGE`].
+    /// `--force`: revert journals older than [`trust::MAX_AGE`], and runs
+    /// that look alive.
     pub force: bool,
 }
 
@@ -198,7 +232,7 @@ async fn checked(
         let account = trust::account(clients, scope).await?;
         confirm(&account)?;
     }
-    let journal = Journal::append_to(&run.journal)
+    let journal = Journal::append_to(&run.journal, opts.force)
         .map_err(|e| format!("cannot append to {}: {e}", run.journal.display()))?;
     Ok((appliers, journal))
 }
