@@ -18,6 +18,7 @@ pub mod floor;
 pub mod history;
 pub mod journal;
 pub mod lab;
+pub mod lease;
 pub mod measure;
 pub mod net;
 pub mod plan;

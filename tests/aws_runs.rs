@@ -1056,15 +1056,15 @@ fn an_endpoint_that_skips_the_failover_record_is_named_in_plan_and_refused_by_ru
     );
 }
 
-/// The journal entries of the one run under `reports`, by event name.
+/// The journal entries of the planned changes (not the lease) of the one run
+/// under `reports`, by event name.
 fn journal_events(reports: &Path) -> Vec<String> {
     let text = std::fs::read_to_string(common::only_run_dir(reports).join("journal.jsonl"))
         .unwrap_or_default();
     text.lines()
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).unwrap();
-            v["event"].as_str().unwrap().to_string()
-        })
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["step"].as_u64() != Some(gameday::journal::LEASE_STEP as u64))
+        .map(|v| v["event"].as_str().unwrap().to_string())
         .collect()
 }
 

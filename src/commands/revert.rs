@@ -86,11 +86,12 @@ fn printable_status(run: &PendingRun) -> String {
         out.push_str(&format!("  not trusted: {}\n", printable(&why)));
     }
     for p in &run.pending {
-        out.push_str(&format!(
-            "  step {}: {}\n",
-            p.step + 1,
-            printable(&p.undo.summary())
-        ));
+        let step = if p.undo.is_lease() {
+            "lease".to_string()
+        } else {
+            format!("step {}", p.step + 1)
+        };
+        out.push_str(&format!("  {step}: {}\n", printable(&p.undo.summary())));
     }
     out
 }

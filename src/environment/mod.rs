@@ -12,7 +12,7 @@ pub mod lab;
 
 use crate::aws::{AwsClients, AwsEnv};
 use crate::floor::FloorInputs;
-use crate::lab::{LabClient, LabDescription};
+use crate::lab::{LabCall, LabClient, LabDescription};
 use crate::measure::accuracy::TruthMark;
 use crate::net::resolve::Resolvers;
 use crate::plan::{Action, Plan, Step};
@@ -181,6 +181,85 @@ impl Env {
         match self {
             Env::Lab(l) => lab::preflight(&l.client, l).await.map(Before::Lab),
             Env::Aws(_) => Ok(Before::Aws),
+        }
+    }
+
+    /// Who holds the environment's lease now, if anyone.
+    pub async fn lease(&self) -> Result<Option<crate::lease::Lease>, String> {
+        match self {
+            Env::Lab(l) => l
+                .client
+                .describe()
+                .await
+                .map(|d| d.lease)
+                .map_err(|e| e.to_string()),
+            Env::Aws(a) => {
+                let (zone, name) = aws_lease_record(a);
+                crate::aws::call::leases(&a.clients, &zone, &name)
+                    .await
+                    .map(|l| l.into_iter().next())
+                    .map_err(|e| e.to_string())
+            }
+        }
+    }
+
+    /// What a lease holds, in words: "the lab at ADDR", "hosted zone Z".
+    pub fn leased_thing(&self) -> String {
+        match self {
+            Env::Lab(l) => format!("the lab at {}", l.client.addr),
+            Env::Aws(a) => {
+                let (zone, name) = aws_lease_record(a);
+                format!("hosted zone {zone} (lease record {name})")
+            }
+        }
+    }
+
+    /// Who takes a lease: the process and machine, and the caller on AWS.
+    pub fn lease_holder(&self) -> String {
+        let here = format!(
+            "pid {} on host {}",
+            std::process::id(),
+            crate::journal::this_host()
+        );
+        match self {
+            Env::Lab(_) => here,
+            Env::Aws(a) => format!("{here}, {}", a.description.caller_arn),
+        }
+    }
+
+    /// The change that takes `lease` (over the lapsed `replaces`) and its undo.
+    pub fn lease_step(
+        &self,
+        lease: &crate::lease::Lease,
+        replaces: Option<&crate::lease::Lease>,
+    ) -> (Action, Action) {
+        use crate::aws::AwsCall;
+        match self {
+            Env::Lab(_) => (
+                Action::Lab(LabCall::TakeLease {
+                    lease: lease.clone(),
+                    replaces: replaces.map(|r| r.run_id.clone()),
+                }),
+                Action::Lab(LabCall::ReleaseLease {
+                    run_id: lease.run_id.clone(),
+                }),
+            ),
+            Env::Aws(a) => {
+                let (zone_id, name) = aws_lease_record(a);
+                (
+                    Action::Aws(AwsCall::TakeLease {
+                        zone_id: zone_id.clone(),
+                        name: name.clone(),
+                        value: lease.value(),
+                        replaces: replaces.map(|r| r.value()),
+                    }),
+                    Action::Aws(AwsCall::ReleaseLease {
+                        zone_id,
+                        name,
+                        value: lease.value(),
+                    }),
+                )
+            }
         }
     }
 
@@ -450,4 +529,17 @@ pub async fn connect(
         (Target::Aws, None) => Err("target = \"aws\" needs an [aws] table".into()),
         (Target::Lab, _) => lab::connect(scenario, attach).await,
     }
+}
+
+/// The hosted zone and name of the AWS lease record.
+fn aws_lease_record(a: &AwsEnv) -> (String, String) {
+    let p = &a.description.params;
+    (
+        p.hosted_zone_id.clone(),
+        format!(
+            "{}{}",
+            crate::lease::RECORD_PREFIX,
+            p.record_name.trim_end_matches('.')
+        ),
+    )
 }

@@ -144,6 +144,10 @@ struct Line<'a> {
     entry: &'a JournalEntry,
 }
 
+/// The journal step of the run's lease: after every planned step, and
+/// released after all of them (a revert puts lease undos last).
+pub const LEASE_STEP: usize = 1_000_000;
+
 /// This machine's name, as journals record it.
 pub fn this_host() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")

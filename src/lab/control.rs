@@ -79,6 +79,20 @@ pub enum LabCall {
     CutReplication,
     /// Undo of [`LabCall::CutReplication`].
     RestoreReplication,
+    /// Take the lab's lease for a run: refused while another run holds one
+    /// that has not lapsed; `replaces` names the lapsed one to take over.
+    TakeLease {
+        /// The lease to hold.
+        lease: crate::lease::Lease,
+        /// Run id of the lapsed lease this one takes over, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        replaces: Option<String>,
+    },
+    /// Undo of [`LabCall::TakeLease`]: release it if that run still holds it.
+    ReleaseLease {
+        /// The run whose lease to release.
+        run_id: String,
+    },
 }
 
 impl LabCall {
@@ -98,6 +112,7 @@ impl LabCall {
             (FailDatabase { region }, RestoreDatabase { region: r })
             | (IsolateRegion { region }, RestoreRegion { region: r }) => region == r,
             (CutReplication, RestoreReplication) => true,
+            (TakeLease { lease, .. }, ReleaseLease { run_id }) => lease.run_id == *run_id,
             _ => false,
         }
     }
@@ -129,7 +144,23 @@ impl LabCall {
                 "cut database replication from the writer to the standby".into()
             }
             LabCall::RestoreReplication => "let database replication flow again".into(),
+            LabCall::TakeLease { lease, replaces } => match replaces {
+                Some(old) => format!(
+                    "take over the lab's lapsed lease of run {old} for run {}",
+                    lease.run_id
+                ),
+                None => format!("take the lab's lease for run {}", lease.run_id),
+            },
+            LabCall::ReleaseLease { run_id } => format!("release the lab's lease of run {run_id}"),
         }
+    }
+
+    /// Whether this is the lease rather than a change to the environment.
+    pub fn is_lease(&self) -> bool {
+        matches!(
+            self,
+            LabCall::TakeLease { .. } | LabCall::ReleaseLease { .. }
+        )
     }
 }
 
@@ -191,6 +222,9 @@ pub struct LabDescription {
     /// PostgreSQL directly (`PGPASSFILE=... psql ...`), when it runs one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub database_passfile: Option<std::path::PathBuf>,
+    /// The run holding the lab's lease, if one does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease: Option<crate::lease::Lease>,
 }
 
 impl LabDescription {
@@ -325,7 +359,48 @@ pub(crate) fn describe(state: &LabState) -> LabDescription {
         multi_address: state.multi_address,
         database_ca: state.database.ca_file(),
         database_passfile: state.database.passfile(),
+        lease: state.lease.lock().expect("lease lock").clone(),
     }
+}
+
+/// Takes or releases the lab's lease; a lease held by another run that has
+/// not lapsed refuses the take (nothing to retry: a person must wait).
+fn lease_call(state: &LabState, call: &LabCall) -> Result<Applied, ChangeError> {
+    let mut held = state.lease.lock().expect("lease lock");
+    let changed = match call {
+        LabCall::TakeLease { lease, replaces } => match held.as_ref() {
+            Some(h) if h.run_id == lease.run_id => false,
+            Some(h)
+                if replaces.as_deref() == Some(h.run_id.as_str())
+                    && h.expired(chrono::Utc::now()) =>
+            {
+                *held = Some(lease.clone());
+                true
+            }
+            Some(h) => {
+                return Err(ChangeError::permanent(format!(
+                    "the lab is leased to {}",
+                    h.describe()
+                )))
+            }
+            None => {
+                *held = Some(lease.clone());
+                true
+            }
+        },
+        LabCall::ReleaseLease { run_id } => {
+            let ours = held.as_ref().is_some_and(|h| h.run_id == *run_id);
+            if ours {
+                *held = None;
+            }
+            ours
+        }
+        _ => false,
+    };
+    Ok(Applied {
+        effective_at: mono_now(),
+        changed,
+    })
 }
 
 fn role_of(region: &str) -> Result<Role, String> {
@@ -350,6 +425,7 @@ pub(crate) async fn apply(state: &LabState, call: &LabCall) -> Result<Applied, C
         changed,
     };
     match call {
+        LabCall::TakeLease { .. } | LabCall::ReleaseLease { .. } => lease_call(state, call),
         LabCall::DeregisterTargets { region, targets }
         | LabCall::RegisterTargets { region, targets } => {
             let role = role_of(region)?;

@@ -101,6 +101,8 @@ pub(crate) struct LabState {
     /// The control API's bearer token: random per lab, printed once.
     pub token: String,
     pub multi_address: bool,
+    /// The run holding the lab (one game day at a time).
+    pub lease: std::sync::Mutex<Option<crate::lease::Lease>>,
 }
 
 /// Tasks that are aborted when dropped, so a lab that fails to start leaves
@@ -376,6 +378,7 @@ impl Lab {
             control: control_addr,
             token: crate::files::random_hex(16),
             multi_address,
+            lease: std::sync::Mutex::new(None),
         });
         tasks.push(control::serve(control_listener, state.clone()));
         Ok(Lab {

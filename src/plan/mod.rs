@@ -37,6 +37,15 @@ impl Action {
         }
     }
 
+    /// Whether this is the game day's lease rather than a change to the
+    /// environment (released last, after every undo).
+    pub fn is_lease(&self) -> bool {
+        match self {
+            Action::Lab(call) => call.is_lease(),
+            Action::Aws(call) => call.is_lease(),
+        }
+    }
+
     /// The action in a few words.
     pub fn summary(&self) -> String {
         match self {

@@ -156,6 +156,8 @@ pub fn pending_in(journal_path: &Path) -> std::io::Result<Option<PendingRun>> {
         .filter(|(step, _)| !undone.contains(step))
         .map(|(step, (change, undo))| PendingUndo { step, change, undo })
         .collect();
+    // The lease goes last: the environment is put back before another run may start.
+    run.pending.sort_by_key(|p| p.undo.is_lease());
     Ok((!run.pending.is_empty()).then_some(run))
 }
 

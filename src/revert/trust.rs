@@ -57,9 +57,17 @@ fn age(run: &PendingRun, now: DateTime<Utc>, force: bool) -> Result<(), String> 
     Ok(())
 }
 
-/// Every undo is exactly what gameday plans for its change.
+/// Every undo is exactly what gameday plans for its change; a lease undo
+/// releases only this run's own lease record.
 fn kinds(run: &PendingRun) -> Result<(), String> {
     for p in &run.pending {
+        if p.undo.is_lease() && !own_lease(&p.undo, &run.run_id) {
+            return Err(format!(
+                "refusing this journal: its lease undo \"{}\" is not the release of run {}'s own lease; nothing was applied",
+                crate::words::printable(&p.undo.summary()),
+                crate::words::printable(&run.run_id)
+            ));
+        }
         if !p.undo.is_undo_of(&p.change) {
             return Err(format!(
                 "refusing this journal: step {} says its undo is \"{}\", which is not the undo of \"{}\"; the journal was not written by gameday as it stands; nothing was applied",
@@ -132,4 +140,18 @@ pub async fn account(clients: &AwsClients, scope: &AwsScope) -> Result<String, S
         ));
     }
     Ok(account)
+}
+
+/// Whether `undo` releases the lease of `run_id` and nothing else.
+fn own_lease(undo: &Action, run_id: &str) -> bool {
+    use crate::aws::AwsCall;
+    use crate::lab::LabCall;
+    match undo {
+        Action::Lab(LabCall::ReleaseLease { run_id: r }) => r == run_id,
+        Action::Aws(AwsCall::ReleaseLease { name, value, .. }) => {
+            name.starts_with(crate::lease::RECORD_PREFIX)
+                && crate::lease::Lease::parse(value).is_some_and(|l| l.run_id == run_id)
+        }
+        _ => false,
+    }
 }

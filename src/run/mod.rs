@@ -6,6 +6,7 @@
 
 mod inject;
 pub mod interrupt;
+mod lease;
 pub mod observe;
 pub mod progress;
 pub mod signals;
@@ -92,6 +93,8 @@ struct Reached {
     journaled: usize,
     /// Whether a change that starts the outage has taken effect.
     outage_started: bool,
+    /// The release of the lease, once its taking was journaled.
+    lease: Option<crate::plan::Action>,
 }
 
 /// One run in progress.
@@ -193,6 +196,8 @@ impl<'a> Run<'a> {
     /// Everything up to the revert: guard, plan, then baseline, inject,
     /// observe and settle with the probes running.
     async fn attempt(&mut self) -> Result<(), Stop> {
+        self.journal_start()?;
+        self.take_lease().await?;
         let before = self.env.check_steady().await.map_err(Stop::refused)?;
         self.reached.before = Some(before);
         let plan = plan::resolve(

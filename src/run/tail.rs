@@ -51,9 +51,15 @@ impl Run<'_> {
         };
         let plan = self.reached.plan.clone().unwrap_or_default();
         let steps = &plan.steps[..self.reached.journaled];
-        if steps.is_empty() {
-            return summary;
+        if !steps.is_empty() {
+            self.revert_steps(steps, &mut summary).await;
         }
+        self.release_lease(&mut summary).await;
+        summary
+    }
+
+    /// Undoes the journaled steps, newest first, and verifies the environment.
+    async fn revert_steps(&mut self, steps: &[Step], summary: &mut RevertSummary) {
         let at = self.clock.now();
         self.event(
             at,
@@ -61,7 +67,7 @@ impl Run<'_> {
             format!("{} change(s) to undo", steps.len()),
         );
         let results = self.undo(steps).await;
-        let mut failures = self.record_undos(&results, &mut summary);
+        let mut failures = self.record_undos(&results, summary);
         if let Some(before) = &self.reached.before {
             failures.extend(self.env.verify(before, steps).await);
         }
@@ -69,8 +75,7 @@ impl Run<'_> {
         summary.complete = failures.is_empty();
         summary.differences = failures;
         summary.verified = Some(self.env.verification().into());
-        self.mark_revert(&summary);
-        summary
+        self.mark_revert(summary);
     }
 
     async fn undo(&mut self, steps: &[Step]) -> Vec<UndoResult> {

@@ -38,7 +38,6 @@ impl Run<'_> {
         plan: &Plan,
     ) -> Result<(), Stop> {
         self.baseline(observers).await?;
-        self.journal_start()?;
         let t0 = self.inject(plan).await?;
         let steps = &plan.steps[..self.reached.journaled];
         self.observe(observers, t0, steps).await

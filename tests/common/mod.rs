@@ -43,16 +43,23 @@ pub fn wait_until_applied(reports: &Path, limit: std::time::Duration, what: &str
     wait_for_journal(reports, "applied", limit, what)
 }
 
-/// Waits until the run under `reports` has journaled an `event` entry.
+/// Whether a journal line is an `event` entry of a planned change (not the lease).
+pub fn is_change_entry(line: &str, event: &str) -> bool {
+    serde_json::from_str::<serde_json::Value>(line).is_ok_and(|v| {
+        v["event"] == event && v["step"].as_u64() != Some(gameday::journal::LEASE_STEP as u64)
+    })
+}
+
+/// Waits until the run under `reports` has journaled an `event` entry of a
+/// planned change.
 pub fn wait_for_journal(reports: &Path, event: &str, limit: std::time::Duration, what: &str) {
     let deadline = std::time::Instant::now() + limit;
-    let entry = format!("\"event\":\"{event}\"");
     loop {
         let written = std::fs::read_dir(reports)
             .ok()
             .and_then(|mut d| d.next())
             .and_then(|e| std::fs::read_to_string(e.ok()?.path().join("journal.jsonl")).ok())
-            .is_some_and(|j| j.contains(&entry));
+            .is_some_and(|j| j.lines().any(|l| is_change_entry(l, event)));
         if written {
             return;
         }

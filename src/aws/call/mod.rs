@@ -10,6 +10,7 @@ mod ec2;
 mod elbv2;
 mod fis;
 mod rds;
+mod route53;
 
 use super::AwsClients;
 use crate::clock::mono_now;
@@ -19,6 +20,7 @@ use serde::{Deserialize, Serialize};
 pub use ec2::{acl_vpc, association_of, deny_acls, instance_states, DenyAcl};
 pub use elbv2::registrations;
 pub use fis::ChangeState;
+pub use route53::leases;
 
 /// Tag on everything gameday creates: the run that made it.
 pub const TAG_RUN: &str = "gameday:run-id";
@@ -164,6 +166,27 @@ pub enum AwsCall {
         /// Why, for the report.
         why: String,
     },
+    /// Take the game day's lease: a TXT record beside the failover record.
+    TakeLease {
+        /// The hosted zone.
+        zone_id: String,
+        /// `_gameday-lease.<record>`.
+        name: String,
+        /// The lease, as [`crate::lease::Lease::value`] writes it.
+        value: String,
+        /// The value of a lapsed lease this one takes over, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        replaces: Option<String>,
+    },
+    /// Undo of [`AwsCall::TakeLease`]: delete the record with exactly that value.
+    ReleaseLease {
+        /// The hosted zone.
+        zone_id: String,
+        /// `_gameday-lease.<record>`.
+        name: String,
+        /// The value to delete.
+        value: String,
+    },
 }
 
 fn applied(changed: bool) -> Applied {
@@ -245,8 +268,29 @@ impl AwsCall {
                 FailoverCluster { .. } | RebootWithFailover { .. } | GlobalFailover { .. },
                 NotUndone { .. },
             ) => true,
+            (
+                TakeLease {
+                    zone_id,
+                    name,
+                    value,
+                    ..
+                },
+                ReleaseLease {
+                    zone_id: z,
+                    name: n,
+                    value: v,
+                },
+            ) => zone_id == z && name == n && value == v,
             _ => false,
         }
+    }
+
+    /// Whether this is the lease rather than a change to the environment.
+    pub fn is_lease(&self) -> bool {
+        matches!(
+            self,
+            AwsCall::TakeLease { .. } | AwsCall::ReleaseLease { .. }
+        )
     }
 
     /// Where the call reaches outside `accounts` and `regions`, if it does:
@@ -295,7 +339,9 @@ impl AwsCall {
             | AwsCall::GlobalFailover { region, .. }
             | AwsCall::StartExperiment { region, .. }
             | AwsCall::StopExperiment { region, .. } => Some(region),
-            AwsCall::NotUndone { .. } => None,
+            AwsCall::NotUndone { .. }
+            | AwsCall::TakeLease { .. }
+            | AwsCall::ReleaseLease { .. } => None,
         }
     }
 
@@ -342,6 +388,13 @@ impl AwsCall {
                 "stop the FIS experiments of run {run_id} from template {template_id} that still run ({region})"
             ),
             AwsCall::NotUndone { why } => format!("not undone: {why}"),
+            AwsCall::TakeLease { zone_id, name, replaces, .. } => match replaces {
+                Some(_) => format!("take over the lapsed lease {name} in {zone_id}"),
+                None => format!("take the lease {name} in {zone_id} (a TXT record)"),
+            },
+            AwsCall::ReleaseLease { zone_id, name, .. } => {
+                format!("release the lease {name} in {zone_id}")
+            }
         }
     }
 
@@ -408,6 +461,17 @@ impl AwsCall {
                 run_id,
             } => fis::stop_experiments(aws, region, template_id, run_id).await,
             AwsCall::NotUndone { .. } => Ok(applied(false)),
+            AwsCall::TakeLease {
+                zone_id,
+                name,
+                value,
+                replaces,
+            } => route53::take_lease(aws, zone_id, name, value, replaces.as_deref()).await,
+            AwsCall::ReleaseLease {
+                zone_id,
+                name,
+                value,
+            } => route53::release_lease(aws, zone_id, name, value).await,
         }
     }
 
@@ -435,6 +499,11 @@ impl AwsCall {
                 template_id,
                 run_id,
             } => fis::stopped(aws, region, template_id, run_id).await,
+            AwsCall::ReleaseLease {
+                zone_id,
+                name,
+                value,
+            } => route53::released(aws, zone_id, name, value).await,
             // The others are changes, not undos, or change nothing.
             _ => Ok(()),
         }
