@@ -8,7 +8,8 @@ mod common;
 use common::Replaced;
 
 use common::moto::{
-    acl_of, cluster_writer, deny_acl_count, registered, Moto, Records, Stage, ACCOUNT, PRIMARY,
+    acl_of, cluster_writer, deny_acl_count, lease_records, registered, Moto, Records, Stage,
+    ACCOUNT, PRIMARY,
 };
 use common::testbed::TestBed;
 use common::{crash_at, explain, only_report, scratch, wait_until_applied};
@@ -641,6 +642,12 @@ fn killed_at_every_step_gameday_revert_restores_moto_exactly() {
                 if deregistered { before - 3 } else { before },
                 "{point}: three targets deregistered after the kill: {deregistered}"
             );
+            // The dead run still holds the account's lease.
+            let leases = lease_records(&aws, &b.stage.zone).await;
+            assert!(
+                leases.len() == 1 && leases[0].contains("gameday-lease run="),
+                "{point}: {leases:?}"
+            );
         });
         let status = b
             .bed
@@ -692,6 +699,11 @@ fn killed_at_every_step_gameday_revert_restores_moto_exactly() {
                 registered(&aws, &b.stage.target_group).await,
                 *regs_before,
                 "{point}: registrations"
+            );
+            assert_eq!(
+                lease_records(&aws, &b.stage.zone).await,
+                Vec::<String>::new(),
+                "{point}: the revert released the dead run's lease"
             );
         });
         restored += 1;
@@ -1253,4 +1265,74 @@ fn an_undo_aws_refuses_leaves_the_revert_incomplete_with_exit_4_and_the_journal_
         "{}",
         explain(&status)
     );
+}
+
+#[test]
+fn a_second_run_against_a_leased_account_is_refused_and_changes_nothing() {
+    let _serial = Moto::serial();
+    let Some(b) = backed() else { return };
+    let b = &b;
+    let dir = scratch("aws-two-runs");
+    let (first_reports, second_reports) = (dir.join("first"), dir.join("second"));
+    let path = write(
+        &dir,
+        &b.scenario(SEVER_B, "")
+            .replaced("observe_at_least = \"3s\"", "observe_at_least = \"25s\""),
+    );
+    let first = b
+        .run(&b.dsn, &first_reports, &path)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_until_applied(
+        &first_reports,
+        std::time::Duration::from_secs(60),
+        "the first run never severed",
+    );
+    let first_id = common::only_run_dir(&first_reports)
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .to_string();
+    std::fs::create_dir_all(dir.join("second-scenario")).unwrap();
+    let second_path = write(&dir.join("second-scenario"), &b.scenario(SEVER_B, ""));
+    let second = b
+        .run(&b.dsn, &second_reports, &second_path)
+        .output()
+        .unwrap();
+    assert_eq!(second.status.code(), Some(2), "{}", explain(&second));
+    let said = String::from_utf8_lossy(&second.stdout);
+    assert!(
+        said.contains(&format!(
+            "is leased to run {first_id} (pid {} on host ",
+            first.id()
+        )) && said.contains("_gameday-lease."),
+        "{said}"
+    );
+    assert!(
+        !journal_events(&second_reports)
+            .iter()
+            .any(|e| e == "intent"),
+        "the second run journaled a change"
+    );
+    b.bed.with_aws(|aws| async move {
+        assert_eq!(
+            deny_acl_count(&aws).await,
+            1,
+            "only the first run's deny ACL"
+        );
+        assert_eq!(lease_records(&aws, &b.stage.zone).await.len(), 1);
+    });
+    // SAFETY: plain kill(2) on our own, unreaped child.
+    unsafe { libc::kill(first.id() as i32, libc::SIGINT) };
+    let out = first.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", explain(&out));
+    b.bed.with_aws(|aws| async move {
+        assert_eq!(deny_acl_count(&aws).await, 0);
+        assert_eq!(
+            lease_records(&aws, &b.stage.zone).await,
+            Vec::<String>::new()
+        );
+    });
 }

@@ -101,11 +101,20 @@ fn kill_and_revert(scenario: &str, tag: &str) -> usize {
                 "{point}: the fault should still be in place"
             );
         }
+        // The dead run still holds the lab's lease; its journal owes the release.
+        let dead = only_run_dir(&reports)
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
+        let lease = rt().block_on(lab.client.describe()).unwrap().lease;
+        assert_eq!(lease.map(|l| l.run_id), Some(dead.clone()), "{point}");
         let status = gameday_in(&reports, &["status"]);
         let listed = String::from_utf8_lossy(&status.stdout);
         assert!(
-            listed.contains("pending undo"),
-            "{point}: status does not list the run: {listed}"
+            listed.contains("pending undo")
+                && listed.contains(&format!("lease: release the lab's lease of run {dead}")),
+            "{point}: status does not list the run and its lease: {listed}"
         );
 
         let revert = gameday_in(&reports, &["revert"]);
@@ -120,6 +129,8 @@ fn kill_and_revert(scenario: &str, tag: &str) -> usize {
             pristine,
             "{point}: revert did not restore the lab"
         );
+        let lease = rt().block_on(lab.client.describe()).unwrap().lease;
+        assert_eq!(lease, None, "{point}: revert left the dead run's lease");
         // Twice is harmless, and nothing is pending any more.
         let again = gameday_in(&reports, &["revert"]);
         assert_eq!(again.status.code(), Some(0));

@@ -147,6 +147,36 @@ fn undo_kinds_that_are_not_undos_are_never_applied() {
 }
 
 #[test]
+fn a_lease_undo_releases_only_the_run_s_own_lease_record() {
+    let case = Case::new("lease");
+    let lease = |run: &str| {
+        format!("gameday-lease run={run}; holder=pid 1 on host h; since=2026-11-30T07:00:00Z; until=2026-11-30T08:00:00Z")
+    };
+    let planted = [
+        // Another run's lease.
+        ("_gameday-lease.app.example.com", lease("someone-else")),
+        // The run's own value, but on a record that is no lease.
+        ("app.example.com", lease("lease-run")),
+    ];
+    for (name, value) in planted {
+        let take = json!({"target": "aws", "call": "take-lease", "zone_id": "Z1", "name": name, "value": value});
+        let release = json!({"target": "aws", "call": "release-lease", "zone_id": "Z1", "name": name, "value": value});
+        let journal = plant(
+            &case.reports,
+            "lease-run",
+            start("lease-run", scope(&["us-east-1"]), 0),
+            &[(take, release)],
+        );
+        refused(
+            &case.revert(&["--yes"]),
+            "not the release of run lease-run's own lease",
+        );
+        std::fs::remove_dir_all(journal.parent().unwrap()).unwrap();
+    }
+    assert!(case.fake.actions().is_empty(), "{:?}", case.fake.actions());
+}
+
+#[test]
 fn undos_outside_the_recorded_scope_are_refused_before_any_call() {
     let case = Case::new("scope");
     // Another region than the run allowed.

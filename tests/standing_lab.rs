@@ -454,3 +454,83 @@ fn status_and_revert_leave_a_live_run_alone() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_second_run_against_a_leased_lab_is_refused_and_names_the_first() {
+    let lab = StandingLab::start(&[]);
+    let before = lab.configuration();
+    let dir = scratch("two-runs");
+    let (first_reports, second_reports) = (dir.join("first"), dir.join("second"));
+    let first = run_against(&lab, &long_outage(&dir, "25s"), &first_reports, None);
+    common::wait_until_applied(&first_reports, Duration::from_secs(30), "never applied");
+    let during = lab.configuration();
+    let first_id = only_run_dir(&first_reports)
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .to_string();
+    let second = run_scenario(
+        "kill-primary-targets",
+        &second_reports,
+        &["--attach", &lab.addr(), "--lab-token", lab.token()],
+    );
+    assert_eq!(second.status.code(), Some(2), "{}", explain(&second));
+    let said = String::from_utf8_lossy(&second.stdout);
+    assert!(
+        said.contains(&format!(
+            "is leased to run {first_id} (pid {} on host ",
+            first.id()
+        )) && said.contains("one game day at a time"),
+        "{said}"
+    );
+    // The second run changed nothing: the lab is as the first run left it.
+    assert_eq!(lab.configuration(), during);
+    let journal =
+        std::fs::read_to_string(only_run_dir(&second_reports).join("journal.jsonl")).unwrap();
+    assert!(
+        !journal
+            .lines()
+            .any(|l| common::is_change_entry(l, "intent")),
+        "{journal}"
+    );
+    interrupt(&first);
+    let out = first.wait_with_output().unwrap();
+    assert_interrupted_and_reverted(&out, &first_reports, &lab, &before);
+    let lease = rt().block_on(lab.client.describe()).unwrap().lease;
+    assert_eq!(lease, None, "the first run released its lease");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_lapsed_lease_is_taken_over_with_a_warning() {
+    let lab = StandingLab::start(&[]);
+    let now = chrono::Utc::now();
+    let lapsed = gameday::lease::Lease {
+        run_id: "dead-run-20261130T000000Z-0000".into(),
+        holder: "pid 1 on host gone".into(),
+        since: now - chrono::Duration::hours(2),
+        until: now - chrono::Duration::hours(1),
+    };
+    let take = gameday::lab::LabCall::TakeLease {
+        lease: lapsed.clone(),
+        replaces: None,
+    };
+    rt().block_on(lab.client.apply(&take)).unwrap();
+    let reports = scratch("lapsed-lease");
+    let out = run_scenario(
+        "kill-primary-targets",
+        &reports,
+        &["--attach", &lab.addr(), "--lab-token", lab.token()],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let report = only_report(&reports);
+    let warned = report["timeline"].as_array().unwrap().iter().any(|e| {
+        e["what"]["data"]["name"] == "lease-taken-over"
+            && e["what"]["data"]["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains(&lapsed.run_id))
+    });
+    assert!(warned, "no warning of the takeover in the timeline");
+    assert_eq!(rt().block_on(lab.client.describe()).unwrap().lease, None);
+    let _ = std::fs::remove_dir_all(reports);
+}

@@ -685,6 +685,24 @@ pub async fn deny_acl_count(aws: &AwsClients) -> usize {
         .count()
 }
 
+/// The values of every `_gameday-lease.` TXT record in `zone`, by
+/// ListResourceRecordSets.
+pub async fn lease_records(aws: &AwsClients, zone: &str) -> Vec<String> {
+    let out = aws
+        .route53()
+        .list_resource_record_sets()
+        .hosted_zone_id(zone)
+        .send()
+        .await
+        .unwrap();
+    out.resource_record_sets()
+        .iter()
+        .filter(|r| r.name().starts_with("_gameday-lease."))
+        .flat_map(|r| r.resource_records())
+        .map(|v| v.value().to_string())
+        .collect()
+}
+
 /// The registrations of a target group (id, port), by DescribeTargetHealth.
 pub async fn registered(
     aws: &AwsClients,
