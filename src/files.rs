@@ -116,6 +116,22 @@ pub fn reports_folder(dir: &Path) -> Result<(), Untrusted> {
     check_private_dir(dir)
 }
 
+/// Bytes a write check puts on the disk: a journal and a report need more,
+/// but a disk without this much room (or a read-only one) is found here.
+const WRITE_CHECK_BYTES: usize = 64 * 1024;
+
+/// Checks that files can be written and synced in `dir` (not read-only, not
+/// full) by writing and removing a scratch file, before a run changes anything.
+pub fn check_writable(dir: &Path) -> Result<(), Untrusted> {
+    let probe = dir.join(format!(".gameday-write-check-{}", std::process::id()));
+    let written = create_new(&probe).and_then(|mut f| {
+        io::Write::write_all(&mut f, &[0u8; WRITE_CHECK_BYTES])?;
+        f.sync_all()
+    });
+    let _ = std::fs::remove_file(&probe);
+    written.map_err(io_error(dir))
+}
+
 /// A new run folder `reports/id` at 0700; fails when anything is already
 /// there (a folder, a file or a symlink), so no run reuses another's.
 pub fn run_folder(reports: &Path, id: &str) -> Result<PathBuf, Untrusted> {

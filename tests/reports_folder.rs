@@ -52,3 +52,50 @@ fn run_folders_are_private_and_fresh() {
     }
     let _ = std::fs::remove_dir_all(parent);
 }
+
+#[test]
+fn a_reports_path_that_cannot_hold_a_journal_is_refused_before_anything_starts() {
+    // Under a regular file.
+    let dir = scratch("reports-under-a-file");
+    let file = dir.join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let out = run_scenario("kill-primary-targets", &file.join("reports"), &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr,
+        format!(
+            "gameday: refusing to start: the reports folder {}: Not a directory (os error 20); the journal must be written before anything changes: pass --reports with a folder of your own on a writable disk with room\n",
+            file.join("reports").display()
+        )
+    );
+    assert!(out.stdout.is_empty(), "nothing ran: {}", explain(&out));
+    // On a full disk: a 32 KiB tmpfs in a mount namespace of the run's own.
+    if unsafe { libc::geteuid() } != 0 {
+        skip(&test_name(), "mounting a tmpfs needs root");
+        return;
+    }
+    let mount = dir.join("full");
+    std::fs::create_dir_all(&mount).unwrap();
+    let script = format!(
+        "mount -t tmpfs -o size=32k,mode=0700 gameday-full {m} && exec \"$0\" run scenarios/kill-primary-targets.toml --no-progress --reports {m}/reports",
+        m = mount.display()
+    );
+    let out = std::process::Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c", &script])
+        .arg(env!("CARGO_BIN_EXE_gameday"))
+        .current_dir(root())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "the reports folder {}/reports: No space left on device",
+            mount.display()
+        )) && stderr.contains("on a writable disk with room"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "nothing ran: {}", explain(&out));
+    let _ = std::fs::remove_dir_all(dir);
+}

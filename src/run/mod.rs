@@ -119,7 +119,12 @@ pub async fn execute(scenario: &Scenario, opts: &RunOptions) -> anyhow::Result<R
     let clock = RunClock::start();
     let ignored_window = window_guard(scenario, opts, &clock)?;
     crate::files::reports_folder(&opts.reports_dir)
-        .map_err(|e| anyhow::anyhow!("refusing to start: the reports folder {e}"))?;
+        .and_then(|()| crate::files::check_writable(&opts.reports_dir))
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "refusing to start: the reports folder {e}; the journal must be written before anything changes: pass --reports with a folder of your own on a writable disk with room"
+            )
+        })?;
     let connected =
         crate::environment::connect(scenario, opts.attach.clone(), opts.profile.as_deref())
             .await
