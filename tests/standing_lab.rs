@@ -534,3 +534,38 @@ fn a_lapsed_lease_is_taken_over_with_a_warning() {
     assert_eq!(rt().block_on(lab.client.describe()).unwrap().lease, None);
     let _ = std::fs::remove_dir_all(reports);
 }
+
+#[test]
+fn a_fault_undone_behind_the_run_s_back_stops_it_and_is_never_judged() {
+    let lab = StandingLab::start(&[]);
+    let before = lab.configuration();
+    let dir = scratch("undone-behind");
+    let reports = dir.join("reports");
+    let child = run_against(&lab, &long_outage(&dir, "25s"), &reports, None);
+    common::wait_until_applied(&reports, Duration::from_secs(30), "never applied");
+    // Someone puts the region back by hand while the run observes.
+    let restore = gameday::lab::LabCall::RestoreRegion {
+        region: "me-central-1".into(),
+    };
+    rt().block_on(lab.client.apply(&restore)).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", explain(&out));
+    let report = only_report(&reports);
+    assert_eq!(report["outcome"], "aborted");
+    let reason = report["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with(
+            "a change was undone behind the run's back: \"cut region me-central-1 off"
+        ) && reason.contains("is not judged"),
+        "{reason}"
+    );
+    assert_eq!(report["revert"]["complete"], true, "{}", report["revert"]);
+    assert_eq!(
+        report["verdict"].as_array().map_or(0, Vec::len),
+        0,
+        "an undone fault was judged: {}",
+        report["verdict"]
+    );
+    assert_eq!(lab.configuration(), before);
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -464,6 +464,30 @@ impl Appliers {
         }
     }
 
+    /// Which of the changes `made` no longer holds, and why; None when all
+    /// do (or their state cannot be read this time: the next look tries again).
+    pub async fn undone_behind_our_back(&self, made: &[Action]) -> Option<String> {
+        let mut lab = None;
+        for action in made {
+            let undone = match (action, &self.lab, &self.aws) {
+                (Action::Lab(call), Some(client), _) => {
+                    if lab.is_none() {
+                        lab = Some(client.describe().await.ok()?);
+                    }
+                    call.still_in_place(lab.as_ref()?).err()
+                }
+                (Action::Aws(call), _, Some(clients)) => {
+                    call.still_in_place(clients).await.ok().flatten()
+                }
+                _ => None,
+            };
+            if undone.is_some() {
+                return undone;
+            }
+        }
+        None
+    }
+
     /// Whether the state an undo establishes holds now (lab undos are verified
     /// by comparing whole configurations instead).
     pub async fn holds(&self, action: &Action) -> Result<(), ChangeError> {

@@ -162,6 +162,48 @@ impl LabCall {
             LabCall::TakeLease { .. } | LabCall::ReleaseLease { .. }
         )
     }
+
+    /// For a change that was made: whether it is still in place in `lab`,
+    /// or what undid it (someone else's revert, a hand-made fix).
+    pub fn still_in_place(&self, lab: &LabDescription) -> Result<(), String> {
+        let config = lab.configuration();
+        let held = |link: &str, hold: &str| {
+            config
+                .holds
+                .get(link)
+                .is_some_and(|h| h.iter().any(|x| x == hold))
+        };
+        let fine = match self {
+            LabCall::DeregisterTargets { targets, .. } => targets
+                .iter()
+                .all(|t| config.registered.get(t) == Some(&false)),
+            LabCall::SeverAz { az, .. } => {
+                let hold = format!("sever-az:{az}");
+                config
+                    .holds
+                    .iter()
+                    .filter(|(link, _)| link.starts_with(az.as_str()) && link.ends_with(" link"))
+                    .all(|(link, _)| held(link, &hold))
+            }
+            LabCall::IsolateRegion { region } => held(
+                &format!("{region} endpoint"),
+                &format!("region-outage:{region}"),
+            ),
+            LabCall::FailDatabase { region } => {
+                held(&format!("{region} database"), "fail-database")
+            }
+            LabCall::CutReplication => held("replication link", "cut-replication"),
+            LabCall::TakeLease { lease, .. } => {
+                lab.lease.as_ref().is_some_and(|l| l.run_id == lease.run_id)
+            }
+            _ => true,
+        };
+        if fine {
+            Ok(())
+        } else {
+            Err(format!("\"{}\" no longer holds", self.summary()))
+        }
+    }
 }
 
 /// One region of a running lab.

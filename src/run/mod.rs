@@ -59,6 +59,9 @@ pub struct Stop {
     pub outcome: Outcome,
     /// Why, in one line.
     pub reason: String,
+    /// Whether what was observed may be measured and judged: not when the
+    /// change was undone behind the run's back (that recovery is the undo's).
+    pub judged: bool,
 }
 
 impl Stop {
@@ -67,6 +70,7 @@ impl Stop {
         Stop {
             outcome: Outcome::Refused,
             reason: reason.into(),
+            judged: true,
         }
     }
 
@@ -75,6 +79,15 @@ impl Stop {
         Stop {
             outcome: Outcome::Aborted,
             reason: reason.into(),
+            judged: true,
+        }
+    }
+
+    /// Aborted, and nothing observed may be judged.
+    pub fn unjudged(reason: impl Into<String>) -> Stop {
+        Stop {
+            judged: false,
+            ..Stop::aborted(reason)
         }
     }
 }

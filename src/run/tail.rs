@@ -29,7 +29,10 @@ impl Run<'_> {
         let revert = self.revert().await;
         let truth = self.env.truth(self.clock.origin).await;
         self.progress.finish();
-        let judged = self.judge(&truth);
+        let judged = match &stop {
+            Some(s) if !s.judged => Judged::default(),
+            _ => self.judge(&truth),
+        };
         let outcome = match &stop {
             _ if !revert.complete => Outcome::RevertIncomplete,
             Some(stop) => stop.outcome,

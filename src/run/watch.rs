@@ -4,7 +4,7 @@
 use super::observe::Observers;
 use super::{steady, Run, Stop};
 use crate::clock::Offset;
-use crate::plan::{Plan, Step};
+use crate::plan::{Action, Plan, Step};
 use crate::probe::{ProbeContext, ProbeKind};
 use crate::timeline::{Entry, What};
 use crate::words::Role;
@@ -153,15 +153,33 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Changes that go on after they are made (an FIS experiment) are
-    /// followed once a second: their states go into the timeline, and one
-    /// cut short (stopped by its own stop condition, failed) ends the run.
+    /// Once a second: every change made must still be in place, and changes
+    /// that go on after they are made (an FIS experiment) are followed.
     async fn follow(&mut self, followed: &mut Followed, steps: &[Step]) -> Result<(), Stop> {
         let now = self.clock.now();
         if now < followed.next {
             return Ok(());
         }
         followed.next = now.plus(Duration::from_secs(1));
+        self.still_in_place(steps).await?;
+        self.follow_states(followed, steps).await
+    }
+
+    /// A change undone behind the run's back (someone's revert, a fix by
+    /// hand) ends the run: what follows would be the undo, not a failover.
+    async fn still_in_place(&mut self, steps: &[Step]) -> Result<(), Stop> {
+        let made: Vec<Action> = steps.iter().map(|s| s.apply.clone()).collect();
+        match self.env.appliers().undone_behind_our_back(&made).await {
+            Some(why) => Err(Stop::unjudged(format!(
+                "a change was undone behind the run's back: {why}; what followed is not a failover and is not judged"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Their states go into the timeline, and one cut short (stopped by its
+    /// own stop condition, failed) ends the run.
+    async fn follow_states(&mut self, followed: &mut Followed, steps: &[Step]) -> Result<(), Stop> {
         let appliers = self.env.appliers();
         for (i, step) in steps.iter().enumerate() {
             match appliers.follow(&step.apply).await {

@@ -509,6 +509,66 @@ impl AwsCall {
         }
     }
 
+    /// For a change that was made: whether it is still in place (targets
+    /// still deregistered, the subnet still on the run's deny ACL, the lease
+    /// still the run's), or what undid it. Other changes are not checked.
+    pub async fn still_in_place(&self, aws: &AwsClients) -> Result<Option<String>, ChangeError> {
+        let undone = |what: String| -> Result<Option<String>, ChangeError> {
+            Ok(Some(format!(
+                "\"{}\" no longer holds: {what}",
+                self.summary()
+            )))
+        };
+        match self {
+            AwsCall::DeregisterTargets {
+                region,
+                target_group_arn,
+                targets,
+            } => {
+                let now = registrations(aws, region, target_group_arn).await?;
+                match targets
+                    .iter()
+                    .find(|t| now.iter().any(|n| n.id == t.id && n.port == t.port))
+                {
+                    Some(t) => undone(format!("{} is registered again", t.id)),
+                    None => Ok(None),
+                }
+            }
+            AwsCall::SeverSubnet {
+                region,
+                subnet_id,
+                run_id,
+                ..
+            } => {
+                let ec2 = aws.region(region).ec2;
+                let (_, acl) = association_of(&ec2, subnet_id).await?;
+                let deny = deny_acls(&ec2, run_id, Some(subnet_id)).await?;
+                if deny.iter().any(|d| d.acl_id == acl) {
+                    Ok(None)
+                } else {
+                    undone(format!("{subnet_id} is associated with {acl}"))
+                }
+            }
+            AwsCall::TakeLease {
+                zone_id,
+                name,
+                value,
+                ..
+            } => {
+                if route53::lease_values(aws, zone_id, name)
+                    .await?
+                    .iter()
+                    .any(|v| v == value)
+                {
+                    Ok(None)
+                } else {
+                    undone(format!("the lease record {name} was removed"))
+                }
+            }
+            _ => Ok(None),
+        }
+    }
+
     /// For a change that goes on after it is made (an FIS experiment), where it
     /// stands now; `None` for changes that are done once made.
     pub async fn follow(&self, aws: &AwsClients) -> Option<Result<ChangeState, ChangeError>> {
