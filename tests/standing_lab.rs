@@ -569,3 +569,34 @@ fn a_fault_undone_behind_the_run_s_back_stops_it_and_is_never_judged() {
     assert_eq!(lab.configuration(), before);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_cancelled_ci_job_leaves_a_journal_that_revert_finishes() {
+    let lab = StandingLab::start(&[]);
+    let before = lab.configuration();
+    let reports = scratch("ci-cancel");
+    // The undo holds 5 s after its intent: longer than the runner's grace.
+    let mut child = outage_against(&lab, &reports, Some(pause_at("after-undo-intent", 5000)));
+    common::wait_until_applied(&reports, Duration::from_secs(30), "never applied");
+    // SAFETY: plain kill(2) on our own, unreaped child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    common::wait_for_journal(
+        &reports,
+        "undo-intent",
+        Duration::from_secs(30),
+        "SIGTERM did not start the revert",
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    child.kill().unwrap();
+    let _ = child.wait();
+    assert_ne!(
+        lab.configuration(),
+        before,
+        "the SIGKILL cut the revert short"
+    );
+    let revert = gameday().args(["revert"]).arg(&reports).output().unwrap();
+    assert_eq!(revert.status.code(), Some(0), "{}", explain(&revert));
+    assert_eq!(lab.configuration(), before);
+    assert_eq!(rt().block_on(lab.client.describe()).unwrap().lease, None);
+    let _ = std::fs::remove_dir_all(reports);
+}
