@@ -388,6 +388,38 @@ kind = "alarm"
 
     /// `gameday run --yes` of a scenario in the runner's namespace, with
     /// `dsn` for the canary.
+    /// Starts `gameday run` with output piped, as [`Backed::run`] builds it.
+    fn spawn(&self, reports: &Path, scenario: &Path) -> std::process::Child {
+        self.spawn_with(self.run(&self.dsn, reports, scenario))
+    }
+
+    /// Starts `cmd` with its output piped.
+    fn spawn_with(&self, mut cmd: Command) -> std::process::Child {
+        cmd.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    /// The stage's scenario with `faults`, observed for at least 25 s, so a
+    /// test can act beside the live run; written into `dir`.
+    fn long_scenario(&self, dir: &Path, faults: &str) -> PathBuf {
+        write(
+            dir,
+            &self
+                .scenario(faults, "")
+                .replaced("observe_at_least = \"3s\"", "observe_at_least = \"25s\""),
+        )
+    }
+
+    /// The stage's FIS experiment template as the fault.
+    fn fis_fault(&self) -> String {
+        format!(
+            "[[faults]]\nkind = \"fis-experiment\"\ntemplate_id = \"{}\"\n",
+            self.stage.fis_template
+        )
+    }
+
     fn run(&self, dsn: &str, reports: &Path, scenario: &Path) -> Command {
         let mut cmd = self.bed.gameday();
         cmd.env("GAMEDAY_TEST_DSN", dsn)
@@ -519,17 +551,8 @@ fn an_alarm_in_alarm_aborts_the_run_reverts_and_exits_3() {
     let b = &b;
     let dir = scratch("aws-alarm");
     let reports = dir.join("reports");
-    let path = write(
-        &dir,
-        &b.scenario(SEVER_B, "")
-            .replaced("observe_at_least = \"3s\"", "observe_at_least = \"25s\""),
-    );
-    let child = b
-        .run(&b.dsn, &reports, &path)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let path = b.long_scenario(&dir, SEVER_B);
+    let child = b.spawn(&reports, &path);
     // Once the fault is in, the alarm goes off.
     wait_until_applied(
         &reports,
@@ -839,21 +862,9 @@ fn an_fis_experiment_is_followed_and_one_stopped_outside_the_run_ends_it() {
     b.bed.moto().slow_experiments(Some(&b.bed.runner));
     let dir = scratch("aws-fis");
     let reports = dir.join("reports");
-    let faults = format!(
-        "[[faults]]\nkind = \"fis-experiment\"\ntemplate_id = \"{}\"\n",
-        b.stage.fis_template
-    );
-    let path = write(
-        &dir,
-        &b.scenario(&faults, "")
-            .replaced("observe_at_least = \"3s\"", "observe_at_least = \"25s\""),
-    );
-    let child = b
-        .run(&b.dsn, &reports, &path)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let faults = b.fis_fault();
+    let path = b.long_scenario(&dir, &faults);
+    let child = b.spawn(&reports, &path);
     // Once its first action runs (the run journals the change as applied)...
     wait_until_applied(
         &reports,
@@ -1126,20 +1137,13 @@ fn a_change_aws_refuses_to_make_aborts_with_exit_3_and_nothing_left() {
     let b = &b;
     let dir = scratch("aws-unapplied");
     let reports = dir.join("reports");
-    let faults = format!(
-        "[[faults]]\nkind = \"fis-experiment\"\ntemplate_id = \"{}\"\n",
-        b.stage.fis_template
-    );
+    let faults = b.fis_fault();
     let path = write(&dir, &b.scenario(&faults, ""));
     // The run stops for 3 s once its intent is journaled; meanwhile someone
     // deletes the template, so StartExperiment is refused.
-    let child = b
-        .run(&b.dsn, &reports, &path)
-        .env("FAILPOINTS", common::pause_at("after-intent", 3000))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut cmd = b.run(&b.dsn, &reports, &path);
+    cmd.env("FAILPOINTS", common::pause_at("after-intent", 3000));
+    let child = b.spawn_with(cmd);
     common::wait_for_journal(
         &reports,
         "intent",
@@ -1192,17 +1196,8 @@ fn an_undo_aws_refuses_leaves_the_revert_incomplete_with_exit_4_and_the_journal_
         "[[faults]]\nkind = \"deregister-targets\"\ntarget_groups = [\"{}\"]\nselection = \"count:1\"\n",
         b.stage.target_group
     );
-    let path = write(
-        &dir,
-        &b.scenario(&faults, "")
-            .replaced("observe_at_least = \"3s\"", "observe_at_least = \"25s\""),
-    );
-    let child = b
-        .run(&b.dsn, &reports, &path)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let path = b.long_scenario(&dir, &faults);
+    let child = b.spawn(&reports, &path);
     wait_until_applied(
         &reports,
         std::time::Duration::from_secs(60),
@@ -1235,23 +1230,9 @@ fn an_undo_aws_refuses_leaves_the_revert_incomplete_with_exit_4_and_the_journal_
             .await
             .unwrap();
     });
-    // SAFETY: plain kill(2) on our own, unreaped child.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    common::interrupt(&child);
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(4), "{}", explain(&out));
-    let run_dir = common::only_run_dir(&reports);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains("REVERT INCOMPLETE: ")
-            && stdout.contains(&format!(
-                "journal: {}",
-                run_dir.join("journal.jsonl").display()
-            )),
-        "{stdout}"
-    );
-    let report = only_report(&reports);
-    assert_eq!(report["outcome"], "revert-incomplete");
-    assert_eq!(report["revert"]["complete"], false);
+    let report = common::assert_revert_incomplete(&out, &reports);
     // The journal still owes the undo: `gameday status` lists the run.
     let status = b
         .bed
@@ -1274,17 +1255,8 @@ fn a_second_run_against_a_leased_account_is_refused_and_changes_nothing() {
     let b = &b;
     let dir = scratch("aws-two-runs");
     let (first_reports, second_reports) = (dir.join("first"), dir.join("second"));
-    let path = write(
-        &dir,
-        &b.scenario(SEVER_B, "")
-            .replaced("observe_at_least = \"3s\"", "observe_at_least = \"25s\""),
-    );
-    let first = b
-        .run(&b.dsn, &first_reports, &path)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let path = b.long_scenario(&dir, SEVER_B);
+    let first = b.spawn(&first_reports, &path);
     wait_until_applied(
         &first_reports,
         std::time::Duration::from_secs(60),
@@ -1324,8 +1296,7 @@ fn a_second_run_against_a_leased_account_is_refused_and_changes_nothing() {
         );
         assert_eq!(lease_records(&aws, &b.stage.zone).await.len(), 1);
     });
-    // SAFETY: plain kill(2) on our own, unreaped child.
-    unsafe { libc::kill(first.id() as i32, libc::SIGINT) };
+    common::interrupt(&first);
     let out = first.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(3), "{}", explain(&out));
     b.bed.with_aws(|aws| async move {

@@ -236,12 +236,6 @@ fn run_against(
         .unwrap()
 }
 
-/// Sends SIGINT to `child`.
-fn interrupt(child: &std::process::Child) {
-    // SAFETY: plain kill(2) on our own, unreaped child.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-}
-
 /// Asserts that `out` is a run aborted by a signal after its fault was made,
 /// with the fault undone and the lab back to `before`.
 fn assert_interrupted_and_reverted(
@@ -383,20 +377,7 @@ fn a_lab_that_dies_mid_run_leaves_the_revert_incomplete_with_exit_4() {
     let _ = lab.child.wait();
     interrupt(&child);
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(4), "{}", explain(&out));
-    let run_dir = only_run_dir(&reports);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains("REVERT INCOMPLETE: ")
-            && stdout.contains(&format!(
-                "journal: {}",
-                run_dir.join("journal.jsonl").display()
-            )),
-        "{stdout}"
-    );
-    let report = only_report(&reports);
-    assert_eq!(report["outcome"], "revert-incomplete");
-    assert_eq!(report["revert"]["complete"], false);
+    common::assert_revert_incomplete(&out, &reports);
     let _ = std::fs::remove_dir_all(reports);
 }
 

@@ -68,6 +68,29 @@ pub fn wait_for_journal(reports: &Path, event: &str, limit: std::time::Duration,
     }
 }
 
+/// Asserts that `out` is a run whose revert was incomplete: exit 4, the
+/// journal's path printed, the report saying so. Returns the report.
+pub fn assert_revert_incomplete(out: &Output, reports: &Path) -> serde_json::Value {
+    assert_eq!(out.status.code(), Some(4), "{}", explain(out));
+    let journal = only_run_dir(reports).join("journal.jsonl");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("REVERT INCOMPLETE: ")
+            && stdout.contains(&format!("journal: {}", journal.display())),
+        "{stdout}"
+    );
+    let report = only_report(reports);
+    assert_eq!(report["outcome"], "revert-incomplete");
+    assert_eq!(report["revert"]["complete"], false);
+    report
+}
+
+/// Sends SIGINT to `child`, as Ctrl-C would.
+pub fn interrupt(child: &std::process::Child) {
+    // SAFETY: plain kill(2) on our own, unreaped child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+}
+
 /// Every file a run writes into its folder.
 pub const RUN_FILES: [&str; 5] = [
     "report.json",
