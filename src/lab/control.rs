@@ -456,141 +456,181 @@ fn role_of(region: &str) -> Result<Role, String> {
 
 /// Applies one call. Errors are for calls that name things the lab does not have.
 pub(crate) async fn apply(state: &LabState, call: &LabCall) -> Result<Applied, ChangeError> {
-    let truth = &state.truth;
-    let applied = |changed: bool, kind: &str, region: &str, detail: String| Applied {
-        // Only a real change is ground truth; a repeated call changes nothing.
+    match call {
+        LabCall::TakeLease { .. } | LabCall::ReleaseLease { .. } => lease_call(state, call),
+        LabCall::DeregisterTargets { region, targets } => {
+            set_registered(state, region, targets, false)
+        }
+        LabCall::RegisterTargets { region, targets } => {
+            set_registered(state, region, targets, true)
+        }
+        LabCall::SeverAz { region, az } => set_az_severed(state, region, az, true),
+        LabCall::RestoreAz { region, az } => set_az_severed(state, region, az, false),
+        LabCall::FailDatabase { region } => fail_database(state, region).await,
+        LabCall::RestoreDatabase { region } => restore_database(state, region).await,
+        LabCall::IsolateRegion { region } => set_region_isolated(state, region, true).await,
+        LabCall::RestoreRegion { region } => set_region_isolated(state, region, false).await,
+        LabCall::CutReplication => set_replication_cut(state, true).await,
+        LabCall::RestoreReplication => set_replication_cut(state, false).await,
+    }
+}
+
+/// When a call took effect: a real change is ground truth (recorded now); a
+/// repeated call changes nothing.
+fn applied(state: &LabState, changed: bool, kind: &str, region: &str, detail: String) -> Applied {
+    Applied {
         effective_at: if changed {
-            truth.record(kind, region, detail)
+            state.truth.record(kind, region, detail)
         } else {
             mono_now()
         },
         changed,
+    }
+}
+
+fn set_registered(
+    state: &LabState,
+    region: &str,
+    targets: &[String],
+    register: bool,
+) -> Result<Applied, ChangeError> {
+    let role = role_of(region)?;
+    let changed = state.regions[role.index()]
+        .alb
+        .set_registered(targets, register)?;
+    let kind = if register {
+        "targets-registered"
+    } else {
+        "targets-deregistered"
     };
-    match call {
-        LabCall::TakeLease { .. } | LabCall::ReleaseLease { .. } => lease_call(state, call),
-        LabCall::DeregisterTargets { region, targets }
-        | LabCall::RegisterTargets { region, targets } => {
-            let role = role_of(region)?;
-            let register = matches!(call, LabCall::RegisterTargets { .. });
-            let changed = state.regions[role.index()]
-                .alb
-                .set_registered(targets, register)?;
-            let kind = if register {
-                "targets-registered"
-            } else {
-                "targets-deregistered"
-            };
-            Ok(applied(changed, kind, region, targets.join(",")))
+    Ok(applied(state, changed, kind, region, targets.join(",")))
+}
+
+fn set_az_severed(
+    state: &LabState,
+    region: &str,
+    az: &str,
+    sever: bool,
+) -> Result<Applied, ChangeError> {
+    let role = role_of(region)?;
+    let gates: Vec<_> = state.regions[role.index()]
+        .target_gates
+        .iter()
+        .filter(|(a, _)| a == az)
+        .collect();
+    if gates.is_empty() {
+        return Err(format!("no Availability Zone {az} in {region}").into());
+    }
+    let hold = format!("sever-az:{az}");
+    let mut changed = false;
+    for (_, g) in gates {
+        let had = g.holds().contains(&hold);
+        if sever {
+            g.hold(&hold);
+        } else {
+            g.lift(&hold);
         }
-        LabCall::SeverAz { region, az } | LabCall::RestoreAz { region, az } => {
-            let role = role_of(region)?;
-            let gates: Vec<_> = state.regions[role.index()]
-                .target_gates
-                .iter()
-                .filter(|(a, _)| a == az)
-                .collect();
-            if gates.is_empty() {
-                return Err(format!("no Availability Zone {az} in {region}").into());
-            }
-            let hold = format!("sever-az:{az}");
-            let sever = matches!(call, LabCall::SeverAz { .. });
-            let mut changed = false;
-            for (_, g) in gates {
-                let had = g.holds().contains(&hold);
-                if sever {
-                    g.hold(&hold);
-                } else {
-                    g.lift(&hold);
-                }
-                changed |= had != sever;
-            }
-            let kind = if sever { "az-severed" } else { "az-restored" };
-            Ok(applied(changed, kind, region, az.clone()))
-        }
-        LabCall::FailDatabase { region } => {
-            let role = role_of(region)?;
-            // Unreachable from the moment its gate holds; stopping a real
-            // instance takes longer, but nothing reaches it meanwhile.
-            let at = mono_now();
-            state.database.gate(role).hold("fail-database");
-            let changed = state
-                .database
-                .crash(role)
-                .await
-                .map_err(ChangeError::transient)?;
-            let effective_at = if changed {
-                truth.record_at(at, "database-failed", region, "instance crashed")
-            } else {
-                mono_now()
-            };
-            Ok(Applied {
-                effective_at,
-                changed,
-            })
-        }
-        LabCall::RestoreDatabase { region } => {
-            let role = role_of(region)?;
-            state.database.gate(role).lift("fail-database");
-            let changed = state
-                .database
-                .recover(role)
-                .await
-                .map_err(ChangeError::transient)?;
-            Ok(applied(
-                changed,
-                "database-restored",
-                region,
-                "instance running".into(),
-            ))
-        }
-        LabCall::IsolateRegion { region } | LabCall::RestoreRegion { region } => {
-            let role = role_of(region)?;
-            let r = &state.regions[role.index()];
-            let hold = format!("region-outage:{region}");
-            let isolate = matches!(call, LabCall::IsolateRegion { .. });
-            let had = r.ingress.holds().contains(&hold);
-            // Replication crosses regions: either region going dark cuts it.
-            let mut gates: Vec<&crate::net::gate::Gate> =
-                vec![&r.ingress, state.database.gate(role)];
-            gates.extend(state.database.replication_gate());
-            gates.extend(r.target_gates.iter().map(|(_, g)| g));
-            for g in gates {
-                if isolate {
-                    g.hold(&hold);
-                } else {
-                    g.lift(&hold);
-                }
-            }
-            if !isolate {
-                state
-                    .database
-                    .reconcile()
-                    .await
-                    .map_err(ChangeError::transient)?;
-            }
-            let kind = if isolate {
-                "region-isolated"
-            } else {
-                "region-restored"
-            };
-            Ok(applied(had != isolate, kind, region, hold))
-        }
-        LabCall::CutReplication | LabCall::RestoreReplication => {
-            let cut = matches!(call, LabCall::CutReplication);
-            let changed = state
-                .database
-                .set_replication_cut(cut)
-                .await
-                .map_err(ChangeError::transient)?;
-            let (kind, detail) = if cut {
-                ("replication-cut", "writer to standby")
-            } else {
-                ("replication-restored", "writer to standby")
-            };
-            let writer = state.database.writer().lab_region();
-            Ok(applied(changed, kind, writer, detail.into()))
+        changed |= had != sever;
+    }
+    let kind = if sever { "az-severed" } else { "az-restored" };
+    Ok(applied(state, changed, kind, region, az.to_string()))
+}
+
+async fn fail_database(state: &LabState, region: &str) -> Result<Applied, ChangeError> {
+    let role = role_of(region)?;
+    // Unreachable from the moment its gate holds; stopping a real
+    // instance takes longer, but nothing reaches it meanwhile.
+    let at = mono_now();
+    state.database.gate(role).hold("fail-database");
+    let changed = state
+        .database
+        .crash(role)
+        .await
+        .map_err(ChangeError::transient)?;
+    let effective_at = if changed {
+        state
+            .truth
+            .record_at(at, "database-failed", region, "instance crashed")
+    } else {
+        mono_now()
+    };
+    Ok(Applied {
+        effective_at,
+        changed,
+    })
+}
+
+async fn restore_database(state: &LabState, region: &str) -> Result<Applied, ChangeError> {
+    let role = role_of(region)?;
+    state.database.gate(role).lift("fail-database");
+    let changed = state
+        .database
+        .recover(role)
+        .await
+        .map_err(ChangeError::transient)?;
+    Ok(applied(
+        state,
+        changed,
+        "database-restored",
+        region,
+        "instance running".into(),
+    ))
+}
+
+async fn set_region_isolated(
+    state: &LabState,
+    region: &str,
+    isolate: bool,
+) -> Result<Applied, ChangeError> {
+    let role = role_of(region)?;
+    let r = &state.regions[role.index()];
+    let hold = format!("region-outage:{region}");
+    let had = r.ingress.holds().contains(&hold);
+    // Replication crosses regions: either region going dark cuts it.
+    let mut gates: Vec<&crate::net::gate::Gate> = vec![&r.ingress, state.database.gate(role)];
+    gates.extend(state.database.replication_gate());
+    gates.extend(r.target_gates.iter().map(|(_, g)| g));
+    for g in gates {
+        if isolate {
+            g.hold(&hold);
+        } else {
+            g.lift(&hold);
         }
     }
+    if !isolate {
+        state
+            .database
+            .reconcile()
+            .await
+            .map_err(ChangeError::transient)?;
+    }
+    let kind = if isolate {
+        "region-isolated"
+    } else {
+        "region-restored"
+    };
+    Ok(applied(state, had != isolate, kind, region, hold))
+}
+
+async fn set_replication_cut(state: &LabState, cut: bool) -> Result<Applied, ChangeError> {
+    let changed = state
+        .database
+        .set_replication_cut(cut)
+        .await
+        .map_err(ChangeError::transient)?;
+    let kind = if cut {
+        "replication-cut"
+    } else {
+        "replication-restored"
+    };
+    let writer = state.database.writer().lab_region();
+    Ok(applied(
+        state,
+        changed,
+        kind,
+        writer,
+        "writer to standby".into(),
+    ))
 }
 
 /// Why a request to the control API is refused before it is routed: a Host
