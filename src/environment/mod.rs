@@ -216,11 +216,8 @@ impl Env {
 
     /// Who takes a lease: the process and machine, and the caller on AWS.
     pub fn lease_holder(&self) -> String {
-        let here = format!(
-            "pid {} on host {}",
-            std::process::id(),
-            crate::journal::this_host()
-        );
+        let host = crate::journal::this_host();
+        let here = crate::journal::whereabouts(Some(std::process::id()), Some(&host));
         match self {
             Env::Lab(_) => here,
             Env::Aws(a) => format!("{here}, {}", a.description.caller_arn),

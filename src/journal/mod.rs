@@ -156,6 +156,13 @@ pub fn this_host() -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
+/// "pid P on host H", as far as known: how status, revert and the lease name
+/// a run's process.
+pub fn whereabouts(pid: Option<u32>, host: Option<&str>) -> String {
+    let pid = pid.map_or_else(|| "pid unknown".into(), |p| format!("pid {p}"));
+    format!("{pid} on host {}", host.unwrap_or("unknown"))
+}
+
 /// Whether another process holds the journal's lock: a run that is still
 /// going (it holds it from its first entry until its report is written) or
 /// a revert at work.

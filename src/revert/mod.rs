@@ -84,16 +84,14 @@ impl PendingRun {
 
     /// "pid 123 on host h since 2026-11-30T07:00:00Z", as far as recorded.
     pub fn whereabouts(&self) -> String {
-        let pid = self
-            .pid
-            .map(|p| format!("pid {p}"))
-            .unwrap_or_else(|| "pid unknown".into());
-        let host = self.host.as_deref().unwrap_or("an unknown host");
         let since = self
             .started
             .map(|t| format!(" since {}", t.format("%Y-%m-%dT%H:%M:%SZ")))
             .unwrap_or_default();
-        format!("{pid} on {host}{since}")
+        format!(
+            "{}{since}",
+            journal::whereabouts(self.pid, self.host.as_deref())
+        )
     }
 
     /// The lab the journal names, with its token.
