@@ -1079,18 +1079,6 @@ fn an_endpoint_that_skips_the_failover_record_is_named_in_plan_and_refused_by_ru
     );
 }
 
-/// The journal entries of the planned changes (not the lease) of the one run
-/// under `reports`, by event name.
-fn journal_events(reports: &Path) -> Vec<String> {
-    let text = std::fs::read_to_string(common::only_run_dir(reports).join("journal.jsonl"))
-        .unwrap_or_default();
-    text.lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .filter(|v| v["step"].as_u64() != Some(gameday::journal::LEASE_STEP as u64))
-        .map(|v| v["event"].as_str().unwrap().to_string())
-        .collect()
-}
-
 #[test]
 fn a_stop_condition_already_firing_in_the_baseline_refuses_the_fault_with_exit_2() {
     let _serial = Moto::serial();
@@ -1122,7 +1110,9 @@ fn a_stop_condition_already_firing_in_the_baseline_refuses_the_fault_with_exit_2
         "{reason}"
     );
     assert!(
-        !journal_events(&reports).iter().any(|e| e == "intent"),
+        !common::change_events(&reports)
+            .iter()
+            .any(|e| e == "intent"),
         "nothing may be changed"
     );
     b.bed.with_aws(|aws| async move {
@@ -1170,7 +1160,7 @@ fn a_change_aws_refuses_to_make_aborts_with_exit_3_and_nothing_left() {
         "{reason}"
     );
     assert_eq!(report["revert"]["complete"], true, "{}", report["revert"]);
-    let events = journal_events(&reports);
+    let events = common::change_events(&reports);
     assert!(!events.iter().any(|e| e == "applied"), "{events:?}");
     // No experiment of the run is left going (read with the SDK).
     b.bed.with_aws(|aws| async move {
@@ -1262,31 +1252,17 @@ fn a_second_run_against_a_leased_account_is_refused_and_changes_nothing() {
         std::time::Duration::from_secs(60),
         "the first run never severed",
     );
-    let first_id = common::only_run_dir(&first_reports)
-        .file_name()
-        .unwrap()
-        .to_string_lossy()
-        .to_string();
     std::fs::create_dir_all(dir.join("second-scenario")).unwrap();
     let second_path = write(&dir.join("second-scenario"), &b.scenario(SEVER_B, ""));
     let second = b
         .run(&b.dsn, &second_reports, &second_path)
         .output()
         .unwrap();
-    assert_eq!(second.status.code(), Some(2), "{}", explain(&second));
-    let said = String::from_utf8_lossy(&second.stdout);
+    common::assert_refused_by_lease(&second, &second_reports, &first_reports, first.id());
     assert!(
-        said.contains(&format!(
-            "is leased to run {first_id} (pid {} on host ",
-            first.id()
-        )) && said.contains("_gameday-lease."),
-        "{said}"
-    );
-    assert!(
-        !journal_events(&second_reports)
-            .iter()
-            .any(|e| e == "intent"),
-        "the second run journaled a change"
+        String::from_utf8_lossy(&second.stdout).contains("_gameday-lease."),
+        "{}",
+        explain(&second)
     );
     b.bed.with_aws(|aws| async move {
         assert_eq!(

@@ -102,11 +102,7 @@ fn kill_and_revert(scenario: &str, tag: &str) -> usize {
             );
         }
         // The dead run still holds the lab's lease; its journal owes the release.
-        let dead = only_run_dir(&reports)
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .to_string();
+        let dead = run_id_in(&reports);
         let lease = rt().block_on(lab.client.describe()).unwrap().lease;
         assert_eq!(lease.map(|l| l.run_id), Some(dead.clone()), "{point}");
         let status = gameday_in(&reports, &["status"]);

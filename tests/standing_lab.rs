@@ -445,35 +445,14 @@ fn a_second_run_against_a_leased_lab_is_refused_and_names_the_first() {
     let first = run_against(&lab, &long_outage(&dir, "25s"), &first_reports, None);
     common::wait_until_applied(&first_reports, Duration::from_secs(30), "never applied");
     let during = lab.configuration();
-    let first_id = only_run_dir(&first_reports)
-        .file_name()
-        .unwrap()
-        .to_string_lossy()
-        .to_string();
     let second = run_scenario(
         "kill-primary-targets",
         &second_reports,
         &["--attach", &lab.addr(), "--lab-token", lab.token()],
     );
-    assert_eq!(second.status.code(), Some(2), "{}", explain(&second));
-    let said = String::from_utf8_lossy(&second.stdout);
-    assert!(
-        said.contains(&format!(
-            "is leased to run {first_id} (pid {} on host ",
-            first.id()
-        )) && said.contains("one game day at a time"),
-        "{said}"
-    );
+    common::assert_refused_by_lease(&second, &second_reports, &first_reports, first.id());
     // The second run changed nothing: the lab is as the first run left it.
     assert_eq!(lab.configuration(), during);
-    let journal =
-        std::fs::read_to_string(only_run_dir(&second_reports).join("journal.jsonl")).unwrap();
-    assert!(
-        !journal
-            .lines()
-            .any(|l| common::is_change_entry(l, "intent")),
-        "{journal}"
-    );
     interrupt(&first);
     let out = first.wait_with_output().unwrap();
     assert_interrupted_and_reverted(&out, &first_reports, &lab, &before);

@@ -44,10 +44,56 @@ pub fn wait_until_applied(reports: &Path, limit: std::time::Duration, what: &str
 }
 
 /// Whether a journal line is an `event` entry of a planned change (not the lease).
-pub fn is_change_entry(line: &str, event: &str) -> bool {
+fn is_change_entry(line: &str, event: &str) -> bool {
     serde_json::from_str::<serde_json::Value>(line).is_ok_and(|v| {
         v["event"] == event && v["step"].as_u64() != Some(gameday::journal::LEASE_STEP as u64)
     })
+}
+
+/// The journal events of the planned changes (not the lease) of the one run
+/// under `reports`, in order; none when it wrote no journal.
+pub fn change_events(reports: &Path) -> Vec<String> {
+    let text =
+        std::fs::read_to_string(only_run_dir(reports).join("journal.jsonl")).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["step"].as_u64() != Some(gameday::journal::LEASE_STEP as u64))
+        .filter_map(|v| v["event"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// The id of the one run under `reports` (its folder's name).
+pub fn run_id_in(reports: &Path) -> String {
+    only_run_dir(reports)
+        .file_name()
+        .expect("a run folder has a name")
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// Asserts that `second` was refused (exit 2) because the run under
+/// `holder_reports`, process `holder_pid`, holds the lease, and that it
+/// journaled no change.
+pub fn assert_refused_by_lease(
+    second: &Output,
+    second_reports: &Path,
+    holder_reports: &Path,
+    holder_pid: u32,
+) {
+    assert_eq!(second.status.code(), Some(2), "{}", explain(second));
+    let said = String::from_utf8_lossy(&second.stdout);
+    let holder = format!(
+        "is leased to run {} (pid {holder_pid} on host ",
+        run_id_in(holder_reports)
+    );
+    assert!(
+        said.contains(&holder) && said.contains("one game day at a time"),
+        "{said}"
+    );
+    assert!(
+        !change_events(second_reports).iter().any(|e| e == "intent"),
+        "the refused run journaled a change"
+    );
 }
 
 /// Waits until the run under `reports` has journaled an `event` entry of a
