@@ -116,9 +116,10 @@ pub fn reports_folder(dir: &Path) -> Result<(), Untrusted> {
     check_private_dir(dir)
 }
 
-/// Bytes a write check puts on the disk: a journal and a report need more,
-/// but a disk without this much room (or a read-only one) is found here.
-const WRITE_CHECK_BYTES: usize = 64 * 1024;
+/// Bytes a write check puts on the disk: the room a journal reserves. The
+/// reports need more, but a disk without this much room (or a read-only
+/// one) is found here, before anything changes.
+const WRITE_CHECK_BYTES: usize = crate::journal::RESERVED_BYTES as usize;
 
 /// Checks that files can be written and synced in `dir` (not read-only, not
 /// full) by writing and removing a scratch file, before a run changes anything.
@@ -155,11 +156,15 @@ pub fn create_new(path: &Path) -> io::Result<File> {
         .open(path)
 }
 
-/// Writes a new 0600 file with `contents`.
+/// Writes a new 0600 file with `contents`. A file that could not be written
+/// whole (a full disk) is removed: never a truncated file in its place.
 pub fn write_new(path: &Path, contents: &[u8]) -> io::Result<()> {
     let mut f = create_new(path)?;
-    io::Write::write_all(&mut f, contents)?;
-    f.sync_data()
+    let written = io::Write::write_all(&mut f, contents).and_then(|()| f.sync_data());
+    if written.is_err() {
+        let _ = std::fs::remove_file(path);
+    }
+    written
 }
 
 /// Opens an existing file for appending, never through a symlink.

@@ -18,7 +18,8 @@ Examples:
   gameday run scenarios/sever-primary-az.toml --attach 127.0.0.1:7070 --lab-token TOKEN
 
 Exit codes: 0 every objective met, 1 an objective breached, 2 invalid input or
-refused to start, 3 aborted (signal, timeout) and reverted, 4 revert incomplete.";
+refused to start, 3 aborted (signal, timeout) and reverted, 4 revert incomplete,
+5 everything put back but the report could not be written.";
 
 /// Rehearse a multi-region failover on purpose, measure every phase, judge it
 /// against RTO and RPO, and always put the environment back.

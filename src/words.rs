@@ -122,7 +122,7 @@ impl From<ChangeError> for String {
     }
 }
 
-/// How gameday exits: the one place the codes 0-4 are defined.
+/// How gameday exits: the one place the codes 0-5 are defined.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ExitStatus {
     /// 0: every objective met (or a command did what it was asked).
@@ -135,6 +135,9 @@ pub enum ExitStatus {
     Aborted,
     /// 4: revert incomplete: a person must look; the journal path is printed.
     RevertIncomplete,
+    /// 5: the run finished and its revert is complete, but its report could
+    /// not be written (the verdict was printed; the file is named).
+    ReportMissing,
 }
 
 impl ExitStatus {
@@ -146,6 +149,7 @@ impl ExitStatus {
             ExitStatus::Invalid => 2,
             ExitStatus::Aborted => 3,
             ExitStatus::RevertIncomplete => 4,
+            ExitStatus::ReportMissing => 5,
         }
     }
 }
@@ -172,6 +176,19 @@ pub fn printable(s: &str) -> String {
         .collect()
 }
 
+/// `s` as one shell word: as is when it is plain, else single-quoted, so a
+/// command gameday prints can be pasted.
+pub fn shell_word(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+=:@,".contains(c));
+    if plain {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
 /// Formats a millisecond figure for people: `750ms`, `3.20s`.
 pub fn fmt_ms(ms: f64) -> String {
     if ms.abs() < 1000.0 {
@@ -193,11 +210,20 @@ mod tests {
             ExitStatus::Invalid,
             ExitStatus::Aborted,
             ExitStatus::RevertIncomplete,
+            ExitStatus::ReportMissing,
         ]
         .iter()
         .map(|s| s.code())
         .collect();
-        assert_eq!(codes, vec![0, 1, 2, 3, 4]);
+        assert_eq!(codes, vec![0, 1, 2, 3, 4, 5]);
+    }
+
+    #[test]
+    fn shell_words_paste_back_as_one_argument() {
+        assert_eq!(shell_word("/var/tmp/reports"), "/var/tmp/reports");
+        assert_eq!(shell_word("my reports"), "'my reports'");
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
+        assert_eq!(shell_word(""), "''");
     }
 
     #[test]

@@ -222,8 +222,8 @@ fn the_undo_executor_retries_throttling_and_not_a_denied_call() {
                 }],
             });
             let policy = gameday::undo::RetryPolicy {
-                attempts: 4,
                 first_backoff: std::time::Duration::from_millis(10),
+                ..gameday::undo::RetryPolicy::within(std::time::Duration::from_secs(60))
             };
             match policy.run(|| appliers.apply(&undo)).await {
                 Ok(_) => (true, String::new()),

@@ -5,7 +5,6 @@ mod common;
 use common::*;
 use gameday::words::Role;
 use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
 
 #[test]
@@ -204,36 +203,7 @@ fn outage_against(
     failpoints: Option<String>,
 ) -> std::process::Child {
     let scenario = root().join("scenarios/primary-region-outage.toml");
-    run_against(lab, &scenario, reports, failpoints)
-}
-
-/// Starts `gameday run scenario` against `lab`, its output piped.
-fn run_against(
-    lab: &StandingLab,
-    scenario: &Path,
-    reports: &Path,
-    failpoints: Option<String>,
-) -> std::process::Child {
-    let mut cmd = gameday();
-    if let Some(f) = failpoints {
-        cmd.env("FAILPOINTS", f);
-    }
-    cmd.current_dir(root())
-        .arg("run")
-        .arg(scenario)
-        .args([
-            "--no-progress",
-            "--attach",
-            &lab.addr(),
-            "--lab-token",
-            lab.token(),
-            "--reports",
-        ])
-        .arg(reports)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+    lab.spawn_run(&scenario, reports, failpoints)
 }
 
 /// Asserts that `out` is a run aborted by a signal after its fault was made,
@@ -402,7 +372,7 @@ fn status_and_revert_leave_a_live_run_alone() {
     let before = lab.configuration();
     let dir = scratch("live-run");
     let reports = dir.join("reports");
-    let child = run_against(&lab, &long_outage(&dir, "25s"), &reports, None);
+    let child = lab.spawn_run(&long_outage(&dir, "25s"), &reports, None);
     common::wait_until_applied(&reports, Duration::from_secs(30), "never applied");
     let during = lab.configuration();
     assert_ne!(during, before);
@@ -442,7 +412,7 @@ fn a_second_run_against_a_leased_lab_is_refused_and_names_the_first() {
     let before = lab.configuration();
     let dir = scratch("two-runs");
     let (first_reports, second_reports) = (dir.join("first"), dir.join("second"));
-    let first = run_against(&lab, &long_outage(&dir, "25s"), &first_reports, None);
+    let first = lab.spawn_run(&long_outage(&dir, "25s"), &first_reports, None);
     common::wait_until_applied(&first_reports, Duration::from_secs(30), "never applied");
     let during = lab.configuration();
     let second = run_scenario(
@@ -501,7 +471,7 @@ fn a_fault_undone_behind_the_run_s_back_stops_it_and_is_never_judged() {
     let before = lab.configuration();
     let dir = scratch("undone-behind");
     let reports = dir.join("reports");
-    let child = run_against(&lab, &long_outage(&dir, "25s"), &reports, None);
+    let child = lab.spawn_run(&long_outage(&dir, "25s"), &reports, None);
     common::wait_until_applied(&reports, Duration::from_secs(30), "never applied");
     // Someone puts the region back by hand while the run observes.
     let restore = gameday::lab::LabCall::RestoreRegion {

@@ -44,24 +44,56 @@ pub fn run(
     };
     match rt.block_on(execute(&scenario, &opts)) {
         Ok(result) => {
-            let r = &result.report;
-            print!("{}", Terminal.render(r));
-            println!("{}: {}", r.scenario.name, outcome_phrase(r.outcome));
-            if let Some(reason) = &r.reason {
-                println!("reason: {reason}");
+            print_outcome(&result);
+            append_step_summary(&result.report);
+            match &result.unwritten {
+                Some(e) => report_missing(&result, e),
+                None => result.report.outcome.exit_status(),
             }
-            if !r.revert.complete {
-                println!("REVERT INCOMPLETE: {}", r.revert.differences.join("; "));
-                println!("journal: {}", r.revert.journal.display());
-            }
-            println!("report: {}", result.dir.join("report.md").display());
-            append_step_summary(r);
-            r.outcome.exit_status()
         }
         Err(e) => {
             eprintln!("gameday: {e:#}");
             ExitStatus::Invalid
         }
+    }
+}
+
+/// The verdict, the revert and where the report is, on stdout.
+fn print_outcome(result: &crate::run::RunResult) {
+    let r = &result.report;
+    print!("{}", Terminal.render(r));
+    println!("{}: {}", r.scenario.name, outcome_phrase(r.outcome));
+    if let Some(reason) = &r.reason {
+        println!("reason: {reason}");
+    }
+    if !r.revert.complete {
+        println!("REVERT INCOMPLETE: {}", r.revert.differences.join("; "));
+        if !r.revert.owed.is_empty() {
+            println!("still owed: {}", r.revert.owed.join("; "));
+        }
+        println!("journal: {}", r.revert.journal.display());
+        if let Some(cmd) = &r.revert.finish_with {
+            println!("finish it with: {cmd}");
+        }
+    }
+    if result.unwritten.is_none() {
+        println!("report: {}", result.dir.join("report.md").display());
+    }
+}
+
+/// The report could not be written: say which file and why; exit 5, or 4
+/// when the revert is incomplete too (that needs a person first).
+fn report_missing(result: &crate::run::RunResult, e: &crate::report::WriteError) -> ExitStatus {
+    let r = &result.report;
+    eprintln!(
+        "gameday: {e}; the run's files in {} are missing. The verdict above stands{}; the journal {} records every change and undo. Free space there before the next run",
+        result.dir.display(),
+        if r.revert.complete { " and everything was put back" } else { "" },
+        r.revert.journal.display()
+    );
+    match r.outcome.exit_status() {
+        ExitStatus::RevertIncomplete => ExitStatus::RevertIncomplete,
+        _ => ExitStatus::ReportMissing,
     }
 }
 

@@ -260,6 +260,21 @@ impl Env {
         }
     }
 
+    /// The exact command that finishes a revert this run left incomplete:
+    /// the journal holds the lab's address and token; on AWS the caller
+    /// must name the profile again and consent.
+    pub fn finish_command(&self, reports: &std::path::Path, profile: Option<&str>) -> String {
+        let dir = crate::words::shell_word(&reports.display().to_string());
+        match (self, profile) {
+            (Env::Lab(_), _) => format!("gameday revert {dir}"),
+            (Env::Aws(_), Some(p)) => format!(
+                "gameday revert {dir} --profile {} --yes",
+                crate::words::shell_word(p)
+            ),
+            (Env::Aws(_), None) => format!("gameday revert {dir} --yes"),
+        }
+    }
+
     /// The guards between the plan and the baseline: on AWS the regions of
     /// every planned change, the steady state and consent.
     pub async fn check_plan(&self, plan: &Plan, consent: bool) -> Result<(), String> {

@@ -189,6 +189,31 @@ fn flock(file: &File, how: libc::c_int) -> std::io::Result<()> {
     }
 }
 
+/// Room a journal reserves on disk when it is made: a run writes a few
+/// hundred bytes per change, so a disk that fills up during the run (logs,
+/// another job) cannot stop it recording what to undo.
+pub const RESERVED_BYTES: i64 = 64 << 10;
+
+/// Allocates the journal's room without changing its size (readers see only
+/// what was written). A filesystem that cannot preallocate is used as is.
+fn reserve(file: &File) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: fallocate on a descriptor we own; KEEP_SIZE leaves the size alone.
+    let rc = unsafe {
+        libc::fallocate(
+            file.as_raw_fd(),
+            libc::FALLOC_FL_KEEP_SIZE,
+            0,
+            RESERVED_BYTES,
+        )
+    };
+    match std::io::Error::last_os_error() {
+        _ if rc == 0 => Ok(()),
+        e if e.raw_os_error() == Some(libc::EOPNOTSUPP) => Ok(()),
+        e => Err(e),
+    }
+}
+
 /// An open journal.
 pub struct Journal {
     path: PathBuf,
@@ -202,6 +227,7 @@ impl Journal {
     pub fn create(path: &Path) -> std::io::Result<Journal> {
         let file = crate::files::create_new(path)?;
         flock(&file, libc::LOCK_EX)?;
+        reserve(&file)?;
         if let Some(dir) = path.parent() {
             crate::files::sync_dir(dir)?;
         }
@@ -245,6 +271,7 @@ impl Journal {
 
     /// Appends one entry and fsyncs it before returning.
     pub fn append(&mut self, entry: &JournalEntry) -> std::io::Result<()> {
+        crate::crash::io_fault("journal-append")?;
         let mut line = serde_json::to_string(&Line {
             at: Utc::now(),
             entry,
@@ -290,6 +317,15 @@ mod tests {
         assert_eq!(lines[0]["event"], "intent");
         assert_eq!(lines[0]["undo"]["call"], "restore-database");
         assert_eq!(lines[1]["event"], "applied");
+        // Its room was reserved up front; readers see only what was written.
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(&path).unwrap();
+        assert_eq!(meta.len(), text.len() as u64);
+        assert!(
+            meta.blocks() * 512 >= RESERVED_BYTES as u64,
+            "{}",
+            meta.blocks()
+        );
         let _ = std::fs::remove_dir_all(dir);
     }
 }

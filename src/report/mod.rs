@@ -141,6 +141,18 @@ pub struct RevertSummary {
     pub not_undone: Vec<String>,
     /// Differences from the state before the run, if any remain.
     pub differences: Vec<String>,
+    /// Undos the journal still owes (failed, or not tried before the
+    /// revert's deadline), in words.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub owed: Vec<String>,
+    /// Undos made and verified that the journal could not record (a full
+    /// disk): `gameday status` still lists them until `gameday revert`
+    /// repeats them, harmlessly.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unrecorded: Vec<String>,
+    /// The exact command that finishes an incomplete revert.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finish_with: Option<String>,
     /// How the revert was verified, as the environment says it (absent in
     /// reports written before it was recorded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -238,17 +250,33 @@ pub fn format(name: &str) -> Option<&'static FormatEntry> {
 }
 
 /// Writes every file format into the run folder `dir` (made by the run):
-/// new 0600 files, never through a symlink; returns the paths written.
-pub fn write_all(report: &Report, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+/// new 0600 files, never through a symlink; returns the paths written. The
+/// error names the file that could not be written.
+pub fn write_all(report: &Report, dir: &Path) -> Result<Vec<PathBuf>, WriteError> {
     let mut written = Vec::new();
     for entry in FORMATS {
         if let Some(file) = entry.file {
             let path = dir.join(file);
-            crate::files::write_new(&path, entry.format.render(report).as_bytes())?;
+            crate::files::write_new(&path, entry.format.render(report).as_bytes()).map_err(
+                |source| WriteError {
+                    path: path.clone(),
+                    source,
+                },
+            )?;
             written.push(path);
         }
     }
     Ok(written)
+}
+
+/// A report file that could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write the report {}: {source}", path.display())]
+pub struct WriteError {
+    /// The file.
+    pub path: PathBuf,
+    /// Why.
+    pub source: std::io::Error,
 }
 
 /// Why a saved report cannot be read.
@@ -361,14 +389,24 @@ pub fn revert_sentence(r: &Report) -> String {
             .unwrap_or_else(|| legacy_verification(&r.environment.target).into());
         format!("Everything was put back and {verified}.")
     } else {
-        format!(
+        let mut s = format!(
             "NOT COMPLETE. Remaining differences: {}. Journal: {}",
             r.revert.differences.join("; "),
             r.revert.journal.display()
-        )
+        );
+        if !r.revert.owed.is_empty() {
+            s.push_str(&format!(". Still owed: {}", r.revert.owed.join("; ")));
+        }
+        if let Some(cmd) = &r.revert.finish_with {
+            s.push_str(&format!(". Finish it with: {cmd}"));
+        }
+        s
     };
     for left in &r.revert.not_undone {
         s.push_str(&format!(" Left in place on purpose: {left}."));
+    }
+    for gap in &r.revert.unrecorded {
+        s.push_str(&format!(" Made but not journaled: {gap}."));
     }
     s
 }

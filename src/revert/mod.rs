@@ -247,7 +247,7 @@ async fn apply(run: &PendingRun, appliers: &Appliers, mut journal: Journal) -> F
         appliers,
         &mut journal,
         &undos,
-        RetryPolicy::default(),
+        RetryPolicy::within(crate::undo::DEFAULT_REVERT_TIMEOUT),
         Caller::Revert,
     )
     .await;

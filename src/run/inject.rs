@@ -11,11 +11,7 @@ impl Run<'_> {
     /// Records in the journal where the run is, before its first change.
     /// A run that cannot write its journal changes nothing.
     pub(super) fn journal_start(&mut self) -> Result<(), Stop> {
-        let profile = self
-            .opts
-            .profile
-            .clone()
-            .or_else(|| self.scenario.aws.as_ref().and_then(|a| a.profile.clone()));
+        let profile = self.profile();
         let entry = self
             .env
             .run_start(&self.id, profile, self.scenario.sha256());
@@ -48,8 +44,13 @@ impl Run<'_> {
             action: step.apply.clone(),
             undo: step.undo.clone(),
         };
-        self.journal(&intent)
-            .map_err(|e| Stop::aborted(format!("{e}; nothing more was changed")))?;
+        self.journal(&intent).map_err(|e| {
+            let what = match i {
+                0 => "nothing was changed".to_string(),
+                _ => format!("step {} was not made; the {i} before it are undone", i + 1),
+            };
+            Stop::aborted(format!("{e}; {what}"))
+        })?;
         self.reached.journaled = i + 1;
         crate::crash::point("after-intent");
         let applied = self
@@ -62,7 +63,12 @@ impl Run<'_> {
         let at = self.clock.at(applied.effective_at);
         self.mark_t0(step, at);
         self.journal(&JournalEntry::Applied { step: i })
-            .map_err(|e| Stop::aborted(format!("{e}; the change was made and will be undone")))?;
+            .map_err(|e| {
+                Stop::aborted(format!(
+                    "{e}; step {} was made and is undone from memory",
+                    i + 1
+                ))
+            })?;
         self.event(at, "fault-applied", step.apply.summary());
         Ok(())
     }

@@ -49,6 +49,9 @@ pub struct RunResult {
     pub report: Report,
     /// The run folder.
     pub dir: PathBuf,
+    /// The report file that could not be written, if one could not (the
+    /// run, its revert and its verdict stand; the files are missing).
+    pub unwritten: Option<crate::report::WriteError>,
 }
 
 /// Why a run stopped before it recovered and stayed up: refused before any
@@ -150,9 +153,10 @@ pub async fn execute(scenario: &Scenario, opts: &RunOptions) -> anyhow::Result<R
         }
     };
     let stop = run.attempt().await.err();
-    let ended = run.tail(stop, ignored_window).await;
+    let mut ended = run.tail(stop, ignored_window).await;
     connected.stop();
-    crate::report::write_all(&ended.report, &ended.dir)?;
+    crate::crash::point("before-report");
+    ended.unwritten = crate::report::write_all(&ended.report, &ended.dir).err();
     Ok(ended)
 }
 
@@ -232,6 +236,14 @@ impl<'a> Run<'a> {
             .await
             .map_err(Stop::refused)?;
         self.watched(&plan).await
+    }
+
+    /// The AWS profile the run uses: `--profile`, else the scenario's.
+    fn profile(&self) -> Option<String> {
+        self.opts
+            .profile
+            .clone()
+            .or_else(|| self.scenario.aws.as_ref().and_then(|a| a.profile.clone()))
     }
 
     /// Records an event on the timeline and in the live display.

@@ -41,38 +41,55 @@ impl Run<'_> {
         self.journal_end(outcome);
         let dir = self.opts.reports_dir.join(&self.id);
         let report = self.report(outcome, stop, revert, truth, judged, ignored_window);
-        RunResult { report, dir }
+        RunResult {
+            report,
+            dir,
+            unwritten: None,
+        }
     }
 
     /// Undoes every journaled step, newest first, through the undo executor,
-    /// then verifies the environment against the state before the run.
+    /// then verifies the environment against the state before the run; all
+    /// within the scenario's `revert_timeout`, whatever the API does.
     async fn revert(&mut self) -> RevertSummary {
         let mut summary = RevertSummary {
             complete: true,
             journal: self.journal_path.clone(),
             ..Default::default()
         };
+        let policy = RetryPolicy::within(self.scenario.revert_timeout);
         let plan = self.reached.plan.clone().unwrap_or_default();
         let steps = &plan.steps[..self.reached.journaled];
         if !steps.is_empty() {
-            self.revert_steps(steps, &mut summary).await;
+            self.revert_steps(steps, policy, &mut summary).await;
         }
-        self.release_lease(&mut summary).await;
+        self.release_lease(policy, &mut summary).await;
+        if !summary.complete {
+            summary.finish_with = Some(
+                self.env
+                    .finish_command(&self.opts.reports_dir, self.profile().as_deref()),
+            );
+        }
         summary
     }
 
     /// Undoes the journaled steps, newest first, and verifies the environment.
-    async fn revert_steps(&mut self, steps: &[Step], summary: &mut RevertSummary) {
+    async fn revert_steps(
+        &mut self,
+        steps: &[Step],
+        policy: RetryPolicy,
+        summary: &mut RevertSummary,
+    ) {
         let at = self.clock.now();
         self.event(
             at,
             "revert-start",
             format!("{} change(s) to undo", steps.len()),
         );
-        let results = self.undo(steps).await;
+        let results = self.undo(steps, policy).await;
         let mut failures = self.record_undos(&results, summary);
         if let Some(before) = &self.reached.before {
-            failures.extend(self.env.verify(before, steps).await);
+            failures.extend(self.verify(before, steps, policy).await);
         }
         summary.not_undone = not_undone(steps);
         summary.complete = failures.is_empty();
@@ -81,7 +98,24 @@ impl Run<'_> {
         self.mark_revert(summary);
     }
 
-    async fn undo(&mut self, steps: &[Step]) -> Vec<UndoResult> {
+    /// What still differs from `before`, asked no later than the deadline.
+    async fn verify(
+        &self,
+        before: &crate::environment::Before,
+        steps: &[Step],
+        policy: RetryPolicy,
+    ) -> Vec<String> {
+        tokio::time::timeout_at(policy.deadline, self.env.verify(before, steps))
+            .await
+            .unwrap_or_else(|_| {
+                vec![
+                    "the verification got no answer before the revert's deadline (revert_timeout)"
+                        .into(),
+                ]
+            })
+    }
+
+    async fn undo(&mut self, steps: &[Step], policy: RetryPolicy) -> Vec<UndoResult> {
         let undos: Vec<(usize, Action)> = steps
             .iter()
             .enumerate()
@@ -90,22 +124,18 @@ impl Run<'_> {
             .collect();
         let appliers = self.env.appliers();
         match self.journal.as_mut() {
-            Some(journal) => {
-                undo::undo_all(
-                    &appliers,
-                    journal,
-                    &undos,
-                    RetryPolicy::default(),
-                    Caller::Run,
-                )
-                .await
-            }
+            Some(journal) => undo::undo_all(&appliers, journal, &undos, policy, Caller::Run).await,
             None => Vec::new(),
         }
     }
 
-    /// Puts each undo on the timeline; returns what failed.
-    fn record_undos(&mut self, results: &[UndoResult], summary: &mut RevertSummary) -> Vec<String> {
+    /// Puts each undo on the timeline; returns what failed, and lists in
+    /// `summary` what was undone and what is still owed.
+    pub(super) fn record_undos(
+        &mut self,
+        results: &[UndoResult],
+        summary: &mut RevertSummary,
+    ) -> Vec<String> {
         let mut failures = Vec::new();
         for r in results {
             match &r.outcome {
@@ -115,9 +145,10 @@ impl Run<'_> {
                     summary.undone.push(r.summary.clone());
                 }
                 Err(e) => {
-                    self.progress
-                        .say(&format!("gameday: undo of step {} failed: {e}", r.step + 1));
-                    failures.push(format!("undo of step {} failed: {e}", r.step + 1));
+                    let failed = format!("undo of {} ({}) failed: {e}", r.step_name(), r.summary);
+                    self.progress.say(&format!("gameday: {failed}"));
+                    failures.push(failed);
+                    summary.owed.push(r.summary.clone());
                 }
             }
             failures.extend(r.journal_error.clone());

@@ -67,6 +67,9 @@ fn default_stable_for() -> HumanDuration {
 fn default_timeout() -> HumanDuration {
     HumanDuration(Duration::from_secs(60))
 }
+fn default_revert_timeout() -> HumanDuration {
+    HumanDuration(crate::undo::DEFAULT_REVERT_TIMEOUT)
+}
 fn default_observe_at_least() -> HumanDuration {
     HumanDuration(Duration::from_secs(5))
 }
@@ -90,6 +93,8 @@ struct RawScenario {
     observe_at_least: HumanDuration,
     #[serde(default)]
     max_duration: Option<HumanDuration>,
+    #[serde(default = "default_revert_timeout")]
+    revert_timeout: HumanDuration,
     #[serde(default)]
     guards: guards::Guards,
     #[serde(default)]
@@ -130,6 +135,9 @@ pub struct Scenario {
     pub observe_at_least: Duration,
     /// Hard deadline for the whole run: when it passes, revert, whatever is happening.
     pub max_duration: Option<Duration>,
+    /// Longest the revert keeps trying an API that fails or hangs before it
+    /// stops, exits 4 and names what is still owed.
+    pub revert_timeout: Duration,
     /// When the game day may run.
     pub guards: guards::Guards,
     /// Signals that end the run early (revert, exit 3).
@@ -380,6 +388,12 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
             ));
         }
     }
+    if raw.revert_timeout.get() < Duration::from_secs(1) {
+        return Err(src.error(
+            at_key("revert_timeout"),
+            "revert_timeout must be at least 1s, or no undo gets a chance to be made",
+        ));
+    }
     if raw.objectives.rto.get().is_zero() {
         return Err(src.error(
             sub_key("objectives", "rto"),
@@ -484,6 +498,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
         timeout: raw.timeout.get(),
         observe_at_least: raw.observe_at_least.get(),
         max_duration: raw.max_duration.map(HumanDuration::get),
+        revert_timeout: raw.revert_timeout.get(),
         guards: raw.guards,
         stop_conditions,
         lab: raw.lab,

@@ -58,26 +58,40 @@ impl Changes for Appliers {
     }
 }
 
-/// How often, and how patiently, a transient failure is tried again.
+/// How often, and how patiently, a transient failure is tried again, and
+/// until when: a revert never waits past its deadline, however the API
+/// behaves (refusing, hanging), and says what it still owes.
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
     /// Attempts in all, the first included.
     pub attempts: u32,
     /// Wait before the second attempt; doubled before each later one.
     pub first_backoff: Duration,
+    /// No attempt runs past this; undos not begun by then are not tried.
+    pub deadline: tokio::time::Instant,
 }
 
-impl Default for RetryPolicy {
-    fn default() -> Self {
+/// How long a revert keeps trying unless the scenario says otherwise
+/// (`revert_timeout`).
+pub const DEFAULT_REVERT_TIMEOUT: Duration = Duration::from_secs(300);
+
+impl RetryPolicy {
+    /// Four attempts per call, from 500 ms apart, for at most `budget` from now.
+    pub fn within(budget: Duration) -> RetryPolicy {
         RetryPolicy {
             attempts: 4,
             first_backoff: Duration::from_millis(500),
+            deadline: tokio::time::Instant::now() + budget,
         }
     }
-}
 
-impl RetryPolicy {
-    /// Runs `op` until it succeeds, fails permanently, or the attempts run out.
+    /// Whether the deadline has passed.
+    pub fn expired(&self) -> bool {
+        tokio::time::Instant::now() >= self.deadline
+    }
+
+    /// Runs `op` until it succeeds, fails permanently, the attempts run out
+    /// or the deadline passes (an attempt still waiting then is abandoned).
     pub async fn run<T, F, Fut>(&self, mut op: F) -> Result<T, ChangeError>
     where
         F: FnMut() -> Fut,
@@ -86,8 +100,16 @@ impl RetryPolicy {
         let mut backoff = self.first_backoff;
         let mut attempt = 1;
         loop {
-            match op().await {
-                Err(e) if e.retryable() && attempt < self.attempts => {
+            let outcome = match tokio::time::timeout_at(self.deadline, op()).await {
+                Ok(outcome) => outcome,
+                Err(_) => return Err(ChangeError::transient(OUT_OF_TIME)),
+            };
+            match outcome {
+                Err(e)
+                    if e.retryable()
+                        && attempt < self.attempts
+                        && tokio::time::Instant::now() + backoff < self.deadline =>
+                {
                     tokio::time::sleep(backoff).await;
                     backoff *= 2;
                     attempt += 1;
@@ -97,6 +119,10 @@ impl RetryPolicy {
         }
     }
 }
+
+/// Why a call was abandoned: the revert's deadline passed while it waited.
+const OUT_OF_TIME: &str =
+    "no answer before the revert's deadline (revert_timeout); the API did not respond in time";
 
 /// What became of one undo.
 #[derive(Debug)]
@@ -116,11 +142,21 @@ impl UndoResult {
     pub fn complete(&self) -> bool {
         self.outcome.is_ok() && self.journal_error.is_none()
     }
+
+    /// "step 2", or "the lease": the step as people count it.
+    pub fn step_name(&self) -> String {
+        if self.step == crate::journal::LEASE_STEP {
+            "the lease".into()
+        } else {
+            format!("step {}", self.step + 1)
+        }
+    }
 }
 
 /// Makes `undos` (step, undo) in the order given, journaled by the rule
-/// above. Every undo is tried even when an earlier one failed: as much as
-/// possible is put back.
+/// above. Every undo is tried even when an earlier one failed, as long as
+/// the policy's deadline has not passed: as much as possible is put back,
+/// in bounded time.
 pub async fn undo_all(
     changes: &impl Changes,
     journal: &mut Journal,
@@ -130,9 +166,27 @@ pub async fn undo_all(
 ) -> Vec<UndoResult> {
     let mut results = Vec::with_capacity(undos.len());
     for (step, undo) in undos {
-        results.push(undo_one(changes, journal, *step, undo, policy, caller).await);
+        let result = if policy.expired() {
+            not_attempted(*step, undo)
+        } else {
+            undo_one(changes, journal, *step, undo, policy, caller).await
+        };
+        results.push(result);
     }
     results
+}
+
+/// An undo left for later: the deadline passed before its turn. Nothing is
+/// journaled, so the journal still owes it.
+fn not_attempted(step: usize, undo: &Action) -> UndoResult {
+    UndoResult {
+        step,
+        summary: undo.summary(),
+        outcome: Err(ChangeError::transient(
+            "not attempted: the revert's deadline (revert_timeout) had passed",
+        )),
+        journal_error: None,
+    }
 }
 
 async fn undo_one(
@@ -143,11 +197,11 @@ async fn undo_one(
     policy: RetryPolicy,
     caller: Caller,
 ) -> UndoResult {
-    let mut journal_error = journal_write(journal, &JournalEntry::UndoIntent { step });
+    let mut journal_error = journal_write(journal, &JournalEntry::UndoIntent { step }, undo);
     crate::crash::point(caller.crash_point());
     let outcome = make_and_verify(changes, undo, policy).await;
     if outcome.is_ok() {
-        let written = journal_write(journal, &JournalEntry::Undone { step });
+        let written = journal_write(journal, &JournalEntry::Undone { step }, undo);
         journal_error = journal_error.or(written);
     }
     UndoResult {
@@ -171,12 +225,13 @@ async fn make_and_verify(
     Ok(applied)
 }
 
-fn journal_write(journal: &mut Journal, entry: &JournalEntry) -> Option<String> {
+fn journal_write(journal: &mut Journal, entry: &JournalEntry, undo: &Action) -> Option<String> {
     journal.append(entry).err().map(|e| {
         format!(
-            "the journal {} could not record {}: {e}",
+            "the journal {} could not record {} of {} ({e}); the undo was still made from memory",
             journal.path().display(),
-            entry.event_name()
+            entry.event_name(),
+            undo.summary()
         )
     })
 }
@@ -218,6 +273,9 @@ mod tests {
                 .lock()
                 .unwrap()
                 .push(format!("apply {}", undo.summary()));
+            if self.error.message == "hang" {
+                std::future::pending::<()>().await;
+            }
             if n < self.failures {
                 return Err(self.error.clone());
             }
@@ -243,8 +301,8 @@ mod tests {
 
     fn fast() -> RetryPolicy {
         RetryPolicy {
-            attempts: 4,
             first_backoff: Duration::from_millis(1),
+            ..RetryPolicy::within(Duration::from_secs(60))
         }
     }
 
@@ -342,6 +400,32 @@ mod tests {
             .as_ref()
             .unwrap()
             .contains("could not record undo-intent"));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn a_hung_api_is_abandoned_at_the_deadline_and_later_undos_are_left_owed() {
+        let (dir, mut j) = journal("hung");
+        let fake = Fake::new(ChangeError::transient("hang"), 0);
+        let policy = RetryPolicy::within(Duration::from_millis(300));
+        let undos = [(1, undo("b")), (0, undo("a"))];
+        let started = tokio::time::Instant::now();
+        let r = undo_all(&fake, &mut j, &undos, policy, Caller::Run).await;
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(300) && took < Duration::from_secs(5),
+            "{took:?}"
+        );
+        assert_eq!(fake.applies.load(Ordering::SeqCst), 1, "one hung call");
+        let first = r[0].outcome.as_ref().unwrap_err();
+        assert!(
+            first.retryable() && first.to_string().contains("deadline"),
+            "{first}"
+        );
+        let second = r[1].outcome.as_ref().unwrap_err().to_string();
+        assert!(second.starts_with("not attempted"), "{second}");
+        // Only the first undo's intent: the journal still owes both.
+        assert_eq!(events(&dir), vec!["undo-intent"]);
         let _ = std::fs::remove_dir_all(dir);
     }
 }

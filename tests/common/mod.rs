@@ -294,6 +294,31 @@ impl StandingLab {
         line.trim().rsplit(':').next().unwrap().to_string()
     }
 
+    /// Starts `gameday run scenario` attached to this lab, into `reports`,
+    /// with `failpoints` as its `FAILPOINTS` if any; its output piped.
+    pub fn spawn_run(
+        &self,
+        scenario: &Path,
+        reports: &Path,
+        failpoints: Option<String>,
+    ) -> std::process::Child {
+        let mut cmd = gameday();
+        if let Some(f) = failpoints {
+            cmd.env("FAILPOINTS", f);
+        }
+        cmd.current_dir(root())
+            .arg("run")
+            .arg(scenario)
+            .args(["--no-progress", "--attach", &self.addr(), "--lab-token"])
+            .arg(self.token())
+            .arg("--reports")
+            .arg(reports)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
     /// The lab's control token, as `--lab-token` takes it.
     pub fn token(&self) -> &str {
         &self.client.token
