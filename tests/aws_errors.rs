@@ -158,7 +158,9 @@ fn a_hung_api_call_is_given_up_after_its_attempt_time_limit() {
     assert!((19.5..40.0).contains(&took), "gave up after {took:.1} s");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("asking STS who the caller is failed: the call to AWS timed out; check the network path"),
+        stderr
+            .contains("asking STS who the caller is failed: the call to sts at http://127.0.0.1:")
+            && stderr.contains("(AWS_ENDPOINT_URL) timed out; check the network path"),
         "{stderr}"
     );
 }

@@ -7,9 +7,10 @@ mod common;
 
 use common::Replaced;
 
+use common::fault_proxy::{FaultProxy, Mode};
 use common::moto::{
-    acl_of, cluster_writer, deny_acl_count, lease_records, registered, Moto, Records, Stage,
-    ACCOUNT, PRIMARY,
+    acl_of, cluster_writer, deny_acl_count, lease_records, plant_txt, registered, Moto, Records,
+    Stage, ACCOUNT, PRIMARY,
 };
 use common::testbed::TestBed;
 use common::{crash_at, explain, only_report, scratch, wait_until_applied};
@@ -1277,6 +1278,156 @@ fn a_second_run_against_a_leased_account_is_refused_and_changes_nothing() {
     assert_eq!(out.status.code(), Some(3), "{}", explain(&out));
     b.bed.with_aws(|aws| async move {
         assert_eq!(deny_acl_count(&aws).await, 0);
+        assert_eq!(
+            lease_records(&aws, &b.stage.zone).await,
+            Vec::<String>::new()
+        );
+    });
+}
+
+#[test]
+fn an_api_outage_mid_revert_is_owed_within_revert_timeout_and_revert_finishes_once_it_answers() {
+    let _serial = Moto::serial();
+    let Some(b) = backed() else { return };
+    let b = &b;
+    let dir = scratch("aws-api-outage");
+    let reports = dir.join("reports");
+    // gameday reaches moto only through the proxy; the test reads moto directly.
+    let upstream = b
+        .bed
+        .moto()
+        .url
+        .trim_start_matches("http://")
+        .parse()
+        .unwrap();
+    let proxy = b.bed.runner.run(|| FaultProxy::start(upstream));
+    let path = write(
+        &dir,
+        &b.scenario(SEVER_B, "revert_timeout = \"8s\"")
+            .replaced("observe_at_least = \"3s\"", "observe_at_least = \"25s\""),
+    );
+    let mut cmd = b.run(&b.dsn, &reports, &path);
+    cmd.env("AWS_ENDPOINT_URL", proxy.url());
+    let child = b.spawn_with(cmd);
+    wait_until_applied(
+        &reports,
+        std::time::Duration::from_secs(60),
+        "the run never severed",
+    );
+    // The API hangs from here on: connections accepted, never answered.
+    proxy.set(Mode::Hang);
+    let hung = std::time::Instant::now();
+    common::interrupt(&child);
+    let out = child.wait_with_output().unwrap();
+    let took = hung.elapsed();
+    assert!(
+        took < std::time::Duration::from_secs(30),
+        "the revert took {took:?}"
+    );
+    let report = common::assert_revert_incomplete(&out, &reports);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let finish = format!("gameday revert {} --yes", reports.display());
+    assert!(
+        stdout.contains("still owed: ") && stdout.contains(&format!("finish it with: {finish}\n")),
+        "{stdout}"
+    );
+    assert_eq!(
+        report["revert"]["owed"].as_array().unwrap().len(),
+        2,
+        "{}",
+        report["revert"]
+    );
+    let still_owed = || {
+        b.bed.with_aws(|aws| async move {
+            (
+                deny_acl_count(&aws).await,
+                lease_records(&aws, &b.stage.zone).await.len(),
+            )
+        })
+    };
+    assert_eq!(
+        still_owed(),
+        (1, 1),
+        "the subnet is still severed, the lease still held"
+    );
+    // While the API refuses every connection, a revert changes nothing and says so.
+    proxy.set(Mode::Refuse);
+    let revert = || {
+        b.bed
+            .gameday()
+            .env("AWS_ENDPOINT_URL", proxy.url())
+            .args(["revert", "--yes"])
+            .arg(&reports)
+            .output()
+            .unwrap()
+    };
+    let refused = revert();
+    assert_eq!(refused.status.code(), Some(4), "{}", explain(&refused));
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        said.contains(&format!(
+            "could not reach sts at {} (AWS_ENDPOINT_URL)",
+            proxy.url()
+        )),
+        "{said}"
+    );
+    assert_eq!(still_owed(), (1, 1));
+    // Once it answers again, the printed command finishes the revert.
+    proxy.set(Mode::Forward);
+    let finished = revert();
+    assert_eq!(finished.status.code(), Some(0), "{}", explain(&finished));
+    assert_eq!(still_owed(), (0, 0));
+    let status = b
+        .bed
+        .gameday()
+        .arg("status")
+        .arg(&reports)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&status.stdout).starts_with("no run under"),
+        "{}",
+        explain(&status)
+    );
+}
+
+#[test]
+fn a_lapsed_lease_in_the_zone_is_taken_over_with_a_warning() {
+    let _serial = Moto::serial();
+    let Some(b) = backed() else { return };
+    let b = &b;
+    let now = chrono::Utc::now();
+    let lapsed = gameday::lease::Lease {
+        run_id: "dead-run-20261130T000000Z-0000".into(),
+        holder: "pid 1 on host gone, arn:aws:iam::123456789012:user/ci".into(),
+        since: now - chrono::Duration::hours(2),
+        until: now - chrono::Duration::hours(1),
+    };
+    let name = format!(
+        "{}{}",
+        gameday::lease::RECORD_PREFIX,
+        b.stage.record.trim_end_matches('.')
+    );
+    let value = lapsed.value();
+    b.bed.with_aws(|aws| async move {
+        plant_txt(&aws, &b.stage.zone, &name, &value).await;
+        assert_eq!(lease_records(&aws, &b.stage.zone).await.len(), 1);
+    });
+    let dir = scratch("aws-lapsed-lease");
+    let reports = dir.join("reports");
+    let path = write(&dir, &b.scenario(SEVER_B, ""));
+    let out = b.run(&b.dsn, &reports, &path).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let report = only_report(&reports);
+    let warned = report["timeline"].as_array().unwrap().iter().any(|e| {
+        e["what"]["data"]["name"] == "lease-taken-over"
+            && e["what"]["data"]["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains(&lapsed.run_id))
+    });
+    assert!(warned, "no warning of the takeover in the timeline");
+    // The lapsed record was replaced, then the run's own released: none left.
+    b.bed.with_aws(|aws| async move {
         assert_eq!(
             lease_records(&aws, &b.stage.zone).await,
             Vec::<String>::new()

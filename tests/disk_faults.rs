@@ -68,7 +68,11 @@ fn a_journal_that_fails_before_the_first_change_aborts_and_changes_nothing() {
             journal.display()
         )
     );
-    assert_eq!(change_events(&reports), vec!["run-start"], "a change was journaled");
+    assert_eq!(
+        change_events(&reports),
+        vec!["run-start"],
+        "a change was journaled"
+    );
     assert_eq!(lab.configuration(), before, "the lab was changed");
     let lab_lease = rt().block_on(lab.client.describe()).unwrap().lease;
     assert!(lab_lease.is_none(), "the lease was left: {lab_lease:?}");

@@ -351,6 +351,64 @@ fn a_lab_that_dies_mid_run_leaves_the_revert_incomplete_with_exit_4() {
     let _ = std::fs::remove_dir_all(reports);
 }
 
+#[test]
+fn a_lab_that_stops_answering_mid_revert_is_owed_within_revert_timeout_and_revert_finishes_later() {
+    let lab = StandingLab::start(&[]);
+    let before = lab.configuration();
+    let dir = scratch("lab-stopped");
+    let reports = dir.join("reports");
+    let scenario = dir.join("patient.toml");
+    std::fs::write(
+        &scenario,
+        std::fs::read_to_string(long_outage(&dir, "25s"))
+            .unwrap()
+            .replaced(
+                "timeout = \"60s\"",
+                "timeout = \"60s\"\nrevert_timeout = \"6s\"",
+            ),
+    )
+    .unwrap();
+    let child = lab.spawn_run(&scenario, &reports, None);
+    common::wait_until_applied(
+        &reports,
+        Duration::from_secs(30),
+        "the region was never cut off",
+    );
+    // The lab's process is frozen (a paused VM, a hung host): its control
+    // API accepts connections and never answers.
+    let signal = |sig| unsafe { libc::kill(lab.child.id() as i32, sig) };
+    signal(libc::SIGSTOP);
+    let stopped = std::time::Instant::now();
+    interrupt(&child);
+    let out = child.wait_with_output().unwrap();
+    let took = stopped.elapsed();
+    signal(libc::SIGCONT);
+    // Bounded by revert_timeout (6 s), plus the run's own wind-down.
+    assert!(took < Duration::from_secs(20), "the revert took {took:?}");
+    let report = common::assert_revert_incomplete(&out, &reports);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("still owed: ")
+            && stdout.contains("release the lab's lease of run ")
+            && stdout.contains(&format!(
+                "finish it with: gameday revert {}\n",
+                reports.display()
+            )),
+        "{stdout}"
+    );
+    assert_eq!(
+        report["revert"]["finish_with"],
+        format!("gameday revert {}", reports.display())
+    );
+    // Once the lab answers again, the printed command finishes the revert.
+    let revert = gameday().arg("revert").arg(&reports).output().unwrap();
+    assert_eq!(revert.status.code(), Some(0), "{}", explain(&revert));
+    assert_eq!(lab.configuration(), before);
+    let lease = rt().block_on(lab.client.describe()).unwrap().lease;
+    assert!(lease.is_none(), "{lease:?}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 /// The region outage, observed for at least `observe` so a test can act
 /// beside the live run.
 fn long_outage(dir: &Path, observe: &str) -> std::path::PathBuf {

@@ -24,7 +24,10 @@ where
                 return classify_status(status, message);
             };
             let message = e.message().unwrap_or("no message");
-            let line = format!("{doing} failed: {code}: {message}; {}", advice(code, permission));
+            let line = format!(
+                "{doing} failed: {code}: {message}; {}",
+                advice(code, permission)
+            );
             if transient_code(code) || status >= 500 {
                 ChangeError::transient(line)
             } else {
@@ -32,10 +35,12 @@ where
             }
         }
         SdkError::TimeoutError(_) => ChangeError::transient(format!(
-            "{doing} failed: the call to AWS timed out; check the network path to the endpoint and retry"
+            "{doing} failed: the call to {} timed out; check the network path to it and retry",
+            endpoint(permission)
         )),
         SdkError::DispatchFailure(_) => ChangeError::transient(format!(
-            "{doing} failed: could not reach AWS ({}); check the endpoint, proxy and network",
+            "{doing} failed: could not reach {} ({}); check the endpoint, proxy and network",
+            endpoint(permission),
             DisplayErrorContext(err)
         )),
         SdkError::ResponseError(_) => ChangeError::transient(format!(
@@ -46,6 +51,21 @@ where
             "{doing} failed: {}; check the credentials (AWS_PROFILE, --profile) and the region",
             DisplayErrorContext(err)
         )),
+    }
+}
+
+/// Where a call went, as far as gameday can tell: `AWS_ENDPOINT_URL` when
+/// set (a service-specific `AWS_ENDPOINT_URL_*` or a profile's
+/// `endpoint_url` would win, and is not visible here), else the service's
+/// endpoint in the call's region.
+fn endpoint(permission: &str) -> String {
+    let service = permission.split(':').next().unwrap_or("aws");
+    match std::env::var("AWS_ENDPOINT_URL") {
+        Ok(url) => format!(
+            "{service} at {} (AWS_ENDPOINT_URL)",
+            crate::words::printable(&url)
+        ),
+        Err(_) => format!("the {service} endpoint of the region"),
     }
 }
 

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod fake_aws;
+pub mod fault_proxy;
 pub mod moto;
 pub mod testbed;
 

@@ -703,6 +703,38 @@ pub async fn lease_records(aws: &AwsClients, zone: &str) -> Vec<String> {
         .collect()
 }
 
+/// Creates the TXT record `name` holding `value` in `zone`, by the raw API:
+/// a lease another run left, as a test plants it.
+pub async fn plant_txt(aws: &AwsClients, zone: &str, name: &str, value: &str) {
+    use aws_sdk_route53::types::{
+        Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
+    };
+    let set = ResourceRecordSet::builder()
+        .name(name)
+        .r#type(RrType::Txt)
+        .ttl(60)
+        .resource_records(
+            ResourceRecord::builder()
+                .value(format!("\"{value}\""))
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let change = Change::builder()
+        .action(ChangeAction::Create)
+        .resource_record_set(set)
+        .build()
+        .unwrap();
+    aws.route53()
+        .change_resource_record_sets()
+        .hosted_zone_id(zone)
+        .change_batch(ChangeBatch::builder().changes(change).build().unwrap())
+        .send()
+        .await
+        .unwrap();
+}
+
 /// The registrations of a target group (id, port), by DescribeTargetHealth.
 pub async fn registered(
     aws: &AwsClients,
