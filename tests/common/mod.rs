@@ -132,6 +132,27 @@ pub fn assert_revert_incomplete(out: &Output, reports: &Path) -> serde_json::Val
     report
 }
 
+/// Asserts that the run of `report` took over the lapsed lease of `from_run`
+/// and said so on its timeline.
+pub fn assert_lease_taken_over(report: &serde_json::Value, from_run: &str) {
+    let warned = report["timeline"].as_array().unwrap().iter().any(|e| {
+        e["what"]["data"]["name"] == "lease-taken-over"
+            && e["what"]["data"]["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains(from_run))
+    });
+    assert!(warned, "no warning of the takeover in the timeline");
+}
+
+/// Asserts that `gameday status` (its output) lists nothing still owed.
+pub fn assert_nothing_pending(status: &Output) {
+    assert!(
+        String::from_utf8_lossy(&status.stdout).starts_with("no run under"),
+        "{}",
+        explain(status)
+    );
+}
+
 /// Sends SIGINT to `child`, as Ctrl-C would.
 pub fn interrupt(child: &std::process::Child) {
     // SAFETY: plain kill(2) on our own, unreaped child.
