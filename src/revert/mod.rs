@@ -215,7 +215,8 @@ pub async fn finish(
         Ok((appliers, journal)) => apply(run, &appliers, journal).await,
         Err(why) => Finished {
             restored: Vec::new(),
-            failures: vec![format!("{why} ({})", run.journal.display())],
+            // The caller names the journal once, beside every failure.
+            failures: vec![why],
         },
     }
 }
