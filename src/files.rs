@@ -167,6 +167,35 @@ pub fn write_new(path: &Path, contents: &[u8]) -> io::Result<()> {
     written
 }
 
+/// Replaces `path` atomically with a 0644 file holding `contents`, for a
+/// file another user's process reads (metrics): a fresh temporary file
+/// beside it (never through a symlink), synced, then renamed over it.
+pub fn replace_readable(path: &Path, contents: &[u8]) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?;
+    let temp = dir.join(format!(".{}.{}.tmp", name.to_string_lossy(), random_hex(8)));
+    let written = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(&temp)
+        .and_then(|mut f| {
+            io::Write::write_all(&mut f, contents)?;
+            f.sync_data()
+        })
+        .and_then(|()| std::fs::rename(&temp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    written
+}
+
 /// Opens an existing file for appending, never through a symlink.
 pub fn open_append(path: &Path) -> io::Result<File> {
     OpenOptions::new()

@@ -125,8 +125,13 @@ enum Command {
         /// say which subnet it is in, sever-az needs this).
         #[arg(long)]
         runner_not_on_aws: bool,
+        /// Also write the run's figures as OpenMetrics text to FILE (replaced
+        /// atomically, for node_exporter's textfile collector). A failure is a
+        /// warning; the exit code stays the verdict's.
+        #[arg(long, value_name = "FILE")]
+        metrics_file: Option<PathBuf>,
     },
-    /// Re-render a saved run: table, md, html, junit or json.
+    /// Re-render a saved run: table, md, html, junit, json or metrics (OpenMetrics).
     #[command(
         after_help = "Example:\n  gameday report reports/<run-id>/report.json --format html > timeline.html"
     )]
@@ -134,7 +139,7 @@ enum Command {
         /// A run's report.json.
         report: PathBuf,
         /// Output format.
-        #[arg(long, default_value = "table", value_parser = ["table", "md", "html", "junit", "json"])]
+        #[arg(long, default_value = "table", value_parser = ["table", "md", "html", "junit", "json", "metrics"])]
         format: String,
     },
     /// Per scenario, the runs over time, the median of previous runs and regressions.
@@ -313,6 +318,7 @@ fn dispatch(command: Command) -> ExitStatus {
             ignore_window,
             profile,
             runner_not_on_aws,
+            metrics_file,
         } => match attach.client() {
             Ok(attach) => commands::run::run(
                 &scenario,
@@ -324,6 +330,7 @@ fn dispatch(command: Command) -> ExitStatus {
                     ignore_window,
                     profile,
                     runner_not_on_aws,
+                    metrics_file,
                 },
             ),
             Err(code) => code,

@@ -24,16 +24,13 @@ fn render(fixture: &str, format: &str) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn golden(name: &str, actual: &str) {
+/// Compares `actual` with the golden file `name`; under UPDATE_GOLDEN
+/// rewrites it instead and returns its path.
+fn golden(name: &str, actual: &str) -> Option<PathBuf> {
     let path = root().join("tests/golden").join(name);
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(&path, actual).unwrap();
-        // A run that rewrites goldens never passes: review the diff, then run
-        // again without UPDATE_GOLDEN.
-        panic!(
-            "UPDATE_GOLDEN: rewrote {}; review `git diff tests/golden` and run again without it",
-            path.display()
-        );
+        return Some(path);
     }
     let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
         panic!(
@@ -42,20 +39,29 @@ fn golden(name: &str, actual: &str) {
         )
     });
     assert!(expected == actual, "{name} differs from its golden file; if the change is intended, rerun with UPDATE_GOLDEN=1\n--- actual\n{actual}");
+    None
 }
 
 #[test]
 fn text_formats_match_their_golden_files() {
+    let mut rewritten = Vec::new();
     for f in FIXTURES {
         for (format, ext) in [
             ("md", "md"),
             ("junit", "xml"),
             ("table", "txt"),
             ("html", "html"),
+            ("metrics", "prom"),
         ] {
-            golden(&format!("{f}.{ext}"), &render(f, format));
+            rewritten.extend(golden(&format!("{f}.{ext}"), &render(f, format)));
         }
     }
+    // A run that rewrites goldens never passes: review the diff, then run
+    // again without UPDATE_GOLDEN.
+    assert!(
+        rewritten.is_empty(),
+        "UPDATE_GOLDEN: rewrote {rewritten:?}; review `git diff tests/golden` and run again without it"
+    );
 }
 
 /// Whether every field of `original` is in `rendered` with the same value
@@ -239,5 +245,133 @@ fn unknown_or_broken_reports_are_refused() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Parses an OpenMetrics file with `prometheus-client` (PyPI, installed by
+/// scripts/test beside moto) with both of its parsers, OpenMetrics and the
+/// Prometheus text format; returns {family: [unit, value]} from each.
+fn parsed_by_prometheus_client(file: &Path) -> Option<(serde_json::Value, serde_json::Value)> {
+    const SCRIPT: &str = r#"
+import json, math, sys
+from prometheus_client.openmetrics.parser import text_string_to_metric_families as om
+from prometheus_client.parser import text_string_to_metric_families as prom
+text = open(sys.argv[1]).read()
+def families(parse):
+    out = {}
+    for f in parse(text):
+        for s in f.samples:
+            assert s.labels["scenario"] == "kill-primary-targets", s.labels
+            assert s.labels["environment"] == "lab", s.labels
+            out[s.name] = [f.unit, None if math.isnan(s.value) else s.value]
+    return out
+print(json.dumps([families(om), families(prom)]))
+"#;
+    let out = Command::new(common::moto::python())
+        .args(["-c", SCRIPT])
+        .arg(file)
+        .output()
+        .ok()?;
+    assert!(out.status.success(), "{}", explain(&out));
+    let both: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    Some((both[0].clone(), both[1].clone()))
+}
+
+#[test]
+fn a_run_s_metrics_file_parses_as_openmetrics_and_prometheus_text_with_every_figure() {
+    let dir = scratch("metrics-file");
+    let reports = dir.join("reports");
+    let file = dir.join("gameday.prom");
+    let out = run_scenario(
+        "kill-primary-targets",
+        &reports,
+        &["--metrics-file", file.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(std::fs::metadata(&file).unwrap().mode() & 0o777, 0o644);
+    let Some((openmetrics, prometheus)) = parsed_by_prometheus_client(&file) else {
+        skip(&test_name(), "prometheus-client (scripts/test installs it)");
+        return;
+    };
+    // The same samples either way (the Prometheus text format has no units).
+    let values = |parsed: &serde_json::Value| -> Vec<(String, serde_json::Value)> {
+        let map = parsed.as_object().unwrap();
+        map.iter().map(|(k, v)| (k.clone(), v[1].clone())).collect()
+    };
+    assert_eq!(
+        values(&openmetrics),
+        values(&prometheus),
+        "the two parsers disagree"
+    );
+    let report = only_report(&reports);
+    let phases = &report["phases"];
+    for figure in [
+        "detection",
+        "dns_flip",
+        "first_failure",
+        "rto_observed",
+        "downtime",
+        "write_recovery",
+        "rpo_observed",
+    ] {
+        let seconds = |v: &serde_json::Value| v.as_f64().map(|ms| ms / 1000.0);
+        let sample = &openmetrics[format!("gameday_{figure}_seconds")];
+        assert_eq!(sample[0], "seconds", "{figure}");
+        let measured = seconds(&phases[figure]["value_ms"]).expect("observed");
+        assert!(
+            (sample[1].as_f64().unwrap() - measured).abs() < 1e-9,
+            "{figure}: {sample}"
+        );
+        let resolution = &openmetrics[format!("gameday_{figure}_resolution_seconds")];
+        assert_eq!(
+            resolution[1].as_f64(),
+            seconds(&phases[figure]["resolution_ms"])
+        );
+    }
+    assert_eq!(
+        openmetrics["gameday_lost_writes"][1],
+        phases["lost_writes"]["count"]
+    );
+    assert_eq!(
+        openmetrics["gameday_acked_writes"][1],
+        phases["lost_writes"]["acked"]
+    );
+    assert_eq!(openmetrics["gameday_objectives_breached"][1], 0.0);
+    assert_eq!(openmetrics["gameday_exit_code"][1], 0.0);
+    assert_eq!(openmetrics["gameday_revert_complete"][1], 1.0);
+    // Old runs export the same: `gameday report --format metrics`.
+    let again = gameday()
+        .args(["report", "--format", "metrics"])
+        .arg(only_run_dir(&reports).join("report.json"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&again.stdout),
+        std::fs::read_to_string(&file).unwrap()
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_metrics_file_that_cannot_be_written_is_a_warning_and_the_verdict_stands() {
+    let dir = scratch("metrics-file-unwritable");
+    let file = dir.join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let target = file.join("gameday.prom");
+    let out = run_scenario(
+        "kill-primary-targets",
+        &dir.join("reports"),
+        &["--metrics-file", target.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "gameday: warning: cannot write the metrics file {}: Not a directory (os error 20); the run's verdict and exit code are unchanged",
+            target.display()
+        )),
+        "{stderr}"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -20,6 +20,8 @@ pub struct Flags {
     pub profile: Option<String>,
     /// `--runner-not-on-aws`.
     pub runner_not_on_aws: bool,
+    /// `--metrics-file`.
+    pub metrics_file: Option<PathBuf>,
 }
 
 /// Runs a scenario.
@@ -46,6 +48,9 @@ pub fn run(
         Ok(result) => {
             print_outcome(&result);
             append_step_summary(&result.report);
+            if let Some(path) = &flags.metrics_file {
+                write_metrics(&result.report, path);
+            }
             match &result.unwritten {
                 Some(e) => report_missing(&result, e),
                 None => result.report.outcome.exit_status(),
@@ -94,6 +99,20 @@ fn report_missing(result: &crate::run::RunResult, e: &crate::report::WriteError)
     match r.outcome.exit_status() {
         ExitStatus::RevertIncomplete => ExitStatus::RevertIncomplete,
         _ => ExitStatus::ReportMissing,
+    }
+}
+
+/// Replaces `path` with the run's figures as OpenMetrics text: written to a
+/// new file beside it, then renamed over it, so a collector never reads half
+/// a file. 0644: it holds figures only, and the collector reads it as
+/// another user. A failure is a warning; the verdict stands.
+fn write_metrics(r: &crate::report::Report, path: &Path) {
+    let text = crate::report::metrics::OpenMetrics.render(r);
+    if let Err(e) = crate::files::replace_readable(path, text.as_bytes()) {
+        eprintln!(
+            "gameday: warning: cannot write the metrics file {}: {e}; the run's verdict and exit code are unchanged",
+            path.display()
+        );
     }
 }
 

@@ -5,6 +5,7 @@ pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod metrics;
 pub mod table;
 
 use crate::lab::LabParams;
@@ -241,6 +242,11 @@ pub const FORMATS: &[FormatEntry] = &[
         name: "table",
         file: None,
         format: &table::Terminal,
+    },
+    FormatEntry {
+        name: "metrics",
+        file: None,
+        format: &metrics::OpenMetrics,
     },
 ];
 

@@ -37,7 +37,7 @@ static MOTO: OnceLock<Moto> = OnceLock::new();
 static SERIAL: Mutex<()> = Mutex::new(());
 
 /// The Python of the virtual environment that `scripts/test` installs moto in.
-fn python() -> String {
+pub fn python() -> String {
     std::env::var("GAMEDAY_MOTO_PYTHON")
         .unwrap_or_else(|_| "/var/tmp/gameday-moto/bin/python".to_string())
 }
