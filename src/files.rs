@@ -148,10 +148,14 @@ pub fn run_folder(reports: &Path, id: &str) -> Result<PathBuf, Untrusted> {
 /// A new file at 0600; fails when anything is already at `path`, symlinks
 /// included.
 pub fn create_new(path: &Path) -> io::Result<File> {
+    create_new_with_mode(path, 0o600)
+}
+
+fn create_new_with_mode(path: &Path, mode: u32) -> io::Result<File> {
     OpenOptions::new()
         .write(true)
         .create_new(true)
-        .mode(0o600)
+        .mode(mode)
         .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
         .open(path)
 }
@@ -159,7 +163,11 @@ pub fn create_new(path: &Path) -> io::Result<File> {
 /// Writes a new 0600 file with `contents`. A file that could not be written
 /// whole (a full disk) is removed: never a truncated file in its place.
 pub fn write_new(path: &Path, contents: &[u8]) -> io::Result<()> {
-    let mut f = create_new(path)?;
+    write_new_with_mode(path, contents, 0o600)
+}
+
+fn write_new_with_mode(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
+    let mut f = create_new_with_mode(path, mode)?;
     let written = io::Write::write_all(&mut f, contents).and_then(|()| f.sync_data());
     if written.is_err() {
         let _ = std::fs::remove_file(path);
@@ -169,7 +177,7 @@ pub fn write_new(path: &Path, contents: &[u8]) -> io::Result<()> {
 
 /// Replaces `path` atomically with a 0644 file holding `contents`, for a
 /// file another user's process reads (metrics): a fresh temporary file
-/// beside it (never through a symlink), synced, then renamed over it.
+/// beside it, written as [`write_new`] writes, then renamed over it.
 pub fn replace_readable(path: &Path, contents: &[u8]) -> io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
@@ -179,21 +187,10 @@ pub fn replace_readable(path: &Path, contents: &[u8]) -> io::Result<()> {
         .file_name()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?;
     let temp = dir.join(format!(".{}.{}.tmp", name.to_string_lossy(), random_hex(8)));
-    let written = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o644)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(&temp)
-        .and_then(|mut f| {
-            io::Write::write_all(&mut f, contents)?;
-            f.sync_data()
-        })
-        .and_then(|()| std::fs::rename(&temp, path));
-    if written.is_err() {
+    write_new_with_mode(&temp, contents, 0o644)?;
+    std::fs::rename(&temp, path).inspect_err(|_| {
         let _ = std::fs::remove_file(&temp);
-    }
-    written
+    })
 }
 
 /// Opens an existing file for appending, never through a symlink.

@@ -131,11 +131,7 @@ impl Run<'_> {
 
     /// Puts each undo on the timeline; returns what failed, and lists in
     /// `summary` what was undone and what is still owed.
-    pub(super) fn record_undos(
-        &mut self,
-        results: &[UndoResult],
-        summary: &mut RevertSummary,
-    ) -> Vec<String> {
+    fn record_undos(&mut self, results: &[UndoResult], summary: &mut RevertSummary) -> Vec<String> {
         let mut failures = Vec::new();
         for r in results {
             match &r.outcome {
