@@ -573,10 +573,7 @@ fn an_alarm_in_alarm_aborts_the_run_reverts_and_exits_3() {
             .unwrap();
     });
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(3), "{}", explain(&out));
-    let report = only_report(&reports);
-    assert_eq!(report["outcome"], "aborted");
-    let reason = report["reason"].as_str().unwrap();
+    let (report, reason) = common::assert_aborted(&out, &reports);
     assert!(
         reason.contains(&format!(
             "CloudWatch alarm {} (us-east-1) is in ALARM: 5xx above 10",
@@ -1152,10 +1149,7 @@ fn a_change_aws_refuses_to_make_aborts_with_exit_3_and_nothing_left() {
             .unwrap();
     });
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(3), "{}", explain(&out));
-    let report = only_report(&reports);
-    assert_eq!(report["outcome"], "aborted");
-    let reason = report["reason"].as_str().unwrap();
+    let (report, reason) = common::assert_aborted(&out, &reports);
     assert!(
         reason.starts_with("could not apply step 1: ") && reason.contains(template.as_str()),
         "{reason}"

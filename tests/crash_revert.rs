@@ -103,7 +103,7 @@ fn kill_and_revert(scenario: &str, tag: &str) -> usize {
         }
         // The dead run still holds the lab's lease; its journal owes the release.
         let dead = run_id_in(&reports);
-        let lease = rt().block_on(lab.client.describe()).unwrap().lease;
+        let lease = lab.lease();
         assert_eq!(lease.map(|l| l.run_id), Some(dead.clone()), "{point}");
         let status = gameday_in(&reports, &["status"]);
         let listed = String::from_utf8_lossy(&status.stdout);
@@ -125,7 +125,7 @@ fn kill_and_revert(scenario: &str, tag: &str) -> usize {
             pristine,
             "{point}: revert did not restore the lab"
         );
-        let lease = rt().block_on(lab.client.describe()).unwrap().lease;
+        let lease = lab.lease();
         assert_eq!(lease, None, "{point}: revert left the dead run's lease");
         // Twice is harmless, and nothing is pending any more.
         let again = gameday_in(&reports, &["revert"]);

@@ -72,7 +72,7 @@ fn a_journal_that_fails_before_the_first_change_aborts_and_changes_nothing() {
         "a change was journaled"
     );
     assert_eq!(lab.configuration(), before, "the lab was changed");
-    let lab_lease = rt().block_on(lab.client.describe()).unwrap().lease;
+    let lab_lease = lab.lease();
     assert!(lab_lease.is_none(), "the lease was left: {lab_lease:?}");
     // The lease was released, but the full disk kept the journal from
     // saying so: the report says it, status lists it, a revert clears it.

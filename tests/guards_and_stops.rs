@@ -95,9 +95,7 @@ fn a_stop_condition_aborts_reverts_and_exits_3() {
     );
     let reports = scratch("stop-reports");
     let out = run_file(&path, &reports, &[]);
-    assert_eq!(out.status.code(), Some(3), "{}", explain(&out));
-    let report = only_report(&reports);
-    assert_eq!(report["outcome"], "aborted");
+    let (report, _) = common::assert_aborted(&out, &reports);
     assert!(
         report["reason"]
             .as_str()

@@ -214,10 +214,7 @@ fn assert_interrupted_and_reverted(
     lab: &StandingLab,
     before: &gameday::lab::LabConfiguration,
 ) {
-    assert_eq!(out.status.code(), Some(3), "{}", explain(out));
-    let report = only_report(reports);
-    assert_eq!(report["outcome"], "aborted");
-    let reason = report["reason"].as_str().unwrap();
+    let (report, reason) = common::assert_aborted(out, reports);
     assert!(
         reason.contains("signal") && !reason.contains("baseline"),
         "{reason}"
@@ -404,7 +401,7 @@ fn a_lab_that_stops_answering_mid_revert_is_owed_within_revert_timeout_and_rever
     let revert = gameday().arg("revert").arg(&reports).output().unwrap();
     assert_eq!(revert.status.code(), Some(0), "{}", explain(&revert));
     assert_eq!(lab.configuration(), before);
-    let lease = rt().block_on(lab.client.describe()).unwrap().lease;
+    let lease = lab.lease();
     assert!(lease.is_none(), "{lease:?}");
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -479,7 +476,7 @@ fn a_second_run_against_a_leased_lab_is_refused_and_names_the_first() {
     interrupt(&first);
     let out = first.wait_with_output().unwrap();
     assert_interrupted_and_reverted(&out, &first_reports, &lab, &before);
-    let lease = rt().block_on(lab.client.describe()).unwrap().lease;
+    let lease = lab.lease();
     assert_eq!(lease, None, "the first run released its lease");
     let _ = std::fs::remove_dir_all(dir);
 }
@@ -508,7 +505,7 @@ fn a_lapsed_lease_is_taken_over_with_a_warning() {
     assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
     let report = only_report(&reports);
     common::assert_lease_taken_over(&report, &lapsed.run_id);
-    assert_eq!(rt().block_on(lab.client.describe()).unwrap().lease, None);
+    assert_eq!(lab.lease(), None);
     let _ = std::fs::remove_dir_all(reports);
 }
 
@@ -526,10 +523,7 @@ fn a_fault_undone_behind_the_run_s_back_stops_it_and_is_never_judged() {
     };
     rt().block_on(lab.client.apply(&restore)).unwrap();
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(3), "{}", explain(&out));
-    let report = only_report(&reports);
-    assert_eq!(report["outcome"], "aborted");
-    let reason = report["reason"].as_str().unwrap();
+    let (report, reason) = common::assert_aborted(&out, &reports);
     assert!(
         reason.starts_with(
             "a change was undone behind the run's back: \"cut region me-central-1 off"
@@ -574,6 +568,6 @@ fn a_cancelled_ci_job_leaves_a_journal_that_revert_finishes() {
     let revert = gameday().args(["revert"]).arg(&reports).output().unwrap();
     assert_eq!(revert.status.code(), Some(0), "{}", explain(&revert));
     assert_eq!(lab.configuration(), before);
-    assert_eq!(rt().block_on(lab.client.describe()).unwrap().lease, None);
+    assert_eq!(lab.lease(), None);
     let _ = std::fs::remove_dir_all(reports);
 }

@@ -115,6 +115,16 @@ pub fn wait_for_journal(reports: &Path, event: &str, limit: std::time::Duration,
     }
 }
 
+/// Asserts that `out` is a run aborted after it started (exit 3, outcome
+/// `aborted` in its report); returns the report and its reason.
+pub fn assert_aborted(out: &Output, reports: &Path) -> (serde_json::Value, String) {
+    assert_eq!(out.status.code(), Some(3), "{}", explain(out));
+    let report = only_report(reports);
+    assert_eq!(report["outcome"], "aborted", "{}", explain(out));
+    let reason = report["reason"].as_str().unwrap_or_default().to_string();
+    (report, reason)
+}
+
 /// Asserts that `out` is a run whose revert was incomplete: exit 4, the
 /// journal's path printed, the report saying so. Returns the report.
 pub fn assert_revert_incomplete(out: &Output, reports: &Path) -> serde_json::Value {
@@ -344,6 +354,11 @@ impl StandingLab {
     /// The lab's control token, as `--lab-token` takes it.
     pub fn token(&self) -> &str {
         &self.client.token
+    }
+
+    /// The lab's lease now, if any run holds it.
+    pub fn lease(&self) -> Option<gameday::lease::Lease> {
+        rt().block_on(self.client.describe()).unwrap().lease
     }
 
     /// The lab's changeable state now.
