@@ -23,6 +23,7 @@ pub mod measure;
 pub mod net;
 pub mod plan;
 pub mod probe;
+pub mod publish;
 pub mod report;
 pub mod revert;
 pub mod run;

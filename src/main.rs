@@ -130,6 +130,14 @@ enum Command {
         /// warning; the exit code stays the verdict's.
         #[arg(long, value_name = "FILE")]
         metrics_file: Option<PathBuf>,
+        /// Also publish the run's figures to this Pushgateway (HTTP PUT of the
+        /// OpenMetrics text, grouped by job, scenario and environment).
+        #[arg(long, value_name = "URL")]
+        pushgateway: Option<String>,
+        /// Also publish the run's figures to: cloudwatch (PutMetricData,
+        /// namespace Gameday). Over the scenario's [metrics] table.
+        #[arg(long, value_name = "SINK", value_parser = ["cloudwatch"])]
+        metrics: Vec<String>,
     },
     /// Re-render a saved run: table, md, html, junit, json or metrics (OpenMetrics).
     #[command(
@@ -319,6 +327,8 @@ fn dispatch(command: Command) -> ExitStatus {
             profile,
             runner_not_on_aws,
             metrics_file,
+            pushgateway,
+            metrics,
         } => match attach.client() {
             Ok(attach) => commands::run::run(
                 &scenario,
@@ -330,7 +340,11 @@ fn dispatch(command: Command) -> ExitStatus {
                     ignore_window,
                     profile,
                     runner_not_on_aws,
-                    metrics_file,
+                    metrics: commands::run::MetricsFlags {
+                        file: metrics_file,
+                        pushgateway,
+                        cloudwatch: metrics.iter().any(|m| m == "cloudwatch"),
+                    },
                 },
             ),
             Err(code) => code,

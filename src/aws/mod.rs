@@ -116,6 +116,12 @@ impl AwsClients {
         self.profile.as_deref()
     }
 
+    /// The region the configuration names (`AWS_REGION`, the profile's),
+    /// if any.
+    pub fn configured_region(&self) -> Option<String> {
+        self.base.region().map(|r| r.to_string())
+    }
+
     /// The loaded configuration, in `region`.
     fn config_in(&self, region: &str) -> SdkConfig {
         self.base

@@ -20,8 +20,18 @@ pub struct Flags {
     pub profile: Option<String>,
     /// `--runner-not-on-aws`.
     pub runner_not_on_aws: bool,
+    /// `--metrics-file`, `--pushgateway`, `--metrics cloudwatch`.
+    pub metrics: MetricsFlags,
+}
+
+/// The metrics flags; each adds to (or replaces) the scenario's `[metrics]`.
+pub struct MetricsFlags {
     /// `--metrics-file`.
-    pub metrics_file: Option<PathBuf>,
+    pub file: Option<PathBuf>,
+    /// `--pushgateway`.
+    pub pushgateway: Option<String>,
+    /// `--metrics cloudwatch`.
+    pub cloudwatch: bool,
 }
 
 /// Runs a scenario.
@@ -36,6 +46,11 @@ pub fn run(
         Err(code) => return code,
     };
     super::declare_runner_not_on_aws(&mut scenario, flags.runner_not_on_aws);
+    let sinks = sinks(&scenario, &flags);
+    if let Err(e) = sinks.params.check() {
+        eprintln!("gameday: --pushgateway: {}", e.1);
+        return ExitStatus::Invalid;
+    }
     let opts = RunOptions {
         reports_dir,
         attach,
@@ -48,8 +63,8 @@ pub fn run(
         Ok(result) => {
             print_outcome(&result);
             append_step_summary(&result.report);
-            if let Some(path) = &flags.metrics_file {
-                write_metrics(&result.report, path);
+            for warning in rt.block_on(crate::publish::publish(&result.report, &sinks)) {
+                eprintln!("{warning}");
             }
             match &result.unwritten {
                 Some(e) => report_missing(&result, e),
@@ -102,17 +117,22 @@ fn report_missing(result: &crate::run::RunResult, e: &crate::report::WriteError)
     }
 }
 
-/// Replaces `path` with the run's figures as OpenMetrics text: written to a
-/// new file beside it, then renamed over it, so a collector never reads half
-/// a file. 0644: it holds figures only, and the collector reads it as
-/// another user. A failure is a warning; the verdict stands.
-fn write_metrics(r: &crate::report::Report, path: &Path) {
-    let text = crate::report::metrics::OpenMetrics.render(r);
-    if let Err(e) = crate::files::replace_readable(path, text.as_bytes()) {
-        eprintln!(
-            "gameday: warning: cannot write the metrics file {}: {e}; the run's verdict and exit code are unchanged",
-            path.display()
-        );
+/// Where the figures go: the scenario's `[metrics]` with the flags over it,
+/// and the credentials and region CloudWatch is reached with.
+fn sinks(scenario: &crate::scenario::Scenario, flags: &Flags) -> crate::publish::Sinks {
+    let mut params = scenario.metrics.clone();
+    let m = &flags.metrics;
+    params.file = m.file.clone().or(params.file);
+    params.pushgateway = m.pushgateway.clone().or(params.pushgateway);
+    params.cloudwatch |= m.cloudwatch;
+    let aws = scenario.aws.as_ref();
+    crate::publish::Sinks {
+        params,
+        profile: flags
+            .profile
+            .clone()
+            .or_else(|| aws.and_then(|a| a.profile.clone())),
+        primary_region: aws.map(|a| a.primary_region.clone()),
     }
 }
 

@@ -73,6 +73,7 @@ pub async fn request_bearer(
         path,
         body,
         bearer: Some(token),
+        content_type: JSON,
     };
     bounded(timeout, send(addr, None, outgoing)).await
 }
@@ -93,6 +94,32 @@ pub async fn request_to(
         path,
         body,
         bearer: None,
+        content_type: JSON,
+    };
+    bounded(timeout, send(addr, tls, outgoing)).await
+}
+
+/// The type of the bodies gameday sends unless told otherwise.
+const JSON: &str = "application/json";
+
+/// A request with a body of `content_type` (`PUT` of a metrics text, say),
+/// over TLS when `tls` is given.
+pub async fn send_typed(
+    addr: SocketAddr,
+    tls: Option<Arc<tokio_rustls::rustls::ClientConfig>>,
+    method: Method,
+    host: &str,
+    path: &str,
+    body: (Bytes, &str),
+    timeout: Duration,
+) -> Result<Reply, HttpError> {
+    let outgoing = Outgoing {
+        method,
+        host,
+        path,
+        body: Some(body.0),
+        bearer: None,
+        content_type: body.1,
     };
     bounded(timeout, send(addr, tls, outgoing)).await
 }
@@ -104,6 +131,7 @@ struct Outgoing<'a> {
     path: &'a str,
     body: Option<Bytes>,
     bearer: Option<&'a str>,
+    content_type: &'a str,
 }
 
 async fn bounded(
@@ -160,7 +188,7 @@ where
             .header(hyper::header::HOST, out.host)
             .header(hyper::header::CONNECTION, "close");
         if out.body.is_some() {
-            req = req.header(hyper::header::CONTENT_TYPE, "application/json");
+            req = req.header(hyper::header::CONTENT_TYPE, out.content_type);
         }
         if let Some(token) = out.bearer {
             req = req.header(hyper::header::AUTHORIZATION, format!("Bearer {token}"));

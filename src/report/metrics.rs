@@ -1,7 +1,9 @@
-//! The run's figures as OpenMetrics text, for Prometheus: node_exporter's
-//! textfile collector (`--metrics-file`) or `gameday report --format
-//! metrics` for old runs. Only gauges, so the Prometheus 0.0.4 text parser
-//! reads it too (it takes `# UNIT` and `# EOF` for comments).
+//! The run's figures as metrics: [`samples`] lists them once, for every sink
+//! (the OpenMetrics text here, CloudWatch and the Pushgateway in
+//! `src/publish/`), and [`OpenMetrics`] renders them for Prometheus:
+//! node_exporter's textfile collector (`--metrics-file`) or `gameday report
+//! --format metrics` for old runs. Only gauges, so the Prometheus 0.0.4 text
+//! parser reads it too (it takes `# UNIT` and `# EOF` for comments).
 //!
 //! One metric per figure, in seconds, with its resolution beside it
 //! (`gameday_detection_seconds`, `gameday_detection_resolution_seconds`); a
@@ -16,41 +18,86 @@ use std::fmt::Write;
 /// OpenMetrics text.
 pub struct OpenMetrics;
 
-/// The timed figures, by the names the metrics carry.
-const TIMED: [&str; 7] = [
-    "detection",
-    "dns_flip",
-    "first_failure",
-    "rto_observed",
-    "downtime",
-    "write_recovery",
-    "rpo_observed",
-];
+/// What a sample counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// Seconds.
+    Seconds,
+    /// A plain number (writes, objectives, an exit code).
+    Count,
+}
 
-impl Format for OpenMetrics {
-    fn render(&self, r: &Report) -> String {
-        let labels = labels(r);
-        let mut out = String::new();
-        if let Some(m) = &r.phases {
-            timed(&mut out, m, &labels);
-            writes(&mut out, m, &labels);
+/// One figure of a run as every metrics sink publishes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    /// The stem of the Prometheus name: `gameday_<stem>` (`_seconds` added
+    /// for seconds).
+    pub stem: String,
+    /// The CloudWatch metric name; `None` for what CloudWatch carries
+    /// itself (the finish time is the datum's timestamp).
+    pub cloudwatch: Option<String>,
+    /// Its unit.
+    pub unit: Unit,
+    /// What it is, for `# HELP`.
+    pub help: String,
+    /// The value; `NaN` when it was not observed.
+    pub value: f64,
+}
+
+impl Sample {
+    /// The Prometheus metric name.
+    pub fn prometheus_name(&self) -> String {
+        match self.unit {
+            Unit::Seconds => format!("gameday_{}_seconds", self.stem),
+            Unit::Count => format!("gameday_{}", self.stem),
         }
-        run(&mut out, r, &labels);
-        out.push_str("# EOF\n");
-        out
     }
 }
 
-fn labels(r: &Report) -> String {
-    let environment = match &r.environment.aws {
+/// The timed figures: the name reports use and the CloudWatch metric name.
+const TIMED: [(&str, &str); 7] = [
+    ("detection", "Detection"),
+    ("dns_flip", "DnsFlip"),
+    ("first_failure", "FirstFailure"),
+    ("rto_observed", "RtoObserved"),
+    ("downtime", "Downtime"),
+    ("write_recovery", "WriteRecovery"),
+    ("rpo_observed", "RpoObserved"),
+];
+
+/// Where the run happened, as metrics label it: `lab`, or `aws/<account>`.
+pub fn environment(r: &Report) -> String {
+    match &r.environment.aws {
         Some(aws) => format!("aws/{}", aws.account),
         None => r.environment.target.clone(),
-    };
-    format!(
-        "scenario=\"{}\",environment=\"{}\"",
-        escape(&r.scenario.name),
-        escape(&environment)
-    )
+    }
+}
+
+/// Every figure of the run, in a fixed order.
+pub fn samples(r: &Report) -> Vec<Sample> {
+    let mut out = Vec::new();
+    if let Some(m) = &r.phases {
+        timed(&mut out, m);
+        writes(&mut out, m);
+    }
+    run(&mut out, r);
+    out
+}
+
+impl Format for OpenMetrics {
+    fn render(&self, r: &Report) -> String {
+        let labels = format!(
+            "scenario=\"{}\",environment=\"{}\"",
+            escape(&r.scenario.name),
+            escape(&environment(r))
+        );
+        let mut out = String::new();
+        for s in samples(r) {
+            gauge(&mut out, &s, &labels);
+        }
+        out.push_str("# EOF\n");
+        out
+    }
 }
 
 /// A label value as OpenMetrics quotes it.
@@ -60,13 +107,14 @@ fn escape(s: &str) -> String {
         .replace('\n', "\\n")
 }
 
-fn gauge(out: &mut String, name: &str, unit: Option<&str>, help: &str, labels: &str, value: f64) {
+fn gauge(out: &mut String, s: &Sample, labels: &str) {
+    let name = s.prometheus_name();
     let _ = writeln!(out, "# TYPE {name} gauge");
-    if let Some(unit) = unit {
-        let _ = writeln!(out, "# UNIT {name} {unit}");
+    if s.unit == Unit::Seconds {
+        let _ = writeln!(out, "# UNIT {name} seconds");
     }
-    let _ = writeln!(out, "# HELP {name} {help}");
-    let _ = writeln!(out, "{name}{{{labels}}} {}", number(value));
+    let _ = writeln!(out, "# HELP {name} {}", s.help);
+    let _ = writeln!(out, "{name}{{{labels}}} {}", number(s.value));
 }
 
 /// A sample value: `NaN` for what was not observed.
@@ -82,8 +130,18 @@ fn seconds(ms: Option<f64>) -> f64 {
     ms.map_or(f64::NAN, |ms| ms / 1000.0)
 }
 
-fn timed(out: &mut String, m: &Measurements, labels: &str) {
-    for name in TIMED {
+fn sample(stem: &str, cloudwatch: Option<&str>, unit: Unit, help: String, value: f64) -> Sample {
+    Sample {
+        stem: stem.to_string(),
+        cloudwatch: cloudwatch.map(str::to_string),
+        unit,
+        help,
+        value,
+    }
+}
+
+fn timed(out: &mut Vec<Sample>, m: &Measurements) {
+    for (name, cloudwatch) in TIMED {
         let Some(Figure {
             value_ms,
             resolution_ms,
@@ -92,77 +150,69 @@ fn timed(out: &mut String, m: &Measurements, labels: &str) {
         else {
             continue;
         };
-        gauge(
-            out,
-            &format!("gameday_{name}_seconds"),
-            Some("seconds"),
-            &format!("{name} after t0 (NaN: not observed)"),
-            labels,
+        out.push(sample(
+            name,
+            Some(cloudwatch),
+            Unit::Seconds,
+            format!("{name} after t0 (NaN: not observed)"),
             seconds(*value_ms),
-        );
-        gauge(
-            out,
-            &format!("gameday_{name}_resolution_seconds"),
-            Some("seconds"),
-            &format!("resolution of {name}: the interval of the probe that observed it"),
-            labels,
+        ));
+        out.push(sample(
+            &format!("{name}_resolution"),
+            Some(&format!("{cloudwatch}Resolution")),
+            Unit::Seconds,
+            format!("resolution of {name}: the interval of the probe that observed it"),
             resolution_ms / 1000.0,
-        );
+        ));
     }
 }
 
-fn writes(out: &mut String, m: &Measurements, labels: &str) {
-    let lost = m.lost_writes.count.map_or(f64::NAN, |c| c as f64);
-    gauge(
-        out,
-        "gameday_lost_writes",
-        None,
-        "acked canary writes the serving region no longer has (NaN: no read-back)",
-        labels,
-        lost,
-    );
-    gauge(
-        out,
-        "gameday_acked_writes",
-        None,
-        "canary writes acked during the run",
-        labels,
+fn writes(out: &mut Vec<Sample>, m: &Measurements) {
+    out.push(sample(
+        "lost_writes",
+        Some("LostWrites"),
+        Unit::Count,
+        "acked canary writes the serving region no longer has (NaN: no read-back)".into(),
+        m.lost_writes.count.map_or(f64::NAN, |c| c as f64),
+    ));
+    out.push(sample(
+        "acked_writes",
+        Some("AckedWrites"),
+        Unit::Count,
+        "canary writes acked during the run".into(),
         m.lost_writes.acked as f64,
-    );
+    ));
 }
 
-fn run(out: &mut String, r: &Report, labels: &str) {
+fn run(out: &mut Vec<Sample>, r: &Report) {
     let breached = r.verdict.iter().filter(|j| j.status != Status::Met).count();
-    gauge(
-        out,
-        "gameday_objectives_breached",
-        None,
-        "objectives not met (breached or not measured)",
-        labels,
+    out.push(sample(
+        "objectives_breached",
+        Some("ObjectiveBreached"),
+        Unit::Count,
+        "objectives not met (breached or not measured)".into(),
         breached as f64,
-    );
-    gauge(
-        out,
-        "gameday_exit_code",
-        None,
-        "the run's exit code: 0 passed, 1 breached, 2 refused, 3 aborted, 4 revert incomplete",
-        labels,
+    ));
+    out.push(sample(
+        "exit_code",
+        Some("ExitCode"),
+        Unit::Count,
+        "the run's exit code: 0 passed, 1 breached, 2 refused, 3 aborted, 4 revert incomplete"
+            .into(),
         f64::from(r.exit_code),
-    );
-    gauge(
-        out,
-        "gameday_revert_complete",
-        None,
-        "1 when everything was put back and verified",
-        labels,
+    ));
+    out.push(sample(
+        "revert_complete",
+        Some("RevertComplete"),
+        Unit::Count,
+        "1 when everything was put back and verified".into(),
         if r.revert.complete { 1.0 } else { 0.0 },
-    );
-    gauge(
-        out,
-        "gameday_finished_timestamp_seconds",
-        Some("seconds"),
-        "when the run finished (Unix time)",
-        labels,
+    ));
+    out.push(sample(
+        "finished_timestamp",
+        None,
+        Unit::Seconds,
+        "when the run finished (Unix time)".into(),
         r.finished_at.timestamp_millis() as f64 / 1000.0,
-    );
+    ));
 }

@@ -102,6 +102,8 @@ struct RawScenario {
     #[serde(default)]
     aws: Option<crate::aws::AwsParams>,
     #[serde(default)]
+    metrics: crate::publish::MetricsParams,
+    #[serde(default)]
     #[serde(rename = "faults")]
     _faults: Vec<serde::de::IgnoredAny>,
     #[serde(default)]
@@ -146,6 +148,8 @@ pub struct Scenario {
     pub lab: LabParams,
     /// The `[aws]` table, for target = "aws".
     pub aws: Option<crate::aws::AwsParams>,
+    /// Where the figures are published after the run (`[metrics]`).
+    pub metrics: crate::publish::MetricsParams,
     /// What to break, in order.
     pub faults: Vec<Box<dyn Fault>>,
     /// What to watch.
@@ -394,6 +398,9 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
             "revert_timeout must be at least 1s, or no undo gets a chance to be made",
         ));
     }
+    if let Err((key, msg)) = raw.metrics.check() {
+        return Err(src.error(sub_key("metrics", key), msg));
+    }
     if raw.objectives.rto.get().is_zero() {
         return Err(src.error(
             sub_key("objectives", "rto"),
@@ -503,6 +510,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
         stop_conditions,
         lab: raw.lab,
         aws: raw.aws,
+        metrics: raw.metrics,
         faults,
         probes,
     })

@@ -3,12 +3,14 @@
 aws-sdk-cloudwatch speaks Smithy RPC v2 CBOR, which moto 5.2.5 does not
 (getmoto/moto#9195). This serves moto's own WSGI application and translates
 the CloudWatch operations gameday and its tests use (DescribeAlarms,
-PutMetricAlarm, SetAlarmState, DeleteAlarms) from CBOR to moto's query
+PutMetricAlarm, SetAlarmState, DeleteAlarms, PutMetricData) from CBOR to moto's query
 protocol and back. Everything else goes to moto untouched.
 
 Usage: python moto_shim.py PORT   (binds 127.0.0.1 only)
 """
 
+import datetime
+import gzip
 import io
 import sys
 import urllib.parse
@@ -42,6 +44,9 @@ def flatten(prefix, value, out):
     elif isinstance(value, list):
         for i, v in enumerate(value, 1):
             flatten(f"{prefix}.member.{i}", v, out)
+    elif isinstance(value, datetime.datetime):
+        utc = value.astimezone(datetime.timezone.utc)
+        out[prefix] = utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     elif isinstance(value, bool):
         out[prefix] = "true" if value else "false"
     else:
@@ -97,6 +102,8 @@ class CborShim:
         operation = path[len(PREFIX):]
         length = int(environ.get("CONTENT_LENGTH") or 0)
         raw = environ["wsgi.input"].read(length) if length else b""
+        if environ.get("HTTP_CONTENT_ENCODING") == "gzip":
+            raw = gzip.decompress(raw)
         params = {"Action": operation, "Version": "2010-08-01"}
         if raw:
             flatten("", cbor2.loads(raw), params)
