@@ -40,7 +40,7 @@ fn the_workflow_files_pass_actionlint() {
 fn the_nightly_example_runs_what_the_docs_say() {
     let text = std::fs::read_to_string(root().join("examples/github/nightly-gameday.yml")).unwrap();
     for step in [
-        "gameday run scenarios/aws/kill-primary-targets.toml --yes --metrics-file",
+        "gameday run scenarios/aws/kill-primary-targets.toml --yes\n          --metrics cloudwatch --metrics-file metrics/gameday.prom",
         "if: always()\n        run: gameday status reports/ && gameday revert reports/ --yes",
         "gameday history reports/ --fail-on-regression",
         "report_paths: reports/*/junit.xml",
