@@ -176,9 +176,20 @@ fn write_new_with_mode(path: &Path, contents: &[u8], mode: u32) -> io::Result<()
 }
 
 /// Replaces `path` atomically with a 0644 file holding `contents`, for a
-/// file another user's process reads (metrics): a fresh temporary file
-/// beside it, written as [`write_new`] writes, then renamed over it.
+/// file another user's process reads (metrics).
 pub fn replace_readable(path: &Path, contents: &[u8]) -> io::Result<()> {
+    replace_with_mode(path, contents, 0o644)
+}
+
+/// Replaces `path` atomically with a 0600 file holding `contents` (a page
+/// that is rewritten on every call, like the fleet's index.html).
+pub fn replace_private(path: &Path, contents: &[u8]) -> io::Result<()> {
+    replace_with_mode(path, contents, 0o600)
+}
+
+/// A fresh temporary file beside `path`, written as [`write_new`] writes,
+/// then renamed over it: a reader never sees half a file.
+fn replace_with_mode(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -187,7 +198,7 @@ pub fn replace_readable(path: &Path, contents: &[u8]) -> io::Result<()> {
         .file_name()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a file name"))?;
     let temp = dir.join(format!(".{}.{}.tmp", name.to_string_lossy(), random_hex(8)));
-    write_new_with_mode(&temp, contents, 0o644)?;
+    write_new_with_mode(&temp, contents, mode)?;
     std::fs::rename(&temp, path).inspect_err(|_| {
         let _ = std::fs::remove_file(&temp);
     })

@@ -152,7 +152,7 @@ enum Command {
     },
     /// Per scenario, the runs over time, the median of previous runs and regressions.
     #[command(
-        after_help = "Example:\n  gameday history reports/ --threshold 0.25 --fail-on-regression"
+        after_help = "Examples:\n  gameday history reports/ --threshold 0.25 --fail-on-regression\n  gameday history artifacts/ --html index.html   (every report.json up to 4 folders down)"
     )]
     History {
         /// Folder of run folders.
@@ -167,6 +167,11 @@ enum Command {
         /// Exit 1 when the newest run of any scenario regressed.
         #[arg(long)]
         fail_on_regression: bool,
+        /// Also write one self-contained page for the whole fleet to FILE: per
+        /// scenario the last verdict, a sparkline per figure, regressions,
+        /// links to each run's report.html.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
     },
     /// Finish every interrupted run: apply the undos its journal still owes, newest first.
     #[command(
@@ -299,7 +304,16 @@ fn dispatch(command: Command) -> ExitStatus {
             format,
             threshold,
             fail_on_regression,
-        } => commands::history::history(&dir, &format, threshold, fail_on_regression),
+            html,
+        } => commands::history::history(
+            &dir,
+            commands::history::Flags {
+                format: &format,
+                threshold,
+                fail_on_regression,
+                html: html.as_deref(),
+            },
+        ),
         Command::Validate { scenarios, strict } => commands::validate::validate(&scenarios, strict),
         Command::Plan {
             scenario,

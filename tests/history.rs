@@ -1,5 +1,6 @@
 //! `gameday history` over a folder of synthetic reports: it flags the
-//! regression it should and not the ones it should not.
+//! regression it should and not the ones it should not, and draws the
+//! fleet page (checked in headless Chromium).
 
 mod common;
 use common::*;
@@ -156,5 +157,140 @@ fn no_regression_exits_0_even_with_fail_on_regression() {
     assert!(out.contains("no regression"));
     let (code, _) = history(&dir.join("missing"), &[]);
     assert_eq!(code, Some(2));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Every `href` of a page.
+fn hrefs(dom: &str) -> Vec<String> {
+    dom.split("href=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .map(|h| h.replace("&amp;", "&"))
+        .collect()
+}
+
+#[test]
+fn the_fleet_page_shows_three_scenarios_flags_the_regression_and_links_every_report() {
+    let Some(browser) = chromium() else {
+        skip(
+            &test_name(),
+            "no Chromium on this machine (apt-get install chromium)",
+        );
+        return;
+    };
+    let dir = scratch("history-fleet");
+    // As a fleet workflow's last job downloads them: one artifact per
+    // scenario and account, each with its reports folder.
+    let artifact = |name: &str| {
+        dir.join("artifacts")
+            .join(format!("gameday-reports-{name}"))
+            .join("reports")
+    };
+    for day in 1..=4 {
+        synthetic(
+            &artifact("checkout-api"),
+            "checkout-api",
+            day,
+            Some(3400.0 + day as f64),
+            2970.0,
+        );
+    }
+    for (day, rto) in [(1, 3400.0), (2, 3500.0), (3, 3450.0), (4, 5600.0)] {
+        synthetic(&artifact("orders-db"), "orders-db", day, Some(rto), 2970.0);
+    }
+    for (day, rto) in [(1, Some(3000.0)), (2, None), (3, Some(3100.0))] {
+        synthetic(&artifact("search"), "search", day, rto, 2970.0);
+    }
+    // History carried between nights: a run present in two artifacts counts once.
+    synthetic(
+        &artifact("orders-db"),
+        "checkout-api",
+        1,
+        Some(3401.0),
+        2970.0,
+    );
+    // The newest regressed run has its report.html beside report.json.
+    let newest = artifact("orders-db").join("orders-db-day04");
+    let html = gameday()
+        .args(["report", "--format", "html"])
+        .arg(newest.join("report.json"))
+        .output()
+        .unwrap();
+    assert_eq!(html.status.code(), Some(0), "{}", explain(&html));
+    std::fs::write(newest.join("report.html"), &html.stdout).unwrap();
+
+    let out_dir = dir.join("site");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let index = out_dir.join("index.html");
+    let (code, table) = history(&dir.join("artifacts"), &["--html", index.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{table}");
+    assert!(table.contains("checkout-api (4 runs)"), "{table}");
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(std::fs::metadata(&index).unwrap().mode() & 0o777, 0o600);
+
+    let url = format!("file://{}", index.display());
+    let dom = headless(&browser, &dir.join("profile"))
+        .args(["--dump-dom", &url])
+        .output()
+        .unwrap();
+    assert!(dom.status.success(), "{}", explain(&dom));
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    // Three scenarios, one card each; only orders-db regressed.
+    assert_eq!(dom.matches("<div class=\"card").count(), 3, "{dom}");
+    assert_eq!(
+        dom.matches("<div class=\"card regressed\" id=\"s-orders-db\"")
+            .count(),
+        1
+    );
+    assert!(
+        dom.contains("REGRESSION: rto_observed is 5.60s vs a median of 3.45s (+62%)"),
+        "{dom}"
+    );
+    assert!(dom.contains("3 scenarios, 11 runs; 1 regressed"), "{dom}");
+    // A sparkline per figure and scenario; the regressed one marked.
+    assert_eq!(dom.matches("data-figure=").count(), 12);
+    assert_eq!(
+        dom.matches("class=\"spark regressed\" data-figure=\"rto_observed\"")
+            .count(),
+        1
+    );
+    // search's second run did not observe rto: a gap and a mark.
+    assert!(dom.contains("class=\"missing\""), "{dom}");
+    // Every link resolves to a file; the regressed run's goes to its report.html.
+    let links: Vec<String> = hrefs(&dom)
+        .into_iter()
+        .filter(|h| !h.starts_with('#'))
+        .collect();
+    assert_eq!(links.len(), 3 + 11, "{links:?}");
+    for link in &links {
+        assert!(
+            out_dir.join(link).is_file(),
+            "{link} does not resolve from {}",
+            out_dir.display()
+        );
+    }
+    assert!(
+        links.contains(
+            &"../artifacts/gameday-reports-orders-db/reports/orders-db-day04/report.html"
+                .to_string()
+        ),
+        "{links:?}"
+    );
+
+    let shot = dir.join("fleet.png");
+    let out = headless(&browser, &dir.join("profile"))
+        .args([
+            "--window-size=1200,1600",
+            &format!("--screenshot={}", shot.display()),
+            &url,
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", explain(&out));
+    let size = std::fs::metadata(&shot).map(|m| m.len()).unwrap_or(0);
+    assert!(
+        size > 40_000,
+        "the screenshot is only {size} bytes; the page did not render"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -5,6 +5,7 @@
 //! An increase only counts when it is also larger than the figure's resolution:
 //! a 60 ms "regression" measured with a 100 ms probe is noise, not news.
 
+pub mod html;
 pub mod render;
 
 use crate::report::{self, Report};
@@ -30,6 +31,9 @@ pub struct RunPoint {
     pub figures: BTreeMap<String, Option<f64>>,
     /// Figure -> resolution in ms.
     pub resolution: BTreeMap<String, f64>,
+    /// The run's report.json.
+    #[serde(default)]
+    pub report: PathBuf,
 }
 
 /// The newest run got worse.
@@ -91,7 +95,7 @@ pub fn median(values: &[f64]) -> Option<f64> {
     })
 }
 
-fn point(r: &Report) -> RunPoint {
+fn point(r: &Report, file: &Path) -> RunPoint {
     let mut figures = BTreeMap::new();
     let mut resolution = BTreeMap::new();
     if let Some(m) = &r.phases {
@@ -108,6 +112,7 @@ fn point(r: &Report) -> RunPoint {
         outcome: r.outcome,
         figures,
         resolution,
+        report: file.to_path_buf(),
     }
 }
 
@@ -160,22 +165,60 @@ pub fn analyse(scenario: &str, mut runs: Vec<RunPoint>, threshold: f64) -> Scena
     }
 }
 
-/// Reads every `*/report.json` under `dir` and analyses each scenario.
+/// How deep under the folder `gameday history` looks for run folders: a
+/// run folder (1), `reports/<run>` (2), a downloaded CI artifact
+/// `<artifact>/reports/<run>` (3), one more level of grouping (4).
+pub const MAX_DEPTH: usize = 4;
+/// The most reports one history reads; the rest are named as skipped.
+pub const MAX_REPORTS: usize = 10_000;
+
+/// Every `report.json` under `dir`, at most [`MAX_DEPTH`] folders down,
+/// sorted; symlinks are not followed.
+fn report_files(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut entries: Vec<std::fs::DirEntry> =
+        std::fs::read_dir(dir)?.filter_map(|e| e.ok()).collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if !is_dir {
+            continue;
+        }
+        let report = entry.path().join("report.json");
+        if report.is_file() {
+            out.push(report);
+        } else if depth < MAX_DEPTH {
+            // A folder that cannot be read is not a run folder; skip it.
+            let _ = report_files(&entry.path(), depth + 1, out);
+        }
+    }
+    Ok(())
+}
+
+/// Reads every run's report.json under `dir` (run folders, reports
+/// folders, downloaded CI artifacts holding them) and analyses each
+/// scenario. A run found twice (the same history carried into two
+/// artifacts) counts once.
 pub fn collect(dir: &Path, threshold: f64) -> std::io::Result<History> {
     let mut by_scenario: BTreeMap<String, Vec<RunPoint>> = BTreeMap::new();
     let mut skipped = Vec::new();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
-        .filter_map(|e| e.ok())
-        .map(|e| e.path().join("report.json"))
-        .filter(|p| p.is_file())
-        .collect();
-    files.sort();
+    let mut files = Vec::new();
+    report_files(dir, 1, &mut files)?;
+    if files.len() > MAX_REPORTS {
+        skipped.push(format!(
+            "{} reports past the first {MAX_REPORTS} under {} (point history at a narrower folder)",
+            files.len() - MAX_REPORTS,
+            dir.display()
+        ));
+        files.truncate(MAX_REPORTS);
+    }
+    let mut seen = std::collections::HashSet::new();
     for f in files {
         match report::read(&f) {
+            Ok(r) if !seen.insert(r.run_id.clone()) => {}
             Ok(r) => by_scenario
                 .entry(r.scenario.name.clone())
                 .or_default()
-                .push(point(&r)),
+                .push(point(&r, &f)),
             Err(e) => skipped.push(e.to_string()),
         }
     }
@@ -205,6 +248,7 @@ mod tests {
             outcome: Outcome::Passed,
             figures,
             resolution,
+            report: PathBuf::new(),
         }
     }
 

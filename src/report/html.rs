@@ -14,7 +14,7 @@ use std::fmt::Write;
 pub struct Html;
 
 /// Escapes text for HTML element content and attribute values.
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
@@ -28,7 +28,7 @@ const BLUE: &str = "#4a78c2";
 const PURPLE: &str = "#8e5bd6";
 const BLACK: &str = "#222";
 
-const CSS: &str = "
+pub(crate) const CSS: &str = "
 body{font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;margin:24px;color:#1d2433;background:#fafbfc}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px}
 .meta{color:#5a6475;font-size:13px;margin-bottom:12px}
