@@ -256,15 +256,7 @@ fn one_run_publishes_the_same_figures_to_a_pushgateway_cloudwatch_and_the_file()
     assert!(scraped["push_time_seconds"][1].as_f64().unwrap() > 0.0);
 
     // The file holds what `gameday report --format metrics` renders.
-    let again = gameday()
-        .args(["report", "--format", "metrics"])
-        .arg(only_run_dir(&reports).join("report.json"))
-        .output()
-        .unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&again.stdout),
-        std::fs::read_to_string(&file).unwrap()
-    );
+    assert_metrics_file_is_the_export(&reports, &file);
     let _ = std::fs::remove_dir_all(dir);
 }
 

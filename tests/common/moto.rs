@@ -42,6 +42,14 @@ pub fn python() -> String {
         .unwrap_or_else(|_| "/var/tmp/gameday-moto/bin/python".to_string())
 }
 
+/// A tool `scripts/test` installs in moto's environment (actionlint,
+/// kubernetes-validate), if it is there.
+pub fn venv_tool(name: &str) -> Option<std::path::PathBuf> {
+    let python = std::path::PathBuf::from(python());
+    let bin = python.parent()?.join(name);
+    bin.exists().then_some(bin)
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .expect("bind an ephemeral port")
