@@ -170,6 +170,55 @@ fn expected(report: &serde_json::Value) -> Vec<(String, &'static str, f64)> {
     out
 }
 
+/// CloudWatch in us-west-2 holds every figure of `report`, with its unit
+/// and both dimensions; the primary region's holds nothing.
+fn check_cloudwatch(moto: &Moto, report: &serde_json::Value) {
+    let expected = expected(report);
+    let units: Vec<(String, &str)> = expected.iter().map(|(n, u, _)| (n.clone(), *u)).collect();
+    let published = cloudwatch(moto, "us-west-2", &units);
+    let names: Vec<&String> = published.as_object().unwrap().keys().collect();
+    assert_eq!(names.len(), expected.len(), "{published}");
+    for (name, unit, value) in &expected {
+        let metric = &published[name];
+        assert_eq!(
+            metric["dimensions"],
+            serde_json::json!({"scenario": "kill-primary-targets", "environment": "lab"}),
+            "{name}"
+        );
+        let values = metric["values"].as_array().unwrap();
+        assert_eq!(values.len(), 1, "{name} in {unit}: {published}");
+        assert!(
+            (values[0].as_f64().unwrap() - value).abs() < 1e-6,
+            "{name}: {} != {value}",
+            values[0]
+        );
+    }
+    // Nothing went to the primary region's CloudWatch.
+    assert_eq!(cloudwatch(moto, "us-east-1", &units), serde_json::json!({}));
+}
+
+/// The Pushgateway at `url` exposes the figures of `report` in seconds,
+/// grouped by scenario and environment, and took the push.
+fn check_pushgateway(url: &str, report: &serde_json::Value) {
+    let scraped = scraped(url, "kill-primary-targets");
+    for (figure, _) in TIMED {
+        let ms = report["phases"][figure]["value_ms"].as_f64().unwrap();
+        let sample = &scraped[format!("gameday_{figure}_seconds")];
+        assert_eq!(sample[0]["environment"], "lab", "{scraped}");
+        assert!(
+            (sample[1].as_f64().unwrap() - ms / 1000.0).abs() < 1e-9,
+            "{figure}: {sample}"
+        );
+    }
+    assert_eq!(
+        scraped["gameday_lost_writes"][1],
+        report["phases"]["lost_writes"]["count"]
+    );
+    assert_eq!(scraped["gameday_exit_code"][1], 0.0);
+    assert_eq!(scraped["push_failure_time_seconds"][1], 0.0, "{scraped}");
+    assert!(scraped["push_time_seconds"][1].as_f64().unwrap() > 0.0);
+}
+
 #[test]
 fn one_run_publishes_the_same_figures_to_a_pushgateway_cloudwatch_and_the_file() {
     let Some((_pushgateway, push_url)) = pushgateway() else {
@@ -211,50 +260,8 @@ fn one_run_publishes_the_same_figures_to_a_pushgateway_cloudwatch_and_the_file()
         explain(&out)
     );
     let report = only_report(&reports);
-    let expected = expected(&report);
-
-    // CloudWatch: every figure, with its unit and both dimensions.
-    let units: Vec<(String, &str)> = expected.iter().map(|(n, u, _)| (n.clone(), *u)).collect();
-    let published = cloudwatch(moto, "us-west-2", &units);
-    let names: Vec<&String> = published.as_object().unwrap().keys().collect();
-    assert_eq!(names.len(), expected.len(), "{published}");
-    for (name, unit, value) in &expected {
-        let metric = &published[name];
-        assert_eq!(
-            metric["dimensions"],
-            serde_json::json!({"scenario": "kill-primary-targets", "environment": "lab"}),
-            "{name}"
-        );
-        let values = metric["values"].as_array().unwrap();
-        assert_eq!(values.len(), 1, "{name} in {unit}: {published}");
-        assert!(
-            (values[0].as_f64().unwrap() - value).abs() < 1e-6,
-            "{name}: {} != {value}",
-            values[0]
-        );
-    }
-    // Nothing went to the primary region's CloudWatch.
-    assert_eq!(cloudwatch(moto, "us-east-1", &units), serde_json::json!({}));
-
-    // The Pushgateway: the same figures, in seconds, grouped by scenario and environment.
-    let scraped = scraped(&push_url, "kill-primary-targets");
-    for (figure, _) in TIMED {
-        let ms = report["phases"][figure]["value_ms"].as_f64().unwrap();
-        let sample = &scraped[format!("gameday_{figure}_seconds")];
-        assert_eq!(sample[0]["environment"], "lab", "{scraped}");
-        assert!(
-            (sample[1].as_f64().unwrap() - ms / 1000.0).abs() < 1e-9,
-            "{figure}: {sample}"
-        );
-    }
-    assert_eq!(
-        scraped["gameday_lost_writes"][1],
-        report["phases"]["lost_writes"]["count"]
-    );
-    assert_eq!(scraped["gameday_exit_code"][1], 0.0);
-    assert_eq!(scraped["push_failure_time_seconds"][1], 0.0, "{scraped}");
-    assert!(scraped["push_time_seconds"][1].as_f64().unwrap() > 0.0);
-
+    check_cloudwatch(moto, &report);
+    check_pushgateway(&push_url, &report);
     // The file holds what `gameday report --format metrics` renders.
     assert_metrics_file_is_the_export(&reports, &file);
     let _ = std::fs::remove_dir_all(dir);

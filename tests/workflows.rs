@@ -136,51 +136,57 @@ fn the_kubernetes_examples_validate_against_the_schemas_and_fit_together() {
     let cronjobs = refs["cronjobs"].as_array().unwrap();
     assert_eq!(cronjobs.len(), 2);
     for cj in cronjobs {
-        let name = &cj["name"];
-        // IRSA: the service account exists and names a role.
-        let role = &refs["service_accounts"][cj["service_account"].as_str().unwrap()];
+        check_cronjob(cj, &refs, &help);
+    }
+}
+
+/// One CronJob against what the other manifests define and what gameday
+/// accepts.
+fn check_cronjob(cj: &serde_json::Value, refs: &serde_json::Value, help: &str) {
+    let name = &cj["name"];
+    // IRSA: the service account exists and names a role.
+    let role = &refs["service_accounts"][cj["service_account"].as_str().unwrap()];
+    assert!(
+        role.as_str()
+            .is_some_and(|r| r.starts_with("arn:aws:iam::")),
+        "{name}: {refs}"
+    );
+    assert_eq!(
+        cj["claims"], refs["claims"],
+        "{name}: reports go to the volume"
+    );
+    // A revert of what a killed pod left runs first, over the same reports.
+    assert_eq!(
+        cj["init_args"],
+        serde_json::json!([["revert", "/var/lib/gameday/reports", "--yes"]]),
+        "{name}"
+    );
+    // The scenario is a shipped one that validates, and every flag exists.
+    let args: Vec<&str> = cj["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(args[0], "run");
+    let scenario = args[1]
+        .strip_prefix("/etc/gameday/scenarios/")
+        .expect("mounted scenario");
+    let valid = gameday()
+        .current_dir(root())
+        .args(["validate", &format!("scenarios/aws/{scenario}")])
+        .output()
+        .unwrap();
+    assert_eq!(valid.status.code(), Some(0), "{name}: {}", explain(&valid));
+    for flag in args.iter().filter(|a| a.starts_with("--")) {
         assert!(
-            role.as_str()
-                .is_some_and(|r| r.starts_with("arn:aws:iam::")),
-            "{name}: {refs}"
-        );
-        assert_eq!(
-            cj["claims"], refs["claims"],
-            "{name}: reports go to the volume"
-        );
-        // A revert of what a killed pod left runs first, over the same reports.
-        assert_eq!(
-            cj["init_args"],
-            serde_json::json!([["revert", "/var/lib/gameday/reports", "--yes"]]),
-            "{name}"
-        );
-        // The scenario is a shipped one that validates, and every flag exists.
-        let args: Vec<&str> = cj["args"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| a.as_str().unwrap())
-            .collect();
-        assert_eq!(args[0], "run");
-        let scenario = args[1]
-            .strip_prefix("/etc/gameday/scenarios/")
-            .expect("mounted scenario");
-        let valid = gameday()
-            .current_dir(root())
-            .args(["validate", &format!("scenarios/aws/{scenario}")])
-            .output()
-            .unwrap();
-        assert_eq!(valid.status.code(), Some(0), "{name}: {}", explain(&valid));
-        for flag in args.iter().filter(|a| a.starts_with("--")) {
-            assert!(
-                help.contains(&format!("{flag} ")) || help.contains(&format!("{flag}\n")),
-                "{name}: gameday run has no {flag}"
-            );
-        }
-        assert!(
-            args.windows(2)
-                .any(|w| w == ["--reports", "/var/lib/gameday/reports"]),
-            "{name}"
+            help.contains(&format!("{flag} ")) || help.contains(&format!("{flag}\n")),
+            "{name}: gameday run has no {flag}"
         );
     }
+    assert!(
+        args.windows(2)
+            .any(|w| w == ["--reports", "/var/lib/gameday/reports"]),
+        "{name}"
+    );
 }
