@@ -217,7 +217,7 @@ fn downloaded_fleet(dir: &Path) -> std::path::PathBuf {
 
 /// What Chromium parsed of the fleet page at `url`; links resolve from `out_dir`.
 fn check_fleet_dom(browser: &Path, dir: &Path, url: &str, out_dir: &Path) {
-    let dom = headless(&browser, &dir.join("profile"))
+    let dom = headless(browser, &dir.join("profile"))
         .args(["--dump-dom", url])
         .output()
         .unwrap();
@@ -269,11 +269,11 @@ fn check_fleet_dom(browser: &Path, dir: &Path, url: &str, out_dir: &Path) {
 /// A screenshot of the page with real content (a blank page is a few KB).
 fn check_fleet_screenshot(browser: &Path, dir: &Path, url: &str) {
     let shot = dir.join("fleet.png");
-    let out = headless(&browser, &dir.join("profile"))
+    let out = headless(browser, &dir.join("profile"))
         .args([
             "--window-size=1200,1600",
             &format!("--screenshot={}", shot.display()),
-            &url,
+            url,
         ])
         .output()
         .unwrap();
