@@ -346,15 +346,8 @@ fn fis_experiment_starts_from_the_template_and_its_undo_stops_it() {
         // So that the undo has a running experiment to stop.
         moto.slow_experiments(None);
         apply_all(&aws, &plan).await;
-        let listed = aws
-            .region(PRIMARY)
-            .fis
-            .list_experiments()
-            .send()
-            .await
-            .unwrap();
+        let listed = common::moto::experiments(&aws).await;
         let mine: Vec<_> = listed
-            .experiments()
             .iter()
             .filter(|x| {
                 x.tags()

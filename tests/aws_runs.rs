@@ -413,6 +413,14 @@ kind = "alarm"
         )
     }
 
+    /// No deny ACL of gameday's is left in the account (read with the SDK).
+    fn assert_no_deny_acl(&self, why: &str) {
+        let left = self
+            .bed
+            .with_aws(|aws| async move { deny_acl_count(&aws).await });
+        assert_eq!(left, 0, "{why}");
+    }
+
     /// The stage's FIS experiment template as the fault.
     fn fis_fault(&self) -> String {
         format!(
@@ -582,9 +590,7 @@ fn an_alarm_in_alarm_aborts_the_run_reverts_and_exits_3() {
         "{reason}"
     );
     assert_eq!(report["revert"]["complete"], true);
-    b.bed.with_aws(|aws| async move {
-        assert_eq!(deny_acl_count(&aws).await, 0, "reverted");
-    });
+    b.assert_no_deny_acl("reverted");
 }
 
 #[test]
@@ -847,9 +853,7 @@ fn the_canary_requires_tls_on_aws_unless_the_connection_string_says_otherwise() 
         "{errors:?}"
     );
     assert!(!errors.is_empty());
-    b.bed.with_aws(|aws| async move {
-        assert_eq!(deny_acl_count(&aws).await, 0, "nothing was changed");
-    });
+    b.assert_no_deny_acl("nothing was changed");
 }
 
 #[test]
@@ -872,15 +876,8 @@ fn an_fis_experiment_is_followed_and_one_stopped_outside_the_run_ends_it() {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     let experiment = loop {
         let found = b.bed.with_aws(|aws| async move {
-            let listed = aws
-                .region(PRIMARY)
-                .fis
-                .list_experiments()
-                .send()
+            common::moto::experiments(&aws)
                 .await
-                .unwrap();
-            listed
-                .experiments()
                 .iter()
                 .find(|x| x.tags().and_then(|t| t.get("gameday:run-id")).is_some())
                 .and_then(|x| x.id().map(str::to_string))
@@ -1057,9 +1054,7 @@ fn an_endpoint_that_skips_the_failover_record_is_named_in_plan_and_refused_by_ru
         "{}",
         explain(&out)
     );
-    b.bed.with_aws(|aws| async move {
-        assert_eq!(deny_acl_count(&aws).await, 0, "nothing was changed");
-    });
+    b.assert_no_deny_acl("nothing was changed");
     // Declared on purpose: plan says so and nothing refuses.
     let declared = write(
         &dir,
@@ -1113,9 +1108,7 @@ fn a_stop_condition_already_firing_in_the_baseline_refuses_the_fault_with_exit_2
             .any(|e| e == "intent"),
         "nothing may be changed"
     );
-    b.bed.with_aws(|aws| async move {
-        assert_eq!(deny_acl_count(&aws).await, 0, "nothing severed");
-    });
+    b.assert_no_deny_acl("nothing severed");
 }
 
 #[test]
@@ -1159,14 +1152,8 @@ fn a_change_aws_refuses_to_make_aborts_with_exit_3_and_nothing_left() {
     assert!(!events.iter().any(|e| e == "applied"), "{events:?}");
     // No experiment of the run is left going (read with the SDK).
     b.bed.with_aws(|aws| async move {
-        let listed = aws
-            .region(PRIMARY)
-            .fis
-            .list_experiments()
-            .send()
-            .await
-            .unwrap();
-        assert!(listed.experiments().is_empty(), "{listed:?}");
+        let listed = common::moto::experiments(&aws).await;
+        assert!(listed.is_empty(), "{listed:?}");
     });
 }
 

@@ -677,6 +677,18 @@ pub async fn acl_of(aws: &AwsClients, subnet: &str) -> String {
     acls[0].network_acl_id().unwrap().to_string()
 }
 
+/// The FIS experiments in the primary region.
+pub async fn experiments(aws: &AwsClients) -> Vec<aws_sdk_fis::types::ExperimentSummary> {
+    let listed = aws
+        .region(PRIMARY)
+        .fis
+        .list_experiments()
+        .send()
+        .await
+        .unwrap();
+    listed.experiments().to_vec()
+}
+
 /// How many network ACLs other than the VPCs' defaults exist in the primary
 /// region, tagged or not: the stage makes none, so any is a leftover.
 pub async fn deny_acl_count(aws: &AwsClients) -> usize {
