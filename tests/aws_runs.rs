@@ -554,6 +554,67 @@ fn a_whole_run_against_moto_severs_reverts_verifies_and_reports() {
 }
 
 #[test]
+fn an_aws_game_day_that_does_not_touch_data_needs_no_rpo_and_no_canary() {
+    let _serial = Moto::serial();
+    let Some(b) = backed() else { return };
+    let b = &b;
+    let dir = scratch("aws-no-data");
+    let reports = dir.join("reports");
+    let faults = format!(
+        "[[faults]]\nkind = \"deregister-targets\"\ntarget_groups = [\"{}\"]\nselection = \"count:2\"\n",
+        b.stage.target_group
+    );
+    let path = write(&dir, &without_data(&b.scenario(&faults, "")));
+    for step in ["validate", "plan"] {
+        let out = b.bed.gameday().arg(step).arg(&path).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{step}: {}", explain(&out));
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("no rpo (data loss not measured)"),
+            "{step}: {}",
+            explain(&out)
+        );
+    }
+    // No connection string in the environment: nothing asks for one.
+    let out = b.run("", &reports, &path).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let report = only_report(&reports);
+    assert_eq!(report["outcome"], "passed", "{}", explain(&out));
+    let judged: Vec<&str> = report["verdict"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["objective"].as_str().unwrap())
+        .collect();
+    assert_eq!(judged, ["rto"], "only what the scenario declares is judged");
+    assert_eq!(report["phases"]["lost_writes"]["measured"], false);
+    assert!(report["phases"]["lost_writes"]["count"].is_null());
+    let canary = report["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["what"]["data"]["probe"]
+                .as_str()
+                .is_some_and(|p| p.starts_with("canary"))
+        })
+        .count();
+    assert_eq!(canary, 0);
+    let md = std::fs::read_to_string(common::only_run_dir(&reports).join("report.md")).unwrap();
+    assert!(
+        md.contains("| lost_writes | - | not measured | no canary probe: this game day did not measure data loss |"),
+        "{md}"
+    );
+}
+
+/// A scenario of [`Backed::scenario`] without its rpo and its canary.
+fn without_data(text: &str) -> String {
+    let text = text.replace("rpo = \"5s\"\n", "");
+    let start = text.find("[[probes]]\nkind = \"canary\"").unwrap();
+    let end = start + text[start..].find("[[probes]]\nkind = \"alarm\"").unwrap();
+    format!("{}{}", &text[..start], &text[end..])
+}
+
+#[test]
 fn an_alarm_in_alarm_aborts_the_run_reverts_and_exits_3() {
     let _serial = Moto::serial();
     let Some(b) = backed() else { return };

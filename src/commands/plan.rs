@@ -72,9 +72,9 @@ async fn show(scenario: &Scenario, path: &Path, env: &Env, strict: bool) -> Exit
 
 fn objectives_line(o: &crate::scenario::Objectives) -> String {
     format!(
-        "Objectives: rto {}, rpo {}{}{}",
+        "Objectives: rto {}, {}{}{}",
         o.rto,
-        o.rpo,
+        o.rpo_words(),
         o.max_detection
             .map(|d| format!(", max_detection {d}"))
             .unwrap_or_default(),

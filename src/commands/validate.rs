@@ -70,11 +70,11 @@ fn with_floors(path: &Path, s: &Scenario, inputs: &FloorInputs, strict: bool) ->
 /// The one line a valid scenario gets.
 fn ok(path: &Path, s: &Scenario, target: &str, rto: &str, tail: &str) {
     println!(
-        "ok: {} ({}: {target}{} fault(s), {} probe(s), rto {rto}, rpo {}{tail})",
+        "ok: {} ({}: {target}{} fault(s), {} probe(s), rto {rto}, {}{tail})",
         path.display(),
         s.name,
         s.faults.len(),
         s.probes.len(),
-        s.objectives.rpo
+        s.objectives.rpo_words()
     );
 }

@@ -338,7 +338,7 @@ mod tests {
         assert_eq!(f.rto.as_ref().unwrap().ms, 84_000.0);
         let objectives = crate::scenario::Objectives {
             rto: d(45),
-            rpo: d(0),
+            rpo: Some(d(0)),
             max_detection: Some(d(30)),
             max_dns_flip: None,
         };

@@ -100,6 +100,34 @@ pub struct LostWrites {
     pub seqs: Vec<u64>,
     /// Canary interval.
     pub resolution_ms: f64,
+    /// False when the scenario has no canary: data loss was not measured
+    /// (reports written before this field existed always had one).
+    #[serde(default = "yes")]
+    pub measured: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl LostWrites {
+    /// The count and where it was read, as the report tables show them.
+    pub fn cells(&self) -> (String, String) {
+        let read_from = || {
+            self.read_from
+                .as_ref()
+                .map(|r| format!("read back from {r}"))
+                .unwrap_or_default()
+        };
+        match self.count {
+            _ if !self.measured => (
+                "not measured".into(),
+                "no canary probe: this game day did not measure data loss".into(),
+            ),
+            Some(n) => (format!("{n} of {} acked", self.acked), read_from()),
+            None => ("not counted (no read-back)".into(), read_from()),
+        }
+    }
 }
 
 /// Every figure of one run (docs/scenarios.md, "Measurements", defines them).
@@ -253,7 +281,12 @@ pub fn measure(timeline: &Timeline, input: &MeasureInput) -> Measurements {
         (Some(_), Some(at)) => Figure::of(at.since(t0), canary_res),
         (Some(_), None) => Figure::missing(canary_res, "canary writes never succeeded again"),
     };
+    let has_canary = input.resolution.contains_key(ProbeKind::Canary.as_str());
     let rpo_observed = match (&w.lost, w.rpo) {
+        _ if !has_canary => Figure::missing(
+            canary_res,
+            "data loss not measured: the scenario has no canary probe",
+        ),
         (None, _) => Figure::missing(canary_res, "no read-back: lost writes could not be counted"),
         (Some(lost), _) if lost.is_empty() => {
             Figure::of(Duration::ZERO, canary_res).with_note("nothing lost")
@@ -281,6 +314,7 @@ pub fn measure(timeline: &Timeline, input: &MeasureInput) -> Measurements {
             read_from: readback.map(|(r, _)| r),
             seqs: lost.unwrap_or_default().into_iter().take(100).collect(),
             resolution_ms: ms(canary_res),
+            measured: has_canary,
         },
         rpo_observed,
         serving_region: http

@@ -398,19 +398,12 @@ impl Format for Html {
                     esc(f.note.as_deref().unwrap_or(""))
                 );
             }
-            let lost = match m.lost_writes.count {
-                Some(n) => format!("{n} of {} acked", m.lost_writes.acked),
-                None => "not counted".into(),
-            };
+            let (lost, note) = m.lost_writes.cells();
             let _ = write!(
                 h,
-                "<tr><td>lost_writes</td><td>-</td><td>{lost}</td><td>{}</td></tr></table>",
-                esc(&m
-                    .lost_writes
-                    .read_from
-                    .clone()
-                    .map(|r| format!("read back from {r}"))
-                    .unwrap_or_default())
+                "<tr><td>lost_writes</td><td>-</td><td>{}</td><td>{}</td></tr></table>",
+                esc(&lost),
+                esc(&note)
             );
         }
         if !r.accuracy.is_empty() {

@@ -94,18 +94,8 @@ impl Format for Markdown {
                     f.note.clone().unwrap_or_default()
                 ));
             }
-            let lost = match m.lost_writes.count {
-                Some(n) => format!("{n} of {} acked writes", m.lost_writes.acked),
-                None => "not counted (no read-back)".into(),
-            };
-            s.push_str(&format!(
-                "| lost_writes | - | {lost} | {} |\n",
-                m.lost_writes
-                    .read_from
-                    .clone()
-                    .map(|r| format!("read back from {r}"))
-                    .unwrap_or_default()
-            ));
+            let (lost, note) = m.lost_writes.cells();
+            s.push_str(&format!("| lost_writes | - | {lost} | {note} |\n"));
             if !m.lost_writes.seqs.is_empty() {
                 let seqs: Vec<String> = m.lost_writes.seqs.iter().map(u64::to_string).collect();
                 s.push_str(&format!(

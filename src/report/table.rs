@@ -44,20 +44,8 @@ impl Format for Terminal {
                     f.note.clone().unwrap_or_default(),
                 ]);
             }
-            let lost = match m.lost_writes.count {
-                Some(n) => format!("{n} of {} acked", m.lost_writes.acked),
-                None => "not counted".into(),
-            };
-            p.add_row(vec![
-                "lost_writes".into(),
-                "-".into(),
-                lost,
-                m.lost_writes
-                    .read_from
-                    .clone()
-                    .map(|r| format!("read back from {r}"))
-                    .unwrap_or_default(),
-            ]);
+            let (lost, note) = m.lost_writes.cells();
+            p.add_row(vec!["lost_writes".into(), "-".into(), lost, note]);
             out.push_str(&p.to_string());
             out.push('\n');
         }

@@ -49,13 +49,26 @@ pub struct Objectives {
     /// Recovery time objective: t0 to customers served again, stably.
     pub rto: HumanDuration,
     /// Recovery point objective: the window of acked writes that may be lost.
-    pub rpo: HumanDuration,
+    /// Absent for a game day that does not touch data: it needs no canary,
+    /// and the report says data loss was not measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rpo: Option<HumanDuration>,
     /// Longest acceptable time for health checks to call the primary unhealthy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_detection: Option<HumanDuration>,
     /// Longest acceptable time for DNS to answer the secondary.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_dns_flip: Option<HumanDuration>,
+}
+
+impl Objectives {
+    /// `rpo 5s`, or that the run does not judge data loss.
+    pub fn rpo_words(&self) -> String {
+        match self.rpo {
+            Some(rpo) => format!("rpo {rpo}"),
+            None => "no rpo (data loss not measured)".into(),
+        }
+    }
 }
 
 fn default_baseline() -> HumanDuration {
@@ -457,7 +470,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
             "no customer probe: add a [[probes]] table with kind = \"http\"; without it rto cannot be measured",
         ));
     }
-    if !has(ProbeKind::Canary) {
+    if raw.objectives.rpo.is_some() && !has(ProbeKind::Canary) {
         return Err(src.error(
             sub_key("objectives", "rpo"),
             "rpo is declared but no probe measures lost writes; add a [[probes]] table with kind = \"canary\"",

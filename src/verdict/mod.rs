@@ -95,20 +95,21 @@ fn judge_one(
 /// Judges every declared objective.
 pub fn judge(objectives: &Objectives, m: &Measurements) -> Vec<Judgement> {
     // Never recovering, or never detecting, breaches the objective: the limit passed.
-    let mut out = vec![
-        judge_one(
-            "rto",
-            objectives.rto.get(),
-            &m.rto_observed,
-            Status::Breached,
-        ),
-        judge_one(
+    let mut out = vec![judge_one(
+        "rto",
+        objectives.rto.get(),
+        &m.rto_observed,
+        Status::Breached,
+    )];
+    // Without a declared rpo the run claims nothing about data.
+    if let Some(rpo) = objectives.rpo {
+        out.push(judge_one(
             "rpo",
-            objectives.rpo.get(),
+            rpo.get(),
             &m.rpo_observed,
             Status::NotMeasured,
-        ),
-    ];
+        ));
+    }
     if let Some(d) = objectives.max_detection {
         out.push(judge_one(
             "max_detection",
