@@ -1,6 +1,7 @@
 //! The `gameday` command line. Parsing only; the work is in `gameday::commands`.
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
+use clap_complete::Shell;
 use gameday::commands;
 use gameday::lab::{LabClient, LabPorts};
 use gameday::revert::RevertOptions;
@@ -75,6 +76,9 @@ enum Command {
         /// Also fail (exit 2) when an objective is below the floor its configuration allows.
         #[arg(long)]
         strict: bool,
+        /// Print one JSON document (schema gameday.validate, docs/cli.md) instead of lines.
+        #[arg(long)]
+        json: bool,
     },
     /// Show what would be broken, how it is undone and what is watched; changes nothing.
     #[command(
@@ -94,6 +98,9 @@ enum Command {
         /// Declare that this runner is not on AWS (when instance metadata cannot say).
         #[arg(long)]
         runner_not_on_aws: bool,
+        /// Print one JSON document (schema gameday.plan, docs/cli.md) instead of text.
+        #[arg(long)]
+        json: bool,
     },
     /// Run a game day: baseline, fault, observe, revert, measure, judge, report.
     #[command(
@@ -207,6 +214,26 @@ enum Command {
         /// Folder of run folders.
         #[arg(default_value = "reports")]
         dir: PathBuf,
+        /// Print one JSON document (schema gameday.status, docs/cli.md) instead of lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a shell completion script for bash, zsh or fish.
+    #[command(
+        after_help = "Examples:\n  gameday completions bash > ~/.local/share/bash-completion/completions/gameday\n  gameday completions zsh > \"${fpath[1]}/_gameday\"\n  gameday completions fish > ~/.config/fish/completions/gameday.fish"
+    )]
+    Completions {
+        /// The shell.
+        shell: Shell,
+    },
+    /// Print the man page (roff), or write one page per subcommand into a folder.
+    #[command(
+        after_help = "Examples:\n  gameday man | man -l -\n  gameday man --out /usr/local/share/man/man1"
+    )]
+    Man {
+        /// Write gameday.1 and gameday-<subcommand>.1 into this folder.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
     /// Run the embedded lab in the foreground and print its addresses.
     #[command(
@@ -271,7 +298,31 @@ fn main() -> ExitCode {
             return status.into();
         }
     };
+    if cli.command.only_prints() {
+        die_quietly_on_a_closed_pipe();
+    }
     dispatch(cli.command).into()
+}
+
+impl Command {
+    /// Commands that change no environment: when their reader goes away
+    /// (`gameday plan x.toml | head`), stopping is right.
+    fn only_prints(&self) -> bool {
+        !matches!(
+            self,
+            Command::Run { .. } | Command::Revert { .. } | Command::Lab { .. }
+        )
+    }
+}
+
+/// Restores the default SIGPIPE (Rust ignores it), so a closed stdout ends
+/// the process as it does for other Unix tools instead of a panic. Never for
+/// `run`, `revert` or `lab`: they must live to put things back.
+fn die_quietly_on_a_closed_pipe() {
+    // SAFETY: signal(2) with SIG_DFL, before any thread is started.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }
 
 /// Runs one subcommand.
@@ -298,7 +349,17 @@ fn dispatch(command: Command) -> ExitStatus {
             force,
             ..
         } => commands::revert::revert(&dir, &RevertOptions { profile, force }, yes),
-        Command::Status { dir } => commands::revert::status(&dir),
+        Command::Status { dir, json } => commands::revert::status(&dir, json),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "gameday",
+                &mut std::io::stdout(),
+            );
+            ExitStatus::Ok
+        }
+        Command::Man { out } => commands::man::man(Cli::command(), out.as_deref()),
         Command::History {
             dir,
             format,
@@ -314,20 +375,28 @@ fn dispatch(command: Command) -> ExitStatus {
                 html: html.as_deref(),
             },
         ),
-        Command::Validate { scenarios, strict } => commands::validate::validate(&scenarios, strict),
+        Command::Validate {
+            scenarios,
+            strict,
+            json,
+        } => commands::validate::validate(&scenarios, strict, json),
         Command::Plan {
             scenario,
             attach,
             strict,
             profile,
             runner_not_on_aws,
+            json,
         } => match attach.client() {
             Ok(attach) => commands::plan::plan(
                 &scenario,
                 attach,
-                profile.as_deref(),
-                strict,
-                runner_not_on_aws,
+                commands::plan::Flags {
+                    profile: profile.as_deref(),
+                    strict,
+                    runner_not_on_aws,
+                    json,
+                },
             ),
             Err(code) => code,
         },

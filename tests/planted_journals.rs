@@ -358,6 +358,71 @@ fn status_escapes_what_a_journal_says() {
 }
 
 #[test]
+fn status_json_lists_each_owed_undo_and_escapes_what_a_journal_says() {
+    let case = Case::new("status-json");
+    let sneaky = "i-0prod\u{1b}[2K";
+    let (change, undo) = stop_start("us-east-1");
+    plant(
+        &case.reports,
+        "plain",
+        start("plain", scope(&["us-east-1"]), 0),
+        &[(change, undo)],
+    );
+    plant(
+        &case.reports,
+        "old",
+        start("old", scope(&["us-east-1"]), 9),
+        &[(
+            json!({"target": "aws", "call": "stop-instances", "region": "us-east-1", "instance_ids": [sneaky]}),
+            json!({"target": "aws", "call": "start-instances", "region": "us-east-1", "instance_ids": [sneaky]}),
+        )],
+    );
+    let out = case
+        .fake
+        .gameday(&case.config)
+        .args(["status", "--json"])
+        .arg(&case.reports)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", common::explain(&out));
+    assert!(
+        !out.stdout.contains(&0x1b),
+        "JSON escapes control characters"
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["schema"], "gameday.status");
+    assert_eq!(doc["version"], 1);
+    let runs = doc["runs"].as_array().unwrap();
+    let run = |id: &str| runs.iter().find(|r| r["run_id"] == id).unwrap();
+    let plain = run("plain");
+    assert_eq!(plain["target"], "aws");
+    assert_eq!(plain["account"], ACCOUNT);
+    assert_eq!(plain["live"], false);
+    assert!(plain["not_trusted"].is_null(), "{plain}");
+    assert_eq!(plain["pending"][0]["step"], 1);
+    assert_eq!(plain["pending"][0]["lease"], false);
+    assert!(
+        plain["pending"][0]["undo"]
+            .as_str()
+            .unwrap()
+            .contains("i-0prod"),
+        "{plain}"
+    );
+    // What `gameday revert` would refuse is said, as the text shows it.
+    let old = run("old");
+    assert!(
+        old["not_trusted"].as_str().unwrap().contains("--force"),
+        "{old}"
+    );
+    assert!(old["pending"][0]["undo"]
+        .as_str()
+        .unwrap()
+        .contains("i-0prod\u{1b}[2K"));
+    // Nothing but STS-free reading: status calls nobody.
+    assert!(case.fake.actions().is_empty(), "{:?}", case.fake.actions());
+}
+
+#[test]
 fn a_disallowed_account_sees_no_call_but_sts() {
     let case = Case::new("sts-first");
     let text =

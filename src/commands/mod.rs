@@ -1,7 +1,9 @@
 //! What each subcommand does. `main.rs` only parses the command line and calls these.
 
 pub mod history;
+pub mod json;
 pub mod lab;
+pub mod man;
 pub mod plan;
 pub mod report;
 pub mod revert;

@@ -8,35 +8,42 @@ use crate::scenario::Scenario;
 use crate::words::ExitStatus;
 use std::path::Path;
 
+/// How `gameday plan` was asked to run.
+#[derive(Default)]
+pub struct Flags<'a> {
+    /// `--profile`.
+    pub profile: Option<&'a str>,
+    /// `--strict`: exit 2 when an objective is below its floor.
+    pub strict: bool,
+    /// `--runner-not-on-aws`.
+    pub runner_not_on_aws: bool,
+    /// `--json`: the documented object (docs/cli.md) instead of text.
+    pub json: bool,
+}
+
 /// Prints the plan of a scenario.
-pub fn plan(
-    path: &Path,
-    attach: Option<crate::lab::LabClient>,
-    profile: Option<&str>,
-    strict: bool,
-    runner_not_on_aws: bool,
-) -> ExitStatus {
+pub fn plan(path: &Path, attach: Option<crate::lab::LabClient>, flags: Flags) -> ExitStatus {
     let (mut scenario, rt) = match scenario_and_runtime(path) {
         Ok(both) => both,
         Err(code) => return code,
     };
-    super::declare_runner_not_on_aws(&mut scenario, runner_not_on_aws);
+    super::declare_runner_not_on_aws(&mut scenario, flags.runner_not_on_aws);
     rt.block_on(async {
-        let connected = match crate::environment::connect(&scenario, attach, profile).await {
+        let connected = match crate::environment::connect(&scenario, attach, flags.profile).await {
             Ok(c) => c,
             Err(e) => {
                 eprintln!("gameday: {}: {e}", path.display());
                 return ExitStatus::Invalid;
             }
         };
-        let code = show(&scenario, path, &connected.env, strict).await;
+        let code = show(&scenario, path, &connected.env, &flags).await;
         connected.stop();
         code
     })
 }
 
 /// Resolves the plan and prints it with its floors and lint.
-async fn show(scenario: &Scenario, path: &Path, env: &Env, strict: bool) -> ExitStatus {
+async fn show(scenario: &Scenario, path: &Path, env: &Env, flags: &Flags<'_>) -> ExitStatus {
     let plan = match crate::plan::resolve(&scenario.faults, &scenario.probes, env, "<run-id>").await
     {
         Ok(plan) => plan,
@@ -45,11 +52,29 @@ async fn show(scenario: &Scenario, path: &Path, env: &Env, strict: bool) -> Exit
             return ExitStatus::Invalid;
         }
     };
+    if flags.json {
+        super::json::print(&super::json::PlanDoc::of(scenario, path, env, &plan));
+    } else {
+        print_text(scenario, path, env, &plan);
+    }
+    if flags.strict && !crate::floor::impossible(&plan.floors, &scenario.objectives).is_empty() {
+        eprintln!(
+            "gameday: {}: an objective is below its floor (--strict)",
+            path.display()
+        );
+        ExitStatus::Invalid
+    } else {
+        ExitStatus::Ok
+    }
+}
+
+/// The plan for a terminal.
+fn print_text(scenario: &Scenario, path: &Path, env: &Env, plan: &crate::plan::Plan) {
     print!(
         "Plan for {} ({}), {}",
         scenario.name,
         path.display(),
-        env.plan_header(&plan)
+        env.plan_header(plan)
     );
     print!("{}", plan.render());
     println!("{}", objectives_line(&scenario.objectives));
@@ -59,15 +84,6 @@ async fn show(scenario: &Scenario, path: &Path, env: &Env, strict: bool) -> Exit
     );
     print!("{}", crate::plan::render_lint(env));
     println!("Nothing was changed.");
-    if strict && !crate::floor::impossible(&plan.floors, &scenario.objectives).is_empty() {
-        eprintln!(
-            "gameday: {}: an objective is below its floor (--strict)",
-            path.display()
-        );
-        ExitStatus::Invalid
-    } else {
-        ExitStatus::Ok
-    }
 }
 
 fn objectives_line(o: &crate::scenario::Objectives) -> String {

@@ -29,11 +29,15 @@ fn pending_or_report(dir: &Path) -> Result<Vec<PendingRun>, ExitStatus> {
 
 /// Lists runs with pending undos. Everything read from a journal is printed
 /// with control characters escaped, so an entry cannot disguise itself.
-pub fn status(dir: &Path) -> ExitStatus {
+pub fn status(dir: &Path, json: bool) -> ExitStatus {
     let pending = match pending_or_report(dir) {
         Ok(p) => p,
         Err(code) => return code,
     };
+    if json {
+        super::json::print(&super::json::StatusDoc::of(dir, &pending));
+        return ExitStatus::Ok;
+    }
     if pending.is_empty() {
         println!("no run under {} has pending undos", dir.display());
         return ExitStatus::Ok;

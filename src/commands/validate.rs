@@ -1,38 +1,72 @@
-//! `gameday validate`: load every scenario, report each error on one line.
+//! `gameday validate`: load every scenario, report each error on one line (or
+//! every finding in one JSON document with `--json`).
 
-use crate::floor::FloorInputs;
+use super::json::{ValidateDoc, ValidatedDoc};
+use crate::floor::{FloorInputs, Floors};
 use crate::scenario::{self, Scenario};
 use crate::words::ExitStatus;
 use std::path::{Path, PathBuf};
 
 /// Validates scenarios; exit 0 when all are valid, 2 otherwise.
-pub fn validate(paths: &[PathBuf], strict: bool) -> ExitStatus {
-    let mut failed = 0;
-    for path in paths {
-        let valid = match scenario::load(path) {
-            Ok(s) => match crate::environment::offline_floor_inputs(&s) {
-                Some(inputs) => with_floors(path, &s, &inputs, strict),
-                None => without_floors(path, &s),
-            },
-            Err(e) => {
+pub fn validate(paths: &[PathBuf], strict: bool, json: bool) -> ExitStatus {
+    let docs: Vec<ValidatedDoc> = paths.iter().map(|p| check(p, strict, json)).collect();
+    let valid = docs.iter().all(ValidatedDoc::valid);
+    if json {
+        super::json::print(&ValidateDoc::of(docs));
+    }
+    if valid {
+        ExitStatus::Ok
+    } else {
+        ExitStatus::Invalid
+    }
+}
+
+/// One file: loaded, its floors and lint where the file holds the
+/// configuration; said on the terminal unless `quiet` (--json).
+fn check(path: &Path, strict: bool, quiet: bool) -> ValidatedDoc {
+    let s = match scenario::load(path) {
+        Ok(s) => s,
+        Err(e) => {
+            if !quiet {
                 eprintln!("gameday: {e}");
-                false
             }
-        };
-        if !valid {
-            failed += 1;
+            return ValidatedDoc::refused(path, &e);
+        }
+    };
+    let Some(inputs) = crate::environment::offline_floor_inputs(&s) else {
+        if !quiet {
+            without_floors(path, &s);
+        }
+        return ValidatedDoc::loaded(path, &s, None, true);
+    };
+    let (floors, warnings) = floors_and_warnings(&s, &inputs);
+    let valid = !strict || crate::floor::impossible(&floors, &s.objectives).is_empty();
+    if !quiet {
+        for w in &warnings {
+            eprintln!("gameday: {}: warning: {w}", path.display());
+        }
+        if valid {
+            with_floors(path, &s, &floors);
         }
     }
-    if failed > 0 {
-        ExitStatus::Invalid
-    } else {
-        ExitStatus::Ok
-    }
+    ValidatedDoc::loaded(path, &s, Some((&floors, warnings)), valid)
+}
+
+/// The floors of a scenario whose configuration is in the file, and its
+/// warnings: objectives below their floors, then lint.
+fn floors_and_warnings(s: &Scenario, inputs: &FloorInputs) -> (Floors, Vec<String>) {
+    let floors = crate::plan::floors_of(&s.faults, inputs);
+    let mut warnings: Vec<String> = crate::floor::impossible(&floors, &s.objectives)
+        .into_iter()
+        .map(|bad| bad.message)
+        .collect();
+    warnings.extend(crate::floor::lint(&s.lab));
+    (floors, warnings)
 }
 
 /// Floors and lint on AWS need the account's Route 53 and ELBv2
 /// configuration: `gameday plan` reads them; validate stays offline.
-fn without_floors(path: &Path, s: &Scenario) -> bool {
+fn without_floors(path: &Path, s: &Scenario) {
     let rto = s.objectives.rto.to_string();
     ok(
         path,
@@ -41,22 +75,10 @@ fn without_floors(path: &Path, s: &Scenario) -> bool {
         &rto,
         "; floors and lint: gameday plan",
     );
-    true
 }
 
-/// The floors and lint of a scenario whose configuration is in the file.
-fn with_floors(path: &Path, s: &Scenario, inputs: &FloorInputs, strict: bool) -> bool {
-    let floors = crate::plan::floors_of(&s.faults, inputs);
-    let impossible = crate::floor::impossible(&floors, &s.objectives);
-    for bad in &impossible {
-        eprintln!("gameday: {}: warning: {}", path.display(), bad.message);
-    }
-    for finding in crate::floor::lint(&s.lab) {
-        eprintln!("gameday: {}: warning: {finding}", path.display());
-    }
-    if strict && !impossible.is_empty() {
-        return false;
-    }
+/// The line of a valid scenario whose floors are known.
+fn with_floors(path: &Path, s: &Scenario, floors: &Floors) {
     let floor = floors.rto.as_ref().map(|f| crate::report::fmt_ms(f.ms));
     let rto = format!(
         "{} (floor {})",
@@ -64,7 +86,6 @@ fn with_floors(path: &Path, s: &Scenario, inputs: &FloorInputs, strict: bool) ->
         floor.as_deref().unwrap_or("-")
     );
     ok(path, s, "", &rto, "");
-    true
 }
 
 /// The one line a valid scenario gets.

@@ -343,13 +343,31 @@ impl Env {
         }
     }
 
+    /// Warnings about the plan itself: on AWS, a change outside the allowed
+    /// regions.
+    pub fn plan_warnings(&self, plan: &Plan) -> Vec<String> {
+        match self {
+            Env::Lab(_) => Vec::new(),
+            Env::Aws(a) => crate::aws::guard::regions(&a.description, plan)
+                .err()
+                .into_iter()
+                .collect(),
+        }
+    }
+
     /// The plan's header: which environment, and on AWS the zone, its
     /// failover records and any change outside the allowed regions.
     pub fn plan_header(&self, plan: &Plan) -> String {
         match self {
             Env::Lab(l) if l.attached => "target lab (standing)\n".into(),
             Env::Lab(_) => "target lab\n".into(),
-            Env::Aws(a) => aws::plan_header(a, plan),
+            Env::Aws(a) => {
+                let mut header = aws::plan_header(a);
+                for why in self.plan_warnings(plan) {
+                    header.push_str(&format!("warning: {why}\n"));
+                }
+                header
+            }
         }
     }
 

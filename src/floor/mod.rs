@@ -228,21 +228,69 @@ pub struct Impossible {
     pub message: String,
 }
 
+/// One timed phase: the fastest this configuration allows, and the
+/// objective that judges it, if declared.
+pub struct Against<'a> {
+    /// Phase name (`detection`, `dns_flip`, `rto`).
+    pub phase: &'static str,
+    /// The objective's key (`max_detection`, `max_dns_flip`, `rto`).
+    pub objective: &'static str,
+    /// The floor, when this configuration has one.
+    pub floor: Option<&'a Floor>,
+    /// The declared limit.
+    pub declared: Option<crate::scenario::duration::HumanDuration>,
+}
+
+impl Against<'_> {
+    /// Whether the declared limit is below the floor: it cannot be met.
+    pub fn below_floor(&self) -> bool {
+        match (self.declared, self.floor) {
+            (Some(d), Some(f)) => d.get().as_secs_f64() * 1000.0 < f.ms,
+            _ => false,
+        }
+    }
+}
+
+/// Every timed phase against its objective, in the order they happen.
+pub fn against<'a>(
+    floors: &'a Floors,
+    objectives: &crate::scenario::Objectives,
+) -> [Against<'a>; 3] {
+    let row = |phase, objective, floor: &'a Option<Floor>, declared| Against {
+        phase,
+        objective,
+        floor: floor.as_ref(),
+        declared,
+    };
+    [
+        row(
+            "detection",
+            "max_detection",
+            &floors.detection,
+            objectives.max_detection,
+        ),
+        row(
+            "dns_flip",
+            "max_dns_flip",
+            &floors.dns_flip,
+            objectives.max_dns_flip,
+        ),
+        row("rto", "rto", &floors.rto, Some(objectives.rto)),
+    ]
+}
+
 /// Checks each declared objective against its floor.
 pub fn impossible(floors: &Floors, objectives: &crate::scenario::Objectives) -> Vec<Impossible> {
-    let pairs = [
-        ("rto", Some(objectives.rto), &floors.rto),
-        ("max_detection", objectives.max_detection, &floors.detection),
-        ("max_dns_flip", objectives.max_dns_flip, &floors.dns_flip),
-    ];
-    pairs
+    against(floors, objectives)
         .into_iter()
-        .filter_map(|(name, declared, floor)| {
-            let (declared, floor) = (declared?, floor.as_ref()?);
-            (declared.get().as_secs_f64() * 1000.0 < floor.ms).then(|| Impossible {
-                objective: name.into(),
+        .filter(Against::below_floor)
+        .filter_map(|a| {
+            let (declared, floor) = (a.declared?, a.floor?);
+            Some(Impossible {
+                objective: a.objective.into(),
                 message: format!(
-                    "{name} {declared} is below the floor of {}: {}",
+                    "{} {declared} is below the floor of {}: {}",
+                    a.objective,
                     crate::report::fmt_ms(floor.ms),
                     floor.why
                 ),

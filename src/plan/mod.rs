@@ -196,21 +196,15 @@ pub fn render_floors(
     use crate::report::fmt_ms;
     let mut out =
         String::from("Floors (the fastest this configuration allows) against objectives:\n");
-    let rows = [
-        ("detection", &floors.detection, objectives.max_detection),
-        ("dns_flip", &floors.dns_flip, objectives.max_dns_flip),
-        ("rto", &floors.rto, Some(objectives.rto)),
-    ];
-    for (name, floor, objective) in rows {
-        let floor_text = floor
-            .as_ref()
-            .map(|f| fmt_ms(f.ms))
-            .unwrap_or_else(|| "-".into());
-        let objective_text = objective
+    for a in crate::floor::against(floors, objectives) {
+        let floor_text = a.floor.map(|f| fmt_ms(f.ms)).unwrap_or_else(|| "-".into());
+        let objective_text = a
+            .declared
             .map(|o| o.to_string())
             .unwrap_or_else(|| "-".into());
         out.push_str(&format!(
-            "  {name:<10} floor {floor_text:>8} | objective {objective_text}\n"
+            "  {:<10} floor {floor_text:>8} | objective {objective_text}\n",
+            a.phase
         ));
     }
     for bad in crate::floor::impossible(floors, objectives) {
