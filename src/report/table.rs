@@ -2,7 +2,16 @@
 
 use super::{fmt_figure, fmt_floor, fmt_ms, Format, Report};
 use crate::verdict::Status;
-use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
+use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
+
+/// A table that wraps its cells to fit a terminal's width (and is as wide
+/// as its content without a terminal, as in the golden files).
+fn table() -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic);
+    t
+}
 
 /// Terminal tables.
 pub struct Terminal;
@@ -10,8 +19,7 @@ pub struct Terminal;
 impl Format for Terminal {
     fn render(&self, r: &Report) -> String {
         let mut out = String::new();
-        let mut t = Table::new();
-        t.load_preset(UTF8_FULL_CONDENSED);
+        let mut t = table();
         t.set_header(vec!["objective", "declared", "measured", "verdict"]);
         for j in &r.verdict {
             let verdict = match j.status {
@@ -33,8 +41,7 @@ impl Format for Terminal {
         out.push_str(&t.to_string());
         out.push('\n');
         if let Some(m) = &r.phases {
-            let mut p = Table::new();
-            p.load_preset(UTF8_FULL_CONDENSED);
+            let mut p = table();
             p.set_header(vec!["phase (after t0)", "floor", "measured", "note"]);
             for (name, f) in m.phases() {
                 p.add_row(vec![

@@ -5,6 +5,7 @@
 //! request that hangs for seconds does not delay the next one, so the
 //! resolution stays one interval even while the service is down.
 
+use super::progress::Latest;
 use crate::clock::mono_now;
 use crate::probe::{Probe, ProbeContext};
 use crate::timeline::{Entry, Observation, What};
@@ -21,8 +22,8 @@ const MAX_IN_FLIGHT: usize = 64;
 pub struct Observers {
     tasks: JoinSet<()>,
     rx: mpsc::UnboundedReceiver<Entry>,
-    /// Latest state of each probe, for the progress display.
-    pub latest: Arc<Mutex<BTreeMap<String, String>>>,
+    /// Latest state of each probe, for the live view.
+    pub latest: Arc<Mutex<BTreeMap<String, Latest>>>,
 }
 
 impl Observers {
@@ -58,7 +59,11 @@ impl Observers {
                                 }
                                 _ => probe.name().to_string(),
                             };
-                            latest.lock().expect("latest lock").insert(key, o.summary());
+                            let seen = Latest {
+                                text: o.summary(),
+                                good: o.good(),
+                            };
+                            latest.lock().expect("latest lock").insert(key, seen);
                             let _ = tx.send(Entry {
                                 at,
                                 source: probe.name().to_string(),

@@ -167,20 +167,24 @@ impl Run<'_> {
         let Some(t0) = self.reached.t0 else {
             return Judged::default();
         };
-        let primary = self.env.region_name(Role::Primary);
-        let secondary = self.env.region_name(Role::Secondary);
-        let input = MeasureInput {
-            t0,
-            stable_for: self.scenario.stable_for,
-            primary: primary.clone(),
-            secondary: secondary.clone(),
-            resolution: self.resolutions(),
-        };
+        let input = self.measure_input(t0);
         let m = measure::measure(&self.timeline, &input);
+        let (primary, secondary) = (input.primary, input.secondary);
         Judged {
             verdict: verdict::judge(&self.scenario.objectives, &m),
             accuracy: accuracy::assess(&m, truth, &primary, &secondary, self.env.ttl()),
             phases: Some(m),
+        }
+    }
+
+    /// What measuring needs besides the timeline.
+    pub(super) fn measure_input(&self, t0: crate::clock::Offset) -> MeasureInput {
+        MeasureInput {
+            t0,
+            stable_for: self.scenario.stable_for,
+            primary: self.env.region_name(Role::Primary),
+            secondary: self.env.region_name(Role::Secondary),
+            resolution: self.resolutions(),
         }
     }
 

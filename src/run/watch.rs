@@ -2,6 +2,7 @@
 //! then settle (final read-backs before anything is reverted).
 
 use super::observe::Observers;
+use super::progress::{Frame, Moment};
 use super::{steady, Run, Stop};
 use crate::clock::Offset;
 use crate::plan::{Action, Plan, Step};
@@ -10,6 +11,13 @@ use crate::timeline::{Entry, What};
 use crate::words::Role;
 use std::sync::Arc;
 use std::time::Duration;
+
+/// The phases the live view shows, and when they were measured.
+#[derive(Default)]
+struct LivePhases {
+    at: Option<Offset>,
+    phases: Option<crate::measure::Measurements>,
+}
 
 /// How often the run looks at what the probes saw.
 const TICK: Duration = Duration::from_millis(100);
@@ -22,6 +30,13 @@ impl Run<'_> {
             env: self.env.clone(),
             clock: self.clock,
             run_id: self.id.clone(),
+        });
+        self.progress.set_frame(Frame {
+            scenario: self.scenario.name.clone(),
+            objectives: Some(self.scenario.objectives.clone()),
+            floors: plan.floors.clone(),
+            baseline: self.scenario.baseline,
+            timeout: self.scenario.timeout,
         });
         let mut observers = Observers::start(&self.scenario.probes, ctx.clone());
         let result = self.break_and_watch(&mut observers, plan).await;
@@ -60,8 +75,13 @@ impl Run<'_> {
                 ));
             }
             elapsed = self.clock.now().since(start);
-            let latest = observers.latest.lock().expect("latest lock").clone();
-            self.progress.update("baseline", elapsed, &latest);
+            let probes = observers.latest.lock().expect("latest lock").clone();
+            self.progress.update(&Moment {
+                stage: "baseline",
+                elapsed,
+                probes: &probes,
+                phases: None,
+            });
         }
         self.timeline.extend(observers.drain());
         self.baseline_holds(start)
@@ -96,6 +116,7 @@ impl Run<'_> {
         steps: &[Step],
     ) -> Result<(), Stop> {
         let mut followed = Followed::new(steps.len(), self.clock.now());
+        let mut shown = LivePhases::default();
         loop {
             if self.interrupt.sleep(TICK).await {
                 return Err(Stop::aborted("interrupted by a signal"));
@@ -110,13 +131,37 @@ impl Run<'_> {
             crate::crash::point("observing");
             self.follow(&mut followed, steps).await?;
             let now = self.clock.now();
-            let latest = observers.latest.lock().expect("latest lock").clone();
-            self.progress.update("observe", now.since(t0), &latest);
+            self.show(observers, &mut shown, t0, now);
             if self.recovered(t0, now) {
                 return Ok(());
             }
             self.limits(t0, now)?;
         }
+    }
+
+    /// Draws the live view; the phases are measured again at most once a
+    /// second, and only when the view is drawn.
+    fn show(&self, observers: &Observers, shown: &mut LivePhases, t0: Offset, now: Offset) {
+        if !self.progress.enabled() {
+            return;
+        }
+        if shown
+            .at
+            .is_none_or(|at| now.since(at) >= Duration::from_secs(1))
+        {
+            shown.phases = Some(crate::measure::measure(
+                &self.timeline,
+                &self.measure_input(t0),
+            ));
+            shown.at = Some(now);
+        }
+        let probes = observers.latest.lock().expect("latest lock").clone();
+        self.progress.update(&Moment {
+            stage: "observe",
+            elapsed: now.since(t0),
+            probes: &probes,
+            phases: shown.phases.as_ref(),
+        });
     }
 
     fn recovered(&self, t0: Offset, now: Offset) -> bool {

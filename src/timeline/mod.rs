@@ -108,6 +108,24 @@ pub enum Observation {
 }
 
 impl Observation {
+    /// Good (served, acked, healthy), bad (failed, unhealthy, in alarm) or
+    /// neither (a DNS answer, a read-back), for the live view's colour.
+    pub fn good(&self) -> Option<bool> {
+        match self {
+            Observation::Http { ok, .. } => Some(*ok),
+            Observation::HealthCheck { healthy, .. } => Some(*healthy),
+            Observation::CanaryWrite { acked, .. } => Some(*acked),
+            Observation::Dns { error, .. } => error.as_ref().map(|_| false),
+            Observation::Alarm { state, .. } => Some(state != "ALARM"),
+            Observation::TargetHealth {
+                healthy,
+                registered,
+                ..
+            } => Some(healthy == registered),
+            Observation::CanaryReadBack { .. } => None,
+        }
+    }
+
     /// The observation in a few words, for people.
     pub fn summary(&self) -> String {
         match self {
