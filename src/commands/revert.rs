@@ -13,15 +13,15 @@ fn pending_or_report(dir: &Path) -> Result<Vec<PendingRun>, ExitStatus> {
     match revert::pending_runs(dir) {
         Ok((pending, unreadable)) => {
             for line in unreadable {
-                eprintln!("gameday: {}", printable(&line));
+                crate::words::errln(format_args!("gameday: {}", printable(&line)));
             }
             Ok(pending)
         }
         Err(e) => {
-            eprintln!(
+            crate::words::errln(format_args!(
                 "gameday: {}: cannot read the run journals: {e}",
                 dir.display()
-            );
+            ));
             Err(ExitStatus::Invalid)
         }
     }
@@ -39,14 +39,20 @@ pub fn status(dir: &Path, json: bool) -> ExitStatus {
         return ExitStatus::Ok;
     }
     if pending.is_empty() {
-        println!("no run under {} has pending undos", dir.display());
+        crate::words::outln(format_args!(
+            "no run under {} has pending undos",
+            dir.display()
+        ));
         return ExitStatus::Ok;
     }
     for run in &pending {
-        print!("{}", printable_status(run));
+        crate::words::out(format_args!("{}", printable_status(run)));
     }
     if pending.iter().any(|r| !r.live) {
-        println!("finish them with: gameday revert {}", dir.display());
+        crate::words::outln(format_args!(
+            "finish them with: gameday revert {}",
+            dir.display()
+        ));
     }
     ExitStatus::Ok
 }
@@ -104,7 +110,7 @@ fn printable_status(run: &PendingRun) -> String {
 /// from the deny ACLs (the journal may be lost); 0 when all were restored.
 pub fn sweep(regions: &[String], account: &str, profile: Option<&str>, yes: bool) -> ExitStatus {
     if let Err(why) = sweep_arguments(regions, account) {
-        eprintln!("gameday: {why}");
+        crate::words::errln(format_args!("gameday: {why}"));
         return ExitStatus::Invalid;
     }
     let rt = match runtime() {
@@ -127,23 +133,26 @@ pub fn sweep(regions: &[String], account: &str, profile: Option<&str>, yes: bool
         Err((swept, why)) => (swept, Some(why)),
     };
     for r in &swept.restored {
-        println!("restored: {}", printable(r));
+        crate::words::outln(format_args!("restored: {}", printable(r)));
     }
     for r in &swept.refused {
-        eprintln!("gameday: not restored: {}", printable(r));
+        crate::words::errln(format_args!("gameday: not restored: {}", printable(r)));
     }
     if let Some(why) = stopped {
-        eprintln!("gameday: sweep incomplete: {}", printable(&why));
+        crate::words::errln(format_args!(
+            "gameday: sweep incomplete: {}",
+            printable(&why)
+        ));
         return ExitStatus::RevertIncomplete;
     }
     if !swept.refused.is_empty() {
         return ExitStatus::RevertIncomplete;
     }
     if swept.restored.is_empty() {
-        println!(
+        crate::words::outln(format_args!(
             "nothing to sweep: no gameday deny ACL in {}",
             regions.join(", ")
-        );
+        ));
     }
     ExitStatus::Ok
 }
@@ -178,10 +187,10 @@ pub fn revert(dir: &Path, opts: &RevertOptions, yes: bool) -> ExitStatus {
         Err(code) => return code,
     };
     if pending.is_empty() {
-        println!(
+        crate::words::outln(format_args!(
             "nothing to revert: no run under {} has pending undos",
             dir.display()
-        );
+        ));
         return ExitStatus::Ok;
     }
     let rt = match runtime() {
@@ -191,7 +200,7 @@ pub fn revert(dir: &Path, opts: &RevertOptions, yes: bool) -> ExitStatus {
     let mut incomplete = false;
     for run in &pending {
         if run.live && !opts.force {
-            println!("{}", live_run_skipped(run));
+            crate::words::outln(format_args!("{}", live_run_skipped(run)));
             continue;
         }
         let confirm = |account: &str| {
@@ -201,18 +210,18 @@ pub fn revert(dir: &Path, opts: &RevertOptions, yes: bool) -> ExitStatus {
         let finished = rt.block_on(revert::finish(run, opts, confirm));
         let id = printable(&run.run_id);
         if finished.failures.is_empty() {
-            println!("{id}: restored");
+            crate::words::outln(format_args!("{id}: restored"));
         }
         for r in &finished.restored {
-            println!("  {}", printable(r));
+            crate::words::outln(format_args!("  {}", printable(r)));
         }
         if !finished.failures.is_empty() {
             incomplete = true;
-            eprintln!(
+            crate::words::errln(format_args!(
                 "gameday: {id}: revert incomplete: {}; journal {}",
                 printable(&finished.failures.join("; ")),
                 run.journal.display()
-            );
+            ));
         }
     }
     if incomplete {

@@ -48,7 +48,7 @@ pub fn run(
     super::declare_runner_not_on_aws(&mut scenario, flags.runner_not_on_aws);
     let sinks = sinks(&scenario, &flags);
     if let Err(e) = sinks.params.check() {
-        eprintln!("gameday: --pushgateway: {}", e.1);
+        crate::words::errln(format_args!("gameday: --pushgateway: {}", e.1));
         return ExitStatus::Invalid;
     }
     let opts = RunOptions {
@@ -64,7 +64,7 @@ pub fn run(
             print_outcome(&result);
             append_step_summary(&result.report);
             for warning in rt.block_on(crate::publish::publish(&result.report, &sinks)) {
-                eprintln!("{warning}");
+                crate::words::errln(format_args!("{warning}"));
             }
             match &result.unwritten {
                 Some(e) => report_missing(&result, e),
@@ -72,7 +72,7 @@ pub fn run(
             }
         }
         Err(e) => {
-            eprintln!("gameday: {e:#}");
+            crate::words::errln(format_args!("gameday: {e:#}"));
             ExitStatus::Invalid
         }
     }
@@ -81,23 +81,33 @@ pub fn run(
 /// The verdict, the revert and where the report is, on stdout.
 fn print_outcome(result: &crate::run::RunResult) {
     let r = &result.report;
-    print!("{}", Terminal.render(r));
-    println!("{}: {}", r.scenario.name, outcome_phrase(r.outcome));
+    crate::words::out(format_args!("{}", Terminal.render(r)));
+    crate::words::outln(format_args!(
+        "{}: {}",
+        r.scenario.name,
+        outcome_phrase(r.outcome)
+    ));
     if let Some(reason) = &r.reason {
-        println!("reason: {reason}");
+        crate::words::outln(format_args!("reason: {reason}"));
     }
     if !r.revert.complete {
-        println!("REVERT INCOMPLETE: {}", r.revert.differences.join("; "));
+        crate::words::outln(format_args!(
+            "REVERT INCOMPLETE: {}",
+            r.revert.differences.join("; ")
+        ));
         if !r.revert.owed.is_empty() {
-            println!("still owed: {}", r.revert.owed.join("; "));
+            crate::words::outln(format_args!("still owed: {}", r.revert.owed.join("; ")));
         }
-        println!("journal: {}", r.revert.journal.display());
+        crate::words::outln(format_args!("journal: {}", r.revert.journal.display()));
         if let Some(cmd) = &r.revert.finish_with {
-            println!("finish it with: {cmd}");
+            crate::words::outln(format_args!("finish it with: {cmd}"));
         }
     }
     if result.unwritten.is_none() {
-        println!("report: {}", result.dir.join("report.md").display());
+        crate::words::outln(format_args!(
+            "report: {}",
+            result.dir.join("report.md").display()
+        ));
     }
 }
 
@@ -105,12 +115,12 @@ fn print_outcome(result: &crate::run::RunResult) {
 /// when the revert is incomplete too (that needs a person first).
 fn report_missing(result: &crate::run::RunResult, e: &crate::report::WriteError) -> ExitStatus {
     let r = &result.report;
-    eprintln!(
+    crate::words::errln(format_args!(
         "gameday: {e}; the run's files in {} are missing. The verdict above stands{}; the journal {} records every change and undo. Free space there before the next run",
         result.dir.display(),
         if r.revert.complete { " and everything was put back" } else { "" },
         r.revert.journal.display()
-    );
+    ));
     match r.outcome.exit_status() {
         ExitStatus::RevertIncomplete => ExitStatus::RevertIncomplete,
         _ => ExitStatus::ReportMissing,
@@ -148,9 +158,9 @@ fn append_step_summary(r: &crate::report::Report) {
         .open(&path)
         .and_then(|mut f| std::io::Write::write_all(&mut f, md.as_bytes()));
     if let Err(e) = written {
-        eprintln!(
+        crate::words::errln(format_args!(
             "gameday: cannot append to GITHUB_STEP_SUMMARY {}: {e}",
             std::path::Path::new(&path).display()
-        );
+        ));
     }
 }

@@ -19,10 +19,10 @@ impl Interrupt {
             loop {
                 signals.next().await;
                 if *tx.borrow() {
-                    eprintln!(
+                    crate::words::errln(format_args!(
                         "gameday: the revert is still running and will not be skipped; journal: {}",
                         journal.display()
-                    );
+                    ));
                 }
                 let _ = tx.send(true);
             }

@@ -103,7 +103,7 @@ impl Progress {
         if self.enabled {
             self.bar.println(line);
         } else {
-            eprintln!("{line}");
+            crate::words::errln(format_args!("{line}"));
         }
     }
 
