@@ -11,6 +11,20 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// Every subcommand, as users type them.
+const SUBCOMMANDS: [&str; 10] = [
+    "validate",
+    "plan",
+    "run",
+    "report",
+    "history",
+    "revert",
+    "status",
+    "lab",
+    "completions",
+    "man",
+];
+
 /// `gameday completions <shell>` written to a file.
 fn completion_script(shell: &str, dir: &Path) -> PathBuf {
     let out = gameday().args(["completions", shell]).output().unwrap();
@@ -63,18 +77,7 @@ fn bash_completes_subcommands_flags_and_values() {
     let dir = scratch("completions-bash");
     let script = completion_script("bash", &dir);
     let subcommands = bash_completes(&script, "gameday ");
-    for want in [
-        "validate",
-        "plan",
-        "run",
-        "report",
-        "history",
-        "revert",
-        "status",
-        "lab",
-        "completions",
-        "man",
-    ] {
+    for want in SUBCOMMANDS {
         assert!(
             subcommands.iter().any(|s| s == want),
             "{want}: {subcommands:?}"
@@ -203,18 +206,7 @@ fn the_man_page_renders_and_names_every_subcommand() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
     assert_eq!(std::fs::read_to_string(&bystander).unwrap(), "untouched");
-    for sub in [
-        "validate",
-        "plan",
-        "run",
-        "report",
-        "history",
-        "revert",
-        "status",
-        "lab",
-        "completions",
-        "man",
-    ] {
+    for sub in SUBCOMMANDS {
         assert!(text.contains(&format!("gameday-{sub}(1)")), "{sub}: {text}");
         let file = pages.join(format!("gameday-{sub}.1"));
         let meta = std::fs::symlink_metadata(&file).unwrap();

@@ -60,9 +60,14 @@ fn start(run: &str, scope: serde_json::Value, age_days: i64) -> serde_json::Valu
 }
 
 fn stop_start(region: &str) -> (serde_json::Value, serde_json::Value) {
+    stop_start_of(region, "i-0prod")
+}
+
+/// Stopping `instance` and its undo, as a journal records them.
+fn stop_start_of(region: &str, instance: &str) -> (serde_json::Value, serde_json::Value) {
     (
-        json!({"target": "aws", "call": "stop-instances", "region": region, "instance_ids": ["i-0prod"]}),
-        json!({"target": "aws", "call": "start-instances", "region": region, "instance_ids": ["i-0prod"]}),
+        json!({"target": "aws", "call": "stop-instances", "region": region, "instance_ids": [instance]}),
+        json!({"target": "aws", "call": "start-instances", "region": region, "instance_ids": [instance]}),
     )
 }
 
@@ -335,10 +340,7 @@ fn status_escapes_what_a_journal_says() {
         &case.reports,
         "esc",
         start("esc\u{1b}[31m", scope(&["us-east-1"]), 0),
-        &[(
-            json!({"target": "aws", "call": "stop-instances", "region": "us-east-1", "instance_ids": [sneaky]}),
-            json!({"target": "aws", "call": "start-instances", "region": "us-east-1", "instance_ids": [sneaky]}),
-        )],
+        &[stop_start_of("us-east-1", sneaky)],
     );
     let out = case
         .fake
@@ -372,10 +374,7 @@ fn status_json_lists_each_owed_undo_and_escapes_what_a_journal_says() {
         &case.reports,
         "old",
         start("old", scope(&["us-east-1"]), 9),
-        &[(
-            json!({"target": "aws", "call": "stop-instances", "region": "us-east-1", "instance_ids": [sneaky]}),
-            json!({"target": "aws", "call": "start-instances", "region": "us-east-1", "instance_ids": [sneaky]}),
-        )],
+        &[stop_start_of("us-east-1", sneaky)],
     );
     let out = case
         .fake
