@@ -90,9 +90,14 @@ impl Case {
     }
 
     fn revert(&self, extra: &[&str]) -> std::process::Output {
+        self.gameday("revert", extra)
+    }
+
+    /// `gameday <command> <reports> <extra>` against the fake endpoint.
+    fn gameday(&self, command: &str, extra: &[&str]) -> std::process::Output {
         self.fake
             .gameday(&self.config)
-            .arg("revert")
+            .arg(command)
             .arg(&self.reports)
             .args(extra)
             .output()
@@ -342,13 +347,7 @@ fn status_escapes_what_a_journal_says() {
         start("esc\u{1b}[31m", scope(&["us-east-1"]), 0),
         &[stop_start_of("us-east-1", sneaky)],
     );
-    let out = case
-        .fake
-        .gameday(&case.config)
-        .arg("status")
-        .arg(&case.reports)
-        .output()
-        .unwrap();
+    let out = case.gameday("status", &[]);
     assert_eq!(out.status.code(), Some(0), "{}", common::explain(&out));
     assert!(
         !out.stdout.contains(&0x1b),
@@ -376,13 +375,7 @@ fn status_json_lists_each_owed_undo_and_escapes_what_a_journal_says() {
         start("old", scope(&["us-east-1"]), 9),
         &[stop_start_of("us-east-1", sneaky)],
     );
-    let out = case
-        .fake
-        .gameday(&case.config)
-        .args(["status", "--json"])
-        .arg(&case.reports)
-        .output()
-        .unwrap();
+    let out = case.gameday("status", &["--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", common::explain(&out));
     assert!(
         !out.stdout.contains(&0x1b),
