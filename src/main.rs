@@ -84,68 +84,12 @@ enum Command {
     #[command(
         after_help = "Examples:\n  gameday plan scenarios/fail-primary-database.toml\n  gameday plan scenarios/aws/kill-primary-targets.toml --profile staging"
     )]
-    Plan {
-        /// Scenario file.
-        scenario: PathBuf,
-        #[command(flatten)]
-        attach: Attach,
-        /// Fail (exit 2) when an objective is below the floor its configuration allows.
-        #[arg(long)]
-        strict: bool,
-        /// AWS named profile for credentials (over the scenario's `profile`).
-        #[arg(long, value_name = "NAME")]
-        profile: Option<String>,
-        /// Declare that this runner is not on AWS (when instance metadata cannot say).
-        #[arg(long)]
-        runner_not_on_aws: bool,
-        /// Print one JSON document (schema gameday.plan, docs/cli.md) instead of text.
-        #[arg(long)]
-        json: bool,
-    },
+    Plan(PlanArgs),
     /// Run a game day: baseline, fault, observe, revert, measure, judge, report.
     #[command(
         after_help = "Examples:\n  gameday run scenarios/kill-primary-targets.toml\n  gameday run scenarios/primary-region-outage.toml --reports /tmp/reports"
     )]
-    Run {
-        /// Scenario file.
-        scenario: PathBuf,
-        #[command(flatten)]
-        attach: Attach,
-        /// Folder for run reports.
-        #[arg(long, value_name = "DIR", default_value = "reports")]
-        reports: PathBuf,
-        /// Do not draw the live display.
-        #[arg(long)]
-        no_progress: bool,
-        /// Consent to change a non-lab target without a typed confirmation (required
-        /// without a terminal); the embedded lab never asks.
-        #[arg(long)]
-        yes: bool,
-        /// Run outside the scenario's allowed windows or on a blocked date, as a
-        /// deliberate exception that the report records.
-        #[arg(long)]
-        ignore_window: bool,
-        /// AWS named profile for credentials (over the scenario's `profile`).
-        #[arg(long, value_name = "NAME")]
-        profile: Option<String>,
-        /// Declare that this runner is not on AWS (when instance metadata cannot
-        /// say which subnet it is in, sever-az needs this).
-        #[arg(long)]
-        runner_not_on_aws: bool,
-        /// Also write the run's figures as OpenMetrics text to FILE (replaced
-        /// atomically, for node_exporter's textfile collector). A failure is a
-        /// warning; the exit code stays the verdict's.
-        #[arg(long, value_name = "FILE")]
-        metrics_file: Option<PathBuf>,
-        /// Also publish the run's figures to this Pushgateway (HTTP PUT of the
-        /// OpenMetrics text, grouped by job, scenario and environment).
-        #[arg(long, value_name = "URL")]
-        pushgateway: Option<String>,
-        /// Also publish the run's figures to: cloudwatch (PutMetricData,
-        /// namespace Gameday). Over the scenario's [metrics] table.
-        #[arg(long, value_name = "SINK", value_parser = ["cloudwatch"])]
-        metrics: Vec<String>,
-    },
+    Run(RunArgs),
     /// Re-render a saved run: table, md, html, junit, json or metrics (OpenMetrics).
     #[command(
         after_help = "Example:\n  gameday report reports/<run-id>/report.json --format html > timeline.html"
@@ -239,29 +183,97 @@ enum Command {
     #[command(
         after_help = "Example:\n  gameday lab --control-port 7070 --dns-port 5353\n  dig @127.0.0.1 -p 5353 app.lab.gameday.test"
     )]
-    Lab {
-        /// Take the [lab] parameters from this scenario.
-        #[arg(long, value_name = "SCENARIO")]
-        params: Option<PathBuf>,
-        /// UDP port for the DNS server (default: any free port).
-        #[arg(long)]
-        dns_port: Option<u16>,
-        /// TCP port for the control API (default: any free port).
-        #[arg(long)]
-        control_port: Option<u16>,
-        /// Bind only 127.0.0.1 (distinct ports per region), as on a stock macOS.
-        #[arg(long)]
-        single_address: bool,
-        /// Each region's public address, PRIMARY,SECONDARY (IPv4 addresses of
-        /// this host): the endpoints and databases listen there and DNS
-        /// answers them, for customers on another host or network namespace.
-        /// The control API stays on 127.0.0.1.
-        #[arg(long, value_name = "PRIMARY,SECONDARY", value_parser = parse_public_addresses)]
-        public_addresses: Option<[std::net::Ipv4Addr; 2]>,
-        /// Address the DNS server listens on (default 127.0.0.1).
-        #[arg(long, value_name = "IP")]
-        dns_address: Option<std::net::IpAddr>,
-    },
+    Lab(LabArgs),
+}
+
+/// The arguments of `gameday plan`.
+#[derive(clap::Args)]
+struct PlanArgs {
+    /// Scenario file.
+    scenario: PathBuf,
+    #[command(flatten)]
+    attach: Attach,
+    /// Fail (exit 2) when an objective is below the floor its configuration allows.
+    #[arg(long)]
+    strict: bool,
+    /// AWS named profile for credentials (over the scenario's `profile`).
+    #[arg(long, value_name = "NAME")]
+    profile: Option<String>,
+    /// Declare that this runner is not on AWS (when instance metadata cannot say).
+    #[arg(long)]
+    runner_not_on_aws: bool,
+    /// Print one JSON document (schema gameday.plan, docs/cli.md) instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// The arguments of `gameday run`.
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Scenario file.
+    scenario: PathBuf,
+    #[command(flatten)]
+    attach: Attach,
+    /// Folder for run reports.
+    #[arg(long, value_name = "DIR", default_value = "reports")]
+    reports: PathBuf,
+    /// Do not draw the live display.
+    #[arg(long)]
+    no_progress: bool,
+    /// Consent to change a non-lab target without a typed confirmation (required
+    /// without a terminal); the embedded lab never asks.
+    #[arg(long)]
+    yes: bool,
+    /// Run outside the scenario's allowed windows or on a blocked date, as a
+    /// deliberate exception that the report records.
+    #[arg(long)]
+    ignore_window: bool,
+    /// AWS named profile for credentials (over the scenario's `profile`).
+    #[arg(long, value_name = "NAME")]
+    profile: Option<String>,
+    /// Declare that this runner is not on AWS (when instance metadata cannot
+    /// say which subnet it is in, sever-az needs this).
+    #[arg(long)]
+    runner_not_on_aws: bool,
+    /// Also write the run's figures as OpenMetrics text to FILE (replaced
+    /// atomically, for node_exporter's textfile collector). A failure is a
+    /// warning; the exit code stays the verdict's.
+    #[arg(long, value_name = "FILE")]
+    metrics_file: Option<PathBuf>,
+    /// Also publish the run's figures to this Pushgateway (HTTP PUT of the
+    /// OpenMetrics text, grouped by job, scenario and environment).
+    #[arg(long, value_name = "URL")]
+    pushgateway: Option<String>,
+    /// Also publish the run's figures to: cloudwatch (PutMetricData,
+    /// namespace Gameday). Over the scenario's [metrics] table.
+    #[arg(long, value_name = "SINK", value_parser = ["cloudwatch"])]
+    metrics: Vec<String>,
+}
+
+/// The arguments of `gameday lab`.
+#[derive(clap::Args)]
+struct LabArgs {
+    /// Take the [lab] parameters from this scenario.
+    #[arg(long, value_name = "SCENARIO")]
+    params: Option<PathBuf>,
+    /// UDP port for the DNS server (default: any free port).
+    #[arg(long)]
+    dns_port: Option<u16>,
+    /// TCP port for the control API (default: any free port).
+    #[arg(long)]
+    control_port: Option<u16>,
+    /// Bind only 127.0.0.1 (distinct ports per region), as on a stock macOS.
+    #[arg(long)]
+    single_address: bool,
+    /// Each region's public address, PRIMARY,SECONDARY (IPv4 addresses of
+    /// this host): the endpoints and databases listen there and DNS
+    /// answers them, for customers on another host or network namespace.
+    /// The control API stays on 127.0.0.1.
+    #[arg(long, value_name = "PRIMARY,SECONDARY", value_parser = parse_public_addresses)]
+    public_addresses: Option<[std::net::Ipv4Addr; 2]>,
+    /// Address the DNS server listens on (default 127.0.0.1).
+    #[arg(long, value_name = "IP")]
+    dns_address: Option<std::net::IpAddr>,
 }
 
 /// `--public-addresses 10.0.1.10,10.0.2.10`: two different IPv4 addresses.
@@ -310,7 +322,7 @@ impl Command {
     fn only_prints(&self) -> bool {
         !matches!(
             self,
-            Command::Run { .. } | Command::Revert { .. } | Command::Lab { .. }
+            Command::Run(_) | Command::Revert { .. } | Command::Lab(_)
         )
     }
 }
@@ -380,74 +392,67 @@ fn dispatch(command: Command) -> ExitStatus {
             strict,
             json,
         } => commands::validate::validate(&scenarios, strict, json),
-        Command::Plan {
-            scenario,
-            attach,
-            strict,
-            profile,
-            runner_not_on_aws,
-            json,
-        } => match attach.client() {
+        Command::Plan(args) => args.dispatch(),
+        Command::Run(args) => args.dispatch(),
+        Command::Lab(args) => args.dispatch(),
+    }
+}
+
+impl PlanArgs {
+    fn dispatch(self) -> ExitStatus {
+        match self.attach.client() {
             Ok(attach) => commands::plan::plan(
-                &scenario,
+                &self.scenario,
                 attach,
                 commands::plan::Flags {
-                    profile: profile.as_deref(),
-                    strict,
-                    runner_not_on_aws,
-                    json,
+                    profile: self.profile.as_deref(),
+                    strict: self.strict,
+                    runner_not_on_aws: self.runner_not_on_aws,
+                    json: self.json,
                 },
             ),
             Err(code) => code,
-        },
-        Command::Run {
-            scenario,
+        }
+    }
+}
+
+impl RunArgs {
+    fn dispatch(self) -> ExitStatus {
+        let attach = match self.attach.client() {
+            Ok(attach) => attach,
+            Err(code) => return code,
+        };
+        commands::run::run(
+            &self.scenario,
             attach,
-            reports,
-            no_progress,
-            yes,
-            ignore_window,
-            profile,
-            runner_not_on_aws,
-            metrics_file,
-            pushgateway,
-            metrics,
-        } => match attach.client() {
-            Ok(attach) => commands::run::run(
-                &scenario,
-                attach,
-                reports,
-                commands::run::Flags {
-                    no_progress,
-                    consent: yes,
-                    ignore_window,
-                    profile,
-                    runner_not_on_aws,
-                    metrics: commands::run::MetricsFlags {
-                        file: metrics_file,
-                        pushgateway,
-                        cloudwatch: metrics.iter().any(|m| m == "cloudwatch"),
-                    },
+            self.reports,
+            commands::run::Flags {
+                no_progress: self.no_progress,
+                consent: self.yes,
+                ignore_window: self.ignore_window,
+                profile: self.profile,
+                runner_not_on_aws: self.runner_not_on_aws,
+                metrics: commands::run::MetricsFlags {
+                    file: self.metrics_file,
+                    pushgateway: self.pushgateway,
+                    cloudwatch: self.metrics.iter().any(|m| m == "cloudwatch"),
                 },
-            ),
-            Err(code) => code,
-        },
-        Command::Lab {
-            params,
-            dns_port,
-            control_port,
-            single_address,
-            public_addresses,
-            dns_address,
-        } => commands::lab::lab(
-            params.as_deref(),
-            LabPorts {
-                dns: dns_port,
-                control: control_port,
-                single_address,
-                public: public_addresses,
-                dns_ip: dns_address,
             },
-        ),
+        )
+    }
+}
+
+impl LabArgs {
+    fn dispatch(self) -> ExitStatus {
+        commands::lab::lab(
+            self.params.as_deref(),
+            LabPorts {
+                dns: self.dns_port,
+                control: self.control_port,
+                single_address: self.single_address,
+                public: self.public_addresses,
+                dns_ip: self.dns_address,
+            },
+        )
     }
 }
