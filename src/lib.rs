@@ -11,6 +11,7 @@ pub mod aws;
 pub mod clock;
 pub mod commands;
 pub mod crash;
+pub mod discover;
 pub mod environment;
 pub mod fault;
 pub mod files;

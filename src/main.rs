@@ -162,6 +162,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Read an AWS account (read-only) and write one scenario per game day it can run.
+    #[command(
+        after_help = "Examples:\n  gameday discover --zone Z0123456789EXAMPLE --record app.example.com --profile staging\n  gameday discover --zone Z0123 --record app.example.com --regions us-east-1,us-west-2 --out scenarios/aws/ --json"
+    )]
+    Discover(DiscoverArgs),
     /// Print a shell completion script for bash, zsh or fish.
     #[command(
         after_help = "Examples:\n  gameday completions bash > ~/.local/share/bash-completion/completions/gameday\n  gameday completions zsh > \"${fpath[1]}/_gameday\"\n  gameday completions fish > ~/.config/fish/completions/gameday.fish"
@@ -274,6 +279,72 @@ struct LabArgs {
     /// Address the DNS server listens on (default 127.0.0.1).
     #[arg(long, value_name = "IP")]
     dns_address: Option<std::net::IpAddr>,
+}
+
+/// The arguments of `gameday discover`.
+#[derive(clap::Args)]
+struct DiscoverArgs {
+    /// The Route 53 hosted zone id that holds the failover records.
+    #[arg(long, value_name = "ZONE_ID")]
+    zone: String,
+    /// The failover record customers resolve, e.g. app.example.com.
+    #[arg(long, value_name = "NAME")]
+    record: String,
+    /// AWS named profile for credentials.
+    #[arg(long, value_name = "NAME")]
+    profile: Option<String>,
+    /// The database to fail: a global cluster, Aurora cluster or Multi-AZ
+    /// instance id (when several are found).
+    #[arg(long, value_name = "ID")]
+    database: Option<String>,
+    /// PRIMARY,SECONDARY regions, when the records do not say (plain A records).
+    #[arg(long, value_name = "PRIMARY,SECONDARY", value_parser = parse_regions)]
+    regions: Option<[String; 2]>,
+    /// Folder for the scenarios.
+    #[arg(long, value_name = "DIR", default_value = "scenarios/aws")]
+    out: PathBuf,
+    /// Overwrite scenario files that already exist.
+    #[arg(long)]
+    force: bool,
+    /// Print one JSON document (schema gameday.discover, docs/discover.md) instead of the summary.
+    #[arg(long)]
+    json: bool,
+}
+
+impl DiscoverArgs {
+    fn dispatch(self) -> ExitStatus {
+        commands::discover::discover(commands::discover::Flags {
+            ask: gameday::aws::inventory::Ask {
+                zone: self.zone,
+                record: self.record,
+                database: self.database,
+                regions: self.regions,
+            },
+            profile: self.profile,
+            out: self.out,
+            force: self.force,
+            json: self.json,
+        })
+    }
+}
+
+/// `--regions us-east-1,us-west-2`: two different region names.
+fn parse_regions(text: &str) -> Result<[String; 2], String> {
+    let Some((p, s)) = text.split_once(',') else {
+        return Err("give two regions, PRIMARY,SECONDARY (e.g. us-east-1,us-west-2)".into());
+    };
+    let (p, s) = (p.trim(), s.trim());
+    for r in [p, s] {
+        if !gameday::aws::params::is_region(r) {
+            return Err(format!(
+                "{r:?} is not an AWS region name; write it like us-east-1"
+            ));
+        }
+    }
+    if p == s {
+        return Err("the two regions are the same; a failover needs two".into());
+    }
+    Ok([p.to_string(), s.to_string()])
 }
 
 /// `--public-addresses 10.0.1.10,10.0.2.10`: two different IPv4 addresses.
@@ -395,6 +466,7 @@ fn dispatch(command: Command) -> ExitStatus {
         Command::Plan(args) => args.dispatch(),
         Command::Run(args) => args.dispatch(),
         Command::Lab(args) => args.dispatch(),
+        Command::Discover(args) => args.dispatch(),
     }
 }
 

@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Every subcommand, as users type them.
-const SUBCOMMANDS: [&str; 10] = [
+const SUBCOMMANDS: [&str; 11] = [
+    "discover",
     "validate",
     "plan",
     "run",
@@ -154,8 +155,8 @@ fn zsh_loads_the_completion_function() {
     let said = String::from_utf8_lossy(&out.stdout);
     let mut lines = said.lines();
     assert_eq!(lines.next(), Some("_gameday"), "{said}");
-    // --json on validate, plan and status.
-    assert_eq!(lines.next(), Some("3"), "{said}");
+    // --json on validate, plan, status and discover.
+    assert_eq!(lines.next(), Some("4"), "{said}");
 }
 
 /// A man page as man(1) renders it at 80 columns.

@@ -35,6 +35,21 @@ pub struct FailoverRecord {
     pub health_check_id: Option<String>,
 }
 
+impl FailoverRecord {
+    /// What the record points at, in words: `alias X` or `A 1.2.3.4`.
+    pub fn target_words(&self) -> String {
+        match &self.alias {
+            Some(a) => format!("{} alias {}", self.failover, a.dns_name),
+            None => format!(
+                "{} {} {}",
+                self.failover,
+                self.record_type,
+                self.values.join(", ")
+            ),
+        }
+    }
+}
+
 /// A Route 53 health check's configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HealthCheckConfig {
@@ -211,7 +226,7 @@ impl AwsEnv {
     }
 }
 
-async fn failover_records(
+pub(crate) async fn failover_records(
     route53: &aws_sdk_route53::Client,
     zone_id: &str,
     host: &str,
@@ -256,7 +271,7 @@ async fn failover_records(
         .collect())
 }
 
-async fn health_check(
+pub(crate) async fn health_check(
     route53: &aws_sdk_route53::Client,
     id: &str,
 ) -> Result<HealthCheckConfig, String> {
@@ -289,7 +304,7 @@ async fn health_check(
     })
 }
 
-async fn target_groups_behind(
+pub(crate) async fn target_groups_behind(
     clients: &AwsClients,
     region: &str,
     aliased: &[String],

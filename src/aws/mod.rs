@@ -16,6 +16,7 @@ pub mod endpoint;
 pub mod error;
 pub mod guard;
 pub mod health;
+pub mod inventory;
 pub mod params;
 pub mod resolve;
 pub mod sweep;

@@ -1,5 +1,6 @@
 //! What each subcommand does. `main.rs` only parses the command line and calls these.
 
+pub mod discover;
 pub mod history;
 pub mod json;
 pub mod lab;
