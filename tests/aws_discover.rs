@@ -431,6 +431,43 @@ fn an_aurora_global_database_gives_a_switchover_without_data_loss() {
             .db_cluster_arn()
             .unwrap()
             .to_string();
+        // And an FIS template that cuts the primary's subnets off: a region outage.
+        aws.region(PRIMARY)
+            .fis
+            .create_experiment_template()
+            .client_token("outage")
+            .description("cut the primary region off")
+            .role_arn(format!("arn:aws:iam::{ACCOUNT}:role/fis"))
+            .stop_conditions(
+                aws_sdk_fis::types::CreateExperimentTemplateStopConditionInput::builder()
+                    .source("none")
+                    .build()
+                    .unwrap(),
+            )
+            .targets(
+                "subnets",
+                aws_sdk_fis::types::CreateExperimentTemplateTargetInput::builder()
+                    .resource_type("aws:ec2:subnet")
+                    .selection_mode("ALL")
+                    .set_resource_arns(Some(vec![format!(
+                        "arn:aws:ec2:{PRIMARY}:{ACCOUNT}:subnet/{}",
+                        stage.subnet_a
+                    )]))
+                    .build()
+                    .unwrap(),
+            )
+            .actions(
+                "cut",
+                aws_sdk_fis::types::CreateExperimentTemplateActionInput::builder()
+                    .action_id("aws:network:disrupt-connectivity")
+                    .targets("Subnets", "subnets")
+                    .parameters("duration", "PT5M")
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
         (stage, target)
     });
     let dir = scratch("discover-global");
@@ -444,6 +481,12 @@ fn an_aurora_global_database_gives_a_switchover_without_data_loss() {
             "global_cluster = \"orders-global\"\nmode = \"global-switchover\"\ntarget_cluster = \"{target}\""
         )),
         "{text}"
+    );
+    let outage = std::fs::read_to_string(dir.join("primary-region-outage.toml")).unwrap();
+    assert!(outage.contains("kind = \"fis-experiment\""), "{outage}");
+    assert!(
+        !outage.contains(&stage.fis_template),
+        "the stop-instances template is no outage"
     );
     round_trip(moto, &dir);
 }
