@@ -157,71 +157,47 @@ fn round_trip(moto: &Moto, dir: &Path) {
 }
 
 /// Replaces the SECONDARY record by one without a health check (or both by
-/// plain A records when `addresses` is given).
+/// plain A records with `addresses`, TTL 60).
 async fn reshape(aws: &gameday::aws::AwsClients, stage: &Stage, addresses: Option<[&str; 2]>) {
-    use aws_sdk_route53::types::{
-        AliasTarget, Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet,
-        ResourceRecordSetFailover, RrType,
-    };
-    let r53 = aws.route53();
-    let existing = r53
-        .list_resource_record_sets()
-        .hosted_zone_id(&stage.zone)
-        .send()
-        .await
-        .unwrap();
-    let mut batch = ChangeBatch::builder();
-    for r in existing.resource_record_sets() {
-        let Some(failover) = r.failover() else {
-            continue;
-        };
+    use aws_sdk_route53::types::{AliasTarget, ResourceRecord, ResourceRecordSet, RrType};
+    common::moto::rewrite_failover_records(aws, &stage.zone, |r| {
+        let failover = r.failover().unwrap();
         let secondary = failover.as_str() == "SECONDARY";
-        let mut set = ResourceRecordSet::builder()
+        let set = ResourceRecordSet::builder()
             .name(r.name())
             .r#type(RrType::A)
             .set_identifier(r.set_identifier().unwrap())
-            .failover(ResourceRecordSetFailover::from(failover.as_str()));
-        match addresses {
-            Some(ips) => {
-                set = set
-                    .ttl(60)
-                    .resource_records(
-                        ResourceRecord::builder()
-                            .value(ips[usize::from(secondary)])
-                            .build()
-                            .unwrap(),
-                    )
-                    .set_health_check_id(r.health_check_id().map(str::to_string));
-            }
+            .failover(failover.clone());
+        let set = match addresses {
+            Some(ips) => set
+                .ttl(60)
+                .resource_records(
+                    ResourceRecord::builder()
+                        .value(ips[usize::from(secondary)])
+                        .build()
+                        .unwrap(),
+                )
+                .set_health_check_id(r.health_check_id().map(str::to_string)),
             None => {
                 let alias = r.alias_target().unwrap();
-                set = set.alias_target(
+                set.alias_target(
                     AliasTarget::builder()
                         .hosted_zone_id(alias.hosted_zone_id())
                         .dns_name(alias.dns_name())
                         .evaluate_target_health(true)
                         .build()
                         .unwrap(),
-                );
-                if !secondary {
-                    set = set.set_health_check_id(r.health_check_id().map(str::to_string));
-                }
+                )
+                .set_health_check_id(
+                    r.health_check_id()
+                        .filter(|_| !secondary)
+                        .map(str::to_string),
+                )
             }
-        }
-        batch = batch.changes(
-            Change::builder()
-                .action(ChangeAction::Upsert)
-                .resource_record_set(set.build().unwrap())
-                .build()
-                .unwrap(),
-        );
-    }
-    r53.change_resource_record_sets()
-        .hosted_zone_id(&stage.zone)
-        .change_batch(batch.build().unwrap())
-        .send()
-        .await
-        .unwrap();
+        };
+        set.build().unwrap()
+    })
+    .await;
 }
 
 #[test]
@@ -397,40 +373,7 @@ fn an_aurora_global_database_gives_a_switchover_without_data_loss() {
     let (stage, target) = common::rt().block_on(async {
         let aws = moto.clients().await;
         let stage = Stage::build(&aws, Records::Alias).await;
-        let primary = aws.region(PRIMARY).rds;
-        primary
-            .create_global_cluster()
-            .global_cluster_identifier("orders-global")
-            .engine("aurora-postgresql")
-            .send()
-            .await
-            .unwrap();
-        primary
-            .create_db_cluster()
-            .db_cluster_identifier("orders-east")
-            .engine("aurora-postgresql")
-            .master_username("admin")
-            .master_user_password("not-a-secret-1")
-            .global_cluster_identifier("orders-global")
-            .send()
-            .await
-            .unwrap();
-        let secondary = aws
-            .region(SECONDARY)
-            .rds
-            .create_db_cluster()
-            .db_cluster_identifier("orders-west")
-            .engine("aurora-postgresql")
-            .global_cluster_identifier("orders-global")
-            .send()
-            .await
-            .unwrap();
-        let target = secondary
-            .db_cluster()
-            .unwrap()
-            .db_cluster_arn()
-            .unwrap()
-            .to_string();
+        let (_, target) = common::moto::global_database(&aws).await;
         // And an FIS template that cuts the primary's subnets off: a region outage.
         aws.region(PRIMARY)
             .fis

@@ -388,37 +388,7 @@ fn a_global_database_failover_is_planned_against_its_members_and_errors_are_one_
     common::rt().block_on(async {
         let aws = moto.clients().await;
         let stage = Stage::build(&aws, Records::Alias).await;
-        let primary = aws.region(PRIMARY).rds;
-        primary
-            .create_global_cluster()
-            .global_cluster_identifier("orders-global")
-            .engine("aurora-postgresql")
-            .send()
-            .await
-            .unwrap();
-        // The first member is the writer, the next a secondary.
-        let writer = primary
-            .create_db_cluster()
-            .db_cluster_identifier("orders-east")
-            .engine("aurora-postgresql")
-            .master_username("admin")
-            .master_user_password("not-a-secret-1")
-            .global_cluster_identifier("orders-global")
-            .send()
-            .await
-            .unwrap();
-        let source_arn = writer.db_cluster().unwrap().db_cluster_arn().unwrap().to_string();
-        let secondary = aws
-            .region(common::moto::SECONDARY)
-            .rds
-            .create_db_cluster()
-            .db_cluster_identifier("orders-west")
-            .engine("aurora-postgresql")
-            .global_cluster_identifier("orders-global")
-            .send()
-            .await
-            .unwrap();
-        let target = secondary.db_cluster().unwrap().db_cluster_arn().unwrap().to_string();
+        let (source_arn, target) = common::moto::global_database(&aws).await;
         let faults = format!(
             "[[faults]]\nkind = \"fail-database\"\nglobal_cluster = \"orders-global\"\nmode = \"global-failover\"\ntarget_cluster = \"{target}\"\n"
         );

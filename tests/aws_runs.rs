@@ -138,18 +138,7 @@ fn lint_reads_route53_and_names_each_misconfiguration() {
     common::rt().block_on(async {
         use aws_sdk_route53::types::*;
         let aws = moto.clients().await;
-        let r53 = aws.route53();
-        let sets = r53
-            .list_resource_record_sets()
-            .hosted_zone_id(&stage.zone)
-            .send()
-            .await
-            .unwrap();
-        let mut batch = ChangeBatch::builder();
-        for set in sets.resource_record_sets() {
-            let Some(failover) = set.failover() else {
-                continue;
-            };
+        common::moto::rewrite_failover_records(&aws, &stage.zone, |set| {
             let alias = set.alias_target().unwrap();
             let mut changed = set.clone();
             changed.alias_target = Some(
@@ -160,23 +149,13 @@ fn lint_reads_route53_and_names_each_misconfiguration() {
                     .build()
                     .unwrap(),
             );
-            if *failover == ResourceRecordSetFailover::Secondary {
+            if set.failover() == Some(&ResourceRecordSetFailover::Secondary) {
                 changed.health_check_id = None;
             }
-            batch = batch.changes(
-                Change::builder()
-                    .action(ChangeAction::Upsert)
-                    .resource_record_set(changed)
-                    .build()
-                    .unwrap(),
-            );
-        }
-        r53.change_resource_record_sets()
-            .hosted_zone_id(&stage.zone)
-            .change_batch(batch.build().unwrap())
-            .send()
-            .await
-            .unwrap();
+            changed
+        })
+        .await;
+        let r53 = aws.route53();
         r53.update_health_check()
             .health_check_id(&stage.hc_secondary)
             .inverted(true)

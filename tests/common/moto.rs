@@ -820,3 +820,81 @@ pub async fn cluster_writer(aws: &AwsClients, cluster: &str) -> String {
         .and_then(|m| m.db_instance_identifier().map(str::to_string))
         .unwrap()
 }
+
+/// Rewrites every failover record of `zone` as `change` says (one UPSERT
+/// batch), for tests that reshape the stage's records.
+pub async fn rewrite_failover_records(
+    aws: &AwsClients,
+    zone: &str,
+    change: impl Fn(
+        &aws_sdk_route53::types::ResourceRecordSet,
+    ) -> aws_sdk_route53::types::ResourceRecordSet,
+) {
+    use aws_sdk_route53::types::{Change, ChangeAction, ChangeBatch};
+    let r53 = aws.route53();
+    let sets = r53
+        .list_resource_record_sets()
+        .hosted_zone_id(zone)
+        .send()
+        .await
+        .unwrap();
+    let mut batch = ChangeBatch::builder();
+    for set in sets
+        .resource_record_sets()
+        .iter()
+        .filter(|s| s.failover().is_some())
+    {
+        batch = batch.changes(
+            Change::builder()
+                .action(ChangeAction::Upsert)
+                .resource_record_set(change(set))
+                .build()
+                .unwrap(),
+        );
+    }
+    r53.change_resource_record_sets()
+        .hosted_zone_id(zone)
+        .change_batch(batch.build().unwrap())
+        .send()
+        .await
+        .unwrap();
+}
+
+/// An Aurora global database `orders-global`: its writer `orders-east` in
+/// the primary region and `orders-west` in the secondary. Returns both
+/// clusters' ARNs, writer first.
+pub async fn global_database(aws: &AwsClients) -> (String, String) {
+    let primary = aws.region(PRIMARY).rds;
+    primary
+        .create_global_cluster()
+        .global_cluster_identifier("orders-global")
+        .engine("aurora-postgresql")
+        .send()
+        .await
+        .unwrap();
+    // The first member is the writer, the next a secondary.
+    let writer = primary
+        .create_db_cluster()
+        .db_cluster_identifier("orders-east")
+        .engine("aurora-postgresql")
+        .master_username("admin")
+        .master_user_password("not-a-secret-1")
+        .global_cluster_identifier("orders-global")
+        .send()
+        .await
+        .unwrap();
+    let secondary = aws
+        .region(SECONDARY)
+        .rds
+        .create_db_cluster()
+        .db_cluster_identifier("orders-west")
+        .engine("aurora-postgresql")
+        .global_cluster_identifier("orders-global")
+        .send()
+        .await
+        .unwrap();
+    let arn = |c: Option<&aws_sdk_rds::types::DbCluster>| {
+        c.and_then(|c| c.db_cluster_arn()).unwrap().to_string()
+    };
+    (arn(writer.db_cluster()), arn(secondary.db_cluster()))
+}
