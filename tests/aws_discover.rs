@@ -19,74 +19,11 @@ use std::process::Output;
 fn snapshot(moto: &Moto) -> Vec<String> {
     common::rt().block_on(async {
         let aws = moto.clients().await;
-        let mut out = Vec::new();
-        let r53 = aws.route53();
-        for zone in r53.list_hosted_zones().send().await.unwrap().hosted_zones() {
-            let sets = r53
-                .list_resource_record_sets()
-                .hosted_zone_id(zone.id())
-                .send()
-                .await
-                .unwrap();
-            for r in sets.resource_record_sets() {
-                out.push(format!("{r:?}"));
-            }
-        }
-        for hc in r53
-            .list_health_checks()
-            .send()
-            .await
-            .unwrap()
-            .health_checks()
-        {
-            out.push(format!("{hc:?}"));
-        }
+        let mut out = route53_state(&aws).await;
         for region in [PRIMARY, SECONDARY] {
             let c = aws.region(region);
-            let lbs = c.elbv2.describe_load_balancers().send().await.unwrap();
-            out.extend(lbs.load_balancers().iter().map(|l| format!("{l:?}")));
-            let tgs = c.elbv2.describe_target_groups().send().await.unwrap();
-            for tg in tgs.target_groups() {
-                out.push(format!("{tg:?}"));
-                let health = c
-                    .elbv2
-                    .describe_target_health()
-                    .target_group_arn(tg.target_group_arn().unwrap())
-                    .send()
-                    .await
-                    .unwrap();
-                out.extend(
-                    health
-                        .target_health_descriptions()
-                        .iter()
-                        .map(|d| format!("{d:?}")),
-                );
-            }
-            let instances = c.ec2.describe_instances().send().await.unwrap();
-            for i in instances.reservations().iter().flat_map(|r| r.instances()) {
-                out.push(format!("{:?} {:?}", i.instance_id(), i.state()));
-            }
-            let acls = c.ec2.describe_network_acls().send().await.unwrap();
-            out.extend(acls.network_acls().iter().map(|a| format!("{a:?}")));
-            let clusters = c.rds.describe_db_clusters().send().await.unwrap();
-            out.extend(clusters.db_clusters().iter().map(|d| {
-                format!(
-                    "{:?} {:?} {:?}",
-                    d.db_cluster_identifier(),
-                    d.status(),
-                    d.db_cluster_members()
-                )
-            }));
-            let dbs = c.rds.describe_db_instances().send().await.unwrap();
-            out.extend(dbs.db_instances().iter().map(|d| {
-                format!(
-                    "{:?} {:?}",
-                    d.db_instance_identifier(),
-                    d.db_instance_status()
-                )
-            }));
-            let globals = c.rds.describe_global_clusters().send().await.unwrap();
-            out.extend(globals.global_clusters().iter().map(|g| format!("{g:?}")));
+            out.extend(traffic_state(&c).await);
+            out.extend(database_state(&c).await);
             let experiments = c.fis.list_experiments().send().await.unwrap();
             out.extend(experiments.experiments().iter().map(|e| format!("{e:?}")));
             let alarms = c.cloudwatch.describe_alarms().send().await.unwrap();
@@ -100,6 +37,77 @@ fn snapshot(moto: &Moto) -> Vec<String> {
         assert!(out.len() > 20, "the snapshot read too little: {out:?}");
         out
     })
+}
+
+/// Every record of every zone, and every health check.
+async fn route53_state(aws: &gameday::aws::AwsClients) -> Vec<String> {
+    let r53 = aws.route53();
+    let mut out = Vec::new();
+    for zone in r53.list_hosted_zones().send().await.unwrap().hosted_zones() {
+        let sets = r53
+            .list_resource_record_sets()
+            .hosted_zone_id(zone.id())
+            .send()
+            .await
+            .unwrap();
+        out.extend(sets.resource_record_sets().iter().map(|r| format!("{r:?}")));
+    }
+    let checks = r53.list_health_checks().send().await.unwrap();
+    out.extend(checks.health_checks().iter().map(|h| format!("{h:?}")));
+    out
+}
+
+/// Load balancers, target groups and their registrations, instance states
+/// and network ACLs of one region.
+async fn traffic_state(c: &gameday::aws::RegionClients) -> Vec<String> {
+    let mut out = Vec::new();
+    let lbs = c.elbv2.describe_load_balancers().send().await.unwrap();
+    out.extend(lbs.load_balancers().iter().map(|l| format!("{l:?}")));
+    let tgs = c.elbv2.describe_target_groups().send().await.unwrap();
+    for tg in tgs.target_groups() {
+        out.push(format!("{tg:?}"));
+        let health = c
+            .elbv2
+            .describe_target_health()
+            .target_group_arn(tg.target_group_arn().unwrap())
+            .send()
+            .await
+            .unwrap();
+        let targets = health.target_health_descriptions();
+        out.extend(targets.iter().map(|d| format!("{d:?}")));
+    }
+    let instances = c.ec2.describe_instances().send().await.unwrap();
+    for i in instances.reservations().iter().flat_map(|r| r.instances()) {
+        out.push(format!("{:?} {:?}", i.instance_id(), i.state()));
+    }
+    let acls = c.ec2.describe_network_acls().send().await.unwrap();
+    out.extend(acls.network_acls().iter().map(|a| format!("{a:?}")));
+    out
+}
+
+/// Clusters with their members, instances and global databases of one region.
+async fn database_state(c: &gameday::aws::RegionClients) -> Vec<String> {
+    let mut out = Vec::new();
+    let clusters = c.rds.describe_db_clusters().send().await.unwrap();
+    out.extend(clusters.db_clusters().iter().map(|d| {
+        format!(
+            "{:?} {:?} {:?}",
+            d.db_cluster_identifier(),
+            d.status(),
+            d.db_cluster_members()
+        )
+    }));
+    let dbs = c.rds.describe_db_instances().send().await.unwrap();
+    out.extend(dbs.db_instances().iter().map(|d| {
+        format!(
+            "{:?} {:?}",
+            d.db_instance_identifier(),
+            d.db_instance_status()
+        )
+    }));
+    let globals = c.rds.describe_global_clusters().send().await.unwrap();
+    out.extend(globals.global_clusters().iter().map(|g| format!("{g:?}")));
+    out
 }
 
 fn discover(moto: &Moto, stage: &Stage, out: &Path, extra: &[&str]) -> Output {
@@ -235,6 +243,21 @@ fn the_seed_with_a_check_on_the_primary_only_gives_its_game_days_and_changes_not
         ),
         "{said}"
     );
+    assert_kill_primary_targets(&dir, &stage);
+    round_trip(moto, &dir);
+    // Existing files are kept without --force.
+    let again = discover(moto, &stage, &dir, &[]);
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains("kept (exists; --force overwrites)"),
+        "{}",
+        explain(&again)
+    );
+    assert_a_missing_record_is_one_line(moto, &stage, &dir);
+}
+
+/// The kill-primary-targets file: the account, the target group, no
+/// secondary check and no rpo, and the floor's arithmetic beside its rto.
+fn assert_kill_primary_targets(dir: &Path, stage: &Stage) {
     let kill = std::fs::read_to_string(dir.join("kill-primary-targets.toml")).unwrap();
     assert!(
         kill.contains(&format!("allowed_accounts = [\"{ACCOUNT}\"]")),
@@ -251,15 +274,10 @@ fn the_seed_with_a_check_on_the_primary_only_gives_its_game_days_and_changes_not
         "{kill}"
     );
     assert!(kill.contains("rto = \"2m\""), "{kill}");
-    round_trip(moto, &dir);
-    // Existing files are kept without --force.
-    let again = discover(moto, &stage, &dir, &[]);
-    assert!(
-        String::from_utf8_lossy(&again.stdout).contains("kept (exists; --force overwrites)"),
-        "{}",
-        explain(&again)
-    );
-    // A name the zone has no failover record for: one line naming what is there.
+}
+
+/// A name the zone has no failover record for: one line naming what is there.
+fn assert_a_missing_record_is_one_line(moto: &Moto, stage: &Stage, dir: &Path) {
     let out = moto
         .gameday()
         .args([
@@ -270,7 +288,7 @@ fn the_seed_with_a_check_on_the_primary_only_gives_its_game_days_and_changes_not
             "www.example.com",
             "--out",
         ])
-        .arg(&dir)
+        .arg(dir)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
@@ -375,42 +393,22 @@ fn an_aurora_global_database_gives_a_switchover_without_data_loss() {
         let stage = Stage::build(&aws, Records::Alias).await;
         let (_, target) = common::moto::global_database(&aws).await;
         // And an FIS template that cuts the primary's subnets off: a region outage.
-        aws.region(PRIMARY)
-            .fis
-            .create_experiment_template()
-            .client_token("outage")
-            .description("cut the primary region off")
-            .role_arn(format!("arn:aws:iam::{ACCOUNT}:role/fis"))
-            .stop_conditions(
-                aws_sdk_fis::types::CreateExperimentTemplateStopConditionInput::builder()
-                    .source("none")
-                    .build()
-                    .unwrap(),
-            )
-            .targets(
-                "subnets",
-                aws_sdk_fis::types::CreateExperimentTemplateTargetInput::builder()
-                    .resource_type("aws:ec2:subnet")
-                    .selection_mode("ALL")
-                    .set_resource_arns(Some(vec![format!(
-                        "arn:aws:ec2:{PRIMARY}:{ACCOUNT}:subnet/{}",
-                        stage.subnet_a
-                    )]))
-                    .build()
-                    .unwrap(),
-            )
-            .actions(
-                "cut",
-                aws_sdk_fis::types::CreateExperimentTemplateActionInput::builder()
-                    .action_id("aws:network:disrupt-connectivity")
-                    .targets("Subnets", "subnets")
-                    .parameters("duration", "PT5M")
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .unwrap();
+        common::moto::fis_template(
+            &aws,
+            &common::moto::FisTemplate {
+                token: "outage",
+                description: "cut the primary region off",
+                resource_type: "aws:ec2:subnet",
+                arns: vec![format!(
+                    "arn:aws:ec2:{PRIMARY}:{ACCOUNT}:subnet/{}",
+                    stage.subnet_a
+                )],
+                action: "aws:network:disrupt-connectivity",
+                targets_key: "Subnets",
+                parameters: &[("duration", "PT5M")],
+            },
+        )
+        .await;
         (stage, target)
     });
     let dir = scratch("discover-global");

@@ -583,46 +583,20 @@ async fn template_reaching(
     arn: &str,
     action_region: Option<&str>,
 ) -> String {
-    use aws_sdk_fis::types::{
-        CreateExperimentTemplateActionInput, CreateExperimentTemplateStopConditionInput,
-        CreateExperimentTemplateTargetInput,
-    };
-    let mut action = CreateExperimentTemplateActionInput::builder()
-        .action_id("aws:ec2:stop-instances")
-        .targets("Instances", "far");
-    if let Some(r) = action_region {
-        action = action.parameters("region", r);
-    }
-    aws.region(PRIMARY)
-        .fis
-        .create_experiment_template()
-        .client_token(token)
-        .description("reaches far")
-        .role_arn(format!("arn:aws:iam::{}:role/fis", common::moto::ACCOUNT))
-        .stop_conditions(
-            CreateExperimentTemplateStopConditionInput::builder()
-                .source("none")
-                .build()
-                .unwrap(),
-        )
-        .targets(
-            "far",
-            CreateExperimentTemplateTargetInput::builder()
-                .resource_type("aws:ec2:instance")
-                .selection_mode("ALL")
-                .resource_arns(arn)
-                .build()
-                .unwrap(),
-        )
-        .actions("stop", action.build().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .experiment_template()
-        .unwrap()
-        .id()
-        .unwrap()
-        .to_string()
+    let parameters: Vec<(&str, &str)> = action_region.map(|r| ("region", r)).into_iter().collect();
+    common::moto::fis_template(
+        aws,
+        &common::moto::FisTemplate {
+            token,
+            description: "reaches far",
+            resource_type: "aws:ec2:instance",
+            arns: vec![arn.to_string()],
+            action: "aws:ec2:stop-instances",
+            targets_key: "Instances",
+            parameters: &parameters,
+        },
+    )
+    .await
 }
 
 #[test]

@@ -441,49 +441,22 @@ impl Stage {
             .unwrap();
 
         // An FIS template that stops the instances of AZ a.
-        let template = p
-            .fis
-            .create_experiment_template()
-            .client_token("stage")
-            .description("stop AZ a")
-            .role_arn(format!("arn:aws:iam::{ACCOUNT}:role/fis"))
-            .stop_conditions(
-                aws_sdk_fis::types::CreateExperimentTemplateStopConditionInput::builder()
-                    .source("none")
-                    .build()
-                    .unwrap(),
-            )
-            .targets(
-                "az-a",
-                aws_sdk_fis::types::CreateExperimentTemplateTargetInput::builder()
-                    .resource_type("aws:ec2:instance")
-                    .selection_mode("ALL")
-                    .set_resource_arns(Some(
-                        instances[..2]
-                            .iter()
-                            .map(|i| format!("arn:aws:ec2:{PRIMARY}:{ACCOUNT}:instance/{i}"))
-                            .collect(),
-                    ))
-                    .build()
-                    .unwrap(),
-            )
-            .actions(
-                "stop",
-                aws_sdk_fis::types::CreateExperimentTemplateActionInput::builder()
-                    .action_id("aws:ec2:stop-instances")
-                    .targets("Instances", "az-a")
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .unwrap();
-        let fis_template = template
-            .experiment_template()
-            .unwrap()
-            .id()
-            .unwrap()
-            .to_string();
+        let fis_template = fis_template(
+            aws,
+            &FisTemplate {
+                token: "stage",
+                description: "stop AZ a",
+                resource_type: "aws:ec2:instance",
+                arns: instances[..2]
+                    .iter()
+                    .map(|i| format!("arn:aws:ec2:{PRIMARY}:{ACCOUNT}:instance/{i}"))
+                    .collect(),
+                action: "aws:ec2:stop-instances",
+                targets_key: "Instances",
+                parameters: &[],
+            },
+        )
+        .await;
 
         // A CloudWatch alarm (through the CBOR shim).
         let alarm = "app-5xx".to_string();
@@ -897,4 +870,64 @@ pub async fn global_database(aws: &AwsClients) -> (String, String) {
         c.and_then(|c| c.db_cluster_arn()).unwrap().to_string()
     };
     (arn(writer.db_cluster()), arn(secondary.db_cluster()))
+}
+
+/// An FIS experiment template of the primary region: one action on every
+/// resource of one type.
+pub struct FisTemplate<'a> {
+    /// Client token.
+    pub token: &'a str,
+    /// Description.
+    pub description: &'a str,
+    /// `aws:ec2:instance`, `aws:ec2:subnet`, ...
+    pub resource_type: &'a str,
+    /// The resources' ARNs.
+    pub arns: Vec<String>,
+    /// The action id.
+    pub action: &'a str,
+    /// The key the action's targets go under (`Instances`, `Subnets`).
+    pub targets_key: &'a str,
+    /// The action's parameters.
+    pub parameters: &'a [(&'a str, &'a str)],
+}
+
+/// Creates `t` in moto; returns its id.
+pub async fn fis_template(aws: &AwsClients, t: &FisTemplate<'_>) -> String {
+    use aws_sdk_fis::types::{
+        CreateExperimentTemplateActionInput, CreateExperimentTemplateStopConditionInput,
+        CreateExperimentTemplateTargetInput,
+    };
+    let mut action = CreateExperimentTemplateActionInput::builder()
+        .action_id(t.action)
+        .targets(t.targets_key, "targets");
+    for (k, v) in t.parameters {
+        action = action.parameters(*k, *v);
+    }
+    let out = aws
+        .region(PRIMARY)
+        .fis
+        .create_experiment_template()
+        .client_token(t.token)
+        .description(t.description)
+        .role_arn(format!("arn:aws:iam::{ACCOUNT}:role/fis"))
+        .stop_conditions(
+            CreateExperimentTemplateStopConditionInput::builder()
+                .source("none")
+                .build()
+                .unwrap(),
+        )
+        .targets(
+            "targets",
+            CreateExperimentTemplateTargetInput::builder()
+                .resource_type(t.resource_type)
+                .selection_mode("ALL")
+                .set_resource_arns(Some(t.arns.clone()))
+                .build()
+                .unwrap(),
+        )
+        .actions("action", action.build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    out.experiment_template().unwrap().id().unwrap().to_string()
 }
