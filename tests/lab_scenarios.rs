@@ -131,9 +131,13 @@ fn check_against_truth(scenario: &str, report: &Value) {
         };
         let truth_ms =
             truth_ms.unwrap_or_else(|| panic!("{scenario}: no ground truth for {phase}"));
-        // 1 ms for the probe's own round trip.
+        // An observation is stamped when the probe asks; its answer can show
+        // a change made during the round trip to the lab, which a loaded
+        // 2-core CI stretched to 21 ms: allow a quarter interval before the
+        // truth, 1 ms after the window.
+        let round_trip = interval / 4.0;
         assert!(
-            measured >= truth_ms - 1.0 && measured <= truth_ms + allowance + interval + 1.0,
+            measured >= truth_ms - round_trip && measured <= truth_ms + allowance + interval + 1.0,
             "{scenario}: {phase} measured {measured} ms, truth {truth_ms} ms (+{allowance} ms), interval {interval} ms"
         );
     }
