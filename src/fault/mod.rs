@@ -8,6 +8,7 @@
 pub mod deregister_targets;
 pub mod fail_database;
 pub mod fis_experiment;
+pub mod isolate_region;
 pub mod region_outage;
 pub mod sever_az;
 pub mod stop_instances;
@@ -44,6 +45,7 @@ pub const REGISTRY: &[(&str, Parse)] = &[
     (sever_az::KIND, sever_az::parse),
     (fail_database::KIND, fail_database::parse),
     (region_outage::KIND, region_outage::parse),
+    (isolate_region::KIND, isolate_region::parse),
     (stop_instances::KIND, stop_instances::parse),
     (fis_experiment::KIND, fis_experiment::parse),
 ];

@@ -36,6 +36,22 @@ fn json_or_503(result: Result<Vec<u64>, String>) -> Response<Body> {
 }
 
 impl App {
+    /// The writer instance this target reaches. Across a cut region link the
+    /// request hangs as a dropped-packet network makes it hang, until the
+    /// database timeout.
+    async fn writer(&self) -> Result<Role, String> {
+        match self.db.writer_for(self.region) {
+            Some(role) => Ok(role),
+            None => {
+                tokio::time::sleep(self.db_timeout).await;
+                Err(format!(
+                    "database unreachable: the writer is across the cut region link (timed out after {:?})",
+                    self.db_timeout
+                ))
+            }
+        }
+    }
+
     /// Handles one request.
     pub async fn handle(self: Arc<Self>, req: Request<hyper::body::Incoming>) -> Response<Body> {
         let (method, path) = http::route(&req);
@@ -50,18 +66,21 @@ impl App {
                 // Read-your-writes: listing a writer's own orders goes to the cluster
                 // writer, not the local replica, which may lag behind it.
                 let canary = http::query_param(&req, "canary").unwrap_or_default();
-                json_or_503(self.db.canary(self.db.writer(), &canary, t).await)
+                match self.writer().await {
+                    Ok(writer) => json_or_503(self.db.canary(writer, &canary, t).await),
+                    Err(e) => http::respond(StatusCode::SERVICE_UNAVAILABLE, "text/plain", e),
+                }
             }
             (Method::POST, "/orders") => {
                 let order = match WriteRequest::read(req).await {
                     Ok(order) => order,
                     Err(resp) => return resp,
                 };
-                match self
-                    .db
-                    .write(self.db.writer(), order.seq, &order.canary, t)
-                    .await
-                {
+                let written = match self.writer().await {
+                    Ok(writer) => self.db.write(writer, order.seq, &order.canary, t).await,
+                    Err(e) => Err(e),
+                };
+                match written {
                     Ok(()) => http::json(StatusCode::OK, &serde_json::json!({ "seq": order.seq })),
                     Err(e) => http::respond(StatusCode::SERVICE_UNAVAILABLE, "text/plain", e),
                 }

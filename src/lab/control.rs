@@ -74,6 +74,29 @@ pub enum LabCall {
         /// Region name.
         region: String,
     },
+    /// Cut a region off from the health checkers and from the other region
+    /// (replication, the standby's view of it, apps across the link), while
+    /// its database keeps running and a share of customers still reach it.
+    PartitionRegion {
+        /// Region name.
+        region: String,
+        /// Share of new customer connections that still reach the region, in
+        /// thousandths (1000: all of them).
+        reachable_permille: u32,
+        /// When its old writer is fenced if the standby is promoted meanwhile.
+        fencing: super::database::Fencing,
+        /// Reconnect it by itself after this long, ms (as an FIS
+        /// cross-region connectivity action ends after its duration).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lasts_ms: Option<u64>,
+    },
+    /// Undo of [`LabCall::PartitionRegion`]: reconnect it, then fail the
+    /// database back if the standby was promoted (what only the old writer
+    /// took is discarded).
+    ReconnectRegion {
+        /// Region name.
+        region: String,
+    },
     /// Stop replication from the writer to the standby: what the writer commits
     /// from now on is not replicated.
     CutReplication,
@@ -110,7 +133,8 @@ impl LabCall {
             ) => region == r && targets == t,
             (SeverAz { region, az }, RestoreAz { region: r, az: a }) => region == r && az == a,
             (FailDatabase { region }, RestoreDatabase { region: r })
-            | (IsolateRegion { region }, RestoreRegion { region: r }) => region == r,
+            | (IsolateRegion { region }, RestoreRegion { region: r })
+            | (PartitionRegion { region, .. }, ReconnectRegion { region: r }) => region == r,
             (CutReplication, RestoreReplication) => true,
             (TakeLease { lease, .. }, ReleaseLease { run_id }) => lease.run_id == *run_id,
             _ => false,
@@ -140,6 +164,21 @@ impl LabCall {
             LabCall::RestoreRegion { region } => {
                 format!("reconnect region {region} and fail back the database if needed")
             }
+            LabCall::PartitionRegion {
+                region,
+                reachable_permille,
+                fencing,
+                lasts_ms,
+            } => format!(
+                "cut region {region} off from the health checkers and the other region{} ({}% of customers still reach it; old writer fenced: {fencing})",
+                lasts_ms
+                    .map(|ms| format!(" for {}", humantime::format_duration(Duration::from_millis(ms))))
+                    .unwrap_or_default(),
+                *reachable_permille as f64 / 10.0
+            ),
+            LabCall::ReconnectRegion { region } => format!(
+                "reconnect region {region} and fail back the database if needed (what only the old writer took is discarded)"
+            ),
             LabCall::CutReplication => {
                 "cut database replication from the writer to the standby".into()
             }
@@ -192,6 +231,14 @@ impl LabCall {
             LabCall::FailDatabase { region } => {
                 held(&format!("{region} database"), "fail-database")
             }
+            // One that ends by itself is not undone behind the run's back when it does.
+            LabCall::PartitionRegion {
+                lasts_ms: Some(_), ..
+            } => true,
+            LabCall::PartitionRegion { region, .. } => held(
+                &format!("{region} health-check path"),
+                &format!("isolate-region:{region}"),
+            ),
             LabCall::CutReplication => held("replication link", "cut-replication"),
             LabCall::TakeLease { lease, .. } => {
                 lab.lease.as_ref().is_some_and(|l| l.run_id == lease.run_id)
@@ -229,6 +276,14 @@ pub struct RegionDescription {
     pub database: InstanceView,
     /// Holds on the database link.
     pub database_holds: Vec<String>,
+    /// Holds on the health checkers' path to the region (absent in reports
+    /// written before it existed).
+    #[serde(default)]
+    pub checker_holds: Vec<String>,
+    /// A partial hold on the public endpoint (`name=share`): only that share
+    /// of customer connections gets through.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint_share: Option<String>,
     /// Where apps reach this region's database instance (absent in reports
     /// written before it was recorded).
     #[serde(default)]
@@ -299,6 +354,14 @@ impl LabDescription {
             }
             holds.insert(format!("{} endpoint", r.name), r.endpoint_holds.clone());
             holds.insert(format!("{} database", r.name), r.database_holds.clone());
+            holds.insert(
+                format!("{} health-check path", r.name),
+                r.checker_holds.clone(),
+            );
+            holds.insert(
+                format!("{} endpoint share", r.name),
+                r.endpoint_share.iter().cloned().collect(),
+            );
             for (id, h) in &r.target_holds {
                 holds.insert(format!("{id} link"), h.clone());
             }
@@ -385,6 +448,8 @@ pub(crate) fn describe(state: &LabState) -> LabDescription {
                     .collect(),
                 database: state.database.view(role),
                 database_holds: state.database.gate(role).holds(),
+                checker_holds: r.checker_path.holds(),
+                endpoint_share: r.ingress.share(),
                 database_endpoint: Some(state.database.gate(role).listen),
             }
         })
@@ -455,7 +520,7 @@ fn role_of(region: &str) -> Result<Role, String> {
 }
 
 /// Applies one call. Errors are for calls that name things the lab does not have.
-pub(crate) async fn apply(state: &LabState, call: &LabCall) -> Result<Applied, ChangeError> {
+pub(crate) async fn apply(state: &Arc<LabState>, call: &LabCall) -> Result<Applied, ChangeError> {
     match call {
         LabCall::TakeLease { .. } | LabCall::ReleaseLease { .. } => lease_call(state, call),
         LabCall::DeregisterTargets { region, targets } => {
@@ -470,6 +535,25 @@ pub(crate) async fn apply(state: &LabState, call: &LabCall) -> Result<Applied, C
         LabCall::RestoreDatabase { region } => restore_database(state, region).await,
         LabCall::IsolateRegion { region } => set_region_isolated(state, region, true).await,
         LabCall::RestoreRegion { region } => set_region_isolated(state, region, false).await,
+        LabCall::PartitionRegion {
+            region,
+            reachable_permille,
+            fencing,
+            lasts_ms,
+        } => {
+            let applied = partition_region(state, region, *reachable_permille, *fencing).await?;
+            if let (Some(ms), true) = (lasts_ms, applied.changed) {
+                let (state, region, ms) = (state.clone(), region.clone(), *ms);
+                tokio::spawn(async move {
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                    if let Err(e) = reconnect_region(&state, &region).await {
+                        state.truth.record("reconnect-failed", &region, e.message);
+                    }
+                });
+            }
+            Ok(applied)
+        }
+        LabCall::ReconnectRegion { region } => reconnect_region(state, region).await,
         LabCall::CutReplication => set_replication_cut(state, true).await,
         LabCall::RestoreReplication => set_replication_cut(state, false).await,
     }
@@ -587,7 +671,8 @@ async fn set_region_isolated(
     let hold = format!("region-outage:{region}");
     let had = r.ingress.holds().contains(&hold);
     // Replication crosses regions: either region going dark cuts it.
-    let mut gates: Vec<&crate::net::gate::Gate> = vec![&r.ingress, state.database.gate(role)];
+    let mut gates: Vec<&crate::net::gate::Gate> =
+        vec![&r.ingress, &r.checker_path, state.database.gate(role)];
     gates.extend(state.database.replication_gate());
     gates.extend(r.target_gates.iter().map(|(_, g)| g));
     for g in gates {
@@ -610,6 +695,79 @@ async fn set_region_isolated(
         "region-restored"
     };
     Ok(applied(state, had != isolate, kind, region, hold))
+}
+
+async fn partition_region(
+    state: &LabState,
+    region: &str,
+    reachable_permille: u32,
+    fencing: super::database::Fencing,
+) -> Result<Applied, ChangeError> {
+    let role = role_of(region)?;
+    if reachable_permille > 1000 {
+        return Err(ChangeError::permanent(format!(
+            "reachable share {reachable_permille}/1000 is more than all customers"
+        )));
+    }
+    let r = &state.regions[role.index()];
+    let hold = format!("isolate-region:{region}");
+    let at = mono_now();
+    let mut changed = r.checker_path.hold(&hold);
+    if reachable_permille < 1000 {
+        changed |= r
+            .ingress
+            .admit_share(&hold, f64::from(reachable_permille) / 1000.0);
+    }
+    let isolation = super::database::Isolation::new(role, fencing);
+    changed |= state
+        .database
+        .set_isolation(Some(isolation))
+        .await
+        .map_err(ChangeError::transient)?;
+    let effective_at = if changed {
+        state.truth.record_at(
+            at,
+            "region-partitioned",
+            region,
+            format!(
+                "cut off from the health checkers and the other region; {}% of customers still reach it; fencing {fencing}",
+                f64::from(reachable_permille) / 10.0
+            ),
+        )
+    } else {
+        mono_now()
+    };
+    Ok(Applied {
+        effective_at,
+        changed,
+    })
+}
+
+async fn reconnect_region(state: &LabState, region: &str) -> Result<Applied, ChangeError> {
+    let role = role_of(region)?;
+    let r = &state.regions[role.index()];
+    let hold = format!("isolate-region:{region}");
+    let mut changed = r.checker_path.lift(&hold);
+    changed |= r.ingress.lift_share(&hold);
+    if state.database.isolation().is_some_and(|i| i.region == role) {
+        changed |= state
+            .database
+            .set_isolation(None)
+            .await
+            .map_err(ChangeError::transient)?;
+    }
+    state
+        .database
+        .reconcile()
+        .await
+        .map_err(ChangeError::transient)?;
+    Ok(applied(
+        state,
+        changed,
+        "region-reconnected",
+        region,
+        "reachable again; database failed back if the standby was promoted".into(),
+    ))
 }
 
 async fn set_replication_cut(state: &LabState, cut: bool) -> Result<Applied, ChangeError> {
@@ -716,7 +874,94 @@ async fn handle(state: Arc<LabState>, req: Request<hyper::body::Incoming>) -> Re
                 ),
             }
         }
+        (Method::POST, "/database") => {
+            let body = match http::read_body(req).await {
+                Ok(b) => b,
+                Err(resp) => return resp,
+            };
+            match serde_json::from_slice::<DirectRequest>(&body) {
+                Ok(ask) => http::json(StatusCode::OK, &direct(&state, ask).await),
+                Err(e) => http::respond(
+                    StatusCode::BAD_REQUEST,
+                    "text/plain",
+                    format!("not a database request: {e}"),
+                ),
+            }
+        }
         _ => http::respond(StatusCode::NOT_FOUND, "text/plain", "no such route"),
+    }
+}
+
+/// A write or read made straight to one region's database instance, not
+/// through an app: how the canary asks each writer itself whether it takes
+/// writes and what it holds. The database answers, not the lab's truth.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "kebab-case")]
+pub enum DirectRequest {
+    /// Insert one canary record.
+    Write {
+        /// Region of the instance.
+        region: String,
+        /// Sequence number.
+        seq: u64,
+        /// Canary id.
+        canary: String,
+        /// How long to wait for the commit, ms.
+        timeout_ms: u64,
+    },
+    /// Every sequence number of one canary the instance holds.
+    Read {
+        /// Region of the instance.
+        region: String,
+        /// Canary id.
+        canary: String,
+        /// How long to wait, ms.
+        timeout_ms: u64,
+    },
+}
+
+/// The database's answer to a [`DirectRequest`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DirectAnswer {
+    /// Why it failed (refused, read-only, unreachable), if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// What a read found.
+    #[serde(default)]
+    pub seqs: Vec<u64>,
+}
+
+async fn direct(state: &LabState, ask: DirectRequest) -> DirectAnswer {
+    let (region, timeout) = match &ask {
+        DirectRequest::Write {
+            region, timeout_ms, ..
+        }
+        | DirectRequest::Read {
+            region, timeout_ms, ..
+        } => (region, Duration::from_millis((*timeout_ms).min(10_000))),
+    };
+    let role = match role_of(region) {
+        Ok(r) => r,
+        Err(e) => {
+            return DirectAnswer {
+                error: Some(e),
+                seqs: Vec::new(),
+            }
+        }
+    };
+    let db = &state.database;
+    let result = match &ask {
+        DirectRequest::Write { seq, canary, .. } => {
+            db.write(role, *seq, canary, timeout).await.map(|_| Vec::new())
+        }
+        DirectRequest::Read { canary, .. } => db.canary(role, canary, timeout).await,
+    };
+    match result {
+        Ok(seqs) => DirectAnswer { error: None, seqs },
+        Err(e) => DirectAnswer {
+            error: Some(e),
+            seqs: Vec::new(),
+        },
     }
 }
 
@@ -842,6 +1087,13 @@ impl LabClient {
     /// Ground truth so far.
     pub async fn truth(&self) -> Result<Vec<TruthEvent>, LabError> {
         self.call(Method::GET, "/truth", None, "truth").await
+    }
+
+    /// Asks one region's database instance directly (not a change).
+    pub async fn direct(&self, ask: &DirectRequest) -> Result<DirectAnswer, LabError> {
+        let body = serde_json::to_vec(ask).expect("database requests serialize");
+        self.call(Method::POST, "/database", Some(body), "a direct database request")
+            .await
     }
 
     /// Applies one change.

@@ -84,6 +84,9 @@ pub struct LabPorts {
 pub(crate) struct RegionLab {
     pub alb: Arc<Alb>,
     pub ingress: Gate,
+    /// The health checkers' own path to the ALB, so a region can be cut off
+    /// from them while customers still reach it.
+    pub checker_path: Gate,
     pub public_ip: Ipv4Addr,
     /// Gates in front of each target, with the target's AZ name.
     pub target_gates: Vec<(String, Gate)>,
@@ -139,6 +142,8 @@ pub struct Lab {
 const PUBLIC_HOST: u8 = 10;
 /// The host part of a region's database endpoint in the loopback layout.
 const DATABASE_HOST: u8 = 50;
+/// The host part of the health checkers' path to a region in the loopback layout.
+const CHECKER_HOST: u8 = 60;
 
 fn region_ip(role: Role, host: u8) -> Ipv4Addr {
     Ipv4Addr::new(127, role.index() as u8 + 1, 0, host)
@@ -327,8 +332,17 @@ impl Lab {
             truth.clone(),
         ));
         let host = RECORD.trim_end_matches('.').to_string();
+        let mut checker_paths = Vec::new();
         for role in Role::both() {
-            tasks.extend(checkers.spawn(role, ingress[role.index()].listen, host.clone()));
+            let (gate, task) = Gate::start(
+                SocketAddr::new(bind_ip(role, CHECKER_HOST), 0),
+                alb_addrs[role.index()],
+            )
+            .await
+            .context("binding a health-check path")?;
+            tasks.push(task);
+            tasks.extend(checkers.spawn(role, gate.listen, host.clone()));
+            checker_paths.push(gate);
         }
         let dns_bind = SocketAddr::new(
             ports.dns_ip.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST)),
@@ -365,6 +379,7 @@ impl Lab {
         let regions = Role::both().map(|role| RegionLab {
             alb: albs_iter.next().expect("two regions"),
             ingress: ingress[role.index()].clone(),
+            checker_path: checker_paths[role.index()].clone(),
             public_ip: public_ip(role),
             target_gates: gates_iter.next().expect("two regions"),
         });

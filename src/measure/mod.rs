@@ -130,6 +130,33 @@ impl LostWrites {
     }
 }
 
+/// Writes only the old writer holds: acked by it after the standby was
+/// promoted (split-brain), counted from both instances' read-backs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DivergentWrites {
+    /// Divergent writes.
+    pub count: u64,
+    /// Their sequence numbers (at most 100 listed).
+    pub seqs: Vec<u64>,
+    /// Ack times of the first and last divergent write, ms after t0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_ms: Option<(f64, f64)>,
+    /// Ack times of the first and last lost write, ms after t0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost_window_ms: Option<(f64, f64)>,
+    /// When the standby first took a write, ms after t0 (the middle of what
+    /// the probes bracket), if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promotion_ms: Option<f64>,
+    /// Missing writes committed while the promotion happened, placed by the
+    /// middle of its bracket (either count may be off by these).
+    pub ambiguous: u64,
+    /// Region of the old writer's instance, read directly.
+    pub old_writer: String,
+    /// Canary interval.
+    pub resolution_ms: f64,
+}
+
 /// Every figure of one run (docs/scenarios.md, "Measurements", defines them).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Measurements {
@@ -151,8 +178,15 @@ pub struct Measurements {
     pub write_recovery: Figure,
     /// Acked writes lost.
     pub lost_writes: LostWrites,
-    /// Window of acked writes lost.
+    /// Window of acked writes lost or divergent.
     pub rpo_observed: Figure,
+    /// Writes only the old writer holds (when the canary read both writers back).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub divergent_writes: Option<DivergentWrites>,
+    /// From the promotion until the old writer refused writes (when the
+    /// canary watched both writers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fencing: Option<Figure>,
     /// Region serving customers at the end.
     pub serving_region: Option<String>,
     /// Set when recovery leaned on fail-open (DNS answering the primary while
@@ -180,6 +214,7 @@ impl Measurements {
         match name {
             "recovered" => Some(&self.recovered),
             "rto_observed" => Some(&self.rto_observed),
+            "fencing" => self.fencing.as_ref(),
             _ => self
                 .phases()
                 .into_iter()
@@ -196,6 +231,8 @@ pub fn measure(timeline: &Timeline, input: &MeasureInput) -> Measurements {
     let mut http = Vec::new();
     let mut canary = Vec::new();
     let mut readback = None;
+    let mut old_readback = None;
+    let mut probes = Vec::new();
     for (at, _, o) in timeline.observations() {
         match o {
             Observation::HealthCheck {
@@ -212,17 +249,41 @@ pub fn measure(timeline: &Timeline, input: &MeasureInput) -> Measurements {
             }),
             Observation::CanaryWrite {
                 seq,
+                sent_after_ns,
                 acked,
                 latency_ns,
                 ..
-            } => canary.push(writes::Write {
-                at,
-                seq: *seq,
-                acked: *acked,
-                acked_at: at.plus(Duration::from_nanos(*latency_ns)),
-            }),
-            Observation::CanaryReadBack { region, present } => {
-                readback = Some((region.clone(), present.clone()))
+            } => {
+                let sent = at.plus(Duration::from_nanos(*sent_after_ns));
+                canary.push(writes::Write {
+                    at: sent,
+                    seq: *seq,
+                    acked: *acked,
+                    acked_at: sent.plus(Duration::from_nanos(*latency_ns)),
+                })
+            }
+            Observation::CanaryReadBack {
+                region,
+                present,
+                old_writer: false,
+            } => readback = Some((region.clone(), present.clone())),
+            Observation::CanaryReadBack {
+                region, present, ..
+            } => old_readback = Some((region.clone(), present.clone())),
+            Observation::WriterProbe {
+                region,
+                accepted,
+                sent_after_ns,
+                latency_ns,
+                ..
+            } => {
+                let sent = at.plus(Duration::from_nanos(*sent_after_ns));
+                probes.push(writes::WriterProbe {
+                    standby: *region == input.secondary,
+                    sent,
+                    answered: sent.plus(Duration::from_nanos(*latency_ns)),
+                    accepted: *accepted,
+                })
             }
             // Alarms stop runs and target health flags fail-open; neither
             // measures a phase.
@@ -297,7 +358,15 @@ pub fn measure(timeline: &Timeline, input: &MeasureInput) -> Measurements {
             "lost writes without a surviving reference write",
         ),
     };
-    let lost = w.lost.clone();
+    let two = two_writer_figures(&canary, &readback, &old_readback, &probes, t0, canary_res);
+    let lost = match &two {
+        Some((t, _, _)) => Some(t.lost.clone()),
+        None => w.lost.clone(),
+    };
+    let (divergent_writes, fencing) = match two {
+        Some((_, d, f)) => (Some(d), Some(f)),
+        None => (None, None),
+    };
     let fail_open = phases::fail_open(timeline, t0, &input.primary, &input.secondary);
     Measurements {
         t0_ms: t0.0 as f64 / 1e6,
@@ -317,6 +386,8 @@ pub fn measure(timeline: &Timeline, input: &MeasureInput) -> Measurements {
             measured: has_canary,
         },
         rpo_observed,
+        divergent_writes,
+        fencing,
         serving_region: http
             .iter()
             .rev()
@@ -324,4 +395,53 @@ pub fn measure(timeline: &Timeline, input: &MeasureInput) -> Measurements {
             .and_then(|r| r.region.clone()),
         fail_open,
     }
+}
+
+/// Divergent writes and fencing, when the canary watched both writers and
+/// read both back.
+fn two_writer_figures(
+    canary: &[writes::Write],
+    readback: &Option<(String, Vec<u64>)>,
+    old_readback: &Option<(String, Vec<u64>)>,
+    probes: &[writes::WriterProbe],
+    t0: Offset,
+    resolution: Duration,
+) -> Option<(writes::TwoWriters, DivergentWrites, Figure)> {
+    if probes.is_empty() && old_readback.is_none() {
+        return None;
+    }
+    let (_, serving) = readback.as_ref()?;
+    let old = old_readback.as_ref().map(|(_, p)| p.as_slice());
+    let t = writes::two_writers(canary, serving, old, probes, t0);
+    let after_t0 = |o: Offset| o.since(t0).as_secs_f64() * 1e3;
+    let window = |w: Option<(Offset, Offset)>| w.map(|(a, b)| (after_t0(a), after_t0(b)));
+    let divergent = DivergentWrites {
+        count: t.divergent.len() as u64,
+        seqs: t.divergent.iter().copied().take(100).collect(),
+        window_ms: window(t.divergent_window),
+        lost_window_ms: window(t.lost_window),
+        promotion_ms: t.promotion.map(|p| after_t0(p.estimate())),
+        ambiguous: t.ambiguous,
+        old_writer: old_readback
+            .as_ref()
+            .map(|(r, _)| r.clone())
+            .unwrap_or_else(|| "not read back".into()),
+        resolution_ms: ms(resolution),
+    };
+    let fencing = match (t.promotion, t.fenced) {
+        (None, _) | (_, None) => Figure::missing(
+            resolution,
+            "no promotion observed: the standby never took a write, nothing to fence",
+        ),
+        (Some(_), Some(writes::Fenced::BeforePromotion(_))) => Figure::of(Duration::ZERO, resolution)
+            .with_note("fenced before the promotion: the old writer refused writes no later than the standby took one"),
+        (Some(p), Some(writes::Fenced::After(f))) => {
+            Figure::of(f.estimate().since(p.estimate()), resolution)
+        }
+        (Some(_), Some(writes::Fenced::Never)) => Figure::missing(
+            resolution,
+            "never: the old writer took writes until observing ended",
+        ),
+    };
+    Some((t, divergent, fencing))
 }

@@ -132,3 +132,285 @@ mod tests {
         assert_eq!(f.recovered, Some(Offset(300 * MS)));
     }
 }
+
+/// One probe write made straight to a database instance.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WriterProbe {
+    /// The standby's instance (else the old writer's).
+    pub standby: bool,
+    /// When it was sent.
+    pub sent: Offset,
+    /// When the answer came.
+    pub answered: Offset,
+    /// It committed.
+    pub accepted: bool,
+}
+
+/// When something happened, as far as probes can place it: after `after`,
+/// no later than `by`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bracket {
+    /// The last probe that still saw the old state was sent here.
+    pub after: Offset,
+    /// The first probe that saw the new state was answered here.
+    pub by: Offset,
+}
+
+impl Bracket {
+    /// The middle of the bracket, the estimate.
+    pub fn estimate(&self) -> Offset {
+        Offset(self.after.0 + (self.by.0.saturating_sub(self.after.0)) / 2)
+    }
+}
+
+/// The old writer's fencing, as its probes saw it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Fenced {
+    /// It refused writes before the standby took one.
+    BeforePromotion(Bracket),
+    /// It refused writes within this bracket after the promotion.
+    After(Bracket),
+    /// It took writes until observing ended.
+    Never,
+}
+
+/// The two-writer case: writes only the old writer holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TwoWriters {
+    /// When the standby first took a write.
+    pub promotion: Option<Bracket>,
+    /// When the old writer stopped taking them.
+    pub fenced: Option<Fenced>,
+    /// Acked, absent on the new writer, before the promotion (the lag and the cut), ascending.
+    pub lost: Vec<u64>,
+    /// Acked by the old writer after the promotion, absent on the new writer, ascending.
+    pub divergent: Vec<u64>,
+    /// Missing writes whose commit overlaps the promotion's bracket: placed
+    /// by its middle, either way possible.
+    pub ambiguous: u64,
+    /// Ack times of the first and last lost write.
+    pub lost_window: Option<(Offset, Offset)>,
+    /// Ack times of the first and last divergent write.
+    pub divergent_window: Option<(Offset, Offset)>,
+}
+
+/// Splits the acked writes the new writer lacks into lost and divergent, by
+/// when the standby first took a probe write; `old` is what the old writer's
+/// instance holds (`None`: it could not be read, so nothing is called divergent).
+pub fn two_writers(
+    writes: &[Write],
+    serving: &[u64],
+    old: Option<&[u64]>,
+    probes: &[WriterProbe],
+    t0: Offset,
+) -> TwoWriters {
+    let promotion = transition(probes, true, t0, true);
+    let fenced = promotion.map(|p| fencing(probes, t0, p));
+    let present: HashSet<u64> = serving.iter().copied().collect();
+    let on_old: Option<HashSet<u64>> = old.map(|o| o.iter().copied().collect());
+    let mut missing: Vec<&Write> = writes
+        .iter()
+        .filter(|w| w.acked && !present.contains(&w.seq))
+        .collect();
+    missing.sort_by_key(|w| w.acked_at);
+    let (mut lost, mut divergent, mut ambiguous) = (Vec::new(), Vec::new(), 0);
+    for w in missing {
+        let held_by_old = on_old.as_ref().is_some_and(|o| o.contains(&w.seq));
+        let after_promotion = match promotion {
+            Some(p) if w.at >= p.by => true,
+            Some(p) if w.acked_at <= p.after => false,
+            Some(p) => {
+                ambiguous += 1;
+                w.acked_at > p.estimate()
+            }
+            None => false,
+        };
+        if held_by_old && after_promotion {
+            divergent.push(w);
+        } else {
+            lost.push(w);
+        }
+    }
+    let window = |ws: &[&Write]| Some((ws.first()?.acked_at, ws.last()?.acked_at));
+    let seqs = |ws: &[&Write]| {
+        let mut s: Vec<u64> = ws.iter().map(|w| w.seq).collect();
+        s.sort_unstable();
+        s
+    };
+    TwoWriters {
+        promotion,
+        fenced,
+        lost_window: window(&lost),
+        divergent_window: window(&divergent),
+        lost: seqs(&lost),
+        divergent: seqs(&divergent),
+        ambiguous,
+    }
+}
+
+/// The first time after t0 an instance's probes flip: the standby from
+/// refusing to taking writes (`to_accepting`), the old writer the other way.
+fn transition(probes: &[WriterProbe], standby: bool, t0: Offset, to_accepting: bool) -> Option<Bracket> {
+    let mut last_old_state: Option<Offset> = None;
+    for p in probes.iter().filter(|p| p.standby == standby && p.sent >= t0) {
+        if p.accepted == to_accepting {
+            return Some(Bracket {
+                after: last_old_state.unwrap_or(t0),
+                by: p.answered,
+            });
+        }
+        last_old_state = Some(p.sent);
+    }
+    None
+}
+
+/// The old writer's fencing relative to the promotion.
+fn fencing(probes: &[WriterProbe], t0: Offset, promotion: Bracket) -> Fenced {
+    match transition(probes, false, t0, false) {
+        // Seen refusing no later than the standby was seen taking writes.
+        Some(b) if b.by <= promotion.by => Fenced::BeforePromotion(b),
+        Some(b) => Fenced::After(b),
+        None => Fenced::Never,
+    }
+}
+
+#[cfg(test)]
+mod two_writer_tests {
+    use super::*;
+
+    const MS: u64 = 1_000_000;
+
+    /// A tick every 100 ms: old-writer probe, standby probe, customer
+    /// write, standby probe (the standby's only until promoted); each takes 1 ms.
+    struct Lab {
+        promoted_at: u64,
+        fenced_at: Option<u64>,
+    }
+
+    fn run(lab: &Lab, ticks: u64) -> (Vec<Write>, Vec<WriterProbe>, Vec<u64>, Vec<u64>) {
+        let (mut writes, mut probes, mut old) = (vec![], vec![], vec![]);
+        let mut promoted_seen = false;
+        let mut probe = |standby: bool, at: u64, promoted_seen: &mut bool| {
+            let accepted = if standby {
+                at * MS >= lab.promoted_at
+            } else {
+                lab.fenced_at.is_none_or(|f| at * MS < f)
+            };
+            *promoted_seen |= standby && accepted;
+            probes.push(WriterProbe {
+                standby,
+                sent: Offset(at * MS),
+                answered: Offset((at + 1) * MS),
+                accepted,
+            });
+        };
+        for i in 1..=ticks {
+            let t = i * 100;
+            probe(false, t, &mut promoted_seen);
+            if !promoted_seen {
+                probe(true, t + 1, &mut promoted_seen);
+            }
+            // The customer still reaches the old region and writes there;
+            // replication was cut at t0 = 0, so the new writer has none of it.
+            let fenced = lab.fenced_at.is_some_and(|f| (t + 3) * MS >= f);
+            writes.push(Write {
+                at: Offset((t + 2) * MS),
+                seq: i,
+                acked: !fenced,
+                acked_at: Offset((t + 3) * MS),
+            });
+            if !fenced {
+                old.push(i);
+            }
+            if !promoted_seen {
+                probe(true, t + 4, &mut promoted_seen);
+            }
+        }
+        (writes, probes, Vec::new(), old)
+    }
+
+    #[test]
+    fn without_fencing_every_write_after_the_promotion_is_divergent() {
+        let lab = Lab {
+            promoted_at: 550 * MS,
+            fenced_at: None,
+        };
+        let (writes, probes, new, old) = run(&lab, 10);
+        let t = two_writers(&writes, &new, Some(&old), &probes, Offset(0));
+        assert_eq!(t.lost, vec![1, 2, 3, 4, 5]);
+        assert_eq!(t.divergent, vec![6, 7, 8, 9, 10]);
+        assert_eq!(t.ambiguous, 0);
+        assert_eq!(t.fenced, Some(Fenced::Never));
+        assert_eq!(
+            t.divergent_window,
+            Some((Offset(603 * MS), Offset(1003 * MS)))
+        );
+    }
+
+    #[test]
+    fn fencing_before_the_promotion_leaves_nothing_divergent() {
+        let lab = Lab {
+            promoted_at: 550 * MS,
+            fenced_at: Some(540 * MS),
+        };
+        let (writes, probes, new, old) = run(&lab, 10);
+        let t = two_writers(&writes, &new, Some(&old), &probes, Offset(0));
+        assert_eq!(t.lost, vec![1, 2, 3, 4, 5]);
+        assert!(t.divergent.is_empty());
+        assert!(matches!(t.fenced, Some(Fenced::BeforePromotion(_))));
+    }
+
+    #[test]
+    fn fencing_after_the_promotion_bounds_the_divergent_writes() {
+        let lab = Lab {
+            promoted_at: 550 * MS,
+            fenced_at: Some(850 * MS),
+        };
+        let (writes, probes, new, old) = run(&lab, 10);
+        let t = two_writers(&writes, &new, Some(&old), &probes, Offset(0));
+        assert_eq!(t.divergent, vec![6, 7, 8]);
+        let Some(Fenced::After(b)) = t.fenced else {
+            panic!("{:?}", t.fenced)
+        };
+        assert!(b.after.0 < 850 * MS && b.by.0 >= 850 * MS, "{b:?}");
+    }
+
+    #[test]
+    fn no_promotion_means_nothing_divergent() {
+        let lab = Lab {
+            promoted_at: u64::MAX,
+            fenced_at: None,
+        };
+        let (writes, probes, _, old) = run(&lab, 5);
+        // Replication resumed: the standby (still the serving writer's replica) has them all.
+        let t = two_writers(&writes, &old, Some(&old), &probes, Offset(0));
+        assert!(t.lost.is_empty() && t.divergent.is_empty());
+        assert_eq!(t.promotion, None);
+        assert_eq!(t.fenced, None);
+    }
+
+    #[test]
+    fn a_write_during_the_promotion_is_flagged_ambiguous() {
+        // Promoted between the standby probe before write 6 (601 ms) and the one after it (604 ms).
+        let lab = Lab {
+            promoted_at: 6025 * MS / 10,
+            fenced_at: None,
+        };
+        let (writes, probes, new, old) = run(&lab, 8);
+        let t = two_writers(&writes, &new, Some(&old), &probes, Offset(0));
+        assert_eq!(t.ambiguous, 1);
+        assert_eq!(t.lost.len() + t.divergent.len(), 8);
+    }
+
+    #[test]
+    fn an_unreadable_old_writer_makes_nothing_divergent() {
+        let lab = Lab {
+            promoted_at: 550 * MS,
+            fenced_at: None,
+        };
+        let (writes, probes, new, _) = run(&lab, 10);
+        let t = two_writers(&writes, &new, None, &probes, Offset(0));
+        assert_eq!(t.lost.len(), 10);
+        assert!(t.divergent.is_empty());
+    }
+}

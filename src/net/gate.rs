@@ -27,6 +27,25 @@ pub struct Gate {
     /// Where traffic goes when the gate is open.
     pub upstream: SocketAddr,
     holds: Arc<watch::Sender<BTreeSet<String>>>,
+    share: Arc<std::sync::Mutex<Option<Share>>>,
+}
+
+/// A partial hold: only this share of new connections gets through, spread
+/// evenly over them (connection n passes when floor((n+1)s) > floor(ns)), so
+/// a run is reproducible. Established connections are left alone.
+#[derive(Debug, Clone, PartialEq)]
+struct Share {
+    name: String,
+    share: f64,
+    seen: u64,
+}
+
+impl Share {
+    fn admit_next(&mut self) -> bool {
+        let n = self.seen as f64;
+        self.seen += 1;
+        ((n + 1.0) * self.share).floor() > (n * self.share).floor()
+    }
 }
 
 impl Gate {
@@ -43,6 +62,7 @@ impl Gate {
             listen,
             upstream,
             holds: Arc::new(tx),
+            share: Arc::new(std::sync::Mutex::new(None)),
         };
         let g = gate.clone();
         let task = tokio::spawn(async move {
@@ -52,7 +72,11 @@ impl Gate {
                     accepted = listener.accept() => {
                         let Ok((client, _)) = accepted else { continue };
                         let _ = client.set_nodelay(true);
-                        connections.spawn(forward(client, g.upstream, g.holds.subscribe()));
+                        if g.admits() {
+                            connections.spawn(forward(client, g.upstream, g.holds.subscribe()));
+                        } else {
+                            connections.spawn(ignore(client));
+                        }
                     }
                     Some(_) = connections.join_next(), if !connections.is_empty() => {}
                 }
@@ -83,6 +107,42 @@ impl Gate {
         opened
     }
 
+    /// Lets only `share` (0 to 1) of new connections through, under a name;
+    /// the rest are left unanswered. Returns whether it changed.
+    pub fn admit_share(&self, name: &str, share: f64) -> bool {
+        let mut s = self.share.lock().expect("gate share lock");
+        let same = s.as_ref().is_some_and(|s| s.name == name && s.share == share);
+        if !same {
+            *s = Some(Share {
+                name: name.to_string(),
+                share,
+                seen: 0,
+            });
+        }
+        !same
+    }
+
+    /// Lifts the partial hold of that name (idempotent). Returns whether it changed.
+    pub fn lift_share(&self, name: &str) -> bool {
+        let mut s = self.share.lock().expect("gate share lock");
+        let ours = s.as_ref().is_some_and(|s| s.name == name);
+        if ours {
+            *s = None;
+        }
+        ours
+    }
+
+    /// The partial hold in force, as `name=share`.
+    pub fn share(&self) -> Option<String> {
+        let s = self.share.lock().expect("gate share lock");
+        s.as_ref().map(|s| format!("{}={}", s.name, s.share))
+    }
+
+    fn admits(&self) -> bool {
+        let mut s = self.share.lock().expect("gate share lock");
+        s.as_mut().is_none_or(Share::admit_next)
+    }
+
     /// Whether traffic passes.
     pub fn is_open(&self) -> bool {
         self.holds.borrow().is_empty()
@@ -92,6 +152,17 @@ impl Gate {
     pub fn holds(&self) -> Vec<String> {
         self.holds.borrow().iter().cloned().collect()
     }
+}
+
+/// A connection outside the admitted share: read and dropped until the
+/// client gives up (a dropped-packet path, without holding the socket longer).
+async fn ignore(mut client: TcpStream) {
+    use tokio::io::AsyncReadExt;
+    let mut sink = [0u8; 1024];
+    let _ = tokio::time::timeout(HOLD_LIMIT, async {
+        while matches!(client.read(&mut sink).await, Ok(n) if n > 0) {}
+    })
+    .await;
 }
 
 async fn forward(

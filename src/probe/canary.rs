@@ -8,6 +8,7 @@
 //! connection string never appears in output or reports.
 
 use super::resolver::{CustomerResolver, Destination};
+use super::writers::{WriterWatch, Writers};
 use super::{Probe, ProbeContext, ProbeKind};
 use crate::clock::mono_now;
 use crate::environment::Env;
@@ -44,6 +45,14 @@ pub struct CanaryProbe {
     /// another `sslmode`: `prefer` would let TLS be stripped on the way.
     #[serde(default)]
     pub ca_file: Option<std::path::PathBuf>,
+    /// Lab: also ask both writers directly each tick whether they take
+    /// writes, and read both back after the run, to count divergent writes
+    /// (acked by the old writer after the standby's promotion) apart from
+    /// lost ones, and to time the fencing (probe/writers.rs).
+    #[serde(default)]
+    pub both_writers: bool,
+    #[serde(skip)]
+    writers: WriterWatch,
     #[serde(skip)]
     next_seq: AtomicU64,
     #[serde(skip)]
@@ -77,6 +86,9 @@ impl Probe for CanaryProbe {
             }
             Target::Lab if self.ca_file.is_some() => {
                 Err(crate::fault::option_for("ca_file", Target::Aws))
+            }
+            Target::Aws if self.both_writers => {
+                Err(crate::fault::option_for("both_writers", Target::Lab))
             }
             Target::Aws if self.connection_env.is_none() => Err((
                 "kind",
@@ -113,6 +125,7 @@ impl Probe for CanaryProbe {
             }
             return vec![Observation::CanaryWrite {
                 seq,
+                sent_after_ns: 0,
                 acked: outcome.is_ok(),
                 region: None,
                 latency_ns: mono_now() - started,
@@ -122,56 +135,25 @@ impl Probe for CanaryProbe {
         let Env::Lab(lab) = &ctx.env else {
             return Vec::new();
         };
-        let host = lab.record.trim_end_matches('.');
-        let body = serde_json::json!({ "seq": seq, "canary": ctx.run_id }).to_string();
-        let outcome = async {
-            let Destination {
-                region, endpoint, ..
-            } = self.resolver.destination(&ctx.env, &[], timeout).await?;
-            let left = timeout.saturating_sub(Duration::from_nanos(mono_now() - started));
-            match http::request(
-                endpoint,
-                hyper::Method::POST,
-                host,
-                "/orders",
-                Some(body.into()),
-                left,
-            )
-            .await
-            {
-                Ok(r) if r.status.is_success() => Ok(region),
-                Ok(r) => Err((
-                    region,
-                    format!(
-                        "{} {}",
-                        r.status.as_u16(),
-                        String::from_utf8_lossy(&r.body)
-                            .chars()
-                            .take(100)
-                            .collect::<String>()
-                    ),
-                )),
-                Err(e) => Err((region, e.to_string())),
-            }
+        if !self.both_writers {
+            return vec![self.customer_write(ctx, lab, seq, started).await];
         }
-        .await;
-        let latency_ns = mono_now() - started;
-        vec![match outcome {
-            Ok(region) => Observation::CanaryWrite {
-                seq,
-                acked: true,
-                region,
-                latency_ns,
-                error: None,
-            },
-            Err((region, error)) => Observation::CanaryWrite {
-                seq,
-                acked: false,
-                region,
-                latency_ns,
-                error: Some(error),
-            },
-        }]
+        // Standby probes bracket the customer write until the promotion is
+        // seen, so a write is placed before or after it to within its own
+        // round trip.
+        // The old writer is asked first, so a fencing made before the
+        // promotion is seen no later than the promotion.
+        let w = Writers::of(lab);
+        let mut out = Vec::with_capacity(4);
+        out.push(self.writers.probe(lab, w.old, &ctx.run_id, timeout, started).await);
+        if !self.writers.standby_promoted() {
+            out.push(self.writers.probe(lab, w.standby, &ctx.run_id, timeout, started).await);
+        }
+        out.push(self.customer_write(ctx, lab, seq, started).await);
+        if !self.writers.standby_promoted() {
+            out.push(self.writers.probe(lab, w.standby, &ctx.run_id, timeout, started).await);
+        }
+        out
     }
 
     async fn settle(&self, ctx: &ProbeContext) -> Vec<Observation> {
@@ -186,6 +168,7 @@ impl Probe for CanaryProbe {
                         return vec![Observation::CanaryReadBack {
                             region: "writer endpoint".into(),
                             present,
+                            old_writer: false,
                         }];
                     }
                     *self.database.lock().await = None;
@@ -223,10 +206,15 @@ impl Probe for CanaryProbe {
                     r.status.is_success(),
                     serde_json::from_slice::<Vec<u64>>(&r.body),
                 ) {
-                    return vec![Observation::CanaryReadBack {
+                    let mut out = vec![Observation::CanaryReadBack {
                         region: region.name.clone(),
                         present,
+                        old_writer: false,
                     }];
+                    if self.both_writers {
+                        out.extend(old_writer_read_back(lab, &ctx.run_id).await);
+                    }
+                    return out;
                 }
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -236,6 +224,72 @@ impl Probe for CanaryProbe {
 }
 
 impl CanaryProbe {
+    /// One order posted as a customer would: resolved, through the app.
+    async fn customer_write(
+        &self,
+        ctx: &ProbeContext,
+        lab: &crate::environment::LabEnv,
+        seq: u64,
+        tick: crate::clock::MonoNs,
+    ) -> Observation {
+        let sent = mono_now();
+        let timeout = self.timeout.get();
+        let host = lab.record.trim_end_matches('.');
+        let body = serde_json::json!({ "seq": seq, "canary": ctx.run_id }).to_string();
+        let outcome = async {
+            let Destination {
+                region, endpoint, ..
+            } = self.resolver.destination(&ctx.env, &[], timeout).await?;
+            let left = timeout.saturating_sub(Duration::from_nanos(mono_now() - sent));
+            match http::request(
+                endpoint,
+                hyper::Method::POST,
+                host,
+                "/orders",
+                Some(body.into()),
+                left,
+            )
+            .await
+            {
+                Ok(r) if r.status.is_success() => Ok(region),
+                Ok(r) => Err((
+                    region,
+                    format!(
+                        "{} {}",
+                        r.status.as_u16(),
+                        String::from_utf8_lossy(&r.body)
+                            .chars()
+                            .take(100)
+                            .collect::<String>()
+                    ),
+                )),
+                Err(e) => Err((region, e.to_string())),
+            }
+        }
+        .await;
+        let latency_ns = mono_now() - sent;
+        let sent_after_ns = sent - tick;
+        match outcome {
+            Ok(region) => Observation::CanaryWrite {
+                seq,
+                sent_after_ns,
+                acked: true,
+                region,
+                latency_ns,
+                error: None,
+            },
+            Err((region, error)) => Observation::CanaryWrite {
+                seq,
+                sent_after_ns,
+                acked: false,
+                region,
+                latency_ns,
+                error: Some(error),
+            },
+        }
+    }
+
+
     /// The open connection, or a new one (creating the canary table).
     async fn client(
         &self,
@@ -294,6 +348,25 @@ impl CanaryProbe {
             .map_err(|e| chain(&e))?;
         Ok(rows.iter().map(|r| r.get::<_, i64>(0) as u64).collect())
     }
+}
+
+/// The old writer's instance, read directly (a few tries).
+async fn old_writer_read_back(
+    lab: &crate::environment::LabEnv,
+    run_id: &str,
+) -> Option<Observation> {
+    let old = Writers::of(lab).old;
+    for _ in 0..5 {
+        if let Ok(present) = WriterWatch::read(lab, old, run_id).await {
+            return Some(Observation::CanaryReadBack {
+                region: old.to_string(),
+                present,
+                old_writer: true,
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    None
 }
 
 /// The connection string in `$var`, with TLS required when it names no

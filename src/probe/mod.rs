@@ -11,6 +11,7 @@ pub mod health_check;
 pub mod http;
 pub mod resolver;
 pub mod target_health;
+pub mod writers;
 
 use crate::clock::RunClock;
 use crate::environment::Env;

@@ -83,6 +83,8 @@ fn color_of(o: &Observation, primary: &str, lost: &HashSet<u64>) -> &'static str
         Observation::CanaryWrite { acked: true, .. } => GREEN,
         Observation::CanaryWrite { .. } => RED,
         Observation::CanaryReadBack { .. } => BLACK,
+        Observation::WriterProbe { accepted: true, .. } => GREEN,
+        Observation::WriterProbe { .. } => RED,
         Observation::TargetHealth { healthy, .. } if *healthy > 0 => GREEN,
         Observation::TargetHealth { .. } => RED,
         Observation::Alarm { state, .. } if state == "OK" => GREEN,

@@ -62,6 +62,10 @@ pub enum Observation {
     CanaryWrite {
         /// Sequence number written.
         seq: u64,
+        /// When it was sent, after the observation's timestamp (0 unless
+        /// writer probes went first in the same tick).
+        #[serde(default, skip_serializing_if = "is_zero_u64")]
+        sent_after_ns: u64,
         /// Acked by the app (committed on the writer).
         acked: bool,
         /// Region the write went to.
@@ -73,12 +77,32 @@ pub enum Observation {
         error: Option<String>,
     },
     /// The canary's read-back after the failover: which sequence numbers the
-    /// serving region holds.
+    /// serving region holds (or, `old_writer`, the old writer's instance, read
+    /// directly).
     CanaryReadBack {
         /// Region that served the read.
         region: String,
         /// Sequence numbers present.
         present: Vec<u64>,
+        /// Read straight from the old writer's instance, not the serving one.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        old_writer: bool,
+    },
+    /// One probe write made straight to a region's database instance: does
+    /// it take writes (the standby once promoted; the old writer until fenced)?
+    WriterProbe {
+        /// Region of the instance.
+        region: String,
+        /// It committed the write.
+        accepted: bool,
+        /// When it was sent, after the observation's timestamp (several are
+        /// made in one tick).
+        sent_after_ns: u64,
+        /// Time until commit or refusal.
+        latency_ns: u64,
+        /// Why it was refused.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
     },
     /// The health of one target group's registered targets.
     TargetHealth {
@@ -122,7 +146,7 @@ impl Observation {
                 registered,
                 ..
             } => Some(healthy == registered),
-            Observation::CanaryReadBack { .. } => None,
+            Observation::CanaryReadBack { .. } | Observation::WriterProbe { .. } => None,
         }
     }
 
@@ -171,9 +195,28 @@ impl Observation {
                     error.as_ref().map(|e| format!(": {e}")).unwrap_or_default()
                 )
             }
-            Observation::CanaryReadBack { region, present } => {
-                format!("read back {} writes from {region}", present.len())
-            }
+            Observation::CanaryReadBack {
+                region,
+                present,
+                old_writer,
+            } => format!(
+                "read back {} writes from {region}{}",
+                present.len(),
+                if *old_writer { " (old writer)" } else { "" }
+            ),
+            Observation::WriterProbe {
+                region,
+                accepted,
+                error,
+                ..
+            } => format!(
+                "{region} database {}",
+                match (accepted, error) {
+                    (true, _) => "takes writes".to_string(),
+                    (false, Some(e)) => format!("refuses writes: {e}"),
+                    (false, None) => "refuses writes".to_string(),
+                }
+            ),
             Observation::Alarm {
                 region,
                 name,
@@ -195,6 +238,9 @@ fn one() -> u32 {
 }
 fn is_one(n: &u32) -> bool {
     *n == 1
+}
+fn is_zero_u64(n: &u64) -> bool {
+    *n == 0
 }
 fn is_zero(n: &u32) -> bool {
     *n == 0

@@ -4,7 +4,7 @@
 //! writer holds it, so records still inside the lag when the writer dies are
 //! really gone after the promotion.
 
-use super::{Database, DbRole, InstanceView};
+use super::{Database, DbRole, Discarded, Fencing, InstanceView, Isolation};
 use crate::clock::{mono_now, MonoNs};
 use crate::lab::truth::Truth;
 use crate::net::gate::Gate;
@@ -38,6 +38,7 @@ struct State {
     writer: Role,
     writer_lost_since: Option<MonoNs>,
     replication_cut: bool,
+    isolation: Option<Isolation>,
 }
 
 /// Replication and promotion settings.
@@ -81,6 +82,7 @@ impl Cluster {
                 writer: Role::Primary,
                 writer_lost_since: None,
                 replication_cut: false,
+                isolation: None,
             }),
             gates,
             truth,
@@ -111,10 +113,29 @@ impl Cluster {
         changed
     }
 
+    /// As seen from the other region: reachable and not cut off.
+    fn reachable_across(&self, s: &State, role: Role) -> bool {
+        self.reachable(s, role) && !Isolation::cuts(s.isolation.as_ref(), role)
+    }
+
     fn reconcile_now(&self) {
         let mut s = self.state.lock().expect("db lock");
-        if s.writer == Role::Primary || !self.reachable(&s, Role::Primary) {
+        if s.writer == Role::Primary
+            || !self.reachable(&s, Role::Primary)
+            || s.isolation.is_some()
+        {
             return;
+        }
+        let discarded = discarded(
+            &s.instances[Role::Primary.index()].log,
+            &s.instances[Role::Secondary.index()].log,
+        );
+        if !discarded.is_empty() {
+            self.truth.record(
+                "database-diverged",
+                &self.names[0],
+                super::discarded_detail(&discarded),
+            );
         }
         let log = s.instances[Role::Secondary.index()].log.clone();
         s.instances[Role::Primary.index()].log = log;
@@ -132,52 +153,97 @@ impl Cluster {
 
     /// One step of replication and promotion automation.
     fn tick(&self) {
-        let Settings {
-            lag,
-            promotion_delay,
-            auto_promote,
-            ..
-        } = self.settings;
         let now = mono_now();
         let mut s = self.state.lock().expect("db lock");
+        self.fence_if_due(&mut s, now);
         let writer = s.writer;
-        let standby = writer.other();
-        let writer_ok = self.reachable(&s, writer);
-        let standby_ok = self.reachable(&s, standby);
-        if writer_ok {
+        if self.reachable_across(&s, writer) {
             s.writer_lost_since = None;
-            if standby_ok && !s.replication_cut {
-                let lag_ns = lag.as_nanos() as u64;
-                let (w, r) = pick(&mut s.instances, writer.index(), standby.index());
-                while r.log.len() < w.log.len() {
-                    let next = &w.log[r.log.len()];
-                    if next.committed_at + lag_ns > now && !self.settings.synchronous {
-                        break;
-                    }
-                    r.log.push(next.clone());
-                }
-            }
+            self.replicate(&mut s, now);
             return;
         }
         let since = *s.writer_lost_since.get_or_insert(now);
-        if auto_promote
-            && standby_ok
+        let standby = writer.other();
+        if self.settings.auto_promote
+            && self.reachable_across(&s, standby)
             && s.instances[standby.index()].role == DbRole::Replica
-            && now.saturating_sub(since) >= promotion_delay.as_nanos() as u64
+            && now.saturating_sub(since) >= self.settings.promotion_delay.as_nanos() as u64
         {
-            s.instances[standby.index()].role = DbRole::Writer;
-            s.instances[writer.index()].role = DbRole::Fenced;
-            s.writer = standby;
-            s.writer_lost_since = None;
-            let lost = s.instances[writer.index()].log.len() as i64
-                - s.instances[standby.index()].log.len() as i64;
-            drop(s);
-            self.truth.record(
-                "database-promoted",
-                &self.names[standby.index()],
-                format!("standby promoted to writer; {lost} unreplicated records left behind"),
-            );
+            self.promote(s, standby);
         }
+    }
+
+    /// Ships the writer's log to a reachable standby, `lag` behind.
+    fn replicate(&self, s: &mut State, now: MonoNs) {
+        let writer = s.writer;
+        let standby = writer.other();
+        if !self.reachable_across(s, standby)
+            || s.replication_cut
+            || s.instances[standby.index()].role != DbRole::Replica
+        {
+            return;
+        }
+        let lag_ns = self.settings.lag.as_nanos() as u64;
+        let (w, r) = pick(&mut s.instances, writer.index(), standby.index());
+        while r.log.len() < w.log.len() {
+            let next = &w.log[r.log.len()];
+            if next.committed_at + lag_ns > now && !self.settings.synchronous {
+                break;
+            }
+            r.log.push(next.clone());
+        }
+    }
+
+    /// Promotes the standby. An unreachable old writer is fenced with it (nothing
+    /// reaches it anyway); an isolated one is fenced as its isolation says.
+    fn promote(&self, mut s: std::sync::MutexGuard<'_, State>, standby: Role) {
+        let old = standby.other();
+        let fencing = s.isolation.map(|i| i.fencing);
+        if fencing == Some(Fencing::BeforePromotion) {
+            self.fence(&mut s, old);
+        }
+        s.instances[standby.index()].role = DbRole::Writer;
+        if fencing.is_none() {
+            s.instances[old.index()].role = DbRole::Fenced;
+        }
+        s.writer = standby;
+        s.writer_lost_since = None;
+        let now = mono_now();
+        if let Some(i) = s.isolation.as_mut() {
+            i.promoted_at = Some(now);
+        }
+        let lost = s.instances[old.index()].log.len() as i64
+            - s.instances[standby.index()].log.len() as i64;
+        drop(s);
+        self.truth.record_at(
+            now,
+            "database-promoted",
+            &self.names[standby.index()],
+            format!("standby promoted to writer; {lost} unreplicated records left behind"),
+        );
+    }
+
+    /// Fences the isolated old writer once its delay after the promotion is up.
+    fn fence_if_due(&self, s: &mut State, now: MonoNs) {
+        if let Some(i) = s.isolation {
+            if i.fence_due(now) {
+                self.fence(s, i.region);
+            }
+        }
+    }
+
+    /// Makes an old writer refuse writes (read-only), recorded as truth.
+    fn fence(&self, s: &mut State, old: Role) {
+        let i = &mut s.instances[old.index()];
+        if i.role != DbRole::Writer {
+            return;
+        }
+        i.role = DbRole::Fenced;
+        self.truth.record(
+            "old-writer-fenced",
+            &self.names[old.index()],
+            "old writer refuses writes (read-only)",
+        );
     }
 
     /// Handles one HTTP request to a region's instance.
@@ -223,7 +289,9 @@ impl Cluster {
                     // Commit on both or neither, as a synchronous standby does; with
                     // the standby unreachable the writer waits, so the write fails.
                     let standby = role.other();
-                    let standby_ok = !s.replication_cut && self.reachable(&s, standby);
+                    let standby_ok = !s.replication_cut
+                        && s.isolation.is_none()
+                        && self.reachable(&s, standby);
                     if !standby_ok {
                         return http::respond(
                             StatusCode::SERVICE_UNAVAILABLE,
@@ -291,6 +359,20 @@ impl WriteRequest {
     }
 }
 
+/// Canary records in `old` that `new` lacks, oldest first.
+fn discarded(old: &[Record], new: &[Record]) -> Vec<Discarded> {
+    let kept: std::collections::HashSet<(&str, u64)> =
+        new.iter().map(|r| (r.canary.as_str(), r.seq)).collect();
+    old.iter()
+        .filter(|r| !r.canary.is_empty() && !kept.contains(&(r.canary.as_str(), r.seq)))
+        .map(|r| Discarded {
+            canary: r.canary.clone(),
+            seq: r.seq,
+            committed_at: r.committed_at,
+        })
+        .collect()
+}
+
 fn pick<T>(v: &mut [T; 2], a: usize, b: usize) -> (&mut T, &mut T) {
     debug_assert!(a != b);
     let (x, y) = v.split_at_mut(1);
@@ -344,12 +426,15 @@ impl Database for Cluster {
     }
 
     fn replication_holds(&self) -> Vec<String> {
-        let cut = self.state.lock().expect("db lock").replication_cut;
-        if cut {
-            vec!["cut-replication".into()]
-        } else {
-            Vec::new()
+        let s = self.state.lock().expect("db lock");
+        let mut holds = Vec::new();
+        if s.replication_cut {
+            holds.push("cut-replication".into());
         }
+        if s.isolation.is_some() {
+            holds.push("isolate-region".into());
+        }
+        holds
     }
 
     async fn crash(&self, role: Role) -> Result<bool, String> {
@@ -363,6 +448,20 @@ impl Database for Cluster {
     async fn reconcile(&self) -> Result<(), String> {
         self.reconcile_now();
         Ok(())
+    }
+
+    async fn set_isolation(&self, isolation: Option<Isolation>) -> Result<bool, String> {
+        let mut s = self.state.lock().expect("db lock");
+        let changed = s.isolation.map(|i| (i.region, i.fencing))
+            != isolation.map(|i| (i.region, i.fencing));
+        if changed {
+            s.isolation = isolation;
+        }
+        Ok(changed)
+    }
+
+    fn isolation(&self) -> Option<Isolation> {
+        self.state.lock().expect("db lock").isolation
     }
 
     async fn set_replication_cut(&self, cut: bool) -> Result<bool, String> {

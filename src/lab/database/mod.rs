@@ -61,6 +61,102 @@ pub enum Replication {
     Sync,
 }
 
+/// When the lab's promotion automation fences the old writer of an isolated
+/// region (makes it refuse writes). Writes it acks between the promotion and
+/// the fencing are divergent: they exist only on the old side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "when", rename_all = "kebab-case")]
+pub enum Fencing {
+    /// Fenced just before the standby is promoted, as a STONITH step in a
+    /// promotion script does: no divergent writes.
+    BeforePromotion,
+    /// Fenced this long after the promotion.
+    After {
+        /// Delay after the promotion, ms.
+        ms: u64,
+    },
+    /// Never fenced while isolated: it takes writes until the region is reconnected.
+    Never,
+}
+
+impl std::fmt::Display for Fencing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fencing::BeforePromotion => f.write_str("before-promotion"),
+            Fencing::After { ms } => write!(
+                f,
+                "after:{}",
+                humantime::format_duration(Duration::from_millis(*ms))
+            ),
+            Fencing::Never => f.write_str("never"),
+        }
+    }
+}
+
+/// A region cut off from the health checkers and from the other region (its
+/// database keeps running and stays writable for its own apps).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Isolation {
+    /// The region cut off.
+    pub region: Role,
+    /// When its writer is fenced if the standby is promoted meanwhile.
+    pub fencing: Fencing,
+    /// When the standby was promoted during this isolation.
+    pub promoted_at: Option<crate::clock::MonoNs>,
+}
+
+impl Isolation {
+    /// Starts an isolation of `region`.
+    pub fn new(region: Role, fencing: Fencing) -> Self {
+        Isolation {
+            region,
+            fencing,
+            promoted_at: None,
+        }
+    }
+
+    /// Whether `role`'s instance is cut off from the other region.
+    pub fn cuts(iso: Option<&Isolation>, role: Role) -> bool {
+        iso.is_some_and(|i| i.region == role)
+    }
+
+    /// The instance an app in `from` writes to: its own region's when `from`
+    /// is isolated (the only one it can reach, whatever it has become);
+    /// `None` when the writer is on the far side of the cut.
+    pub fn writer_for(iso: Option<&Isolation>, writer: Role, from: Role) -> Option<Role> {
+        match iso {
+            Some(i) if i.region == from => Some(from),
+            Some(i) if i.region == writer => None,
+            _ => Some(writer),
+        }
+    }
+
+    /// Whether the old writer is due to be fenced at `now`.
+    pub fn fence_due(&self, now: crate::clock::MonoNs) -> bool {
+        match (self.fencing, self.promoted_at) {
+            (Fencing::After { ms }, Some(at)) => now >= at + ms * 1_000_000,
+            _ => false,
+        }
+    }
+}
+
+/// One canary record the old writer held and the promoted standby did not,
+/// read from both instances before the failback discards it (ground truth).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Discarded {
+    /// The canary (run) that wrote it.
+    pub canary: String,
+    /// Its sequence number.
+    pub seq: u64,
+    /// When the old writer committed it, on the lab's monotonic clock.
+    pub committed_at: crate::clock::MonoNs,
+}
+
+/// The truth event's detail: every discarded canary record, as JSON.
+pub fn discarded_detail(records: &[Discarded]) -> String {
+    serde_json::json!({ "discarded": records }).to_string()
+}
+
 /// The lab's two-region database, whichever engine runs it.
 #[async_trait::async_trait]
 pub trait Database: Send + Sync {
@@ -92,6 +188,19 @@ pub trait Database: Send + Sync {
     /// reachable again: if the standby was promoted meanwhile, the old writer is
     /// re-seeded from it and takes the writer role back (the lab's failback).
     async fn reconcile(&self) -> Result<(), String>;
+    /// Isolates a region (or, with `None`, reconnects whichever is isolated):
+    /// replication stops, the standby sees the writer as gone (and is
+    /// promoted after `promotion_delay`), apps reach only their own region's
+    /// instance. Returns whether it changed. Reconnecting does not fail back:
+    /// [`Database::reconcile`] does.
+    async fn set_isolation(&self, isolation: Option<Isolation>) -> Result<bool, String>;
+    /// The isolation in force, if any.
+    fn isolation(&self) -> Option<Isolation>;
+    /// The instance an app in `from` writes to, or `None` when the writer is
+    /// across a cut link.
+    fn writer_for(&self, from: Role) -> Option<Role> {
+        Isolation::writer_for(self.isolation().as_ref(), self.writer(), from)
+    }
     /// Cuts (or restores) replication from the writer to the standby. Returns whether it changed.
     async fn set_replication_cut(&self, cut: bool) -> Result<bool, String>;
     /// Replication and promotion automation, until aborted.

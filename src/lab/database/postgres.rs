@@ -17,7 +17,7 @@
 //! is a gate hold: what the primary commits afterwards never reaches the
 //! replica, and a promotion really loses it.
 
-use super::{Database, DbRole, InstanceView};
+use super::{Database, DbRole, Discarded, Fencing, InstanceView, Isolation};
 use crate::clock::{mono_now, MonoNs};
 use crate::lab::truth::Truth;
 use crate::net::gate::Gate;
@@ -152,6 +152,7 @@ struct State {
     roles: [DbRole; 2],
     crashed: [bool; 2],
     writer_lost_since: Option<MonoNs>,
+    isolation: Option<Isolation>,
 }
 
 /// A primary and a streaming replica.
@@ -220,6 +221,7 @@ impl PgCluster {
                 roles: [DbRole::Writer, DbRole::Replica],
                 crashed: [false; 2],
                 writer_lost_since: None,
+                isolation: None,
             }),
             ops: tokio::sync::Mutex::new(()),
             clients: [
@@ -640,6 +642,162 @@ impl PgCluster {
     fn reachable(&self, s: &State, role: Role) -> bool {
         !s.crashed[role.index()] && self.gates[role.index()].is_open()
     }
+
+    /// As seen from the other region: reachable and not cut off.
+    fn reachable_across(&self, s: &State, role: Role) -> bool {
+        self.reachable(s, role) && !Isolation::cuts(s.isolation.as_ref(), role)
+    }
+
+    /// The standby to promote now, if the writer has been gone long enough.
+    fn promotion_due(&self) -> Option<Role> {
+        let mut s = self.state.lock().expect("pg lock");
+        let writer = s.writer;
+        if self.reachable_across(&s, writer) {
+            s.writer_lost_since = None;
+            return None;
+        }
+        let since = *s.writer_lost_since.get_or_insert(mono_now());
+        let standby = writer.other();
+        let ready = self.settings.auto_promote
+            && self.reachable_across(&s, standby)
+            && s.roles[standby.index()] == DbRole::Replica;
+        (ready
+            && mono_now().saturating_sub(since) >= self.settings.promotion_delay.as_nanos() as u64)
+            .then_some(standby)
+    }
+
+    /// Promotes the standby (fencing an isolated old writer first when its
+    /// isolation says so) and records when it really began taking writes.
+    async fn promote(&self, standby: Role) -> Result<(), String> {
+        let old = standby.other();
+        let fencing = self.isolation().map(|i| i.fencing);
+        if fencing == Some(Fencing::BeforePromotion) {
+            self.fence(old).await?;
+        }
+        let at = self.promote_and_time(standby).await?;
+        {
+            let mut s = self.state.lock().expect("pg lock");
+            s.roles[standby.index()] = DbRole::Writer;
+            if fencing.is_none() {
+                s.roles[old.index()] = DbRole::Fenced;
+            }
+            s.writer = standby;
+            s.writer_lost_since = None;
+            if let Some(i) = s.isolation.as_mut() {
+                i.promoted_at = Some(at);
+            }
+        }
+        self.truth.record_at(
+            at,
+            "database-promoted",
+            &self.names[standby.index()],
+            "standby promoted to writer (pg_ctl promote)",
+        );
+        Ok(())
+    }
+
+    /// Runs `pg_ctl promote` while asking the standby every 2 ms whether it is
+    /// still in recovery: the instant it is not is when it took writes
+    /// (pg_ctl itself notices up to 100 ms later).
+    async fn promote_and_time(&self, standby: Role) -> Result<MonoNs, String> {
+        let probe = connect(self.direct(standby), &self.password, Duration::from_secs(2)).await?;
+        let promote = self.pg_ctl(standby, &["promote"]);
+        tokio::pin!(promote);
+        let mut seen = None;
+        loop {
+            let done = tokio::select! {
+                r = &mut promote => { r?; true }
+                _ = tokio::time::sleep(Duration::from_millis(2)) => false,
+            };
+            if seen.is_none() && !in_recovery(&probe).await.unwrap_or(true) {
+                seen = Some(mono_now());
+            }
+            if done {
+                return Ok(seen.unwrap_or_else(mono_now));
+            }
+        }
+    }
+
+    /// Fences an old writer the way a promotion script does: new transactions
+    /// are read-only and every open session is ended, so no write it has not
+    /// already committed gets in. Recorded as truth.
+    async fn fence(&self, old: Role) -> Result<(), String> {
+        let admin = connect(self.direct(old), &self.password, Duration::from_secs(2)).await?;
+        // ALTER SYSTEM refuses to run inside the implicit transaction of a multi-statement query.
+        for sql in [
+            "ALTER SYSTEM SET default_transaction_read_only = on",
+            "SELECT pg_reload_conf()",
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'",
+        ] {
+            admin
+                .batch_execute(sql)
+                .await
+                .map_err(|e| format!("fencing the old writer: {}", pg_error(&e)))?;
+        }
+        self.state.lock().expect("pg lock").roles[old.index()] = DbRole::Fenced;
+        self.truth.record(
+            "old-writer-fenced",
+            &self.names[old.index()],
+            "old writer read-only (default_transaction_read_only), its sessions ended",
+        );
+        Ok(())
+    }
+
+    /// Fences the isolated old writer once its delay after the promotion is up.
+    async fn fence_if_due(&self) {
+        let due = {
+            let s = self.state.lock().expect("pg lock");
+            s.isolation
+                .filter(|i| i.fence_due(mono_now()) && s.roles[i.region.index()] == DbRole::Writer)
+                .map(|i| i.region)
+        };
+        if let Some(old) = due {
+            let _guard = self.ops.lock().await;
+            if let Err(e) = self.fence(old).await {
+                self.truth
+                    .record("fencing-failed", &self.names[old.index()], e);
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+
+    /// Canary records the old primary holds and the promoted standby does
+    /// not, read from both (empty when either cannot be read).
+    async fn discarded(&self) -> Vec<Discarded> {
+        let read = |role: Role| async move {
+            let c = connect(self.direct(role), &self.password, Duration::from_secs(2)).await?;
+            c.query(
+                "SELECT canary, seq, committed_at FROM orders WHERE canary <> '' ORDER BY committed_at",
+                &[],
+            )
+            .await
+            .map_err(|e| pg_error(&e))
+        };
+        let (Ok(old), Ok(new)) = (read(Role::Primary).await, read(Role::Secondary).await) else {
+            return Vec::new();
+        };
+        let kept: std::collections::HashSet<(String, i64)> = new
+            .iter()
+            .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1)))
+            .collect();
+        old.iter()
+            .filter(|r| !kept.contains(&(r.get::<_, String>(0), r.get::<_, i64>(1))))
+            .map(|r| Discarded {
+                canary: r.get(0),
+                seq: r.get::<_, i64>(1) as u64,
+                committed_at: r.get::<_, i64>(2) as u64,
+            })
+            .collect()
+    }
+}
+
+async fn in_recovery(client: &Client) -> Result<bool, String> {
+    let row = client
+        .query_one("SELECT pg_is_in_recovery()", &[])
+        .await
+        .map_err(|e| pg_error(&e))?;
+    Ok(row.get(0))
 }
 
 /// A PostgreSQL error with the server's own message (tokio-postgres prints only "db error").
@@ -951,9 +1109,21 @@ impl Database for PgCluster {
         let _guard = self.ops.lock().await;
         {
             let s = self.state.lock().expect("pg lock");
-            if s.writer == Role::Primary || !self.gates[0].is_open() || s.crashed[1] {
+            if s.writer == Role::Primary
+                || !self.gates[0].is_open()
+                || s.crashed[1]
+                || s.isolation.is_some()
+            {
                 return Ok(());
             }
+        }
+        let discarded = self.discarded().await;
+        if !discarded.is_empty() {
+            self.truth.record(
+                "database-diverged",
+                &self.names[0],
+                super::discarded_detail(&discarded),
+            );
         }
         self.failback().await?;
         {
@@ -968,6 +1138,28 @@ impl Database for PgCluster {
         }
         self.truth.record("database-failed-back", &self.names[0], "primary re-seeded from the promoted standby (pg_basebackup), switched over, writer again");
         Ok(())
+    }
+
+    async fn set_isolation(&self, isolation: Option<Isolation>) -> Result<bool, String> {
+        let changed = {
+            let mut s = self.state.lock().expect("pg lock");
+            let changed = s.isolation.map(|i| (i.region, i.fencing))
+                != isolation.map(|i| (i.region, i.fencing));
+            if changed {
+                s.isolation = isolation;
+            }
+            changed
+        };
+        // Replication crosses the cut link.
+        match isolation {
+            Some(_) => self.replication_gate.hold("isolate-region"),
+            None => self.replication_gate.lift("isolate-region"),
+        };
+        Ok(changed)
+    }
+
+    fn isolation(&self) -> Option<Isolation> {
+        self.state.lock().expect("pg lock").isolation
     }
 
     async fn set_replication_cut(&self, cut: bool) -> Result<bool, String> {
@@ -1000,49 +1192,18 @@ impl Database for PgCluster {
             let mut tick = tokio::time::interval(Duration::from_millis(10));
             loop {
                 tick.tick().await;
-                let due = {
-                    let mut s = self.state.lock().expect("pg lock");
-                    let writer = s.writer;
-                    if self.reachable(&s, writer) {
-                        s.writer_lost_since = None;
-                        None
-                    } else {
-                        let since = *s.writer_lost_since.get_or_insert(mono_now());
-                        let standby = writer.other();
-                        let ready = self.settings.auto_promote
-                            && self.reachable(&s, standby)
-                            && s.roles[standby.index()] == DbRole::Replica;
-                        (ready
-                            && mono_now().saturating_sub(since)
-                                >= self.settings.promotion_delay.as_nanos() as u64)
-                            .then_some(standby)
-                    }
+                self.fence_if_due().await;
+                let Some(standby) = self.promotion_due() else {
+                    continue;
                 };
-                let Some(standby) = due else { continue };
                 let _guard = self.ops.lock().await;
-                match self.pg_ctl(standby, &["promote"]).await {
-                    Ok(()) => {
-                        {
-                            let mut s = self.state.lock().expect("pg lock");
-                            s.roles[standby.index()] = DbRole::Writer;
-                            s.roles[standby.other().index()] = DbRole::Fenced;
-                            s.writer = standby;
-                            s.writer_lost_since = None;
-                        }
-                        self.truth.record(
-                            "database-promoted",
-                            &self.names[standby.index()],
-                            "standby promoted to writer (pg_ctl promote)",
-                        );
-                    }
-                    Err(e) => {
-                        self.truth.record(
-                            "database-promotion-failed",
-                            &self.names[standby.index()],
-                            e,
-                        );
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                    }
+                if let Err(e) = self.promote(standby).await {
+                    self.truth.record(
+                        "database-promotion-failed",
+                        &self.names[standby.index()],
+                        e,
+                    );
+                    tokio::time::sleep(Duration::from_secs(1)).await;
                 }
             }
         })
