@@ -34,6 +34,8 @@ pub struct ObjectivesDoc {
     rpo_ms: Option<f64>,
     max_detection_ms: Option<f64>,
     max_dns_flip_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_fencing_ms: Option<f64>,
 }
 
 impl ObjectivesDoc {
@@ -43,6 +45,7 @@ impl ObjectivesDoc {
             rpo_ms: o.rpo.map(ms),
             max_detection_ms: o.max_detection.map(ms),
             max_dns_flip_ms: o.max_dns_flip.map(ms),
+            max_fencing_ms: o.max_fencing.map(ms),
         }
     }
 }

@@ -119,6 +119,26 @@ impl Fault for IsolateRegion {
         (RecoveryPath::DnsFailover, FailureMode::Hang)
     }
 
+    fn data_loss(&self, inputs: &crate::floor::FloorInputs) -> Option<String> {
+        if inputs.asynchronous != Some(true) {
+            return None;
+        }
+        Some(if self.leaves_two_writers() {
+            let fenced = match self.fence_old_writer {
+                Fencing::After { ms } => format!(
+                    "is fenced only {} after the promotion, so what it acks meanwhile diverges",
+                    humantime::format_duration(std::time::Duration::from_millis(ms))
+                ),
+                _ => "is never fenced, so what it acks after the promotion diverges".into(),
+            };
+            format!(
+                "with asynchronous replication the writes acked after the region is cut never reach the standby, and the old writer {fenced}; fence it before the promotion (fence_old_writer = \"before-promotion\") and allow the promotion delay in rpo, or replicate synchronously"
+            )
+        } else {
+            "with asynchronous replication the writes acked after the region is cut and before the old writer is fenced never reach the standby; allow the promotion delay in rpo, or replicate synchronously".into()
+        })
+    }
+
     async fn plan(&self, env: &Env, _run_id: &str) -> Result<Vec<Step>, String> {
         let env = env.lab().ok_or("isolate-region runs only on the lab")?;
         let region = env.region(self.region.0);

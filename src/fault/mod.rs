@@ -34,6 +34,11 @@ pub trait Fault: Send + Sync + std::fmt::Debug {
     /// How the outage it causes ends, and how health checks fail meanwhile:
     /// what its floor is computed from.
     fn recovery(&self) -> (RecoveryPath, FailureMode);
+    /// Why this fault must lose acked writes under `inputs`, if it must
+    /// (what makes `rpo = "0s"` impossible).
+    fn data_loss(&self, _inputs: &crate::floor::FloorInputs) -> Option<String> {
+        None
+    }
 }
 
 /// Builds a fault from its scenario table.

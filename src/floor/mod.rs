@@ -44,6 +44,8 @@ pub struct FloorInputs {
     pub ttl_why: String,
     /// The primary's target group checks, when known.
     pub target_group: Option<TargetGroupChecks>,
+    /// Whether the writer acks before the standby has the write, when known.
+    pub asynchronous: Option<bool>,
 }
 
 impl FloorInputs {
@@ -60,6 +62,7 @@ impl FloorInputs {
                 timeout: p.alb_health_timeout.get(),
                 unhealthy_threshold: p.alb_unhealthy_threshold,
             }),
+            asynchronous: Some(p.replication == crate::lab::database::Replication::Async),
         }
     }
 
@@ -108,6 +111,7 @@ impl FloorInputs {
             ttl,
             ttl_why,
             target_group,
+            asynchronous: None,
         }
     }
 }
@@ -152,6 +156,9 @@ pub struct Floors {
     pub dns_flip: Option<Floor>,
     /// Every customer served again (the RTO floor).
     pub rto: Option<Floor>,
+    /// Why no data loss (`rpo = "0s"`) is impossible, when it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_loss: Option<String>,
 }
 
 fn secs(d: Duration) -> String {
@@ -199,6 +206,7 @@ pub fn compute(p: &FloorInputs, path: RecoveryPath, mode: FailureMode) -> Floors
                         p.ttl_why
                     ),
                 }),
+                data_loss: None,
             }
         }
         RecoveryPath::TargetGroup => {
@@ -214,6 +222,7 @@ pub fn compute(p: &FloorInputs, path: RecoveryPath, mode: FailureMode) -> Floors
                     ms: ms(floor),
                     why: format!("ALB health check {} x {} + a {} timeout before the AZ's targets stop getting traffic", secs(interval), threshold, secs(timeout)),
                 }),
+                data_loss: None,
             }
         }
     }
@@ -279,8 +288,18 @@ pub fn against<'a>(
     ]
 }
 
-/// Checks each declared objective against its floor.
+/// Checks each declared objective against its floor, and `rpo = "0s"`
+/// against a configuration that must lose data.
 pub fn impossible(floors: &Floors, objectives: &crate::scenario::Objectives) -> Vec<Impossible> {
+    let zero_rpo = objectives.rpo.is_some_and(|r| r.get().is_zero());
+    let data = floors
+        .data_loss
+        .as_ref()
+        .filter(|_| zero_rpo)
+        .map(|why| Impossible {
+            objective: "rpo".into(),
+            message: format!("rpo 0s cannot hold: {why}"),
+        });
     against(floors, objectives)
         .into_iter()
         .filter(Against::below_floor)
@@ -296,6 +315,7 @@ pub fn impossible(floors: &Floors, objectives: &crate::scenario::Objectives) -> 
                 ),
             })
         })
+        .chain(data)
         .collect()
 }
 
@@ -323,6 +343,7 @@ pub fn combine(all: Vec<Floors>) -> Floors {
         detection: max(acc.detection, f.detection),
         dns_flip: max(acc.dns_flip, f.dns_flip),
         rto: max(acc.rto, f.rto),
+        data_loss: acc.data_loss.or(f.data_loss),
     })
 }
 
@@ -389,6 +410,7 @@ mod tests {
             rpo: Some(d(0)),
             max_detection: Some(d(30)),
             max_dns_flip: None,
+            max_fencing: None,
         };
         let bad = impossible(&f, &objectives);
         assert_eq!(bad.len(), 1, "{bad:?}");

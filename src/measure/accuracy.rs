@@ -116,6 +116,26 @@ pub fn assess(
         0.0,
         m.dns_flip.resolution_ms,
     ));
+    if let Some(d) = &m.divergent_writes {
+        out.extend(compare(
+            "promotion",
+            d.promotion_ms,
+            promoted,
+            0.0,
+            d.resolution_ms,
+        ));
+    }
+    if let (Some(f), Some(p)) = (&m.fencing, promoted) {
+        let fenced = after("old-writer-fenced", primary).first().copied();
+        // Fenced before the promotion reads as 0.
+        out.extend(compare(
+            "fencing",
+            f.value_ms,
+            fenced.map(|x| (x - p).max(0.0)),
+            0.0,
+            f.resolution_ms,
+        ));
+    }
     if m.first_failure.value_ms.is_some() {
         // Customers recover when their resolver's cached answer expires after the
         // flip; without a flip, when the ALB stops routing to the broken targets.

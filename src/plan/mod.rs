@@ -181,7 +181,10 @@ pub fn floors_of(
             .iter()
             .map(|f| {
                 let (path, mode) = f.recovery();
-                crate::floor::compute(inputs, path, mode)
+                crate::floor::Floors {
+                    data_loss: f.data_loss(inputs),
+                    ..crate::floor::compute(inputs, path, mode)
+                }
             })
             .collect(),
     )

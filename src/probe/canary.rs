@@ -98,11 +98,20 @@ impl Probe for CanaryProbe {
         }
     }
 
+    fn watches_both_writers(&self) -> bool {
+        self.both_writers
+    }
+
     fn describe(&self, env: &Env) -> String {
         match env {
             Env::Lab(lab) => format!(
-                "POST http://{}/orders with sequence numbers, then reads them back from the serving region",
-                lab.record.trim_end_matches('.')
+                "POST http://{}/orders with sequence numbers, then reads them back from the serving region{}",
+                lab.record.trim_end_matches('.'),
+                if self.both_writers {
+                    "; asks both writers directly each tick whether they take writes, and reads the old writer back too"
+                } else {
+                    ""
+                }
             ),
             Env::Aws(_) => format!(
                 "INSERT sequence numbers into gameday_canary through the connection string in ${}, then reads them back through it",

@@ -104,6 +104,11 @@ pub trait Probe: Send + Sync {
     fn customer_resolvers(&self) -> Option<&[std::net::SocketAddr]> {
         None
     }
+    /// Whether it asks both writers directly whether they take writes (the
+    /// canary's `both_writers`), which the fencing figure needs.
+    fn watches_both_writers(&self) -> bool {
+        false
+    }
     /// Makes one observation (or several, e.g. one per region).
     async fn observe(&self, ctx: &ProbeContext) -> Vec<Observation>;
     /// Final observations once observing is over, before anything is reverted.

@@ -27,6 +27,13 @@ const RED: &str = "#d64545";
 const BLUE: &str = "#4a78c2";
 const PURPLE: &str = "#8e5bd6";
 const BLACK: &str = "#222";
+const ORANGE: &str = "#e08a1e";
+
+/// Canary writes that did not survive, by how.
+struct Missing {
+    lost: HashSet<u64>,
+    divergent: HashSet<u64>,
+}
 
 pub(crate) const CSS: &str = "
 body{font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;margin:24px;color:#1d2433;background:#fafbfc}
@@ -64,7 +71,7 @@ fn lane(source: &str, o: &Observation) -> String {
     }
 }
 
-fn color_of(o: &Observation, primary: &str, lost: &HashSet<u64>) -> &'static str {
+fn color_of(o: &Observation, primary: &str, missing: &Missing) -> &'static str {
     match o {
         Observation::Http { ok: true, .. } | Observation::HealthCheck { healthy: true, .. } => {
             GREEN
@@ -79,7 +86,10 @@ fn color_of(o: &Observation, primary: &str, lost: &HashSet<u64>) -> &'static str
         Observation::Dns { .. } => RED,
         Observation::CanaryWrite {
             seq, acked: true, ..
-        } if lost.contains(seq) => BLACK,
+        } if missing.divergent.contains(seq) => ORANGE,
+        Observation::CanaryWrite {
+            seq, acked: true, ..
+        } if missing.lost.contains(seq) => BLACK,
         Observation::CanaryWrite { acked: true, .. } => GREEN,
         Observation::CanaryWrite { .. } => RED,
         Observation::CanaryReadBack { .. } => BLACK,
@@ -105,11 +115,19 @@ fn svg(r: &Report) -> String {
                 .map(|a| a.params.primary_region.clone())
         })
         .unwrap_or_default();
-    let lost: HashSet<u64> = r
-        .phases
-        .as_ref()
-        .map(|m| m.lost_writes.seqs.iter().copied().collect())
-        .unwrap_or_default();
+    let missing = Missing {
+        lost: r
+            .phases
+            .as_ref()
+            .map(|m| m.lost_writes.seqs.iter().copied().collect())
+            .unwrap_or_default(),
+        divergent: r
+            .phases
+            .as_ref()
+            .and_then(|m| m.divergent_writes.as_ref())
+            .map(|d| d.seqs.iter().copied().collect())
+            .unwrap_or_default(),
+    };
     let intervals: BTreeMap<String, f64> = r
         .plan
         .as_ref()
@@ -209,7 +227,7 @@ fn svg(r: &Report) -> String {
             s,
             r#"<rect x="{:.1}" y="{y:.1}" width="{w:.1}" height="16" fill="{}"><title>+{:.3}s {}</title></rect>"#,
             scale.x(at_ms),
-            color_of(o, &primary, &lost),
+            color_of(o, &primary, &missing),
             at_ms / 1000.0,
             esc(&o.summary())
         );
@@ -366,7 +384,7 @@ impl Format for Html {
         if let Some(reason) = &r.reason {
             let _ = write!(h, "<p><strong>Reason:</strong> {}</p>", esc(reason));
         }
-        h.push_str("<h2>Timeline</h2><div class=\"legend\"><span><i style=\"background:#2e9e4f\"></i>ok / healthy / acked</span><span><i style=\"background:#d64545\"></i>failed / unhealthy</span><span><i style=\"background:#4a78c2\"></i>DNS answers primary</span><span><i style=\"background:#8e5bd6\"></i>DNS answers secondary</span><span><i style=\"background:#222\"></i>acked write later lost</span><span>dashed: objectives from t0</span></div>");
+        h.push_str("<h2>Timeline</h2><div class=\"legend\"><span><i style=\"background:#2e9e4f\"></i>ok / healthy / acked</span><span><i style=\"background:#d64545\"></i>failed / unhealthy</span><span><i style=\"background:#4a78c2\"></i>DNS answers primary</span><span><i style=\"background:#8e5bd6\"></i>DNS answers secondary</span><span><i style=\"background:#222\"></i>acked write later lost</span><span><i style=\"background:#e08a1e\"></i>acked by the old writer after the promotion (divergent)</span><span>dashed: objectives from t0</span></div>");
         let _ = write!(h, "<div class=\"timeline\">{}</div>", svg(r));
         h.push_str("<h2>Verdict</h2><table><tr><th>objective</th><th>declared</th><th>measured</th><th>verdict</th></tr>");
         for j in &r.verdict {
@@ -400,13 +418,16 @@ impl Format for Html {
                     esc(f.note.as_deref().unwrap_or(""))
                 );
             }
-            let (lost, note) = m.lost_writes.cells();
-            let _ = write!(
-                h,
-                "<tr><td>lost_writes</td><td>-</td><td>{}</td><td>{}</td></tr></table>",
-                esc(&lost),
-                esc(&note)
-            );
+            for [name, measured, note] in super::write_rows(m) {
+                let _ = write!(
+                    h,
+                    "<tr><td>{}</td><td>-</td><td>{}</td><td>{}</td></tr>",
+                    esc(&name),
+                    esc(&measured),
+                    esc(&note)
+                );
+            }
+            h.push_str("</table>");
         }
         if !r.accuracy.is_empty() {
             h.push_str("<h2>Accuracy against the lab's ground truth</h2><table><tr><th>phase</th><th>measured</th><th>truth</th><th>allowance</th><th>error</th><th>within resolution</th></tr>");

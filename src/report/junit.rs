@@ -25,6 +25,11 @@ impl Format for Junit {
         suite.add_property(("run_id", r.run_id.as_str()));
         suite.add_property(("target", r.environment.target.as_str()));
         suite.add_property(("outcome", format!("{:?}", r.outcome).as_str()));
+        if let Some(m) = &r.phases {
+            for [name, measured, _] in super::write_rows(m).into_iter().skip(1) {
+                suite.add_property((name.as_str(), measured.as_str()));
+            }
+        }
         if matches!(r.outcome, Outcome::Aborted | Outcome::Refused) {
             let reason = r
                 .reason

@@ -94,12 +94,20 @@ impl Format for Markdown {
                     f.note.clone().unwrap_or_default()
                 ));
             }
-            let (lost, note) = m.lost_writes.cells();
-            s.push_str(&format!("| lost_writes | - | {lost} | {note} |\n"));
+            for [name, measured, note] in super::write_rows(m) {
+                s.push_str(&format!("| {name} | - | {measured} | {note} |\n"));
+            }
             if !m.lost_writes.seqs.is_empty() {
                 let seqs: Vec<String> = m.lost_writes.seqs.iter().map(u64::to_string).collect();
                 s.push_str(&format!(
                     "\nLost canary sequence numbers: {}\n",
+                    seqs.join(", ")
+                ));
+            }
+            if let Some(d) = m.divergent_writes.as_ref().filter(|d| !d.seqs.is_empty()) {
+                let seqs: Vec<String> = d.seqs.iter().map(u64::to_string).collect();
+                s.push_str(&format!(
+                    "\nDivergent canary sequence numbers (only the old writer had them): {}\n",
                     seqs.join(", ")
                 ));
             }

@@ -55,7 +55,7 @@ impl Sample {
 }
 
 /// The timed figures: the name reports use and the CloudWatch metric name.
-const TIMED: [(&str, &str); 7] = [
+const TIMED: [(&str, &str); 8] = [
     ("detection", "Detection"),
     ("dns_flip", "DnsFlip"),
     ("first_failure", "FirstFailure"),
@@ -63,6 +63,8 @@ const TIMED: [(&str, &str); 7] = [
     ("downtime", "Downtime"),
     ("write_recovery", "WriteRecovery"),
     ("rpo_observed", "RpoObserved"),
+    // Only when the canary watched both writers.
+    ("fencing", "Fencing"),
 ];
 
 /// Where the run happened, as metrics label it: `lab`, or `aws/<account>`.
@@ -182,6 +184,15 @@ fn writes(out: &mut Vec<Sample>, m: &Measurements) {
         "canary writes acked during the run".into(),
         m.lost_writes.acked as f64,
     ));
+    if let Some(d) = &m.divergent_writes {
+        out.push(sample(
+            "divergent_writes",
+            Some("DivergentWrites"),
+            Unit::Count,
+            "acked canary writes only the old writer has: acked after the standby's promotion".into(),
+            d.count as f64,
+        ));
+    }
 }
 
 fn run(out: &mut Vec<Sample>, r: &Report) {

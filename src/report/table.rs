@@ -51,8 +51,9 @@ impl Format for Terminal {
                     f.note.clone().unwrap_or_default(),
                 ]);
             }
-            let (lost, note) = m.lost_writes.cells();
-            p.add_row(vec!["lost_writes".into(), "-".into(), lost, note]);
+            for [name, measured, note] in super::write_rows(m) {
+                p.add_row(vec![name, "-".into(), measured, note]);
+            }
             out.push_str(&p.to_string());
             out.push('\n');
         }

@@ -293,6 +293,7 @@ mod tests {
                     Duration::from_secs(5),
                 )),
                 max_dns_flip: None,
+                max_fencing: None,
             }),
             floors: Floors::default(),
             baseline: Duration::from_secs(2),

@@ -59,6 +59,10 @@ pub struct Objectives {
     /// Longest acceptable time for DNS to answer the secondary.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_dns_flip: Option<HumanDuration>,
+    /// Longest acceptable time from the standby's promotion until the old
+    /// writer refuses writes ("never" breaches).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_fencing: Option<HumanDuration>,
 }
 
 impl Objectives {
@@ -480,6 +484,12 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
         return Err(src.error(
             sub_key("objectives", "max_detection"),
             "max_detection is declared but nothing watches the health checks; add [[probes]] kind = \"health-check\"",
+        ));
+    }
+    if raw.objectives.max_fencing.is_some() && !probes.iter().any(|p| p.watches_both_writers()) {
+        return Err(src.error(
+            sub_key("objectives", "max_fencing"),
+            "max_fencing is declared but nothing watches the old writer; add both_writers = true to the [[probes]] kind = \"canary\" table",
         ));
     }
     if raw.objectives.max_dns_flip.is_some() && !has(ProbeKind::Dns) {

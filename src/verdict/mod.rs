@@ -92,6 +92,23 @@ fn judge_one(
     }
 }
 
+/// An old writer never fenced breaches; with no promotion there was
+/// nothing to fence, which is not a measurement either way.
+fn judge_fencing(declared: Duration, m: &Measurements) -> Judgement {
+    let missing = Figure::missing(
+        Duration::ZERO,
+        "the canary did not watch both writers (both_writers = true)",
+    );
+    let figure = m.fencing.as_ref().unwrap_or(&missing);
+    let never = figure.note.as_deref().is_some_and(|n| n.starts_with("never"));
+    let missing_is = if never {
+        Status::Breached
+    } else {
+        Status::NotMeasured
+    };
+    judge_one("max_fencing", declared, figure, missing_is)
+}
+
 /// Judges every declared objective.
 pub fn judge(objectives: &Objectives, m: &Measurements) -> Vec<Judgement> {
     // Never recovering, or never detecting, breaches the objective: the limit passed.
@@ -125,6 +142,9 @@ pub fn judge(objectives: &Objectives, m: &Measurements) -> Vec<Judgement> {
             &m.dns_flip,
             Status::Breached,
         ));
+    }
+    if let Some(d) = objectives.max_fencing {
+        out.push(judge_fencing(d.get(), m));
     }
     // A failover that only "worked" because DNS failed open proves nothing.
     if let Some(why) = &m.fail_open {

@@ -39,6 +39,8 @@ struct State {
     writer_lost_since: Option<MonoNs>,
     replication_cut: bool,
     isolation: Option<Isolation>,
+    /// When the standby was last promoted (until the failback).
+    promoted_at: Option<MonoNs>,
 }
 
 /// Replication and promotion settings.
@@ -83,6 +85,7 @@ impl Cluster {
                 writer_lost_since: None,
                 replication_cut: false,
                 isolation: None,
+                promoted_at: None,
             }),
             gates,
             truth,
@@ -126,9 +129,11 @@ impl Cluster {
         {
             return;
         }
+        let promoted_at = s.promoted_at.take().unwrap_or(0);
         let discarded = discarded(
             &s.instances[Role::Primary.index()].log,
             &s.instances[Role::Secondary.index()].log,
+            promoted_at,
         );
         if !discarded.is_empty() {
             self.truth.record(
@@ -212,6 +217,7 @@ impl Cluster {
         if let Some(i) = s.isolation.as_mut() {
             i.promoted_at = Some(now);
         }
+        s.promoted_at = Some(now);
         let lost = s.instances[old.index()].log.len() as i64
             - s.instances[standby.index()].log.len() as i64;
         drop(s);
@@ -360,7 +366,7 @@ impl WriteRequest {
 }
 
 /// Canary records in `old` that `new` lacks, oldest first.
-fn discarded(old: &[Record], new: &[Record]) -> Vec<Discarded> {
+fn discarded(old: &[Record], new: &[Record], promoted_at: MonoNs) -> Vec<Discarded> {
     let kept: std::collections::HashSet<(&str, u64)> =
         new.iter().map(|r| (r.canary.as_str(), r.seq)).collect();
     old.iter()
@@ -369,6 +375,7 @@ fn discarded(old: &[Record], new: &[Record]) -> Vec<Discarded> {
             canary: r.canary.clone(),
             seq: r.seq,
             committed_at: r.committed_at,
+            after_promotion: r.committed_at > promoted_at,
         })
         .collect()
 }

@@ -150,6 +150,8 @@ pub struct Discarded {
     pub seq: u64,
     /// When the old writer committed it, on the lab's monotonic clock.
     pub committed_at: crate::clock::MonoNs,
+    /// Committed after the standby's promotion: divergent (else lost).
+    pub after_promotion: bool,
 }
 
 /// The truth event's detail: every discarded canary record, as JSON.

@@ -153,6 +153,8 @@ struct State {
     crashed: [bool; 2],
     writer_lost_since: Option<MonoNs>,
     isolation: Option<Isolation>,
+    /// When the standby was last promoted (until the failback).
+    promoted_at: Option<MonoNs>,
 }
 
 /// A primary and a streaming replica.
@@ -222,6 +224,7 @@ impl PgCluster {
                 crashed: [false; 2],
                 writer_lost_since: None,
                 isolation: None,
+                promoted_at: None,
             }),
             ops: tokio::sync::Mutex::new(()),
             clients: [
@@ -686,6 +689,7 @@ impl PgCluster {
             if let Some(i) = s.isolation.as_mut() {
                 i.promoted_at = Some(at);
             }
+            s.promoted_at = Some(at);
         }
         self.truth.record_at(
             at,
@@ -777,6 +781,13 @@ impl PgCluster {
         let (Ok(old), Ok(new)) = (read(Role::Primary).await, read(Role::Secondary).await) else {
             return Vec::new();
         };
+        let promoted_at = self
+            .state
+            .lock()
+            .expect("pg lock")
+            .promoted_at
+            .take()
+            .unwrap_or(0);
         let kept: std::collections::HashSet<(String, i64)> = new
             .iter()
             .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1)))
@@ -787,6 +798,7 @@ impl PgCluster {
                 canary: r.get(0),
                 seq: r.get::<_, i64>(1) as u64,
                 committed_at: r.get::<_, i64>(2) as u64,
+                after_promotion: r.get::<_, i64>(2) as u64 > promoted_at,
             })
             .collect()
     }
