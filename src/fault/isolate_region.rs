@@ -75,8 +75,9 @@ pub fn parse_fencing(text: &str) -> Result<Fencing, String> {
             let delay = other
                 .strip_prefix("after:")
                 .ok_or_else(|| format!("\"{text}\" is not a fencing; {usage}"))?;
-            let d = humantime::parse_duration(delay.trim())
-                .map_err(|e| format!("\"{delay}\" in \"{text}\" is not a duration ({e}); {usage}"))?;
+            let d = humantime::parse_duration(delay.trim()).map_err(|e| {
+                format!("\"{delay}\" in \"{text}\" is not a duration ({e}); {usage}")
+            })?;
             if d > crate::scenario::duration::MAX_DURATION {
                 return Err(format!("\"{text}\" fences after more than 24h; {usage}"));
             }
@@ -175,14 +176,8 @@ mod tests {
             Ok(Fencing::BeforePromotion)
         );
         assert_eq!(parse_fencing("never"), Ok(Fencing::Never));
-        assert_eq!(
-            parse_fencing("after:5s"),
-            Ok(Fencing::After { ms: 5000 })
-        );
-        assert_eq!(
-            parse_fencing("after:250ms"),
-            Ok(Fencing::After { ms: 250 })
-        );
+        assert_eq!(parse_fencing("after:5s"), Ok(Fencing::After { ms: 5000 }));
+        assert_eq!(parse_fencing("after:250ms"), Ok(Fencing::After { ms: 250 }));
         for bad in ["soon", "after:", "after:5", "after:-1s", "before"] {
             let e = parse_fencing(bad).unwrap_err();
             assert!(e.contains("before-promotion"), "{bad}: {e}");

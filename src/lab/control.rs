@@ -951,9 +951,10 @@ async fn direct(state: &LabState, ask: DirectRequest) -> DirectAnswer {
     };
     let db = &state.database;
     let result = match &ask {
-        DirectRequest::Write { seq, canary, .. } => {
-            db.write(role, *seq, canary, timeout).await.map(|_| Vec::new())
-        }
+        DirectRequest::Write { seq, canary, .. } => db
+            .write(role, *seq, canary, timeout)
+            .await
+            .map(|_| Vec::new()),
         DirectRequest::Read { canary, .. } => db.canary(role, canary, timeout).await,
     };
     match result {
@@ -1092,8 +1093,13 @@ impl LabClient {
     /// Asks one region's database instance directly (not a change).
     pub async fn direct(&self, ask: &DirectRequest) -> Result<DirectAnswer, LabError> {
         let body = serde_json::to_vec(ask).expect("database requests serialize");
-        self.call(Method::POST, "/database", Some(body), "a direct database request")
-            .await
+        self.call(
+            Method::POST,
+            "/database",
+            Some(body),
+            "a direct database request",
+        )
+        .await
     }
 
     /// Applies one change.

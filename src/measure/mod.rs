@@ -144,8 +144,7 @@ pub struct DivergentWrites {
     /// Ack times of the first and last lost write, ms after t0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lost_window_ms: Option<(f64, f64)>,
-    /// When the standby first took a write, ms after t0 (the middle of what
-    /// the probes bracket), if it did.
+    /// When the standby was first seen taking a write, ms after t0, if it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub promotion_ms: Option<f64>,
     /// Missing writes committed while the promotion happened, placed by the

@@ -154,11 +154,19 @@ pub struct Bracket {
     pub after: Offset,
     /// The first probe that saw the new state was answered here.
     pub by: Offset,
+    /// ... and sent here.
+    pub seen: Offset,
 }
 
 impl Bracket {
-    /// The middle of the bracket, the estimate.
+    /// When it was first seen: like every phase, when the first
+    /// observation that shows the new state asked (at most one interval late).
     pub fn estimate(&self) -> Offset {
+        self.seen
+    }
+
+    /// The middle of the bracket: where a write inside it is placed.
+    pub fn middle(&self) -> Offset {
         Offset(self.after.0 + (self.by.0.saturating_sub(self.after.0)) / 2)
     }
 }
@@ -221,7 +229,7 @@ pub fn two_writers(
             Some(p) if w.acked_at <= p.after => false,
             Some(p) => {
                 ambiguous += 1;
-                w.acked_at > p.estimate()
+                w.acked_at > p.middle()
             }
             None => false,
         };
@@ -250,13 +258,22 @@ pub fn two_writers(
 
 /// The first time after t0 an instance's probes flip: the standby from
 /// refusing to taking writes (`to_accepting`), the old writer the other way.
-fn transition(probes: &[WriterProbe], standby: bool, t0: Offset, to_accepting: bool) -> Option<Bracket> {
+fn transition(
+    probes: &[WriterProbe],
+    standby: bool,
+    t0: Offset,
+    to_accepting: bool,
+) -> Option<Bracket> {
     let mut last_old_state: Option<Offset> = None;
-    for p in probes.iter().filter(|p| p.standby == standby && p.sent >= t0) {
+    for p in probes
+        .iter()
+        .filter(|p| p.standby == standby && p.sent >= t0)
+    {
         if p.accepted == to_accepting {
             return Some(Bracket {
                 after: last_old_state.unwrap_or(t0),
                 by: p.answered,
+                seen: p.sent,
             });
         }
         last_old_state = Some(p.sent);

@@ -111,7 +111,9 @@ impl Gate {
     /// the rest are left unanswered. Returns whether it changed.
     pub fn admit_share(&self, name: &str, share: f64) -> bool {
         let mut s = self.share.lock().expect("gate share lock");
-        let same = s.as_ref().is_some_and(|s| s.name == name && s.share == share);
+        let same = s
+            .as_ref()
+            .is_some_and(|s| s.name == name && s.share == share);
         if !same {
             *s = Some(Share {
                 name: name.to_string(),

@@ -154,13 +154,25 @@ impl Probe for CanaryProbe {
         // promotion is seen no later than the promotion.
         let w = Writers::of(lab);
         let mut out = Vec::with_capacity(4);
-        out.push(self.writers.probe(lab, w.old, &ctx.run_id, timeout, started).await);
+        out.push(
+            self.writers
+                .probe(lab, w.old, &ctx.run_id, timeout, started)
+                .await,
+        );
         if !self.writers.standby_promoted() {
-            out.push(self.writers.probe(lab, w.standby, &ctx.run_id, timeout, started).await);
+            out.push(
+                self.writers
+                    .probe(lab, w.standby, &ctx.run_id, timeout, started)
+                    .await,
+            );
         }
         out.push(self.customer_write(ctx, lab, seq, started).await);
         if !self.writers.standby_promoted() {
-            out.push(self.writers.probe(lab, w.standby, &ctx.run_id, timeout, started).await);
+            out.push(
+                self.writers
+                    .probe(lab, w.standby, &ctx.run_id, timeout, started)
+                    .await,
+            );
         }
         out
     }
@@ -186,6 +198,9 @@ impl Probe for CanaryProbe {
                 return Vec::new();
             }
         };
+        if self.both_writers {
+            return both_writers_read_back(lab, &ctx.run_id, self.writers.standby_promoted()).await;
+        }
         // Ask the authoritative server, uncached, which region serves now, and read
         // from there. A few tries: the read-back must not be lost to one blip.
         let host = lab.record.trim_end_matches('.');
@@ -215,15 +230,11 @@ impl Probe for CanaryProbe {
                     r.status.is_success(),
                     serde_json::from_slice::<Vec<u64>>(&r.body),
                 ) {
-                    let mut out = vec![Observation::CanaryReadBack {
+                    return vec![Observation::CanaryReadBack {
                         region: region.name.clone(),
                         present,
                         old_writer: false,
                     }];
-                    if self.both_writers {
-                        out.extend(old_writer_read_back(lab, &ctx.run_id).await);
-                    }
-                    return out;
                 }
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
@@ -298,7 +309,6 @@ impl CanaryProbe {
         }
     }
 
-
     /// The open connection, or a new one (creating the canary table).
     async fn client(
         &self,
@@ -359,23 +369,31 @@ impl CanaryProbe {
     }
 }
 
-/// The old writer's instance, read directly (a few tries).
-async fn old_writer_read_back(
+/// Both instances, read directly (a few tries each): the writer now (the
+/// standby once it took a write, else the old writer still) and the old
+/// writer. Through an app the read could land on either side of the cut.
+async fn both_writers_read_back(
     lab: &crate::environment::LabEnv,
     run_id: &str,
-) -> Option<Observation> {
-    let old = Writers::of(lab).old;
-    for _ in 0..5 {
-        if let Ok(present) = WriterWatch::read(lab, old, run_id).await {
-            return Some(Observation::CanaryReadBack {
-                region: old.to_string(),
-                present,
-                old_writer: true,
-            });
+    promoted: bool,
+) -> Vec<Observation> {
+    let w = Writers::of(lab);
+    let new = if promoted { w.standby } else { w.old };
+    let mut out = Vec::new();
+    for (region, old_writer) in [(new, false), (w.old, true)] {
+        for _ in 0..5 {
+            if let Ok(present) = WriterWatch::read(lab, region, run_id).await {
+                out.push(Observation::CanaryReadBack {
+                    region: region.to_string(),
+                    present,
+                    old_writer,
+                });
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    None
+    out
 }
 
 /// The connection string in `$var`, with TLS required when it names no

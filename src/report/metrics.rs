@@ -189,7 +189,8 @@ fn writes(out: &mut Vec<Sample>, m: &Measurements) {
             "divergent_writes",
             Some("DivergentWrites"),
             Unit::Count,
-            "acked canary writes only the old writer has: acked after the standby's promotion".into(),
+            "acked canary writes only the old writer has: acked after the standby's promotion"
+                .into(),
             d.count as f64,
         ));
     }

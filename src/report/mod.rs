@@ -380,12 +380,10 @@ pub fn fmt_figure(value: Option<f64>, resolution: f64) -> String {
 pub fn write_rows(m: &Measurements) -> Vec<[String; 3]> {
     let (lost, note) = m.lost_writes.cells();
     let mut rows = vec![["lost_writes".to_string(), lost, note]];
-    let span = |w: Option<(f64, f64)>| {
-        w.map(|(a, b)| format!("{} to {} after t0", fmt_ms(a), fmt_ms(b)))
-    };
+    let span = |w: Option<(f64, f64)>| w.map(|(a, b)| format!("{} to {}", fmt_ms(a), fmt_ms(b)));
     if let Some(d) = &m.divergent_writes {
         let mut notes = vec![format!(
-            "acked by the old writer ({}) after the standby's promotion{}, absent on the new writer",
+            "only the old writer ({}) has them: acked after the promotion{}",
             d.old_writer,
             d.promotion_ms
                 .map(|p| format!(" at {} ±{}", fmt_ms(p), fmt_ms(d.resolution_ms)))
@@ -394,10 +392,7 @@ pub fn write_rows(m: &Measurements) -> Vec<[String; 3]> {
         notes.extend(span(d.window_ms).map(|w| format!("divergent {w}")));
         notes.extend(span(d.lost_window_ms).map(|w| format!("lost {w}")));
         if d.ambiguous > 0 {
-            notes.push(format!(
-                "{} committed during the promotion, placed by its middle",
-                d.ambiguous
-            ));
+            notes.push(format!("{} during the promotion", d.ambiguous));
         }
         rows.push([
             "divergent_writes".into(),
@@ -410,9 +405,7 @@ pub fn write_rows(m: &Measurements) -> Vec<[String; 3]> {
             "fencing".into(),
             match f.value_ms {
                 Some(v) => format!("{} ±{}", fmt_ms(v), fmt_ms(f.resolution_ms)),
-                None if f.note.as_deref().is_some_and(|n| n.starts_with("never")) => {
-                    "never".into()
-                }
+                None if f.note.as_deref().is_some_and(|n| n.starts_with("never")) => "never".into(),
                 None => "not observed".into(),
             },
             f.note.clone().unwrap_or_default(),

@@ -486,7 +486,17 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
             "max_detection is declared but nothing watches the health checks; add [[probes]] kind = \"health-check\"",
         ));
     }
-    if raw.objectives.max_fencing.is_some() && !probes.iter().any(|p| p.watches_both_writers()) {
+    let isolates = faults
+        .iter()
+        .any(|f| f.kind() == fault::isolate_region::KIND);
+    let both = probes.iter().any(|p| p.watches_both_writers());
+    if isolates && has(ProbeKind::Canary) && !both {
+        return Err(src.error(
+            at_key("probes"),
+            "isolate-region leaves two writers, and a canary reading back through an app may read the old one and count nothing; add both_writers = true to the [[probes]] kind = \"canary\" table",
+        ));
+    }
+    if raw.objectives.max_fencing.is_some() && !both {
         return Err(src.error(
             sub_key("objectives", "max_fencing"),
             "max_fencing is declared but nothing watches the old writer; add both_writers = true to the [[probes]] kind = \"canary\" table",

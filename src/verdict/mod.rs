@@ -100,7 +100,10 @@ fn judge_fencing(declared: Duration, m: &Measurements) -> Judgement {
         "the canary did not watch both writers (both_writers = true)",
     );
     let figure = m.fencing.as_ref().unwrap_or(&missing);
-    let never = figure.note.as_deref().is_some_and(|n| n.starts_with("never"));
+    let never = figure
+        .note
+        .as_deref()
+        .is_some_and(|n| n.starts_with("never"));
     let missing_is = if never {
         Status::Breached
     } else {

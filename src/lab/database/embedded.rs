@@ -123,9 +123,7 @@ impl Cluster {
 
     fn reconcile_now(&self) {
         let mut s = self.state.lock().expect("db lock");
-        if s.writer == Role::Primary
-            || !self.reachable(&s, Role::Primary)
-            || s.isolation.is_some()
+        if s.writer == Role::Primary || !self.reachable(&s, Role::Primary) || s.isolation.is_some()
         {
             return;
         }
@@ -295,9 +293,8 @@ impl Cluster {
                     // Commit on both or neither, as a synchronous standby does; with
                     // the standby unreachable the writer waits, so the write fails.
                     let standby = role.other();
-                    let standby_ok = !s.replication_cut
-                        && s.isolation.is_none()
-                        && self.reachable(&s, standby);
+                    let standby_ok =
+                        !s.replication_cut && s.isolation.is_none() && self.reachable(&s, standby);
                     if !standby_ok {
                         return http::respond(
                             StatusCode::SERVICE_UNAVAILABLE,
@@ -459,8 +456,8 @@ impl Database for Cluster {
 
     async fn set_isolation(&self, isolation: Option<Isolation>) -> Result<bool, String> {
         let mut s = self.state.lock().expect("db lock");
-        let changed = s.isolation.map(|i| (i.region, i.fencing))
-            != isolation.map(|i| (i.region, i.fencing));
+        let changed =
+            s.isolation.map(|i| (i.region, i.fencing)) != isolation.map(|i| (i.region, i.fencing));
         if changed {
             s.isolation = isolation;
         }

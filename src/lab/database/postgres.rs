@@ -620,26 +620,35 @@ impl PgCluster {
         sql: &str,
         params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
     ) -> Result<Vec<tokio_postgres::Row>, String> {
+        // The server refusing a statement (read-only, a constraint) leaves the
+        // connection good; a broken or hung one is dropped.
         let attempt = async {
-            let c = self.client(role).await?;
-            c.query(sql, params)
-                .await
-                .map_err(|e| format!("database error: {}", pg_error(&e)))
+            let c = self.client(role).await.map_err(|e| (e, true))?;
+            c.query(sql, params).await.map_err(|e| {
+                (
+                    format!("database error: {}", pg_error(&e)),
+                    e.as_db_error().is_none(),
+                )
+            })
         };
         let result = match tokio::time::timeout(timeout, attempt).await {
             Ok(r) => r,
-            Err(_) => Err(format!("database unreachable: timed out after {timeout:?}")),
+            Err(_) => Err((
+                format!("database unreachable: timed out after {timeout:?}"),
+                true,
+            )),
         };
-        if result.is_err() {
-            // A failed or hung query drops an established connection; an
-            // attempt still connecting is kept for the next request.
-            if let Ok(mut slot) = self.clients[role.index()].try_lock() {
-                if matches!(*slot, AppConnection::Ready(_)) {
-                    *slot = AppConnection::None;
+        result.map_err(|(e, broken)| {
+            if broken {
+                // An attempt still connecting is kept for the next request.
+                if let Ok(mut slot) = self.clients[role.index()].try_lock() {
+                    if matches!(*slot, AppConnection::Ready(_)) {
+                        *slot = AppConnection::None;
+                    }
                 }
             }
-        }
-        result
+            e
+        })
     }
 
     fn reachable(&self, s: &State, role: Role) -> bool {
@@ -677,7 +686,7 @@ impl PgCluster {
         if fencing == Some(Fencing::BeforePromotion) {
             self.fence(old).await?;
         }
-        let at = self.promote_and_time(standby).await?;
+        let (at, how) = self.promote_and_time(standby).await?;
         {
             let mut s = self.state.lock().expect("pg lock");
             s.roles[standby.index()] = DbRole::Writer;
@@ -695,7 +704,7 @@ impl PgCluster {
             at,
             "database-promoted",
             &self.names[standby.index()],
-            "standby promoted to writer (pg_ctl promote)",
+            format!("standby promoted to writer (pg_ctl promote; {how})"),
         );
         Ok(())
     }
@@ -703,21 +712,31 @@ impl PgCluster {
     /// Runs `pg_ctl promote` while asking the standby every 2 ms whether it is
     /// still in recovery: the instant it is not is when it took writes
     /// (pg_ctl itself notices up to 100 ms later).
-    async fn promote_and_time(&self, standby: Role) -> Result<MonoNs, String> {
+    async fn promote_and_time(&self, standby: Role) -> Result<(MonoNs, String), String> {
         let probe = connect(self.direct(standby), &self.password, Duration::from_secs(2)).await?;
         let promote = self.pg_ctl(standby, &["promote"]);
         tokio::pin!(promote);
-        let mut seen = None;
+        let (mut seen, mut polls, mut error) = (None, 0u32, None);
         loop {
             let done = tokio::select! {
                 r = &mut promote => { r?; true }
                 _ = tokio::time::sleep(Duration::from_millis(2)) => false,
             };
-            if seen.is_none() && !in_recovery(&probe).await.unwrap_or(true) {
-                seen = Some(mono_now());
+            if seen.is_none() {
+                polls += 1;
+                match in_recovery(&probe).await {
+                    Ok(false) => seen = Some(mono_now()),
+                    Ok(true) => {}
+                    Err(e) => error = Some(e),
+                }
             }
             if done {
-                return Ok(seen.unwrap_or_else(mono_now));
+                let how = match (seen, error) {
+                    (Some(_), _) => format!("seen out of recovery by poll {polls}"),
+                    (None, Some(e)) => format!("pg_ctl returned first; polling failed: {e}"),
+                    (None, None) => format!("pg_ctl returned first after {polls} polls"),
+                };
+                return Ok((seen.unwrap_or_else(mono_now), how));
             }
         }
     }
@@ -1210,11 +1229,8 @@ impl Database for PgCluster {
                 };
                 let _guard = self.ops.lock().await;
                 if let Err(e) = self.promote(standby).await {
-                    self.truth.record(
-                        "database-promotion-failed",
-                        &self.names[standby.index()],
-                        e,
-                    );
+                    self.truth
+                        .record("database-promotion-failed", &self.names[standby.index()], e);
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
             }

@@ -1,0 +1,287 @@
+//! Region isolation and split-brain: on both lab databases, the canary's
+//! divergent and lost writes equal what the databases themselves held (the
+//! lab reads both instances before the failback discards the old writer's
+//! extra records, and records them as ground truth), and the fencing and
+//! promotion are within one canary interval of the lab's truth. One run per
+//! case here; the benchmark repeats them (examples/bench.rs).
+
+mod common;
+use common::*;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// The canary's interval in these scenarios, ms.
+const INTERVAL: f64 = 100.0;
+
+/// Lab settings every case shares: the standby is promoted 1 s after the
+/// cut; the health checks take at least 8 s to call the region unhealthy, so
+/// customers keep reaching the old region well past a 5 s fencing delay.
+const LAB: &str = r#"promotion_delay = "1s"
+health_check_interval = "2s"
+failure_threshold = 5
+"#;
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Case {
+    NoFencing,
+    FencedBeforePromotion,
+    FencedFiveSecondsAfter,
+    ShorterThanThePromotion,
+}
+
+impl Case {
+    fn fault(self) -> &'static str {
+        match self {
+            Case::NoFencing => "fence_old_writer = \"never\"",
+            Case::FencedBeforePromotion => "fence_old_writer = \"before-promotion\"",
+            Case::FencedFiveSecondsAfter => "fence_old_writer = \"after:5s\"",
+            Case::ShorterThanThePromotion => "lasts = \"500ms\"",
+        }
+    }
+
+    /// rpo, and the exit it gives.
+    fn rpo(self) -> (&'static str, i32) {
+        match self {
+            Case::NoFencing | Case::FencedFiveSecondsAfter => ("0s", 1),
+            Case::FencedBeforePromotion => ("2s", 0),
+            Case::ShorterThanThePromotion => ("0s", 0),
+        }
+    }
+}
+
+fn scenario(case: Case, postgres: bool, dir: &Path) -> PathBuf {
+    let (rpo, _) = case.rpo();
+    let database = if postgres {
+        "database = \"postgres\"\n"
+    } else {
+        ""
+    };
+    let text = format!(
+        r#"name = "split-brain"
+target = "lab"
+baseline = "1s"
+stable_for = "1s"
+timeout = "40s"
+observe_at_least = "{observe}"
+
+[objectives]
+rto = "30s"
+rpo = "{rpo}"
+
+[lab]
+{database}{LAB}
+[[faults]]
+kind = "isolate-region"
+{fault}
+
+[[probes]]
+kind = "http"
+interval = "200ms"
+
+[[probes]]
+kind = "health-check"
+interval = "100ms"
+
+[[probes]]
+kind = "canary"
+interval = "100ms"
+both_writers = true
+"#,
+        observe = match case {
+            Case::ShorterThanThePromotion => "3s",
+            // The fencing comes 5 s after the promotion, itself 1 s after t0.
+            Case::FencedFiveSecondsAfter => "8s",
+            Case::NoFencing | Case::FencedBeforePromotion => "4s",
+        },
+        fault = case.fault(),
+    );
+    let path = dir.join(format!("{case:?}.toml"));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// What the databases held: the canary's records only the old writer had,
+/// split by whether it committed them after the promotion (the lab's truth).
+fn truth(report: &Value) -> (u64, u64) {
+    let run = report["run_id"].as_str().unwrap();
+    let (mut lost, mut divergent) = (0, 0);
+    for e in report["ground_truth"].as_array().unwrap() {
+        if e["kind"] != "database-diverged" {
+            continue;
+        }
+        let detail: Value = serde_json::from_str(e["detail"].as_str().unwrap()).unwrap();
+        for r in detail["discarded"].as_array().unwrap() {
+            if r["canary"] != run {
+                continue;
+            }
+            if r["after_promotion"].as_bool().unwrap() {
+                divergent += 1;
+            } else {
+                lost += 1;
+            }
+        }
+    }
+    (lost, divergent)
+}
+
+fn truth_ms(report: &Value, kind: &str) -> Option<f64> {
+    let t0 = report["phases"]["t0_ms"].as_f64().unwrap();
+    report["ground_truth"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == kind && e["at_ms"].as_f64().unwrap() >= t0)
+        .map(|e| e["at_ms"].as_f64().unwrap() - t0)
+}
+
+fn check(case: Case, report: &Value, out: &std::process::Output) {
+    let (_, exit) = case.rpo();
+    assert_eq!(out.status.code(), Some(exit), "{case:?}: {}", explain(out));
+    assert_eq!(report["revert"]["complete"], true, "{}", report["revert"]);
+    let phases = &report["phases"];
+    let d = &phases["divergent_writes"];
+    let (lost, divergent) = (
+        phases["lost_writes"]["count"].as_u64().unwrap(),
+        d["count"].as_u64().unwrap(),
+    );
+    let ambiguous = d["ambiguous"].as_u64().unwrap();
+    let (true_lost, true_divergent) = truth(report);
+    assert_eq!(
+        lost + divergent,
+        true_lost + true_divergent,
+        "{case:?}: measured {lost} lost + {divergent} divergent, the databases {true_lost} + {true_divergent}"
+    );
+    assert!(
+        divergent.abs_diff(true_divergent) <= ambiguous,
+        "{case:?}: {divergent} divergent measured, {true_divergent} true, {ambiguous} ambiguous"
+    );
+    let promoted = truth_ms(report, "database-promoted");
+    let fenced = truth_ms(report, "old-writer-fenced");
+    let fencing = phases["fencing"]["value_ms"].as_f64();
+    match case {
+        Case::ShorterThanThePromotion => {
+            assert_eq!(promoted, None, "{case:?}: promoted");
+            assert_eq!((lost, divergent), (0, 0));
+            assert_eq!(truth(report), (0, 0));
+            assert!(d.get("promotion_ms").is_none(), "{d}");
+            return;
+        }
+        Case::NoFencing => {
+            assert!(divergent >= 20, "{case:?}: {divergent} divergent");
+            assert_eq!(fenced, None);
+            assert_eq!(fencing, None);
+            assert_eq!(
+                phases["fencing"]["note"]
+                    .as_str()
+                    .map(|n| n.starts_with("never")),
+                Some(true)
+            );
+        }
+        Case::FencedBeforePromotion => {
+            assert_eq!((divergent, true_divergent), (0, 0));
+            assert!(fenced.unwrap() <= promoted.unwrap());
+            assert_eq!(fencing, Some(0.0));
+        }
+        Case::FencedFiveSecondsAfter => {
+            let truth = fenced.unwrap() - promoted.unwrap();
+            // The lab starts fencing 5 s after; PostgreSQL's takes a connection and two statements.
+            assert!(
+                (5000.0..5300.0).contains(&truth),
+                "the lab fenced {truth} ms after"
+            );
+            // Both ends are seen up to an interval late.
+            let measured = fencing.expect("fencing measured");
+            assert!(
+                (measured - truth).abs() <= INTERVAL + 1.0,
+                "fencing measured {measured} ms, truth {truth} ms"
+            );
+            // Divergent for those 5 s only: one write per interval.
+            let (first, last) = (
+                d["window_ms"][0].as_f64().unwrap(),
+                d["window_ms"][1].as_f64().unwrap(),
+            );
+            assert!(
+                (last - first - 5000.0).abs() <= 2.0 * INTERVAL,
+                "divergent from {first} to {last} ms"
+            );
+            assert!(divergent.abs_diff(50) <= 2, "{divergent} divergent in 5 s");
+        }
+    }
+    // Seen when the first probe to see it asked: up to an interval late, and
+    // a round trip early (its answer can show a change made meanwhile).
+    let p = promoted.expect("promoted");
+    let measured = d["promotion_ms"].as_f64().unwrap();
+    assert!(
+        measured >= p - INTERVAL / 4.0 && measured <= p + INTERVAL + 1.0,
+        "{case:?}: promotion measured {measured} ms, truth {p} ms"
+    );
+    // Before the promotion, only the cut's writes are lost: about a second.
+    assert!(true_lost.abs_diff(10) <= 3, "{case:?}: {true_lost} lost");
+}
+
+fn run_embedded(case: Case) {
+    let dir = scratch(&format!("split-brain-{case:?}"));
+    let file = scenario(case, false, &dir);
+    let reports = dir.join("reports");
+    let out = run_file(&file, &reports, &[]);
+    check(case, &only_report(&reports), &out);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn no_fencing_leaves_divergent_writes() {
+    run_embedded(Case::NoFencing);
+}
+
+#[test]
+fn fencing_before_the_promotion_leaves_none() {
+    run_embedded(Case::FencedBeforePromotion);
+}
+
+#[test]
+fn fencing_five_seconds_after_bounds_them_to_five_seconds() {
+    run_embedded(Case::FencedFiveSecondsAfter);
+}
+
+#[test]
+fn an_isolation_shorter_than_the_promotion_delay_loses_nothing() {
+    run_embedded(Case::ShorterThanThePromotion);
+}
+
+/// Runs `cases` one after the other against one standing PostgreSQL lab.
+fn run_postgres(name: &str, cases: &[Case]) {
+    if !postgres_available() {
+        return;
+    }
+    let dir = scratch(name);
+    let params = scenario(cases[0], true, &dir);
+    let lab = StandingLab::start(&["--params", params.to_str().unwrap()]);
+    for case in cases {
+        let file = scenario(*case, true, &dir);
+        let reports = dir.join(format!("reports-{case:?}"));
+        let out = run_file(
+            &file,
+            &reports,
+            &["--attach", &lab.addr(), "--lab-token", lab.token()],
+        );
+        check(*case, &only_report(&reports), &out);
+    }
+    drop(lab);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn on_postgresql_no_fencing_and_a_short_isolation_match_the_databases() {
+    run_postgres(
+        "split-brain-pg-unfenced",
+        &[Case::NoFencing, Case::ShorterThanThePromotion],
+    );
+}
+
+#[test]
+fn on_postgresql_fencing_before_and_after_the_promotion_match_the_databases() {
+    run_postgres(
+        "split-brain-pg-fenced",
+        &[Case::FencedBeforePromotion, Case::FencedFiveSecondsAfter],
+    );
+}
