@@ -285,3 +285,29 @@ fn on_postgresql_fencing_before_and_after_the_promotion_match_the_databases() {
         &[Case::FencedBeforePromotion, Case::FencedFiveSecondsAfter],
     );
 }
+
+/// The shipped PostgreSQL scenarios exit as documented and count what the
+/// databases held.
+#[test]
+fn the_shipped_postgresql_isolation_scenarios_exit_as_documented() {
+    if !postgres_available() {
+        return;
+    }
+    for (file, exit, divergent) in [
+        ("postgres/isolate-primary-region", 1, true),
+        ("postgres/isolate-primary-region-fenced", 0, false),
+    ] {
+        let reports = scratch(&file.replace('/', "-"));
+        let out = run_scenario(file, &reports, &[]);
+        assert_eq!(out.status.code(), Some(exit), "{file}: {}", explain(&out));
+        let r = only_report(&reports);
+        let measured = (
+            r["phases"]["lost_writes"]["count"].as_u64().unwrap(),
+            r["phases"]["divergent_writes"]["count"].as_u64().unwrap(),
+        );
+        let (lost, div) = truth(&r);
+        assert_eq!(measured.0 + measured.1, lost + div, "{file}");
+        assert_eq!(measured.1 > 0, divergent, "{file}: {measured:?}");
+        let _ = std::fs::remove_dir_all(&reports);
+    }
+}
