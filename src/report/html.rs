@@ -384,7 +384,12 @@ impl Format for Html {
         if let Some(reason) = &r.reason {
             let _ = write!(h, "<p><strong>Reason:</strong> {}</p>", esc(reason));
         }
-        h.push_str("<h2>Timeline</h2><div class=\"legend\"><span><i style=\"background:#2e9e4f\"></i>ok / healthy / acked</span><span><i style=\"background:#d64545\"></i>failed / unhealthy</span><span><i style=\"background:#4a78c2\"></i>DNS answers primary</span><span><i style=\"background:#8e5bd6\"></i>DNS answers secondary</span><span><i style=\"background:#222\"></i>acked write later lost</span><span><i style=\"background:#e08a1e\"></i>acked by the old writer after the promotion (divergent)</span><span>dashed: objectives from t0</span></div>");
+        let divergent_legend = if r.phases.as_ref().is_some_and(|m| m.divergent_writes.is_some()) {
+            "<span><i style=\"background:#e08a1e\"></i>acked by the old writer after the promotion (divergent)</span>"
+        } else {
+            ""
+        };
+        let _ = write!(h, "<h2>Timeline</h2><div class=\"legend\"><span><i style=\"background:#2e9e4f\"></i>ok / healthy / acked</span><span><i style=\"background:#d64545\"></i>failed / unhealthy</span><span><i style=\"background:#4a78c2\"></i>DNS answers primary</span><span><i style=\"background:#8e5bd6\"></i>DNS answers secondary</span><span><i style=\"background:#222\"></i>acked write later lost</span>{}<span>dashed: objectives from t0</span></div>", divergent_legend);
         let _ = write!(h, "<div class=\"timeline\">{}</div>", svg(r));
         h.push_str("<h2>Verdict</h2><table><tr><th>objective</th><th>declared</th><th>measured</th><th>verdict</th></tr>");
         for j in &r.verdict {
