@@ -28,6 +28,54 @@ struct ChildResult {
     accuracy: Vec<gameday::measure::accuracy::Accuracy>,
     /// Seconds from the run's start to its report.
     run_s: f64,
+    /// Divergent and lost writes against what the databases held, when the
+    /// canary read both writers back.
+    #[serde(default)]
+    split: Option<Split>,
+}
+
+/// One run's divergent and lost writes, measured and true.
+#[derive(Clone, Copy, serde::Serialize, serde::Deserialize)]
+struct Split {
+    lost: u64,
+    divergent: u64,
+    ambiguous: u64,
+    true_lost: u64,
+    true_divergent: u64,
+}
+
+impl Split {
+    /// From a report: measured from the phases, true from the lab's
+    /// `database-diverged` record of what the old writer alone held.
+    fn of(r: &gameday::report::Report) -> Option<Split> {
+        let m = r.phases.as_ref()?;
+        let d = m.divergent_writes.as_ref()?;
+        let (mut true_lost, mut true_divergent) = (0, 0);
+        for t in r
+            .ground_truth
+            .iter()
+            .filter(|t| t.kind == "database-diverged")
+        {
+            let detail: serde_json::Value = serde_json::from_str(&t.detail).ok()?;
+            for rec in detail["discarded"].as_array()? {
+                if rec["canary"] != r.run_id.as_str() {
+                    continue;
+                }
+                if rec["after_promotion"].as_bool()? {
+                    true_divergent += 1;
+                } else {
+                    true_lost += 1;
+                }
+            }
+        }
+        Some(Split {
+            lost: m.lost_writes.count?,
+            divergent: d.count,
+            ambiguous: d.ambiguous,
+            true_lost,
+            true_divergent,
+        })
+    }
 }
 
 /// One child's cost, from wait4(2).
@@ -124,6 +172,7 @@ fn run_child(args: &[String]) -> anyhow::Result<()> {
         exit_code: result.report.exit_code,
         accuracy: result.report.accuracy.clone(),
         run_s: started.elapsed().as_secs_f64(),
+        split: Split::of(&result.report),
     };
     println!("{}", serde_json::to_string(&out)?);
     let _ = std::fs::remove_dir_all(reports);
@@ -158,6 +207,7 @@ struct ScenarioStats {
     rss: Vec<f64>,
     exits: BTreeMap<u8, usize>,
     phases: BTreeMap<String, PhaseStats>,
+    splits: Vec<Split>,
 }
 
 fn measure(scenario: &Path, runs: usize, interval: Option<&str>) -> anyhow::Result<ScenarioStats> {
@@ -175,6 +225,7 @@ fn measure(scenario: &Path, runs: usize, interval: Option<&str>) -> anyhow::Resu
         s.rss.push(cost.max_rss_mb);
         s.run_secs.push(r.run_s);
         *s.exits.entry(r.exit_code).or_default() += 1;
+        s.splits.extend(r.split);
         for a in r.accuracy {
             let p = s.phases.entry(a.phase.clone()).or_default();
             p.errors.push(a.error_ms.abs());
@@ -331,6 +382,8 @@ fn main() -> anyhow::Result<()> {
         }
     }
 
+    let (doc_split, splits_exact) = split_table(&per_scenario);
+
     let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
     println!("\ntargets:");
     println!(
@@ -348,6 +401,12 @@ fn main() -> anyhow::Result<()> {
         worst_rss
     );
     println!("  default probe resolution 100 ms: met (http, dns, health-check default to 100ms)");
+    if !doc_split.is_empty() {
+        println!(
+            "  divergent + lost writes equal the databases' count in every run: {}",
+            verdict(splits_exact)
+        );
+    }
 
     if let Some(out) = json_out {
         let doc = json!({
@@ -358,12 +417,69 @@ fn main() -> anyhow::Result<()> {
             "idle_lab": { "cpu_share": idle_cpu_share, "max_rss_mb": idle.max_rss_mb },
             "scenarios": doc_scenarios,
             "accuracy": doc_accuracy,
+            "split_brain": doc_split,
             "targets": { "p99_within_one_interval": all_p99_within, "slowest_game_day_s": worst_wall, "largest_rss_mb": worst_rss },
         });
         std::fs::write(&out, serde_json::to_string_pretty(&doc)? + "\n")?;
         println!("wrote {}", out.display());
     }
     Ok(())
+}
+
+/// Per scenario with a two-writer read-back: in how many runs lost plus
+/// divergent equal the databases' count, and the split matches (exactly, or
+/// within the writes committed during the promotion).
+fn split_table(
+    per_scenario: &[(String, ScenarioStats, ScenarioStats)],
+) -> (Vec<serde_json::Value>, bool) {
+    let mut doc = Vec::new();
+    let mut all_exact = true;
+    for (name, s, _) in per_scenario.iter().filter(|(_, s, _)| !s.splits.is_empty()) {
+        if doc.is_empty() {
+            println!(
+                "\n{:<34} {:>5} {:>12} {:>12} {:>14} {:>10}",
+                "scenario (two writers)",
+                "runs",
+                "total exact",
+                "split exact",
+                "within ambig.",
+                "divergent"
+            );
+        }
+        let n = s.splits.len();
+        let total = s
+            .splits
+            .iter()
+            .filter(|x| x.lost + x.divergent == x.true_lost + x.true_divergent)
+            .count();
+        let split = s
+            .splits
+            .iter()
+            .filter(|x| x.lost == x.true_lost && x.divergent == x.true_divergent)
+            .count();
+        let within = s
+            .splits
+            .iter()
+            .filter(|x| x.divergent.abs_diff(x.true_divergent) <= x.ambiguous)
+            .count();
+        let divergent: Vec<u64> = s.splits.iter().map(|x| x.divergent).collect();
+        all_exact &= total == n && within == n;
+        println!(
+            "{:<34} {:>5} {:>9}/{n:<2} {:>9}/{n:<2} {:>11}/{n:<2} {:>4}-{}",
+            name,
+            n,
+            total,
+            split,
+            within,
+            divergent.iter().min().unwrap_or(&0),
+            divergent.iter().max().unwrap_or(&0)
+        );
+        doc.push(json!({
+            "scenario": name, "runs": n, "total_exact": total, "split_exact": split,
+            "split_within_ambiguous": within,
+        }));
+    }
+    (doc, all_exact)
 }
 
 #[cfg(test)]

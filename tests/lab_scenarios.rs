@@ -356,33 +356,17 @@ fn too_tight_rto_is_breached_with_exit_1() {
     assert!(rto["measured_ms"].as_f64().unwrap() > rto["declared_ms"].as_f64().unwrap());
 }
 
-/// The canary's records only the old writer had, as the lab read them from
-/// both instances before the failback: (lost, divergent).
-fn discarded(r: &Value) -> (u64, u64) {
-    let run = r["run_id"].as_str().unwrap();
-    let mut out = (0, 0);
-    for e in r["ground_truth"].as_array().unwrap() {
-        if e["kind"] != "database-diverged" {
-            continue;
-        }
-        let detail: Value = serde_json::from_str(e["detail"].as_str().unwrap()).unwrap();
-        for d in detail["discarded"].as_array().unwrap() {
-            match (d["canary"] == run, d["after_promotion"].as_bool()) {
-                (true, Some(true)) => out.1 += 1,
-                (true, _) => out.0 += 1,
-                _ => {}
-            }
-        }
-    }
-    out
-}
-
 fn check_split(r: &Value) -> (u64, u64) {
     let lost = r["phases"]["lost_writes"]["count"].as_u64().unwrap();
     let d = &r["phases"]["divergent_writes"];
     let divergent = d["count"].as_u64().unwrap();
-    let (true_lost, true_divergent) = discarded(r);
-    assert_eq!(lost + divergent, true_lost + true_divergent, "{}", r["phases"]);
+    let (true_lost, true_divergent) = discarded_truth(r);
+    assert_eq!(
+        lost + divergent,
+        true_lost + true_divergent,
+        "{}",
+        r["phases"]
+    );
     assert!(divergent.abs_diff(true_divergent) <= d["ambiguous"].as_u64().unwrap());
     (lost, divergent)
 }
@@ -391,7 +375,10 @@ fn check_split(r: &Value) -> (u64, u64) {
 fn isolate_primary_region_without_fencing_leaves_divergent_writes() {
     let r = run_and_check("isolate-primary-region", 1);
     let (lost, divergent) = check_split(&r);
-    assert!(lost > 0 && divergent > 0, "{lost} lost, {divergent} divergent");
+    assert!(
+        lost > 0 && divergent > 0,
+        "{lost} lost, {divergent} divergent"
+    );
     assert_eq!(r["phases"]["fencing"]["value_ms"], Value::Null);
     let rpo = r["verdict"]
         .as_array()
@@ -406,7 +393,10 @@ fn isolate_primary_region_without_fencing_leaves_divergent_writes() {
 fn isolate_primary_region_fenced_loses_only_the_cut() {
     let r = run_and_check("isolate-primary-region-fenced", 0);
     let (lost, divergent) = check_split(&r);
-    assert!(lost > 0, "the writes between the cut and the promotion are lost");
+    assert!(
+        lost > 0,
+        "the writes between the cut and the promotion are lost"
+    );
     assert_eq!(divergent, 0);
     assert_eq!(r["phases"]["fencing"]["value_ms"], 0.0);
 }

@@ -100,30 +100,6 @@ both_writers = true
     path
 }
 
-/// What the databases held: the canary's records only the old writer had,
-/// split by whether it committed them after the promotion (the lab's truth).
-fn truth(report: &Value) -> (u64, u64) {
-    let run = report["run_id"].as_str().unwrap();
-    let (mut lost, mut divergent) = (0, 0);
-    for e in report["ground_truth"].as_array().unwrap() {
-        if e["kind"] != "database-diverged" {
-            continue;
-        }
-        let detail: Value = serde_json::from_str(e["detail"].as_str().unwrap()).unwrap();
-        for r in detail["discarded"].as_array().unwrap() {
-            if r["canary"] != run {
-                continue;
-            }
-            if r["after_promotion"].as_bool().unwrap() {
-                divergent += 1;
-            } else {
-                lost += 1;
-            }
-        }
-    }
-    (lost, divergent)
-}
-
 fn truth_ms(report: &Value, kind: &str) -> Option<f64> {
     let t0 = report["phases"]["t0_ms"].as_f64().unwrap();
     report["ground_truth"]
@@ -145,7 +121,7 @@ fn check(case: Case, report: &Value, out: &std::process::Output) {
         d["count"].as_u64().unwrap(),
     );
     let ambiguous = d["ambiguous"].as_u64().unwrap();
-    let (true_lost, true_divergent) = truth(report);
+    let (true_lost, true_divergent) = discarded_truth(report);
     assert_eq!(
         lost + divergent,
         true_lost + true_divergent,
@@ -162,7 +138,7 @@ fn check(case: Case, report: &Value, out: &std::process::Output) {
         Case::ShorterThanThePromotion => {
             assert_eq!(promoted, None, "{case:?}: promoted");
             assert_eq!((lost, divergent), (0, 0));
-            assert_eq!(truth(report), (0, 0));
+            assert_eq!(discarded_truth(report), (0, 0));
             assert!(d.get("promotion_ms").is_none(), "{d}");
             return;
         }
@@ -305,7 +281,7 @@ fn the_shipped_postgresql_isolation_scenarios_exit_as_documented() {
             r["phases"]["lost_writes"]["count"].as_u64().unwrap(),
             r["phases"]["divergent_writes"]["count"].as_u64().unwrap(),
         );
-        let (lost, div) = truth(&r);
+        let (lost, div) = discarded_truth(&r);
         assert_eq!(measured.0 + measured.1, lost + div, "{file}");
         assert_eq!(measured.1 > 0, divergent, "{file}: {measured:?}");
         let _ = std::fs::remove_dir_all(&reports);

@@ -384,7 +384,11 @@ impl Format for Html {
         if let Some(reason) = &r.reason {
             let _ = write!(h, "<p><strong>Reason:</strong> {}</p>", esc(reason));
         }
-        let divergent_legend = if r.phases.as_ref().is_some_and(|m| m.divergent_writes.is_some()) {
+        let divergent_legend = if r
+            .phases
+            .as_ref()
+            .is_some_and(|m| m.divergent_writes.is_some())
+        {
             "<span><i style=\"background:#e08a1e\"></i>acked by the old writer after the promotion (divergent)</span>"
         } else {
             ""

@@ -497,3 +497,27 @@ pub fn assert_metrics_file_is_the_export(reports: &Path, file: &Path) {
         std::fs::read_to_string(file).unwrap()
     );
 }
+
+/// What the lab's databases held after an isolation: the run's canary
+/// records only the old writer had (the lab reads both instances before the
+/// failback and records them as `database-diverged`), as (lost, divergent):
+/// committed before or after the standby's promotion.
+pub fn discarded_truth(report: &serde_json::Value) -> (u64, u64) {
+    let run = report["run_id"].as_str().unwrap();
+    let mut out = (0, 0);
+    for e in report["ground_truth"].as_array().unwrap() {
+        if e["kind"] != "database-diverged" {
+            continue;
+        }
+        let detail: serde_json::Value =
+            serde_json::from_str(e["detail"].as_str().unwrap()).unwrap();
+        for r in detail["discarded"].as_array().unwrap() {
+            match (r["canary"] == run, r["after_promotion"].as_bool()) {
+                (true, Some(true)) => out.1 += 1,
+                (true, _) => out.0 += 1,
+                _ => {}
+            }
+        }
+    }
+    out
+}
