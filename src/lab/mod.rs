@@ -84,8 +84,8 @@ pub struct LabPorts {
 pub(crate) struct RegionLab {
     pub alb: Arc<Alb>,
     pub ingress: Gate,
-    /// The health checkers' own path to the ALB, so a region can be cut off
-    /// from them while customers still reach it.
+    /// The health checkers' own path to the public endpoint, so a region can
+    /// be cut off from them while customers still reach it.
     pub checker_path: Gate,
     pub public_ip: Ipv4Addr,
     /// Gates in front of each target, with the target's AZ name.
@@ -334,9 +334,11 @@ impl Lab {
         let host = RECORD.trim_end_matches('.').to_string();
         let mut checker_paths = Vec::new();
         for role in Role::both() {
+            // In front of the public endpoint, as Route 53's checkers reach it:
+            // whatever cuts the endpoint cuts them too.
             let (gate, task) = Gate::start(
                 SocketAddr::new(bind_ip(role, CHECKER_HOST), 0),
-                alb_addrs[role.index()],
+                ingress[role.index()].listen,
             )
             .await
             .context("binding a health-check path")?;
