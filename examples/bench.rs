@@ -50,24 +50,8 @@ impl Split {
     fn of(r: &gameday::report::Report) -> Option<Split> {
         let m = r.phases.as_ref()?;
         let d = m.divergent_writes.as_ref()?;
-        let (mut true_lost, mut true_divergent) = (0, 0);
-        for t in r
-            .ground_truth
-            .iter()
-            .filter(|t| t.kind == "database-diverged")
-        {
-            let detail: serde_json::Value = serde_json::from_str(&t.detail).ok()?;
-            for rec in detail["discarded"].as_array()? {
-                if rec["canary"] != r.run_id.as_str() {
-                    continue;
-                }
-                if rec["after_promotion"].as_bool()? {
-                    true_divergent += 1;
-                } else {
-                    true_lost += 1;
-                }
-            }
-        }
+        let (true_lost, true_divergent) =
+            gameday::measure::accuracy::discarded_counts(&r.ground_truth, &r.run_id)?;
         Some(Split {
             lost: m.lost_writes.count?,
             divergent: d.count,

@@ -35,6 +35,28 @@ impl TruthMark {
     }
 }
 
+/// What the lab's databases held after an isolation: the canary records of
+/// `run_id` only the old writer had (`database-diverged`, read from both
+/// instances before the failback), as (lost, divergent): committed before or
+/// after the standby's promotion. `None` when a record cannot be read.
+pub fn discarded_counts(truth: &[TruthMark], run_id: &str) -> Option<(u64, u64)> {
+    let mut out = (0, 0);
+    for t in truth.iter().filter(|t| t.kind == "database-diverged") {
+        let detail: serde_json::Value = serde_json::from_str(&t.detail).ok()?;
+        for rec in detail["discarded"].as_array()? {
+            if rec["canary"] != run_id {
+                continue;
+            }
+            if rec["after_promotion"].as_bool()? {
+                out.1 += 1;
+            } else {
+                out.0 += 1;
+            }
+        }
+    }
+    Some(out)
+}
+
 /// One phase compared with ground truth.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Accuracy {

@@ -223,15 +223,34 @@ impl Measurements {
     }
 }
 
-/// Computes every figure from a timeline.
-pub fn measure(timeline: &Timeline, input: &MeasureInput) -> Measurements {
-    let mut health = Vec::new();
-    let mut dns = Vec::new();
-    let mut http = Vec::new();
-    let mut canary = Vec::new();
-    let mut readback = None;
-    let mut old_readback = None;
-    let mut probes = Vec::new();
+/// The observations each figure is computed from, sorted by kind.
+#[derive(Default)]
+struct Seen {
+    /// The primary's health-check verdicts.
+    health: Vec<(Offset, bool)>,
+    /// Whether each DNS answer named the secondary.
+    dns: Vec<(Offset, bool)>,
+    http: Vec<phases::Request>,
+    canary: Vec<writes::Write>,
+    /// The serving (or new) writer's read-back.
+    readback: Option<(String, Vec<u64>)>,
+    /// The old writer's, read directly.
+    old_readback: Option<(String, Vec<u64>)>,
+    /// Probe writes straight to each instance.
+    probes: Vec<writes::WriterProbe>,
+}
+
+fn collect(timeline: &Timeline, input: &MeasureInput) -> Seen {
+    let mut seen = Seen::default();
+    let Seen {
+        health,
+        dns,
+        http,
+        canary,
+        readback,
+        old_readback,
+        probes,
+    } = &mut seen;
     for (at, _, o) in timeline.observations() {
         match o {
             Observation::HealthCheck {
@@ -265,10 +284,10 @@ pub fn measure(timeline: &Timeline, input: &MeasureInput) -> Measurements {
                 region,
                 present,
                 old_writer: false,
-            } => readback = Some((region.clone(), present.clone())),
+            } => *readback = Some((region.clone(), present.clone())),
             Observation::CanaryReadBack {
                 region, present, ..
-            } => old_readback = Some((region.clone(), present.clone())),
+            } => *old_readback = Some((region.clone(), present.clone())),
             Observation::WriterProbe {
                 region,
                 accepted,
@@ -289,6 +308,20 @@ pub fn measure(timeline: &Timeline, input: &MeasureInput) -> Measurements {
             Observation::Alarm { .. } | Observation::TargetHealth { .. } => {}
         }
     }
+    seen
+}
+
+/// Computes every figure from a timeline.
+pub fn measure(timeline: &Timeline, input: &MeasureInput) -> Measurements {
+    let Seen {
+        health,
+        dns,
+        http,
+        canary,
+        readback,
+        old_readback,
+        probes,
+    } = collect(timeline, input);
     let t0 = input.t0;
     let hc_res = input.resolution(ProbeKind::HealthCheck);
     let dns_res = input.resolution(ProbeKind::Dns);

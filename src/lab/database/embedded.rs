@@ -4,7 +4,7 @@
 //! writer holds it, so records still inside the lag when the writer dies are
 //! really gone after the promotion.
 
-use super::{Database, DbRole, Discarded, Fencing, InstanceView, Isolation};
+use super::{Database, DbRole, Fencing, InstanceView, Isolation};
 use crate::clock::{mono_now, MonoNs};
 use crate::lab::truth::Truth;
 use crate::net::gate::Gate;
@@ -128,9 +128,16 @@ impl Cluster {
             return;
         }
         let promoted_at = s.promoted_at.take().unwrap_or(0);
-        let discarded = discarded(
-            &s.instances[Role::Primary.index()].log,
-            &s.instances[Role::Secondary.index()].log,
+        let records = |role: Role| -> Vec<_> {
+            s.instances[role.index()]
+                .log
+                .iter()
+                .map(|r| (r.canary.clone(), r.seq, r.committed_at))
+                .collect()
+        };
+        let discarded = super::discarded(
+            records(Role::Primary),
+            records(Role::Secondary),
             promoted_at,
         );
         if !discarded.is_empty() {
@@ -362,21 +369,6 @@ impl WriteRequest {
     }
 }
 
-/// Canary records in `old` that `new` lacks, oldest first.
-fn discarded(old: &[Record], new: &[Record], promoted_at: MonoNs) -> Vec<Discarded> {
-    let kept: std::collections::HashSet<(&str, u64)> =
-        new.iter().map(|r| (r.canary.as_str(), r.seq)).collect();
-    old.iter()
-        .filter(|r| !r.canary.is_empty() && !kept.contains(&(r.canary.as_str(), r.seq)))
-        .map(|r| Discarded {
-            canary: r.canary.clone(),
-            seq: r.seq,
-            committed_at: r.committed_at,
-            after_promotion: r.committed_at > promoted_at,
-        })
-        .collect()
-}
-
 fn pick<T>(v: &mut [T; 2], a: usize, b: usize) -> (&mut T, &mut T) {
     debug_assert!(a != b);
     let (x, y) = v.split_at_mut(1);
@@ -456,8 +448,7 @@ impl Database for Cluster {
 
     async fn set_isolation(&self, isolation: Option<Isolation>) -> Result<bool, String> {
         let mut s = self.state.lock().expect("db lock");
-        let changed =
-            s.isolation.map(|i| (i.region, i.fencing)) != isolation.map(|i| (i.region, i.fencing));
+        let changed = Isolation::differs(s.isolation, isolation);
         if changed {
             s.isolation = isolation;
         }

@@ -115,6 +115,11 @@ impl Isolation {
         }
     }
 
+    /// Whether `next` is a different isolation (region or fencing) from `now`.
+    pub fn differs(now: Option<Isolation>, next: Option<Isolation>) -> bool {
+        now.map(|i| (i.region, i.fencing)) != next.map(|i| (i.region, i.fencing))
+    }
+
     /// Whether `role`'s instance is cut off from the other region.
     pub fn cuts(iso: Option<&Isolation>, role: Role) -> bool {
         iso.is_some_and(|i| i.region == role)
@@ -152,6 +157,30 @@ pub struct Discarded {
     pub committed_at: crate::clock::MonoNs,
     /// Committed after the standby's promotion: divergent (else lost).
     pub after_promotion: bool,
+}
+
+/// Canary records the old writer holds and the promoted standby lacks, each
+/// `(canary, seq, committed_at)` as the engine stores it, marked by whether
+/// it was committed after `promoted_at`. Ordinary orders (no canary) are
+/// left out.
+pub fn discarded(
+    old: Vec<(String, u64, crate::clock::MonoNs)>,
+    new: Vec<(String, u64, crate::clock::MonoNs)>,
+    promoted_at: crate::clock::MonoNs,
+) -> Vec<Discarded> {
+    let kept: std::collections::HashSet<(String, u64)> = new
+        .into_iter()
+        .map(|(canary, seq, _)| (canary, seq))
+        .collect();
+    old.into_iter()
+        .filter(|(canary, seq, _)| !canary.is_empty() && !kept.contains(&(canary.clone(), *seq)))
+        .map(|(canary, seq, committed_at)| Discarded {
+            canary,
+            seq,
+            committed_at,
+            after_promotion: committed_at > promoted_at,
+        })
+        .collect()
 }
 
 /// The truth event's detail: every discarded canary record, as JSON.

@@ -807,19 +807,15 @@ impl PgCluster {
             .promoted_at
             .take()
             .unwrap_or(0);
-        let kept: std::collections::HashSet<(String, i64)> = new
-            .iter()
-            .map(|r| (r.get::<_, String>(0), r.get::<_, i64>(1)))
-            .collect();
-        old.iter()
-            .filter(|r| !kept.contains(&(r.get::<_, String>(0), r.get::<_, i64>(1))))
-            .map(|r| Discarded {
-                canary: r.get(0),
-                seq: r.get::<_, i64>(1) as u64,
-                committed_at: r.get::<_, i64>(2) as u64,
-                after_promotion: r.get::<_, i64>(2) as u64 > promoted_at,
-            })
-            .collect()
+        let records = |rows: Vec<tokio_postgres::Row>| -> Vec<_> {
+            rows.iter()
+                .map(|r| {
+                    let (seq, at): (i64, i64) = (r.get(1), r.get(2));
+                    (r.get::<_, String>(0), seq as u64, at as u64)
+                })
+                .collect()
+        };
+        super::discarded(records(old), records(new), promoted_at)
     }
 }
 
@@ -1174,8 +1170,7 @@ impl Database for PgCluster {
     async fn set_isolation(&self, isolation: Option<Isolation>) -> Result<bool, String> {
         let changed = {
             let mut s = self.state.lock().expect("pg lock");
-            let changed = s.isolation.map(|i| (i.region, i.fencing))
-                != isolation.map(|i| (i.region, i.fencing));
+            let changed = Isolation::differs(s.isolation, isolation);
             if changed {
                 s.isolation = isolation;
             }
