@@ -156,7 +156,17 @@ fn check(case: Case, report: &Value, out: &std::process::Output) {
         Case::FencedBeforePromotion => {
             assert_eq!((divergent, true_divergent), (0, 0));
             assert!(fenced.unwrap() <= promoted.unwrap());
-            assert_eq!(fencing, Some(0.0));
+            // 0, or up to an interval when both fell between the same two
+            // probes (the embedded lab fences and promotes in one step).
+            let measured = fencing.expect("fencing measured");
+            assert!(
+                measured <= INTERVAL + 1.0,
+                "{case:?}: fencing measured {measured} ms, truth 0"
+            );
+            if measured > 0.0 {
+                let note = phases["fencing"]["note"].as_str().unwrap_or_default();
+                assert!(note.contains("not resolved"), "{}", phases["fencing"]);
+            }
         }
         Case::FencedFiveSecondsAfter => {
             let truth = fenced.unwrap() - promoted.unwrap();

@@ -468,7 +468,13 @@ fn two_writer_figures(
         (Some(_), Some(writes::Fenced::BeforePromotion(_))) => Figure::of(Duration::ZERO, resolution)
             .with_note("fenced before the promotion: the old writer refused writes no later than the standby took one"),
         (Some(p), Some(writes::Fenced::After(f))) => {
-            Figure::of(f.estimate().since(p.estimate()), resolution)
+            let figure = Figure::of(f.estimate().since(p.estimate()), resolution);
+            // The old writer still took a write sent before the standby's first accepted one answered.
+            if f.after < p.by {
+                figure.with_note("the fencing and the promotion fell between the same two probes: their order is not resolved, the figure is within its resolution of either")
+            } else {
+                figure
+            }
         }
         (Some(_), Some(writes::Fenced::Never)) => Figure::missing(
             resolution,

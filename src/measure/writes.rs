@@ -392,6 +392,27 @@ mod two_writer_tests {
         assert!(b.after.0 < 850 * MS && b.by.0 >= 850 * MS, "{b:?}");
     }
 
+    /// Fenced and promoted together, between the old writer's probe and the
+    /// standby's of one tick: the probes cannot order them, and the fencing is
+    /// placed within one interval after the promotion, never before the
+    /// writes it refused.
+    #[test]
+    fn fencing_and_promotion_between_the_same_probes_stay_unordered() {
+        let lab = Lab {
+            promoted_at: 600 * MS + MS / 2,
+            fenced_at: Some(600 * MS + MS / 2),
+        };
+        let (writes, probes, new, old) = run(&lab, 10);
+        let t = two_writers(&writes, &new, Some(&old), &probes, Offset(0));
+        assert!(t.divergent.is_empty(), "{:?}", t.divergent);
+        let (Some(p), Some(Fenced::After(f))) = (t.promotion, t.fenced) else {
+            panic!("{:?}", t.fenced)
+        };
+        assert!(f.after < p.by, "{f:?} {p:?}");
+        let gap = f.estimate().0 - p.estimate().0;
+        assert!(gap <= 100 * MS, "{gap}");
+    }
+
     #[test]
     fn no_promotion_means_nothing_divergent() {
         let lab = Lab {

@@ -743,26 +743,37 @@ impl PgCluster {
 
     /// Fences an old writer the way a promotion script does: new transactions
     /// are read-only and every open session is ended, so no write it has not
-    /// already committed gets in. Recorded as truth.
+    /// already committed gets in. Recorded as truth at the reload, the moment
+    /// the canary's single-statement writes start being refused; ending the
+    /// sessions afterwards only closes transactions already open.
     async fn fence(&self, old: Role) -> Result<(), String> {
         let admin = connect(self.direct(old), &self.password, Duration::from_secs(2)).await?;
+        let run = |sql: &'static str| {
+            let admin = &admin;
+            async move {
+                admin
+                    .batch_execute(sql)
+                    .await
+                    .map_err(|e| format!("fencing the old writer: {}", pg_error(&e)))
+            }
+        };
         // ALTER SYSTEM refuses to run inside the implicit transaction of a multi-statement query.
-        for sql in [
-            "ALTER SYSTEM SET default_transaction_read_only = on",
-            "SELECT pg_reload_conf()",
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-             WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'",
-        ] {
-            admin
-                .batch_execute(sql)
-                .await
-                .map_err(|e| format!("fencing the old writer: {}", pg_error(&e)))?;
-        }
+        run("ALTER SYSTEM SET default_transaction_read_only = on").await?;
+        run("SELECT pg_reload_conf()").await?;
+        let effective = mono_now();
+        run("SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'")
+        .await?;
+        let ended_ms = mono_now().saturating_sub(effective) as f64 / 1e6;
         self.state.lock().expect("pg lock").roles[old.index()] = DbRole::Fenced;
-        self.truth.record(
+        self.truth.record_at(
+            effective,
             "old-writer-fenced",
             &self.names[old.index()],
-            "old writer read-only (default_transaction_read_only), its sessions ended",
+            format!(
+                "old writer read-only (default_transaction_read_only, reloaded); \
+                 its sessions ended {ended_ms:.1} ms later"
+            ),
         );
         Ok(())
     }
