@@ -55,6 +55,14 @@ impl RunClock {
     pub fn wall(&self, at: Offset) -> DateTime<Utc> {
         self.origin_wall + chrono::Duration::nanoseconds(at.0 as i64)
     }
+
+    /// Where another system's wall-clock time falls on this run's clock (a
+    /// time AWS recorded, say), if after the origin; as exact as the two
+    /// clocks agree.
+    pub fn offset_of_wall(&self, t: DateTime<Utc>) -> Option<Offset> {
+        let ns = (t - self.origin_wall).num_nanoseconds()?;
+        u64::try_from(ns).ok().map(Offset)
+    }
 }
 
 /// A point on a run's clock, in nanoseconds since the run started.

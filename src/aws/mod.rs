@@ -14,6 +14,7 @@ pub mod call;
 pub mod discover;
 pub mod endpoint;
 pub mod error;
+pub mod global;
 pub mod guard;
 pub mod health;
 pub mod inventory;

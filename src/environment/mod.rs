@@ -315,6 +315,20 @@ impl Env {
         }
     }
 
+    /// What the target itself recorded about the run's changes, as events
+    /// on the run's clock: on AWS, when each FIS action started and ended.
+    /// Read after the revert; what cannot be read is said as an event too.
+    pub async fn evidence(
+        &self,
+        steps: &[Step],
+        clock: &crate::clock::RunClock,
+    ) -> Vec<(crate::clock::Offset, &'static str, String)> {
+        match self {
+            Env::Lab(_) => Vec::new(),
+            Env::Aws(a) => aws::evidence(&a.clients, steps, clock).await,
+        }
+    }
+
     /// The inputs of the floors: health checks, TTL, target groups.
     pub fn floor_inputs(&self) -> FloorInputs {
         match self {

@@ -246,46 +246,15 @@ impl FailDatabase {
             AwsMode::GlobalFailover | AwsMode::GlobalSwitchover => {
                 let global = self.global_cluster.clone().unwrap_or_default();
                 let target = self.target_cluster.clone().unwrap_or_default();
-                let out = rds
-                    .describe_global_clusters()
-                    .global_cluster_identifier(&global)
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        explain(
-                            &format!("reading global database {global}"),
-                            "rds:DescribeGlobalClusters",
-                            &e,
-                        )
-                    })?;
-                if out.global_clusters().is_empty() {
-                    return Err(format!(
-                        "no global database {global} is visible from {region}; check global_cluster and the region"
-                    ));
-                }
-                let members: Vec<(String, bool)> = out
-                    .global_clusters()
-                    .first()
-                    .map(|g| {
-                        g.global_cluster_members()
-                            .iter()
-                            .map(|m| {
-                                (
-                                    m.db_cluster_arn().unwrap_or_default().to_string(),
-                                    m.is_writer() == Some(true),
-                                )
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                match members.iter().find(|(arn, _)| arn == &target) {
+                let members = crate::aws::global::members(&rds, &region, &global).await?;
+                match members.iter().find(|m| m.arn == target) {
                     None => {
                         return Err(format!(
                             "target_cluster {target} is not a member of global database {global}; its members: {}",
-                            members.iter().map(|(a, _)| a.as_str()).collect::<Vec<_>>().join(", ")
+                            members.iter().map(|m| m.arn.as_str()).collect::<Vec<_>>().join(", ")
                         ))
                     }
-                    Some((_, true)) => {
+                    Some(m) if m.writer => {
                         return Err(format!("target_cluster {target} is already the writer of {global}; name the secondary region's cluster"))
                     }
                     Some(_) => {}

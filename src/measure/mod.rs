@@ -152,8 +152,23 @@ pub struct DivergentWrites {
     pub ambiguous: u64,
     /// Region of the old writer's instance, read directly.
     pub old_writer: String,
+    /// What the global database said about the old writer after observing
+    /// (AWS, with the canary's `global_cluster`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub demotion: Option<Demotion>,
     /// Canary interval.
     pub resolution_ms: f64,
+}
+
+/// Whether an Aurora global database demoted the old writer, as its
+/// membership read after observing says.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Demotion {
+    /// `Some(true)`: the old primary region's member is a secondary;
+    /// `Some(false)`: it still writes for the global database; `None`: unknown.
+    pub demoted: Option<bool>,
+    /// In one sentence.
+    pub detail: String,
 }
 
 /// Every figure of one run (docs/scenarios.md, "Measurements", defines them).
@@ -238,6 +253,8 @@ struct Seen {
     old_readback: Option<(String, Vec<u64>)>,
     /// Probe writes straight to each instance.
     probes: Vec<writes::WriterProbe>,
+    /// A global database's word on the old writer (AWS).
+    demotion: Option<Demotion>,
 }
 
 fn collect(timeline: &Timeline, input: &MeasureInput) -> Seen {
@@ -250,6 +267,7 @@ fn collect(timeline: &Timeline, input: &MeasureInput) -> Seen {
         readback,
         old_readback,
         probes,
+        demotion,
     } = &mut seen;
     for (at, _, o) in timeline.observations() {
         match o {
@@ -288,6 +306,18 @@ fn collect(timeline: &Timeline, input: &MeasureInput) -> Seen {
             Observation::CanaryReadBack {
                 region, present, ..
             } => *old_readback = Some((region.clone(), present.clone())),
+            Observation::GlobalMembership {
+                demoted, detail, ..
+            } => {
+                *demotion = Some(Demotion {
+                    demoted: *demoted,
+                    detail: detail.clone(),
+                })
+            }
+            // An unanswered probe says nothing either way.
+            Observation::WriterProbe {
+                unreached: true, ..
+            } => {}
             Observation::WriterProbe {
                 region,
                 accepted,
@@ -321,6 +351,7 @@ pub fn measure(timeline: &Timeline, input: &MeasureInput) -> Measurements {
         readback,
         old_readback,
         probes,
+        demotion,
     } = collect(timeline, input);
     let t0 = input.t0;
     let hc_res = input.resolution(ProbeKind::HealthCheck);
@@ -390,7 +421,8 @@ pub fn measure(timeline: &Timeline, input: &MeasureInput) -> Measurements {
             "lost writes without a surviving reference write",
         ),
     };
-    let two = two_writer_figures(&canary, &readback, &old_readback, &probes, t0, canary_res);
+    let two = two_writer_figures(&canary, &readback, &old_readback, &probes, t0, canary_res)
+        .map(|(t, d, f)| (t, DivergentWrites { demotion, ..d }, f));
     let lost = match &two {
         Some((t, _, _)) => Some(t.lost.clone()),
         None => w.lost.clone(),
@@ -458,6 +490,7 @@ fn two_writer_figures(
             .as_ref()
             .map(|(r, _)| r.clone())
             .unwrap_or_else(|| "not read back".into()),
+        demotion: None,
         resolution_ms: ms(resolution),
     };
     let fencing = match (t.promotion, t.fenced) {

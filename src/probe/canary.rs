@@ -4,11 +4,16 @@
 //!
 //! On AWS it writes straight to PostgreSQL through the connection string in
 //! the environment variable `connection_env` (the writer endpoint, which
-//! follows a failover), and reads back through the same endpoint. The
-//! connection string never appears in output or reports.
+//! follows a failover), and reads back through the same endpoint. With
+//! `both_writers`, it also asks the old primary region's writer
+//! (`old_writer_env`) and the standby region's cluster (`standby_env`)
+//! directly, as on the lab (probe/writers.rs), and can read an Aurora global
+//! database's membership (`global_cluster`). Connection strings never appear
+//! in output or reports.
 
+use super::postgres::Connection;
 use super::resolver::{CustomerResolver, Destination};
-use super::writers::{WriterWatch, Writers};
+use super::writers::{Instance, WriterWatch, Writers};
 use super::{Probe, ProbeContext, ProbeKind};
 use crate::clock::mono_now;
 use crate::environment::Env;
@@ -16,8 +21,10 @@ use crate::net::{dns::query_a, http};
 use crate::scenario::duration::HumanDuration;
 use crate::scenario::Target;
 use crate::timeline::Observation;
+use crate::words::Role;
 use serde::Deserialize;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 /// `[[probes]] kind = "canary"`.
@@ -45,20 +52,42 @@ pub struct CanaryProbe {
     /// another `sslmode`: `prefer` would let TLS be stripped on the way.
     #[serde(default)]
     pub ca_file: Option<std::path::PathBuf>,
-    /// Lab: also ask both writers directly each tick whether they take
-    /// writes, and read both back after the run, to count divergent writes
-    /// (acked by the old writer after the standby's promotion) apart from
-    /// lost ones, and to time the fencing (probe/writers.rs).
+    /// Also ask both writers directly each tick whether they take writes,
+    /// and read both back after the run, to count divergent writes (acked by
+    /// the old writer after the standby's promotion) apart from lost ones,
+    /// and to time the fencing (probe/writers.rs).
     #[serde(default)]
     pub both_writers: bool,
+    /// AWS, with `both_writers`: the environment variable holding the
+    /// connection string of the old primary region's own writer endpoint
+    /// (the regional cluster endpoint, not one that follows a failover).
+    #[serde(default)]
+    pub old_writer_env: Option<String>,
+    /// AWS, with `both_writers`: the environment variable holding the
+    /// connection string of the standby region's cluster endpoint.
+    #[serde(default)]
+    pub standby_env: Option<String>,
+    /// AWS, with `both_writers`: an Aurora global database whose members are
+    /// read after observing, to say whether the old writer was demoted.
+    #[serde(default)]
+    pub global_cluster: Option<String>,
     #[serde(skip)]
     writers: WriterWatch,
     #[serde(skip)]
     next_seq: AtomicU64,
     #[serde(skip)]
-    database: tokio::sync::Mutex<Option<tokio_postgres::Client>>,
+    aws: OnceLock<AwsConnections>,
     #[serde(skip)]
     resolver: CustomerResolver,
+}
+
+/// The canary's connections on AWS, opened on first use.
+struct AwsConnections {
+    /// The customers' writer endpoint.
+    customer: Connection,
+    /// The old primary region's writer and the standby region's cluster,
+    /// with their regions, when the canary watches both writers.
+    writers: Option<[(Connection, String); 2]>,
 }
 
 fn default_name() -> String {
@@ -81,20 +110,16 @@ impl Probe for CanaryProbe {
     super::identity!(ProbeKind::Canary);
     fn check_target(&self, target: Target) -> Result<(), (&'static str, String)> {
         match target {
-            Target::Lab if self.connection_env.is_some() => {
-                Err(crate::fault::option_for("connection_env", Target::Aws))
-            }
-            Target::Lab if self.ca_file.is_some() => {
-                Err(crate::fault::option_for("ca_file", Target::Aws))
-            }
-            Target::Aws if self.both_writers => {
-                Err(crate::fault::option_for("both_writers", Target::Lab))
-            }
+            Target::Lab => self.aws_only_keys(),
             Target::Aws if self.connection_env.is_none() => Err((
                 "kind",
                 "on AWS the canary writes to PostgreSQL: add connection_env = \"GAMEDAY_CANARY_DSN\", the environment variable holding the writer's connection string".into(),
             )),
-            _ => Ok(()),
+            Target::Aws if self.both_writers && (self.old_writer_env.is_none() || self.standby_env.is_none()) => Err((
+                "both_writers",
+                "on AWS, both_writers asks each writer directly: add old_writer_env (the variable holding the old primary region's own writer endpoint) and standby_env (the standby region's cluster endpoint)".into(),
+            )),
+            Target::Aws => self.two_writer_keys(),
         }
     }
 
@@ -114,8 +139,21 @@ impl Probe for CanaryProbe {
                 }
             ),
             Env::Aws(_) => format!(
-                "INSERT sequence numbers into gameday_canary through the connection string in ${}, then reads them back through it",
-                self.connection_env.as_deref().unwrap_or_default()
+                "INSERT sequence numbers into gameday_canary through the connection string in ${}, then reads them back through it{}",
+                self.connection_env.as_deref().unwrap_or_default(),
+                if self.both_writers {
+                    format!(
+                        "; asks the old writer (${}) and the standby (${}) directly each tick whether they take writes, and reads both back{}",
+                        self.old_writer_env.as_deref().unwrap_or_default(),
+                        self.standby_env.as_deref().unwrap_or_default(),
+                        self.global_cluster
+                            .as_ref()
+                            .map(|g| format!("; reads global database {g}'s members before the revert"))
+                            .unwrap_or_default()
+                    )
+                } else {
+                    String::new()
+                }
             ),
         }
     }
@@ -123,127 +161,239 @@ impl Probe for CanaryProbe {
     async fn observe(&self, ctx: &ProbeContext) -> Vec<Observation> {
         let seq = self.next_seq.fetch_add(1, Ordering::Relaxed) + 1;
         let started = mono_now();
-        let timeout = self.timeout.get();
-        if let Env::Aws(_) = ctx.env {
-            let outcome = tokio::time::timeout(timeout, self.insert(seq, &ctx.run_id))
-                .await
-                .unwrap_or_else(|_| Err(format!("no commit within {}", self.timeout)));
-            if outcome.is_err() {
-                // A broken connection is opened anew on the next write, as an app would.
-                *self.database.lock().await = None;
+        match self.both_writers.then(|| self.pair(&ctx.env)).flatten() {
+            Some(pair) => self.two_writer_tick(ctx, pair, seq, started).await,
+            None => vec![self.customer(ctx, seq, started).await],
+        }
+    }
+
+    async fn settle(&self, ctx: &ProbeContext) -> Vec<Observation> {
+        if let Some(pair) = self.both_writers.then(|| self.pair(&ctx.env)).flatten() {
+            let mut out =
+                both_writers_read_back(pair, &ctx.run_id, self.writers.standby_promoted()).await;
+            out.extend(self.global_membership(&ctx.env).await);
+            return out;
+        }
+        match &ctx.env {
+            Env::Aws(_) => self.aws_read_back(&ctx.run_id).await,
+            Env::Lab(lab) => lab_read_back(lab, &ctx.run_id).await,
+        }
+    }
+}
+
+/// The two writers, wherever they are.
+#[derive(Clone, Copy)]
+struct Pair<'a> {
+    /// The writer before the fault.
+    old: Instance<'a>,
+    /// The other region's instance.
+    standby: Instance<'a>,
+}
+
+impl CanaryProbe {
+    /// Keys that only apply on AWS, if one is set.
+    fn aws_only_keys(&self) -> Result<(), (&'static str, String)> {
+        let keys = [
+            ("connection_env", self.connection_env.is_some()),
+            ("ca_file", self.ca_file.is_some()),
+            ("old_writer_env", self.old_writer_env.is_some()),
+            ("standby_env", self.standby_env.is_some()),
+            ("global_cluster", self.global_cluster.is_some()),
+        ];
+        match keys.iter().find(|(_, set)| *set) {
+            Some((key, _)) => Err(crate::fault::option_for(key, Target::Aws)),
+            None => Ok(()),
+        }
+    }
+
+    /// The two-writer keys on AWS need `both_writers`.
+    fn two_writer_keys(&self) -> Result<(), (&'static str, String)> {
+        let keys = [
+            ("old_writer_env", self.old_writer_env.is_some()),
+            ("standby_env", self.standby_env.is_some()),
+            ("global_cluster", self.global_cluster.is_some()),
+        ];
+        match keys.iter().find(|(_, set)| *set) {
+            Some((key, _)) if !self.both_writers => Err((
+                key,
+                format!("{key} applies only with both_writers = true; add it, or remove {key}"),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// The canary's connections on AWS.
+    fn connections(&self, env: &Env) -> &AwsConnections {
+        self.aws.get_or_init(|| {
+            let open = |var: &Option<String>| {
+                Connection::new(var.as_deref().unwrap_or_default(), self.ca_file.clone())
+            };
+            AwsConnections {
+                customer: open(&self.connection_env),
+                writers: self.both_writers.then(|| {
+                    [
+                        (open(&self.old_writer_env), env.region_name(Role::Primary)),
+                        (open(&self.standby_env), env.region_name(Role::Secondary)),
+                    ]
+                }),
             }
-            return vec![Observation::CanaryWrite {
-                seq,
-                sent_after_ns: 0,
-                acked: outcome.is_ok(),
-                region: None,
-                latency_ns: mono_now() - started,
-                error: outcome.err(),
-            }];
+        })
+    }
+
+    /// Both writers: the lab's instances, or the AWS connections.
+    fn pair<'a>(&'a self, env: &'a Env) -> Option<Pair<'a>> {
+        match env {
+            Env::Lab(lab) => {
+                let w = Writers::of(lab);
+                Some(Pair {
+                    old: Instance::Lab { lab, region: w.old },
+                    standby: Instance::Lab {
+                        lab,
+                        region: w.standby,
+                    },
+                })
+            }
+            Env::Aws(_) => {
+                let [(old, old_region), (standby, standby_region)] =
+                    self.connections(env).writers.as_ref()?;
+                Some(Pair {
+                    old: Instance::Postgres {
+                        connection: old,
+                        region: old_region,
+                    },
+                    standby: Instance::Postgres {
+                        connection: standby,
+                        region: standby_region,
+                    },
+                })
+            }
         }
-        let Env::Lab(lab) = &ctx.env else {
-            return Vec::new();
-        };
-        if !self.both_writers {
-            return vec![self.customer_write(ctx, lab, seq, started).await];
-        }
-        // Standby probes bracket the customer write until the promotion is
-        // seen, so a write is placed before or after it to within its own
-        // round trip.
-        // The old writer is asked first, so a fencing made before the
-        // promotion is seen no later than the promotion.
-        let w = Writers::of(lab);
-        let mut out = Vec::with_capacity(4);
-        out.push(
+    }
+
+    /// One tick of the two-writer case. Standby probes bracket the customer
+    /// write until the promotion is seen, so a write is placed before or
+    /// after it to within its own round trip. The old writer is asked first,
+    /// so a fencing made before the promotion is seen no later than the
+    /// promotion (unless both fall between the same two probes).
+    async fn two_writer_tick(
+        &self,
+        ctx: &ProbeContext,
+        pair: Pair<'_>,
+        seq: u64,
+        started: crate::clock::MonoNs,
+    ) -> Vec<Observation> {
+        let timeout = self.timeout.get();
+        let probe = |instance, standby| {
             self.writers
-                .probe(lab, w.old, &ctx.run_id, timeout, started)
-                .await,
-        );
+                .probe(instance, standby, &ctx.run_id, timeout, started)
+        };
+        let mut out = Vec::with_capacity(4);
+        out.push(probe(pair.old, false).await);
         if !self.writers.standby_promoted() {
-            out.push(
-                self.writers
-                    .probe(lab, w.standby, &ctx.run_id, timeout, started)
-                    .await,
-            );
+            out.push(probe(pair.standby, true).await);
         }
-        out.push(self.customer_write(ctx, lab, seq, started).await);
+        out.push(self.customer(ctx, seq, started).await);
         if !self.writers.standby_promoted() {
-            out.push(
-                self.writers
-                    .probe(lab, w.standby, &ctx.run_id, timeout, started)
-                    .await,
-            );
+            out.push(probe(pair.standby, true).await);
         }
         out
     }
 
-    async fn settle(&self, ctx: &ProbeContext) -> Vec<Observation> {
-        let lab = match &ctx.env {
-            Env::Lab(lab) => lab,
-            Env::Aws(_) => {
-                for _ in 0..5 {
-                    if let Ok(Ok(present)) =
-                        tokio::time::timeout(Duration::from_secs(5), self.read_back(&ctx.run_id))
-                            .await
-                    {
-                        return vec![Observation::CanaryReadBack {
-                            region: "writer endpoint".into(),
-                            present,
-                            old_writer: false,
-                        }];
-                    }
-                    *self.database.lock().await = None;
-                    tokio::time::sleep(Duration::from_millis(500)).await;
-                }
-                return Vec::new();
-            }
-        };
-        if self.both_writers {
-            return both_writers_read_back(lab, &ctx.run_id, self.writers.standby_promoted()).await;
+    /// One customer write: through the app on the lab, through the writer
+    /// endpoint on AWS.
+    async fn customer(
+        &self,
+        ctx: &ProbeContext,
+        seq: u64,
+        tick: crate::clock::MonoNs,
+    ) -> Observation {
+        match &ctx.env {
+            Env::Lab(lab) => self.customer_write(ctx, lab, seq, tick).await,
+            Env::Aws(_) => self.aws_write(ctx, seq, tick).await,
         }
-        // Ask the authoritative server, uncached, which region serves now, and read
-        // from there. A few tries: the read-back must not be lost to one blip.
-        let host = lab.record.trim_end_matches('.');
-        let path = format!("/orders?canary={}", ctx.run_id);
+    }
+
+    /// One INSERT through the customers' writer endpoint.
+    async fn aws_write(
+        &self,
+        ctx: &ProbeContext,
+        seq: u64,
+        tick: crate::clock::MonoNs,
+    ) -> Observation {
+        let sent = mono_now();
+        let customer = &self.connections(&ctx.env).customer;
+        let outcome = tokio::time::timeout(self.timeout.get(), customer.insert(&ctx.run_id, seq))
+            .await
+            .unwrap_or_else(|_| {
+                Err(super::postgres::Refusal::Unreached(format!(
+                    "no commit within {}",
+                    self.timeout
+                )))
+            });
+        if outcome.is_err() {
+            // A broken connection is opened anew on the next write, as an app would.
+            customer.reset().await;
+        }
+        Observation::CanaryWrite {
+            seq,
+            sent_after_ns: sent.saturating_sub(tick),
+            acked: outcome.is_ok(),
+            region: None,
+            latency_ns: mono_now() - sent,
+            error: outcome.err().map(|r| r.text().to_string()),
+        }
+    }
+
+    /// The read-back through the customers' writer endpoint (a few tries).
+    async fn aws_read_back(&self, run_id: &str) -> Vec<Observation> {
+        let Some(connections) = self.aws.get() else {
+            return Vec::new();
+        };
         for _ in 0..5 {
-            let Ok(answer) = query_a(lab.dns, &lab.record, Duration::from_secs(1)).await else {
-                continue;
-            };
-            let Some(ip) = answer.addresses.first().copied() else {
-                continue;
-            };
-            let (Some(region), Some(endpoint)) = (lab.region_of_ip(ip), lab.endpoint_for(ip))
-            else {
-                continue;
-            };
-            if let Ok(r) = http::request(
-                endpoint,
-                hyper::Method::GET,
-                host,
-                &path,
-                None,
-                Duration::from_secs(2),
+            if let Ok(Ok(present)) = tokio::time::timeout(
+                Duration::from_secs(5),
+                connections.customer.read_back(run_id),
             )
             .await
             {
-                if let (true, Ok(present)) = (
-                    r.status.is_success(),
-                    serde_json::from_slice::<Vec<u64>>(&r.body),
-                ) {
-                    return vec![Observation::CanaryReadBack {
-                        region: region.name.clone(),
-                        present,
-                        old_writer: false,
-                    }];
-                }
+                return vec![Observation::CanaryReadBack {
+                    region: "writer endpoint".into(),
+                    present,
+                    old_writer: false,
+                }];
             }
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            connections.customer.reset().await;
+            tokio::time::sleep(Duration::from_millis(500)).await;
         }
         Vec::new()
     }
-}
 
-impl CanaryProbe {
+    /// The global database's members, read from the standby region (the
+    /// old one may be cut off), when the scenario names one.
+    async fn global_membership(&self, env: &Env) -> Option<Observation> {
+        let (Some(global), Env::Aws(aws)) = (&self.global_cluster, env) else {
+            return None;
+        };
+        let params = &aws.description.params;
+        let rds = aws.clients.region(&params.secondary_region).rds;
+        let read = crate::aws::global::members(&rds, &params.secondary_region, global);
+        let demotion = match tokio::time::timeout(Duration::from_secs(10), read).await {
+            Ok(Ok(members)) => {
+                crate::aws::global::demotion(global, &members, &params.primary_region)
+            }
+            Ok(Err(e)) => unknown_demotion(e),
+            Err(_) => unknown_demotion(format!(
+                "reading global database {global}: no answer within 10 s"
+            )),
+        };
+        Some(Observation::GlobalMembership {
+            global_cluster: global.clone(),
+            writer: demotion.writer,
+            demoted: demotion.demoted,
+            detail: demotion.detail,
+        })
+    }
+
     /// One order posted as a customer would: resolved, through the app.
     async fn customer_write(
         &self,
@@ -308,83 +458,30 @@ impl CanaryProbe {
             },
         }
     }
+}
 
-    /// The open connection, or a new one (creating the canary table).
-    async fn client(
-        &self,
-    ) -> Result<tokio::sync::MutexGuard<'_, Option<tokio_postgres::Client>>, String> {
-        let mut guard = self.database.lock().await;
-        if guard.is_none() {
-            let var = self.connection_env.as_deref().unwrap_or_default();
-            let dsn = std::env::var(var).map_err(|_| {
-                format!("${var} is not set; export the canary's connection string in it")
-            })?;
-            let tls = crate::net::tls::client_config(self.ca_file.as_deref())?;
-            let tls = tokio_postgres_rustls::MakeRustlsConnect::new((*tls).clone());
-            // The error text of a failed connection never includes the string itself.
-            let (client, connection) = connection_config(&dsn, var)?
-                .connect(tls)
-                .await
-                .map_err(|e| format!("connecting through ${var}: {}", chain(&e)))?;
-            tokio::spawn(connection);
-            client
-                .batch_execute(
-                    "CREATE TABLE IF NOT EXISTS gameday_canary (
-                        run_id text NOT NULL,
-                        seq bigint NOT NULL,
-                        written_at timestamptz NOT NULL DEFAULT now(),
-                        PRIMARY KEY (run_id, seq))",
-                )
-                .await
-                .map_err(|e| format!("creating gameday_canary: {}", chain(&e)))?;
-            *guard = Some(client);
-        }
-        Ok(guard)
-    }
-
-    async fn insert(&self, seq: u64, run_id: &str) -> Result<(), String> {
-        let guard = self.client().await?;
-        let client = guard.as_ref().ok_or("no connection")?;
-        client
-            .execute(
-                "INSERT INTO gameday_canary (run_id, seq) VALUES ($1, $2)",
-                &[&run_id, &(seq as i64)],
-            )
-            .await
-            .map(|_| ())
-            .map_err(|e| chain(&e))
-    }
-
-    async fn read_back(&self, run_id: &str) -> Result<Vec<u64>, String> {
-        let guard = self.client().await?;
-        let client = guard.as_ref().ok_or("no connection")?;
-        let rows = client
-            .query(
-                "SELECT seq FROM gameday_canary WHERE run_id = $1 ORDER BY seq",
-                &[&run_id],
-            )
-            .await
-            .map_err(|e| chain(&e))?;
-        Ok(rows.iter().map(|r| r.get::<_, i64>(0) as u64).collect())
+/// What is said when the membership could not be read.
+fn unknown_demotion(why: String) -> crate::aws::global::Demotion {
+    crate::aws::global::Demotion {
+        writer: None,
+        demoted: None,
+        detail: format!("whether the old writer was demoted is unknown: {why}"),
     }
 }
 
 /// Both instances, read directly (a few tries each): the writer now (the
 /// standby once it took a write, else the old writer still) and the old
 /// writer. Through an app the read could land on either side of the cut.
-async fn both_writers_read_back(
-    lab: &crate::environment::LabEnv,
-    run_id: &str,
-    promoted: bool,
-) -> Vec<Observation> {
-    let w = Writers::of(lab);
-    let new = if promoted { w.standby } else { w.old };
+async fn both_writers_read_back(pair: Pair<'_>, run_id: &str, promoted: bool) -> Vec<Observation> {
+    let new = if promoted { pair.standby } else { pair.old };
     let mut out = Vec::new();
-    for (region, old_writer) in [(new, false), (w.old, true)] {
+    for (instance, old_writer) in [(new, false), (pair.old, true)] {
         for _ in 0..5 {
-            if let Ok(present) = WriterWatch::read(lab, region, run_id).await {
+            if let Ok(Ok(present)) =
+                tokio::time::timeout(Duration::from_secs(5), instance.read(run_id)).await
+            {
                 out.push(Observation::CanaryReadBack {
-                    region: region.to_string(),
+                    region: instance.region().to_string(),
                     present,
                     old_writer,
                 });
@@ -396,52 +493,45 @@ async fn both_writers_read_back(
     out
 }
 
-/// The connection string in `$var`, with TLS required when it names no
-/// `sslmode` (libpq's default, `prefer`, falls back to plain text when TLS is
-/// refused, which anyone on the path can do). The error never quotes the
-/// string: it holds a password.
-fn connection_config(dsn: &str, var: &str) -> Result<tokio_postgres::Config, String> {
-    let mut config: tokio_postgres::Config = dsn.parse().map_err(|_| {
-        format!("the connection string in ${var} cannot be parsed; use key=value pairs (host=... user=... dbname=...) or a postgresql:// URL")
-    })?;
-    if !dsn.to_ascii_lowercase().contains("sslmode") {
-        config.ssl_mode(tokio_postgres::config::SslMode::Require);
-    }
-    Ok(config)
-}
-
-/// An error and its causes, in one line ("error performing TLS handshake:
-/// server does not support TLS").
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
+/// Without both writers, on the lab: the serving region's app, read back
+/// through the region the authoritative server names now.
+async fn lab_read_back(lab: &crate::environment::LabEnv, run_id: &str) -> Vec<Observation> {
+    // Ask the authoritative server, uncached, which region serves now, and read
+    // from there. A few tries: the read-back must not be lost to one blip.
+    let host = lab.record.trim_end_matches('.');
+    let path = format!("/orders?canary={}", run_id);
+    for _ in 0..5 {
+        let Ok(answer) = query_a(lab.dns, &lab.record, Duration::from_secs(1)).await else {
+            continue;
+        };
+        let Some(ip) = answer.addresses.first().copied() else {
+            continue;
+        };
+        let (Some(region), Some(endpoint)) = (lab.region_of_ip(ip), lab.endpoint_for(ip)) else {
+            continue;
+        };
+        if let Ok(r) = http::request(
+            endpoint,
+            hyper::Method::GET,
+            host,
+            &path,
+            None,
+            Duration::from_secs(2),
+        )
+        .await
+        {
+            if let (true, Ok(present)) = (
+                r.status.is_success(),
+                serde_json::from_slice::<Vec<u64>>(&r.body),
+            ) {
+                return vec![Observation::CanaryReadBack {
+                    region: region.name.clone(),
+                    present,
+                    old_writer: false,
+                }];
+            }
         }
-        source = s.source();
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::connection_config;
-    use tokio_postgres::config::SslMode;
-
-    #[test]
-    fn tls_is_required_unless_the_connection_string_says_otherwise() {
-        let mode = |dsn: &str| connection_config(dsn, "DSN").unwrap().get_ssl_mode();
-        assert_eq!(mode("host=db user=app dbname=orders"), SslMode::Require);
-        assert_eq!(mode("postgresql://app@db/orders"), SslMode::Require);
-        assert_eq!(mode("host=db user=app sslmode=disable"), SslMode::Disable);
-        assert_eq!(
-            mode("postgresql://app@db/orders?sslmode=prefer"),
-            SslMode::Prefer
-        );
-        let err = connection_config("host='db password=s3cret", "DSN").unwrap_err();
-        assert!(err.contains("$DSN") && !err.contains("s3cret"), "{err}");
-    }
+    Vec::new()
 }

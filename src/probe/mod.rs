@@ -9,6 +9,7 @@ pub mod canary;
 pub mod dns;
 pub mod health_check;
 pub mod http;
+pub mod postgres;
 pub mod resolver;
 pub mod target_health;
 pub mod writers;

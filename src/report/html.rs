@@ -95,6 +95,15 @@ fn color_of(o: &Observation, primary: &str, missing: &Missing) -> &'static str {
         Observation::CanaryReadBack { .. } => BLACK,
         Observation::WriterProbe { accepted: true, .. } => GREEN,
         Observation::WriterProbe { .. } => RED,
+        Observation::GlobalMembership {
+            demoted: Some(true),
+            ..
+        } => GREEN,
+        Observation::GlobalMembership {
+            demoted: Some(false),
+            ..
+        } => RED,
+        Observation::GlobalMembership { .. } => BLACK,
         Observation::TargetHealth { healthy, .. } if *healthy > 0 => GREEN,
         Observation::TargetHealth { .. } => RED,
         Observation::Alarm { state, .. } if state == "OK" => GREEN,

@@ -399,6 +399,14 @@ pub fn write_rows(m: &Measurements) -> Vec<[String; 3]> {
             format!("{} of {} acked", d.count, m.lost_writes.acked),
             notes.join("; "),
         ]);
+        if let Some(g) = &d.demotion {
+            let said = match g.demoted {
+                Some(true) => "yes",
+                Some(false) => "no",
+                None => "unknown",
+            };
+            rows.push(["old_writer_demoted".into(), said.into(), g.detail.clone()]);
+        }
     }
     if let Some(f) = &m.fencing {
         rows.push([

@@ -27,6 +27,7 @@ impl Run<'_> {
         ignored_window: Option<String>,
     ) -> RunResult {
         let revert = self.revert().await;
+        self.record_evidence().await;
         let truth = self.env.truth(self.clock.origin).await;
         self.progress.finish();
         let judged = match &stop {
@@ -45,6 +46,16 @@ impl Run<'_> {
             report,
             dir,
             unwritten: None,
+        }
+    }
+
+    /// Puts on the timeline what the target recorded about the run's
+    /// changes (FIS action times on AWS), read once everything is put back.
+    async fn record_evidence(&mut self) {
+        let plan = self.reached.plan.clone().unwrap_or_default();
+        let steps = &plan.steps[..self.reached.journaled];
+        for (at, name, detail) in self.env.evidence(steps, &self.clock).await {
+            self.timeline.event(at, name, detail);
         }
     }
 

@@ -95,6 +95,10 @@ pub enum Observation {
         region: String,
         /// It committed the write.
         accepted: bool,
+        /// No answer came (a timeout, a broken connection): whether the
+        /// instance takes writes is unknown, so measuring skips it.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        unreached: bool,
         /// When it was sent, after the observation's timestamp (several are
         /// made in one tick).
         sent_after_ns: u64,
@@ -129,6 +133,21 @@ pub enum Observation {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
+    /// An Aurora global database's members, read by the canary after
+    /// observing, before anything is put back (AWS).
+    GlobalMembership {
+        /// Global cluster id.
+        global_cluster: String,
+        /// The writer member's cluster ARN, if one writes.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        writer: Option<String>,
+        /// Whether the old primary region's member is a secondary now
+        /// (`None`: unknown).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        demoted: Option<bool>,
+        /// In one sentence.
+        detail: String,
+    },
 }
 
 impl Observation {
@@ -146,7 +165,9 @@ impl Observation {
                 registered,
                 ..
             } => Some(healthy == registered),
-            Observation::CanaryReadBack { .. } | Observation::WriterProbe { .. } => None,
+            Observation::CanaryReadBack { .. }
+            | Observation::WriterProbe { .. }
+            | Observation::GlobalMembership { .. } => None,
         }
     }
 
@@ -207,12 +228,14 @@ impl Observation {
             Observation::WriterProbe {
                 region,
                 accepted,
+                unreached,
                 error,
                 ..
             } => format!(
                 "{region} database {}",
                 match (accepted, error) {
                     (true, _) => "takes writes".to_string(),
+                    (false, Some(e)) if *unreached => format!("did not answer: {e}"),
                     (false, Some(e)) => format!("refuses writes: {e}"),
                     (false, None) => "refuses writes".to_string(),
                 }
@@ -229,6 +252,7 @@ impl Observation {
                 registered,
                 ..
             } => format!("{region} {healthy}/{registered} targets healthy"),
+            Observation::GlobalMembership { detail, .. } => detail.clone(),
         }
     }
 }

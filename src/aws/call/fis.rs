@@ -102,6 +102,74 @@ pub async fn experiment_state(
     })
 }
 
+/// One action of an experiment as FIS recorded it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionTimes {
+    /// The experiment's id.
+    pub experiment: String,
+    /// The action's name in the template.
+    pub name: String,
+    /// Its FIS action id, e.g. `aws:network:route-table-disrupt-cross-region-connectivity`.
+    pub action_id: String,
+    /// When FIS says it started and ended (its clock, to the millisecond).
+    pub started: Option<chrono::DateTime<chrono::Utc>>,
+    /// ...
+    pub ended: Option<chrono::DateTime<chrono::Utc>>,
+    /// Its final status, e.g. `completed`, `stopped`.
+    pub status: String,
+}
+
+/// The actions of the run's experiments from the template, with the times
+/// FIS recorded, in name order; read after the run, for the timeline.
+pub async fn action_times(
+    aws: &AwsClients,
+    region: &str,
+    template_id: &str,
+    run_id: &str,
+) -> Result<Vec<ActionTimes>, String> {
+    let fis = aws.region(region).fis;
+    let mut out = Vec::new();
+    for id in run_experiments(&fis, template_id, run_id)
+        .await?
+        .iter()
+        .filter_map(|x| x.id())
+    {
+        let x = fis.get_experiment().id(id).send().await.map_err(|e| {
+            explain(
+                &format!("reading FIS experiment {id}"),
+                "fis:GetExperiment",
+                &e,
+            )
+        })?;
+        let mut actions: Vec<_> = x
+            .experiment()
+            .and_then(|x| x.actions())
+            .into_iter()
+            .flatten()
+            .collect();
+        actions.sort_by(|a, b| a.0.cmp(b.0));
+        out.extend(actions.into_iter().map(|(name, a)| {
+            ActionTimes {
+                experiment: id.to_string(),
+                name: name.clone(),
+                action_id: a.action_id().unwrap_or("unknown").to_string(),
+                started: a.start_time().and_then(chrono_time),
+                ended: a.end_time().and_then(chrono_time),
+                status: a
+                    .state()
+                    .and_then(|s| s.status())
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_else(|| "unknown".into()),
+            }
+        }));
+    }
+    Ok(out)
+}
+
+fn chrono_time(t: &aws_sdk_fis::primitives::DateTime) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos())
+}
+
 /// The experiments of the template tagged with the run.
 async fn run_experiments(
     fis: &aws_sdk_fis::Client,

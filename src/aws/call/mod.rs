@@ -8,7 +8,7 @@
 
 mod ec2;
 mod elbv2;
-mod fis;
+pub mod fis;
 mod rds;
 mod route53;
 
