@@ -14,20 +14,6 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-fn acked_seqs(report: &Value) -> BTreeSet<u64> {
-    report["timeline"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| {
-            e["what"]["type"] == "observation"
-                && e["what"]["data"]["probe"] == "canary-write"
-                && e["what"]["data"]["acked"] == true
-        })
-        .map(|e| e["what"]["data"]["seq"].as_u64().unwrap())
-        .collect()
-}
-
 /// A connection to one of the lab's PostgreSQL instances, as user gameday.
 async fn sql(endpoint: SocketAddr, password: &str) -> tokio_postgres::Client {
     let (client, conn) = tokio_postgres::connect(

@@ -521,3 +521,18 @@ pub fn discarded_truth(report: &serde_json::Value) -> (u64, u64) {
     }
     out
 }
+
+/// The sequence numbers of the canary writes a report's timeline says were acked.
+pub fn acked_seqs(report: &serde_json::Value) -> std::collections::BTreeSet<u64> {
+    report["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["what"]["type"] == "observation"
+                && e["what"]["data"]["probe"] == "canary-write"
+                && e["what"]["data"]["acked"] == true
+        })
+        .map(|e| e["what"]["data"]["seq"].as_u64().unwrap())
+        .collect()
+}

@@ -724,8 +724,10 @@ impl PgCluster {
             };
             if seen.is_none() {
                 polls += 1;
+                // Stamped when asked: the answer can come late under load.
+                let asked = mono_now();
                 match in_recovery(&probe).await {
-                    Ok(false) => seen = Some(mono_now()),
+                    Ok(false) => seen = Some(asked),
                     Ok(true) => {}
                     Err(e) => error = Some(e),
                 }
