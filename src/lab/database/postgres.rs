@@ -745,9 +745,9 @@ impl PgCluster {
 
     /// Fences an old writer the way a promotion script does: new transactions
     /// are read-only and every open session is ended, so no write it has not
-    /// already committed gets in. Recorded as truth at the reload, the moment
-    /// the canary's single-statement writes start being refused; ending the
-    /// sessions afterwards only closes transactions already open.
+    /// already committed gets in. Recorded as truth when the reload is asked,
+    /// from when the canary's single-statement writes can be refused; ending
+    /// the sessions afterwards only closes transactions already open.
     async fn fence(&self, old: Role) -> Result<(), String> {
         let admin = connect(self.direct(old), &self.password, Duration::from_secs(2)).await?;
         let run = |sql: &'static str| {
@@ -761,8 +761,10 @@ impl PgCluster {
         };
         // ALTER SYSTEM refuses to run inside the implicit transaction of a multi-statement query.
         run("ALTER SYSTEM SET default_transaction_read_only = on").await?;
-        run("SELECT pg_reload_conf()").await?;
+        // Sessions may pick the setting up before the reload's answer comes
+        // back (later under load): the truth is when the reload was asked.
         let effective = mono_now();
+        run("SELECT pg_reload_conf()").await?;
         run("SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
              WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'")
         .await?;
