@@ -421,8 +421,15 @@ pub fn measure(timeline: &Timeline, input: &MeasureInput) -> Measurements {
             "lost writes without a surviving reference write",
         ),
     };
-    let two = two_writer_figures(&canary, &readback, &old_readback, &probes, t0, canary_res)
-        .map(|(t, d, f)| (t, DivergentWrites { demotion, ..d }, f));
+    let two = two_writer_figures(
+        &canary,
+        &readback,
+        &old_readback,
+        &probes,
+        demotion,
+        t0,
+        canary_res,
+    );
     let lost = match &two {
         Some((t, _, _)) => Some(t.lost.clone()),
         None => w.lost.clone(),
@@ -468,6 +475,7 @@ fn two_writer_figures(
     readback: &Option<(String, Vec<u64>)>,
     old_readback: &Option<(String, Vec<u64>)>,
     probes: &[writes::WriterProbe],
+    demotion: Option<Demotion>,
     t0: Offset,
     resolution: Duration,
 ) -> Option<(writes::TwoWriters, DivergentWrites, Figure)> {
@@ -490,7 +498,7 @@ fn two_writer_figures(
             .as_ref()
             .map(|(r, _)| r.clone())
             .unwrap_or_else(|| "not read back".into()),
-        demotion: None,
+        demotion,
         resolution_ms: ms(resolution),
     };
     let fencing = match (t.promotion, t.fenced) {
