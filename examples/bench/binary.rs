@@ -1,0 +1,184 @@
+//! The `gameday` binary as users run it: its builds, a standing lab, and one
+//! game day (embedded lab or attached), measured from outside.
+
+use crate::process::{self, Cost};
+use anyhow::{anyhow, Context};
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+/// One build of the binary.
+pub struct Build {
+    /// `debug` or `release`, as the binary's `--version` says.
+    pub label: String,
+    /// The binary.
+    pub path: PathBuf,
+}
+
+/// The builds to measure: `explicit`, or the debug and release binaries
+/// beside this example's own build, those that exist. Each is labelled by
+/// what its `--version` says, never by where it was found.
+pub fn builds(explicit: &[PathBuf]) -> anyhow::Result<Vec<Build>> {
+    let candidates: Vec<PathBuf> = if explicit.is_empty() {
+        // <target>/<profile>/examples/bench
+        let exe = std::env::current_exe()?;
+        let target = exe
+            .ancestors()
+            .nth(3)
+            .ok_or_else(|| anyhow!("cannot find the target folder from {}", exe.display()))?
+            .to_path_buf();
+        ["debug", "release"]
+            .iter()
+            .map(|p| target.join(p).join("gameday"))
+            .filter(|p| p.is_file())
+            .collect()
+    } else {
+        explicit.to_vec()
+    };
+    candidates.into_iter().map(label).collect()
+}
+
+fn label(path: PathBuf) -> anyhow::Result<Build> {
+    let out = Command::new(&path)
+        .arg("--version")
+        .output()
+        .with_context(|| format!("running {} --version", path.display()))?;
+    let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let label = if version.contains("(release build)") {
+        "release"
+    } else if version.contains("(debug build)") {
+        "debug"
+    } else {
+        return Err(anyhow!(
+            "{} says {version:?}: not a gameday that names its build; rebuild it",
+            path.display()
+        ));
+    };
+    Ok(Build {
+        label: label.into(),
+        path,
+    })
+}
+
+/// A `gameday lab` in its own process, stopped when dropped.
+pub struct StandingLab {
+    child: Child,
+    /// Control address.
+    pub addr: String,
+    /// Control token.
+    pub token: String,
+    /// The primary region's customer endpoint (`ip:port`).
+    pub endpoint: String,
+}
+
+impl StandingLab {
+    /// Starts `gameday lab` with the scenario's lab parameters and reads its
+    /// addresses.
+    pub fn start(build: &Build, scenario: &Path) -> anyhow::Result<StandingLab> {
+        let mut child = Command::new(&build.path)
+            .arg("lab")
+            .arg("--params")
+            .arg(scenario)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let stdout = child.stdout.take().expect("piped");
+        let (mut addr, mut token, mut endpoint) = (None, None, None);
+        for line in std::io::BufReader::new(stdout).lines().take(40) {
+            let line = line?;
+            let words: Vec<&str> = line.split_whitespace().collect();
+            if line.starts_with("gameday lab control") && words.len() >= 6 {
+                addr = Some(words[3].to_string());
+                token = Some(words[5].to_string());
+            }
+            if endpoint.is_none() {
+                endpoint = line.split("endpoint ").nth(1).map(|e| e.trim().to_string());
+            }
+            if line.starts_with("running;") {
+                break;
+            }
+        }
+        match (addr, token, endpoint) {
+            (Some(addr), Some(token), Some(endpoint)) => Ok(StandingLab {
+                child,
+                addr,
+                token,
+                endpoint,
+            }),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                Err(anyhow!("gameday lab did not print its addresses"))
+            }
+        }
+    }
+}
+
+impl Drop for StandingLab {
+    fn drop(&mut self) {
+        // SAFETY: a signal to our own child.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGINT) };
+        let _ = self.child.wait();
+    }
+}
+
+/// One measured game day.
+pub struct GameDay {
+    /// The process's exit code.
+    pub exit: i32,
+    /// What the `gameday run` process cost.
+    pub cost: Cost,
+    /// Probe observations on its timeline.
+    pub observations: usize,
+    /// Its report.
+    pub report: gameday::report::Report,
+}
+
+/// Runs `gameday run scenario` (attached to `lab` when given) in `work`.
+pub fn game_day(
+    build: &Build,
+    scenario: &Path,
+    lab: Option<&StandingLab>,
+    work: &Path,
+) -> anyhow::Result<GameDay> {
+    let reports = work.join("reports");
+    let _ = std::fs::remove_dir_all(&reports);
+    let mut cmd = Command::new(&build.path);
+    cmd.arg("run")
+        .arg(scenario)
+        .arg("--no-progress")
+        .arg("--reports")
+        .arg(&reports);
+    if let Some(lab) = lab {
+        cmd.args(["--attach", &lab.addr, "--lab-token", &lab.token]);
+    }
+    let (exit, cost) = process::run(cmd, &work.join("run.out"))?;
+    let report = only_report(&reports)
+        .with_context(|| format!("{} on {}", build.path.display(), scenario.display()))?;
+    let observations = report.timeline.observations().count();
+    Ok(GameDay {
+        exit,
+        cost,
+        observations,
+        report,
+    })
+}
+
+fn only_report(reports: &Path) -> anyhow::Result<gameday::report::Report> {
+    let dir = std::fs::read_dir(reports)?
+        .filter_map(|e| e.ok())
+        .find(|e| e.path().is_dir())
+        .ok_or_else(|| anyhow!("no run folder in {}", reports.display()))?;
+    gameday::report::read(&dir.path().join("report.json")).map_err(|e| anyhow!("{e}"))
+}
+
+/// What `gameday validate scenario` costs: starting the binary and reading
+/// a scenario, the start-up taken off "after start-up" figures.
+pub fn start_up(build: &Build, scenario: &Path, work: &Path) -> anyhow::Result<Cost> {
+    let mut cmd = Command::new(&build.path);
+    cmd.arg("validate").arg(scenario);
+    Ok(process::run(cmd, &work.join("validate.out"))?.1)
+}

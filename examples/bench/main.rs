@@ -1,0 +1,696 @@
+//! Benchmark: what the `gameday` binary users run costs, how accurate it is,
+//! and Chaos Toolkit side by side.
+//!
+//! Every figure is of the `gameday` binary itself, run as a user runs it, in
+//! each build found (`target/debug/gameday`, `target/release/gameday`, or
+//! `--gameday PATH`, labelled by what its `--version` says): wall time, CPU
+//! and peak RSS from wait4(2), with the anonymous / file-backed split sampled
+//! from /proc. Per scenario:
+//!
+//! - the embedded lab (`gameday run`: runner and lab in one process): wall
+//!   time, memory, and every measured phase against the lab's ground truth;
+//! - attached to a standing `gameday lab` (`gameday run --attach`): the
+//!   runner's own CPU per observation and peak RSS, at 100 ms and with
+//!   every probe at 10 ms.
+//!
+//! Then Chaos Toolkit's continuous hypothesis (one HTTP probe) against the
+//! same standing lab at 100 ms and 10 ms, beside gameday at the same
+//! intervals: CPU per observation gross and after start-up, and peak RSS.
+//!
+//!     scripts/bench [--runs 20] [--cost-runs 3] [--json bench/DATE.json] [scenario.toml ...]
+//!
+//! Run on demand; never part of the test suite.
+
+mod binary;
+mod ctk;
+mod process;
+
+use anyhow::anyhow;
+use binary::{Build, StandingLab};
+use process::Cost;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Peak RSS goal of the runner, MB, per build.
+fn rss_goal_mb(build: &str) -> f64 {
+    if build == "release" {
+        10.0
+    } else {
+        20.0
+    }
+}
+
+/// How many times less CPU per observation than Chaos Toolkit, per build.
+fn ratio_goal(build: &str) -> f64 {
+    if build == "release" {
+        40.0
+    } else {
+        15.0
+    }
+}
+
+/// The probe intervals the cost is measured at.
+const INTERVALS: [&str; 2] = ["100ms", "10ms"];
+
+/// One run's divergent and lost writes, measured and true.
+#[derive(Clone, Copy, serde::Serialize, serde::Deserialize)]
+struct Split {
+    lost: u64,
+    divergent: u64,
+    ambiguous: u64,
+    true_lost: u64,
+    true_divergent: u64,
+}
+
+impl Split {
+    /// From a report: measured from the phases, true from the lab's
+    /// `database-diverged` record of what the old writer alone held.
+    fn of(r: &gameday::report::Report) -> Option<Split> {
+        let m = r.phases.as_ref()?;
+        let d = m.divergent_writes.as_ref()?;
+        let (true_lost, true_divergent) =
+            gameday::measure::accuracy::discarded_counts(&r.ground_truth, &r.run_id)?;
+        Some(Split {
+            lost: m.lost_writes.count?,
+            divergent: d.count,
+            ambiguous: d.ambiguous,
+            true_lost,
+            true_divergent,
+        })
+    }
+}
+
+/// The scenario text with every probe's interval set to `interval`.
+fn with_probe_interval(text: &str, interval: &str) -> String {
+    let mut out = Vec::new();
+    let mut in_probe = false;
+    for line in text.lines() {
+        let t = line.trim_start();
+        if t.starts_with('[') {
+            in_probe = t.starts_with("[[probes]]");
+            out.push(line.to_string());
+            if in_probe {
+                out.push(format!("interval = \"{interval}\""));
+            }
+            continue;
+        }
+        if in_probe && t.starts_with("interval") {
+            continue;
+        }
+        out.push(line.to_string());
+    }
+    out.join("\n") + "\n"
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * (sorted.len() as f64 - 1.0)).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn sorted(mut v: Vec<f64>) -> Vec<f64> {
+    v.sort_by(f64::total_cmp);
+    v
+}
+
+#[derive(Default)]
+struct PhaseStats {
+    errors: Vec<f64>,
+    within: usize,
+    resolution_ms: f64,
+}
+
+/// One scenario's game days on the embedded lab in one build: cost and
+/// accuracy.
+#[derive(Default)]
+struct Embedded {
+    costs: Vec<Cost>,
+    exits: BTreeMap<i32, usize>,
+    phases: BTreeMap<String, PhaseStats>,
+    splits: Vec<Split>,
+}
+
+/// The runner's own cost attached to a standing lab, at one probe interval.
+#[derive(Default)]
+struct Attached {
+    costs: Vec<Cost>,
+    observations: Vec<usize>,
+}
+
+impl Attached {
+    fn cpu_s(&self) -> f64 {
+        self.costs.iter().map(|c| c.cpu_s).sum()
+    }
+    fn obs(&self) -> f64 {
+        self.observations.iter().sum::<usize>() as f64
+    }
+    /// CPU per observation over whole game days, ms.
+    fn gross_ms(&self) -> f64 {
+        1e3 * self.cpu_s() / self.obs()
+    }
+    /// The same without each run's start-up (`start_up_cpu_s`), ms.
+    fn after_start_up_ms(&self, start_up_cpu_s: f64) -> f64 {
+        1e3 * (self.cpu_s() - start_up_cpu_s * self.costs.len() as f64) / self.obs()
+    }
+    fn max_rss_mb(&self) -> f64 {
+        max_of(self.costs.iter().map(|c| c.max_rss_mb))
+    }
+    fn median_wall_s(&self) -> f64 {
+        percentile(&sorted(self.costs.iter().map(|c| c.wall_s).collect()), 50.0)
+    }
+    fn json(&self, start_up_cpu_s: f64) -> serde_json::Value {
+        json!({
+            "runs": self.costs.len(),
+            "observations_per_run": self.obs() / self.costs.len().max(1) as f64,
+            "cpu_per_observation_ms": self.gross_ms(),
+            "cpu_per_observation_after_start_up_ms": self.after_start_up_ms(start_up_cpu_s),
+            "max_rss_mb": self.max_rss_mb(),
+            "peak_anon_mb": max_of(self.costs.iter().map(|c| c.peak_anon_mb)),
+            "peak_file_mb": max_of(self.costs.iter().map(|c| c.peak_file_mb)),
+            "wall_p50_s": self.median_wall_s(),
+        })
+    }
+}
+
+fn max_of(v: impl Iterator<Item = f64>) -> f64 {
+    v.fold(0.0, f64::max)
+}
+
+/// A scratch folder for one build and scenario.
+fn scratch(root: &Path, parts: &[&str]) -> anyhow::Result<PathBuf> {
+    let dir = parts.iter().fold(root.to_path_buf(), |d, p| d.join(p));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+/// The scenario rewritten with every probe at `interval`, as a file in `work`.
+fn variant(scenario: &Path, interval: &str, work: &Path) -> anyhow::Result<PathBuf> {
+    let text = std::fs::read_to_string(scenario)?;
+    let path = work.join(format!("probes-{interval}.toml"));
+    std::fs::write(&path, with_probe_interval(&text, interval))?;
+    Ok(path)
+}
+
+fn embedded(build: &Build, scenario: &Path, runs: usize, work: &Path) -> anyhow::Result<Embedded> {
+    let mut e = Embedded::default();
+    for _ in 0..runs {
+        let g = binary::game_day(build, scenario, None, work)?;
+        e.costs.push(g.cost);
+        *e.exits.entry(g.exit).or_default() += 1;
+        e.splits.extend(Split::of(&g.report));
+        for a in g.report.accuracy {
+            let p = e.phases.entry(a.phase.clone()).or_default();
+            p.errors.push(a.error_ms.abs());
+            p.within += a.within_resolution as usize;
+            p.resolution_ms = a.resolution_ms;
+        }
+    }
+    Ok(e)
+}
+
+/// `runs` game days at each of [`INTERVALS`], attached to one standing lab.
+fn attached(
+    build: &Build,
+    scenario: &Path,
+    runs: usize,
+    work: &Path,
+) -> anyhow::Result<(Vec<Attached>, String)> {
+    let lab = StandingLab::start(build, scenario)?;
+    let mut out = Vec::new();
+    for interval in INTERVALS {
+        let path = variant(scenario, interval, work)?;
+        let mut a = Attached::default();
+        for _ in 0..runs {
+            let g = binary::game_day(build, &path, Some(&lab), work)?;
+            a.costs.push(g.cost);
+            a.observations.push(g.observations);
+        }
+        out.push(a);
+    }
+    Ok((out, lab.endpoint.clone()))
+}
+
+/// Everything measured of one build.
+struct BuildFigures {
+    label: String,
+    path: PathBuf,
+    start_up: Cost,
+    scenarios: Vec<(String, Embedded, Vec<Attached>)>,
+}
+
+fn measure_build(
+    build: &Build,
+    scenarios: &[PathBuf],
+    runs: usize,
+    cost_runs: usize,
+    root: &Path,
+) -> anyhow::Result<BuildFigures> {
+    let mut figures = BuildFigures {
+        label: build.label.clone(),
+        path: build.path.clone(),
+        start_up: binary::start_up(build, &scenarios[0], &scratch(root, &[&build.label])?)?,
+        scenarios: Vec::new(),
+    };
+    for path in scenarios {
+        let name = stem(path);
+        let work = scratch(root, &[&build.label, &name])?;
+        let e = embedded(build, path, runs, &work)?;
+        let (a, _) = attached(build, path, cost_runs, &work)?;
+        figures.scenarios.push((name, e, a));
+    }
+    Ok(figures)
+}
+
+fn stem(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn print_costs(f: &BuildFigures) {
+    println!("\n== {} build: {} ==", f.label, f.path.display());
+    println!(
+        "start-up (gameday validate): {:.1} ms CPU, {:.1} MB peak RSS",
+        f.start_up.cpu_s * 1e3,
+        f.start_up.max_rss_mb
+    );
+    println!(
+        "{:<30} {:>4} {:>8} {:>8} {:>16} {:>16} {:>10} {:>10} {:>8}",
+        "scenario",
+        "runs",
+        "wall p50",
+        "wall max",
+        "RSS embedded",
+        "RSS runner",
+        "cpu/obs",
+        "cpu/obs",
+        "exits"
+    );
+    println!(
+        "{:<30} {:>4} {:>8} {:>8} {:>16} {:>16} {:>10} {:>10}",
+        "", "", "", "", "max (anon/file)", "max (anon/file)", "100 ms", "10 ms"
+    );
+    for (name, e, a) in &f.scenarios {
+        let walls = sorted(e.costs.iter().map(|c| c.wall_s).collect());
+        let exits: Vec<String> = e.exits.iter().map(|(k, v)| format!("{k}x{v}")).collect();
+        println!(
+            "{:<30} {:>4} {:>7.2}s {:>7.2}s {:>16} {:>16} {:>8.3}ms {:>8.3}ms {:>8}",
+            name,
+            e.costs.len(),
+            percentile(&walls, 50.0),
+            walls.last().copied().unwrap_or(f64::NAN),
+            rss_cell(&e.costs),
+            rss_cell(&a.iter().flat_map(|a| a.costs.clone()).collect::<Vec<_>>()),
+            a[0].gross_ms(),
+            a[1].gross_ms(),
+            exits.join(",")
+        );
+    }
+}
+
+fn rss_cell(costs: &[Cost]) -> String {
+    format!(
+        "{:.1} ({:.1}/{:.1})",
+        max_of(costs.iter().map(|c| c.max_rss_mb)),
+        max_of(costs.iter().map(|c| c.peak_anon_mb)),
+        max_of(costs.iter().map(|c| c.peak_file_mb))
+    )
+}
+
+/// Prints the accuracy table of one build; whether every phase is within one
+/// probe interval at p99, and the rows for the JSON.
+fn print_accuracy(f: &BuildFigures) -> (bool, Vec<serde_json::Value>) {
+    println!(
+        "\n{:<30} {:<15} {:>9} {:>9} {:>9} {:>6} {:>7}",
+        "scenario", "phase", "err p50", "err p99", "err max", "res", "within"
+    );
+    let mut all_within = true;
+    let mut doc = Vec::new();
+    for (name, e, _) in &f.scenarios {
+        for (phase, p) in &e.phases {
+            let errs = sorted(p.errors.clone());
+            let p99 = percentile(&errs, 99.0);
+            all_within &= p99 <= p.resolution_ms + 1.0;
+            let max = errs.last().copied().unwrap_or(f64::NAN);
+            let within = p.within as f64 / errs.len() as f64;
+            println!(
+                "{:<30} {:<15} {:>7.1}ms {:>7.1}ms {:>7.1}ms {:>4.0}ms {:>6.0}%",
+                name,
+                phase,
+                percentile(&errs, 50.0),
+                p99,
+                max,
+                p.resolution_ms,
+                100.0 * within
+            );
+            doc.push(json!({
+                "build": f.label, "scenario": name, "phase": phase, "n": errs.len(),
+                "error_p50_ms": percentile(&errs, 50.0), "error_p99_ms": p99, "error_max_ms": max,
+                "resolution_ms": p.resolution_ms, "within_share": within,
+            }));
+        }
+    }
+    (all_within, doc)
+}
+
+/// Chaos Toolkit at each of [`INTERVALS`] against a standing lab of
+/// `scenario`, each run as long as gameday's attached game day there.
+struct SideBySide {
+    start_up: Cost,
+    runs: Vec<ctk::CtkRun>,
+}
+
+fn chaos_toolkit(
+    chaos: &Path,
+    build: &Build,
+    scenario: &Path,
+    holds_s: &[f64],
+    root: &Path,
+) -> anyhow::Result<SideBySide> {
+    let work = scratch(root, &["chaostoolkit"])?;
+    let lab = StandingLab::start(build, scenario)?;
+    let start_up = ctk::start_up(chaos, &lab.endpoint, &work)?;
+    let mut runs = Vec::new();
+    for (interval, hold) in INTERVALS.iter().zip(holds_s) {
+        let every = humantime::parse_duration(interval)?.as_secs_f64();
+        runs.push(ctk::run(chaos, &lab.endpoint, every, *hold, &work)?);
+    }
+    Ok(SideBySide { start_up, runs })
+}
+
+/// Prints the side-by-side table and returns whether each build met its
+/// ratio goal at both intervals, and the JSON rows.
+fn print_side_by_side(
+    scenario: &str,
+    sbs: &SideBySide,
+    builds: &[BuildFigures],
+) -> (BTreeMap<String, bool>, Vec<serde_json::Value>) {
+    println!("\nside by side on one standing lab ({scenario}), CPU per observation:");
+    println!(
+        "{:<22} {:>8} {:>8} {:>10} {:>15} {:>9} {:>18}",
+        "tool", "interval", "obs/run", "gross", "after start-up", "peak RSS", "CTK / this (after)"
+    );
+    let mut met = BTreeMap::new();
+    let mut doc = Vec::new();
+    for (i, interval) in INTERVALS.iter().enumerate() {
+        let c = &sbs.runs[i];
+        let c_gross = 1e3 * c.cost.cpu_s / c.observations as f64;
+        let c_after = 1e3 * (c.cost.cpu_s - sbs.start_up.cpu_s) / c.observations as f64;
+        println!(
+            "{:<22} {:>8} {:>8} {:>8.3}ms {:>13.3}ms {:>7.1}MB",
+            "chaostoolkit 1.19", interval, c.observations, c_gross, c_after, c.cost.max_rss_mb
+        );
+        doc.push(json!({
+            "tool": "chaostoolkit", "interval": interval, "observations": c.observations,
+            "cpu_per_observation_ms": c_gross, "cpu_per_observation_after_start_up_ms": c_after,
+            "max_rss_mb": c.cost.max_rss_mb, "start_up_cpu_ms": sbs.start_up.cpu_s * 1e3,
+        }));
+        for b in builds {
+            let Some((_, _, a)) = b.scenarios.iter().find(|(n, _, _)| n == scenario) else {
+                continue;
+            };
+            let a = &a[i];
+            let after = a.after_start_up_ms(b.start_up.cpu_s);
+            let (rg, ra) = (c_gross / a.gross_ms(), c_after / after);
+            let ok = ra >= ratio_goal(&b.label);
+            *met.entry(b.label.clone()).or_insert(true) &= ok;
+            println!(
+                "{:<22} {:>8} {:>8.0} {:>8.3}ms {:>13.3}ms {:>7.1}MB {:>8.1}x ({:.1}x)",
+                format!("gameday {}", b.label),
+                interval,
+                a.obs() / a.costs.len() as f64,
+                a.gross_ms(),
+                after,
+                a.max_rss_mb(),
+                rg,
+                ra
+            );
+            doc.push(json!({
+                "tool": format!("gameday {}", b.label), "interval": interval,
+                "observations": a.obs() / a.costs.len() as f64, "cpu_per_observation_ms": a.gross_ms(),
+                "cpu_per_observation_after_start_up_ms": after, "max_rss_mb": a.max_rss_mb(),
+                "ratio_gross": rg, "ratio_after_start_up": ra,
+            }));
+        }
+    }
+    (met, doc)
+}
+
+/// Command line.
+struct Args {
+    runs: usize,
+    cost_runs: usize,
+    json: Option<PathBuf>,
+    binaries: Vec<PathBuf>,
+    chaos: Option<PathBuf>,
+    compare: PathBuf,
+    scenarios: Vec<PathBuf>,
+}
+
+fn args() -> anyhow::Result<Args> {
+    let mut a = Args {
+        runs: 20,
+        cost_runs: 3,
+        json: None,
+        binaries: Vec::new(),
+        chaos: None,
+        compare: PathBuf::from("scenarios/kill-primary-targets.toml"),
+        scenarios: Vec::new(),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or_else(|| anyhow!("{flag} takes a value"));
+        match flag.as_str() {
+            "--runs" => a.runs = value()?.parse()?,
+            "--cost-runs" => a.cost_runs = value()?.parse()?,
+            "--json" => a.json = Some(value()?.into()),
+            "--gameday" => a.binaries.push(value()?.into()),
+            "--chaos" => a.chaos = Some(value()?.into()),
+            "--compare" => a.compare = value()?.into(),
+            _ if flag.starts_with("--") => return Err(anyhow!("unknown option {flag}")),
+            _ => a.scenarios.push(flag.into()),
+        }
+    }
+    if a.scenarios.is_empty() {
+        a.scenarios = std::fs::read_dir("scenarios")?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+            .collect();
+        a.scenarios.sort();
+    }
+    if a.runs == 0 || a.cost_runs == 0 {
+        return Err(anyhow!("--runs and --cost-runs take at least 1"));
+    }
+    Ok(a)
+}
+
+fn main() -> anyhow::Result<()> {
+    let a = args()?;
+    let builds = binary::builds(&a.binaries)?;
+    if builds.is_empty() {
+        return Err(anyhow!(
+            "no gameday binary to measure: run `cargo build` and `cargo build --release` first, or pass --gameday PATH"
+        ));
+    }
+    let root = std::env::temp_dir().join(format!("gameday-bench-{}", std::process::id()));
+    let result = bench(&a, &builds, &root);
+    let _ = std::fs::remove_dir_all(&root);
+    result
+}
+
+fn bench(a: &Args, builds: &[Build], root: &Path) -> anyhow::Result<()> {
+    let mut figures = Vec::new();
+    let (mut all_within, mut doc_accuracy) = (true, Vec::new());
+    for b in builds {
+        let f = measure_build(b, &a.scenarios, a.runs, a.cost_runs, root)?;
+        print_costs(&f);
+        let (within, rows) = print_accuracy(&f);
+        all_within &= within;
+        doc_accuracy.extend(rows);
+        figures.push(f);
+    }
+    let compare = stem(&a.compare);
+    let holds: Vec<f64> = figures[0]
+        .scenarios
+        .iter()
+        .find(|(n, _, _)| *n == compare)
+        .map(|(_, _, att)| att.iter().map(Attached::median_wall_s).collect())
+        .ok_or_else(|| anyhow!("--compare {compare} is not among the scenarios measured"))?;
+    let side = match &a.chaos {
+        Some(chaos) => Some(chaos_toolkit(chaos, &builds[0], &a.compare, &holds, root)?),
+        None => None,
+    };
+    let (ratios_met, doc_side) = match &side {
+        Some(s) => print_side_by_side(&compare, s, &figures),
+        None => {
+            println!("\n(no --chaos: Chaos Toolkit not compared)");
+            (BTreeMap::new(), Vec::new())
+        }
+    };
+    let (doc_split, splits_exact) = split_table(&figures);
+    let goals = print_goals(&figures, all_within, &ratios_met, splits_exact);
+    if let Some(out) = &a.json {
+        let doc = json!({
+            "gameday_version": env!("CARGO_PKG_VERSION"),
+            "date": chrono::Utc::now().to_rfc3339(),
+            "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            "builds": figures.iter().map(build_json).collect::<Vec<_>>(),
+            "accuracy": doc_accuracy,
+            "side_by_side": { "scenario": compare, "rows": doc_side },
+            "split_brain": doc_split,
+            "goals": goals,
+        });
+        std::fs::write(out, serde_json::to_string_pretty(&doc)? + "\n")?;
+        println!("wrote {}", out.display());
+    }
+    Ok(())
+}
+
+fn build_json(f: &BuildFigures) -> serde_json::Value {
+    let scenarios: serde_json::Map<String, serde_json::Value> = f
+        .scenarios
+        .iter()
+        .map(|(name, e, a)| {
+            let walls = sorted(e.costs.iter().map(|c| c.wall_s).collect());
+            let v = json!({
+                "embedded": {
+                    "runs": e.costs.len(), "wall_p50_s": percentile(&walls, 50.0),
+                    "wall_max_s": walls.last(), "exits": e.exits,
+                    "cpu_per_run_s": e.costs.iter().map(|c| c.cpu_s).sum::<f64>() / e.costs.len() as f64,
+                    "max_rss_mb": max_of(e.costs.iter().map(|c| c.max_rss_mb)),
+                    "peak_anon_mb": max_of(e.costs.iter().map(|c| c.peak_anon_mb)),
+                    "peak_file_mb": max_of(e.costs.iter().map(|c| c.peak_file_mb)),
+                },
+                "attached_100ms": a[0].json(f.start_up.cpu_s),
+                "attached_10ms": a[1].json(f.start_up.cpu_s),
+            });
+            (name.clone(), v)
+        })
+        .collect();
+    json!({
+        "build": f.label, "binary": f.path, "start_up": f.start_up, "scenarios": scenarios,
+    })
+}
+
+/// Prints the goals, met or missed, and returns them for the JSON.
+fn print_goals(
+    figures: &[BuildFigures],
+    all_within: bool,
+    ratios: &BTreeMap<String, bool>,
+    splits_exact: Option<bool>,
+) -> serde_json::Value {
+    let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
+    let mut doc = serde_json::Map::new();
+    println!("\ngoals:");
+    println!(
+        "  every phase within one probe interval at p99: {}",
+        verdict(all_within)
+    );
+    doc.insert("p99_within_one_interval".into(), all_within.into());
+    for f in figures {
+        let runner = max_of(
+            f.scenarios
+                .iter()
+                .flat_map(|(_, _, a)| a.iter().map(Attached::max_rss_mb)),
+        );
+        let slowest = max_of(
+            f.scenarios
+                .iter()
+                .flat_map(|(_, e, _)| e.costs.iter().map(|c| c.wall_s)),
+        );
+        let goal = rss_goal_mb(&f.label);
+        println!(
+            "  {} runner peak RSS <= {goal} MB on every scenario: {} (largest {runner:.1} MB)",
+            f.label,
+            verdict(runner <= goal)
+        );
+        println!(
+            "  {} whole lab game day <= 15 s: {} (slowest {slowest:.2} s)",
+            f.label,
+            verdict(slowest <= 15.0)
+        );
+        if let Some(ok) = ratios.get(&f.label) {
+            println!(
+                "  {} at least {}x less CPU per observation than Chaos Toolkit after start-up, at 100 ms and 10 ms: {}",
+                f.label,
+                ratio_goal(&f.label),
+                verdict(*ok)
+            );
+        }
+        doc.insert(
+            f.label.clone(),
+            json!({"largest_runner_rss_mb": runner, "slowest_game_day_s": slowest, "ratio_goal_met": ratios.get(&f.label)}),
+        );
+    }
+    if let Some(ok) = splits_exact {
+        println!(
+            "  divergent + lost writes equal the databases' count in every run: {}",
+            verdict(ok)
+        );
+        doc.insert("split_brain_exact".into(), ok.into());
+    }
+    serde_json::Value::Object(doc)
+}
+
+/// Per build and scenario with a two-writer read-back: in how many runs lost
+/// plus divergent equal the databases' count, and the split matches
+/// (exactly, or within the writes committed during the promotion).
+fn split_table(figures: &[BuildFigures]) -> (Vec<serde_json::Value>, Option<bool>) {
+    let mut doc = Vec::new();
+    let mut all_exact = None;
+    for f in figures {
+        for (name, e, _) in f.scenarios.iter().filter(|(_, e, _)| !e.splits.is_empty()) {
+            if doc.is_empty() {
+                println!(
+                    "\n{:<40} {:>5} {:>12} {:>12} {:>14} {:>10}",
+                    "scenario (two writers)",
+                    "runs",
+                    "total exact",
+                    "split exact",
+                    "within ambig.",
+                    "divergent"
+                );
+            }
+            let s = &e.splits;
+            let n = s.len();
+            let count = |f: &dyn Fn(&Split) -> bool| s.iter().filter(|x| f(x)).count();
+            let total = count(&|x| x.lost + x.divergent == x.true_lost + x.true_divergent);
+            let split = count(&|x| x.lost == x.true_lost && x.divergent == x.true_divergent);
+            let within = count(&|x| x.divergent.abs_diff(x.true_divergent) <= x.ambiguous);
+            let lo = s.iter().map(|x| x.divergent).min().unwrap_or(0);
+            let hi = s.iter().map(|x| x.divergent).max().unwrap_or(0);
+            *all_exact.get_or_insert(true) &= total == n && within == n;
+            println!(
+                "{:<40} {:>5} {:>9}/{n:<2} {:>9}/{n:<2} {:>11}/{n:<2} {:>4}-{hi}",
+                format!("{name} ({})", f.label),
+                n,
+                total,
+                split,
+                within,
+                lo
+            );
+            doc.push(json!({
+                "build": f.label, "scenario": name, "runs": n, "total_exact": total,
+                "split_exact": split, "split_within_ambiguous": within,
+            }));
+        }
+    }
+    (doc, all_exact)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_probe_interval;
+
+    #[test]
+    fn rewrites_only_probe_intervals() {
+        let text = "name = \"x\"\n[lab]\nhealth_check_interval = \"1s\"\n[[probes]]\nkind = \"http\"\ninterval = \"100ms\"\n[[probes]]\nkind = \"dns\"\n";
+        let out = with_probe_interval(text, "10ms");
+        assert!(out.contains("health_check_interval = \"1s\""));
+        assert_eq!(out.matches("interval = \"10ms\"").count(), 2);
+        assert!(!out.contains("\"100ms\""));
+    }
+}
