@@ -135,6 +135,8 @@ pub struct GameDay {
     pub observations: usize,
     /// Its report.
     pub report: gameday::report::Report,
+    /// Its run folder (report.json, report.html, the journal).
+    pub dir: PathBuf,
 }
 
 /// Runs `gameday run scenario` (attached to `lab` when given) in `work`.
@@ -156,23 +158,25 @@ pub fn game_day(
         cmd.args(["--attach", &lab.addr, "--lab-token", &lab.token]);
     }
     let (exit, cost) = process::run(cmd, &work.join("run.out"))?;
-    let report = only_report(&reports)
+    let dir = run_dir(&reports)
         .with_context(|| format!("{} on {}", build.path.display(), scenario.display()))?;
+    let report = gameday::report::read(&dir.join("report.json")).map_err(|e| anyhow!("{e}"))?;
     let observations = report.timeline.observations().count();
     Ok(GameDay {
         exit,
         cost,
         observations,
         report,
+        dir,
     })
 }
 
-fn only_report(reports: &Path) -> anyhow::Result<gameday::report::Report> {
-    let dir = std::fs::read_dir(reports)?
+fn run_dir(reports: &Path) -> anyhow::Result<PathBuf> {
+    std::fs::read_dir(reports)?
         .filter_map(|e| e.ok())
-        .find(|e| e.path().is_dir())
-        .ok_or_else(|| anyhow!("no run folder in {}", reports.display()))?;
-    gameday::report::read(&dir.path().join("report.json")).map_err(|e| anyhow!("{e}"))
+        .map(|e| e.path())
+        .find(|p| p.is_dir())
+        .ok_or_else(|| anyhow!("no run folder in {}", reports.display()))
 }
 
 /// What `gameday validate scenario` costs: starting the binary and reading

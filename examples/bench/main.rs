@@ -23,6 +23,7 @@
 
 mod binary;
 mod ctk;
+mod long;
 mod process;
 
 use anyhow::anyhow;
@@ -82,7 +83,7 @@ impl Split {
 }
 
 /// The scenario text with every probe's interval set to `interval`.
-fn with_probe_interval(text: &str, interval: &str) -> String {
+pub(crate) fn with_probe_interval(text: &str, interval: &str) -> String {
     let mut out = Vec::new();
     let mut in_probe = false;
     for line in text.lines() {
@@ -447,6 +448,7 @@ struct Args {
     binaries: Vec<PathBuf>,
     chaos: Option<PathBuf>,
     compare: PathBuf,
+    long_secs: u64,
     scenarios: Vec<PathBuf>,
 }
 
@@ -458,6 +460,7 @@ fn args() -> anyhow::Result<Args> {
         binaries: Vec::new(),
         chaos: None,
         compare: PathBuf::from("scenarios/kill-primary-targets.toml"),
+        long_secs: 180,
         scenarios: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
@@ -470,6 +473,7 @@ fn args() -> anyhow::Result<Args> {
             "--gameday" => a.binaries.push(value()?.into()),
             "--chaos" => a.chaos = Some(value()?.into()),
             "--compare" => a.compare = value()?.into(),
+            "--long-secs" => a.long_secs = value()?.parse()?,
             _ if flag.starts_with("--") => return Err(anyhow!("unknown option {flag}")),
             _ => a.scenarios.push(flag.into()),
         }
@@ -531,7 +535,14 @@ fn bench(a: &Args, builds: &[Build], root: &Path) -> anyhow::Result<()> {
         }
     };
     let (doc_split, splits_exact) = split_table(&figures);
-    let goals = print_goals(&figures, all_within, &ratios_met, splits_exact);
+    let mut goals = print_goals(&figures, all_within, &ratios_met, splits_exact);
+    let doc_long = if a.long_secs > 0 {
+        let (rows, met) = long_runs(builds, &a.compare, a.long_secs, root)?;
+        goals["long_runs_met"] = met.into();
+        rows
+    } else {
+        Vec::new()
+    };
     if let Some(out) = &a.json {
         let doc = json!({
             "gameday_version": env!("CARGO_PKG_VERSION"),
@@ -541,6 +552,7 @@ fn bench(a: &Args, builds: &[Build], root: &Path) -> anyhow::Result<()> {
             "accuracy": doc_accuracy,
             "side_by_side": { "scenario": compare, "rows": doc_side },
             "split_brain": doc_split,
+            "long_runs": doc_long,
             "goals": goals,
         });
         std::fs::write(out, serde_json::to_string_pretty(&doc)? + "\n")?;
@@ -633,6 +645,61 @@ fn print_goals(
         doc.insert("split_brain_exact".into(), ok.into());
     }
     serde_json::Value::Object(doc)
+}
+
+/// A 10-second and a `long_secs` run per build, every probe at 10 ms,
+/// attached; prints them and whether the long-run goals are met.
+fn long_runs(
+    builds: &[Build],
+    scenario: &Path,
+    long_secs: u64,
+    root: &Path,
+) -> anyhow::Result<(Vec<serde_json::Value>, bool)> {
+    println!(
+        "\nlong game days ({}, attached, every probe at 10 ms):",
+        stem(scenario)
+    );
+    println!(
+        "{:<8} {:>9} {:>12} {:>9} {:>8} {:>12} {:>12} {:>9}",
+        "build",
+        "observed",
+        "observations",
+        "peak RSS",
+        "x 10 s",
+        "report.json",
+        "report.html",
+        "Chromium"
+    );
+    let (mut rows, mut met) = (Vec::new(), true);
+    for b in builds {
+        let work = scratch(root, &[&b.label, "long"])?;
+        let lab = StandingLab::start(b, scenario)?;
+        let short = long::run(b, scenario, &lab, 10, &work)?;
+        let long = long::run(b, scenario, &lab, long_secs, &work)?;
+        let growth = long.cost.max_rss_mb / short.cost.max_rss_mb;
+        met &= growth <= 1.5 && long.html_mb < 2.0 && long.chromium_s.is_some_and(|s| s < 5.0);
+        for r in [&short, &long] {
+            println!(
+                "{:<8} {:>8}s {:>12} {:>7.1}MB {:>7.2}x {:>10.2}MB {:>10.2}MB {:>8}",
+                b.label,
+                r.observe_s,
+                r.observations,
+                r.cost.max_rss_mb,
+                r.cost.max_rss_mb / short.cost.max_rss_mb,
+                r.json_mb,
+                r.html_mb,
+                r.chromium_s
+                    .map(|s| format!("{s:.2}s"))
+                    .unwrap_or("-".into())
+            );
+            rows.push(json!({"build": b.label, "run": r}));
+        }
+    }
+    println!(
+        "  goal: peak RSS <= 1.5x the 10 s run's, report.html < 2 MB, rendered in < 5 s: {}",
+        if met { "met" } else { "MISSED" }
+    );
+    Ok((rows, met))
 }
 
 /// Per build and scenario with a two-writer read-back: in how many runs lost
