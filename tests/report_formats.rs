@@ -339,3 +339,39 @@ fn a_metrics_file_that_cannot_be_written_is_a_warning_and_the_verdict_stands() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A long game day (100,000 customer observations: a steady run, one
+/// failure, another steady run) draws as three marks in that lane: the page
+/// stays small, and the lone failure and both transitions are still there.
+#[test]
+fn html_thins_long_identical_runs_and_keeps_every_failure() {
+    let fixture = root().join("tests/fixtures/report-too-tight-rto.json");
+    let mut r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture).unwrap()).unwrap();
+    let timeline = r["timeline"].as_array_mut().unwrap();
+    timeline.retain(|e| e["source"] != "customer");
+    for i in 0..100_000u64 {
+        let ok = i != 50_000;
+        timeline.push(serde_json::json!({
+            "at": 1_000_000 + i * 100_000, "source": "customer",
+            "what": {"type": "observation", "data": {
+                "probe": "http", "ok": ok, "status": if ok { 200 } else { 503 },
+                "region": "me-central-1", "latency_ns": 1_000_000}},
+        }));
+    }
+    timeline.sort_by_key(|e| e["at"].as_u64().unwrap());
+    let dir = scratch("html-long");
+    let path = dir.join("report.json");
+    std::fs::write(&path, serde_json::to_string(&r).unwrap()).unwrap();
+    let out = gameday()
+        .args(["report", "--format", "html"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let html = String::from_utf8(out.stdout).unwrap();
+    assert!(html.len() < 200_000, "{} bytes", html.len());
+    assert!(html.contains("+0.001s to +5.001s: 50000 observations"));
+    assert!(html.contains("<title>+5.001s FAILED 503 me-central-1</title>"));
+    assert!(html.contains("+5.001s to +10.001s: 49999 observations"));
+}

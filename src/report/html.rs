@@ -71,6 +71,83 @@ fn lane(source: &str, o: &Observation) -> String {
     }
 }
 
+/// Consecutive observations of one lane drawn in the same colour: one
+/// rectangle however long the run. Every change of colour (a failure
+/// starting or ending, a region changing) starts a new run, so thinning a
+/// long game day hides no transition and no failure.
+struct Run<'a> {
+    lane: usize,
+    source: &'a str,
+    color: &'static str,
+    from_ms: f64,
+    to_ms: f64,
+    count: usize,
+    first: &'a Observation,
+    last: &'a Observation,
+}
+
+impl Run<'_> {
+    fn title(&self) -> String {
+        if self.count == 1 {
+            return format!("+{:.3}s {}", self.from_ms / 1000.0, self.first.summary());
+        }
+        format!(
+            "+{:.3}s to +{:.3}s: {} observations, first {}, last {}",
+            self.from_ms / 1000.0,
+            self.to_ms / 1000.0,
+            self.count,
+            self.first.summary(),
+            self.last.summary()
+        )
+    }
+}
+
+/// What colours the observations of a report's lanes.
+struct Marks<'a> {
+    lanes: &'a [String],
+    primary: &'a str,
+    missing: &'a Missing,
+}
+
+impl Marks<'_> {
+    /// The report's observations as runs, per lane in time order.
+    fn runs<'r>(&self, r: &'r Report) -> Vec<Run<'r>> {
+        let mut open: Vec<Option<Run<'r>>> = (0..self.lanes.len()).map(|_| None).collect();
+        let mut done = Vec::new();
+        for e in &r.timeline.entries {
+            let What::Observation(o) = &e.what else {
+                continue;
+            };
+            let Some(lane) = self.lanes.iter().position(|l| *l == lane(&e.source, o)) else {
+                continue;
+            };
+            let (at_ms, color) = (e.at.0 as f64 / 1e6, color_of(o, self.primary, self.missing));
+            match &mut open[lane] {
+                Some(run) if run.color == color => {
+                    run.to_ms = at_ms;
+                    run.count += 1;
+                    run.last = o;
+                }
+                slot => {
+                    let next = Run {
+                        lane,
+                        source: &e.source,
+                        color,
+                        from_ms: at_ms,
+                        to_ms: at_ms,
+                        count: 1,
+                        first: o,
+                        last: o,
+                    };
+                    done.extend(slot.replace(next));
+                }
+            }
+        }
+        done.extend(open.into_iter().flatten());
+        done
+    }
+}
+
 fn color_of(o: &Observation, primary: &str, missing: &Missing) -> &'static str {
     match o {
         Observation::Http { ok: true, .. } | Observation::HealthCheck { healthy: true, .. } => {
@@ -219,26 +296,24 @@ fn svg(r: &Report) -> String {
             y + lane_h
         );
     }
-    for e in &r.timeline.entries {
-        let What::Observation(o) = &e.what else {
-            continue;
-        };
-        let Some(i) = lanes.iter().position(|l| *l == lane(&e.source, o)) else {
-            continue;
-        };
-        let at_ms = e.at.0 as f64 / 1e6;
-        let w = (intervals.get(&e.source).copied().unwrap_or(100.0) / scale.span_ms
+    let marks = Marks {
+        lanes: &lanes,
+        primary: &primary,
+        missing: &missing,
+    };
+    for run in marks.runs(r) {
+        let w = (intervals.get(run.source).copied().unwrap_or(100.0) / scale.span_ms
             * scale.width
             * 0.85)
             .clamp(1.5, 40.0);
-        let y = top + lane_h * i as f64 + 5.0;
+        let y = top + lane_h * run.lane as f64 + 5.0;
+        let (xa, xb) = (scale.x(run.from_ms), scale.x(run.to_ms));
         let _ = write!(
             s,
-            r#"<rect x="{:.1}" y="{y:.1}" width="{w:.1}" height="16" fill="{}"><title>+{:.3}s {}</title></rect>"#,
-            scale.x(at_ms),
-            color_of(o, &primary, &missing),
-            at_ms / 1000.0,
-            esc(&o.summary())
+            r#"<rect x="{xa:.1}" y="{y:.1}" width="{:.1}" height="16" fill="{}"><title>{}</title></rect>"#,
+            xb - xa + w,
+            run.color,
+            esc(&run.title())
         );
     }
     // Phase spans under the probe lanes.
