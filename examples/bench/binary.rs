@@ -158,8 +158,15 @@ pub fn game_day(
         cmd.args(["--attach", &lab.addr, "--lab-token", &lab.token]);
     }
     let (exit, cost) = process::run(cmd, &work.join("run.out"))?;
-    let dir = run_dir(&reports)
-        .with_context(|| format!("{} on {}", build.path.display(), scenario.display()))?;
+    let dir = run_dir(&reports).map_err(|_| {
+        let said = std::fs::read_to_string(work.join("run.out")).unwrap_or_default();
+        anyhow!(
+            "{} on {} wrote no report (exit {exit}): {}",
+            build.path.display(),
+            scenario.display(),
+            said.trim()
+        )
+    })?;
     let report = gameday::report::read(&dir.join("report.json")).map_err(|e| anyhow!("{e}"))?;
     let observations = report.timeline.observations().count();
     Ok(GameDay {

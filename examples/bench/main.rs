@@ -142,6 +142,9 @@ struct Embedded {
 struct Attached {
     costs: Vec<Cost>,
     observations: Vec<usize>,
+    /// Why gameday refused to run the scenario at this interval (the
+    /// probes' global rate bound, for one).
+    refused: Option<String>,
 }
 
 impl Attached {
@@ -166,6 +169,9 @@ impl Attached {
         percentile(&sorted(self.costs.iter().map(|c| c.wall_s).collect()), 50.0)
     }
     fn json(&self, start_up_cpu_s: f64) -> serde_json::Value {
+        if let Some(why) = &self.refused {
+            return json!({ "refused": why });
+        }
         json!({
             "runs": self.costs.len(),
             "observations_per_run": self.obs() / self.costs.len().max(1) as f64,
@@ -228,9 +234,16 @@ fn attached(
         let path = variant(scenario, interval, work)?;
         let mut a = Attached::default();
         for _ in 0..runs {
-            let g = binary::game_day(build, &path, Some(&lab), work)?;
-            a.costs.push(g.cost);
-            a.observations.push(g.observations);
+            match binary::game_day(build, &path, Some(&lab), work) {
+                Ok(g) => {
+                    a.costs.push(g.cost);
+                    a.observations.push(g.observations);
+                }
+                Err(e) => {
+                    a.refused = Some(format!("{e:#}"));
+                    break;
+                }
+            }
         }
         out.push(a);
     }
@@ -316,12 +329,18 @@ fn print_costs(f: &BuildFigures) {
             per_obs(a.get(1)),
             exits.join(",")
         );
+        for why in a.iter().filter_map(|a| a.refused.as_deref()) {
+            println!("    refused: {why}");
+        }
     }
 }
 
 fn per_obs(a: Option<&Attached>) -> String {
-    a.map(|a| format!("{:.3}ms", a.gross_ms()))
-        .unwrap_or_else(|| "-".into())
+    match a {
+        Some(a) if a.refused.is_none() => format!("{:.3}ms", a.gross_ms()),
+        Some(_) => "refused".into(),
+        None => "-".into(),
+    }
 }
 
 fn rss_cell(costs: &[Cost]) -> String {
@@ -427,6 +446,7 @@ fn print_side_by_side(
                 .iter()
                 .find(|(n, _, _)| n == scenario)
                 .and_then(|(_, _, a)| a.get(i))
+                .filter(|a| a.refused.is_none())
             else {
                 continue;
             };
@@ -508,6 +528,10 @@ fn args() -> anyhow::Result<Args> {
 }
 
 fn main() -> anyhow::Result<()> {
+    let raw: Vec<String> = std::env::args().skip(1).collect();
+    if raw.first().map(String::as_str) == Some("--launch") {
+        return process::launch(&raw[1..]);
+    }
     let a = args()?;
     let builds = binary::builds(&a.binaries)?;
     if builds.is_empty() {
@@ -522,6 +546,8 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn bench(a: &Args, builds: &[Build], root: &Path) -> anyhow::Result<()> {
+    let floor_mb = process::launcher_floor(&scratch(root, &[])?)?;
+    println!("peak RSS floor (`true` through the launcher): {floor_mb:.1} MB");
     let mut figures = Vec::new();
     let (mut all_within, mut doc_accuracy) = (true, Vec::new());
     for b in builds {
@@ -568,6 +594,7 @@ fn bench(a: &Args, builds: &[Build], root: &Path) -> anyhow::Result<()> {
             "gameday_version": env!("CARGO_PKG_VERSION"),
             "date": chrono::Utc::now().to_rfc3339(),
             "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            "peak_rss_floor_mb": floor_mb,
             "builds": figures.iter().map(build_json).collect::<Vec<_>>(),
             "accuracy": doc_accuracy,
             "side_by_side": { "scenario": compare, "rows": doc_side },
