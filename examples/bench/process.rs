@@ -133,7 +133,9 @@ pub fn launch(args: &[String]) -> anyhow::Result<()> {
 /// The peak RSS a trivial program (`true`) reports through the launcher:
 /// the floor under every peak RSS figure, MB.
 pub fn launcher_floor(work: &Path) -> anyhow::Result<f64> {
-    Ok(run(Command::new("true"), &work.join("floor.out"))?.1.max_rss_mb)
+    Ok(run(Command::new("true"), &work.join("floor.out"))?
+        .1
+        .max_rss_mb)
 }
 
 /// RssAnon and RssFile of `pid`, MB.
