@@ -188,9 +188,17 @@ fn color_of(o: &Observation, primary: &str, missing: &Missing) -> &'static str {
     }
 }
 
-fn svg(r: &Report) -> String {
-    let primary = r
-        .environment
+/// Where the phase rows and the objective lines go.
+struct Rows {
+    base: f64,
+    top: f64,
+    lane_h: f64,
+    bottom: f64,
+}
+
+/// The primary region's name (DNS answers for it are drawn blue).
+fn primary_region(r: &Report) -> String {
+    r.environment
         .lab
         .as_ref()
         .map(|l| l.regions[0].name.clone())
@@ -200,20 +208,147 @@ fn svg(r: &Report) -> String {
                 .as_ref()
                 .map(|a| a.params.primary_region.clone())
         })
-        .unwrap_or_default();
-    let missing = Missing {
-        lost: r
-            .phases
-            .as_ref()
-            .map(|m| m.lost_writes.seqs.iter().copied().collect())
-            .unwrap_or_default(),
-        divergent: r
-            .phases
-            .as_ref()
-            .and_then(|m| m.divergent_writes.as_ref())
-            .map(|d| d.seqs.iter().copied().collect())
-            .unwrap_or_default(),
-    };
+        .unwrap_or_default()
+}
+
+impl Missing {
+    /// The canary writes later found lost or divergent.
+    fn of(r: &Report) -> Missing {
+        Missing {
+            lost: r
+                .phases
+                .as_ref()
+                .map(|m| m.lost_writes.seqs.iter().copied().collect())
+                .unwrap_or_default(),
+            divergent: r
+                .phases
+                .as_ref()
+                .and_then(|m| m.divergent_writes.as_ref())
+                .map(|d| d.seqs.iter().copied().collect())
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// Phase spans under the probe lanes, t0 and the objectives as lines.
+fn draw_phases(
+    s: &mut String,
+    r: &Report,
+    m: &crate::measure::Measurements,
+    scale: &Scale,
+    rows: Rows,
+) {
+    let (base, top, lane_h, bottom) = (rows.base, rows.top, rows.lane_h, rows.bottom);
+    let t0 = m.t0_ms;
+    let spans = [
+        (
+            "detection",
+            Some(t0),
+            m.detection.value_ms.map(|v| t0 + v),
+            "#e69138",
+        ),
+        (
+            "dns flip",
+            Some(t0),
+            m.dns_flip.value_ms.map(|v| t0 + v),
+            PURPLE,
+        ),
+        (
+            "outage (customers)",
+            m.first_failure.value_ms.map(|v| t0 + v),
+            m.recovered.value_ms.map(|v| t0 + v),
+            RED,
+        ),
+        (
+            "writes failing",
+            Some(t0),
+            m.write_recovery.value_ms.map(|v| t0 + v),
+            "#a05a2c",
+        ),
+    ];
+    for (row, (name, from, to, color)) in spans.into_iter().enumerate() {
+        let y = base + lane_h * row as f64 + 4.0;
+        if let (Some(a), Some(b)) = (from, to) {
+            let (xa, xb) = (scale.x(a), scale.x(b).max(scale.x(a) + 2.0));
+            let _ = write!(
+                s,
+                r#"<rect x="{xa:.1}" y="{y:.1}" width="{:.1}" height="16" fill="{color}" opacity="0.75"><title>{name}: {}</title></rect><text x="{:.1}" y="{:.1}">{name} {}</text>"#,
+                xb - xa,
+                fmt_ms(b - t0),
+                xb + 4.0,
+                y + 12.5,
+                fmt_ms(b - t0)
+            );
+        } else {
+            let _ = write!(
+                s,
+                r##"<text x="{:.1}" y="{:.1}" fill="#5a6475">{name}: not observed</text>"##,
+                scale.x(t0) + 4.0,
+                y + 12.5
+            );
+        }
+    }
+    // t0 and the objectives as vertical lines.
+    let x0 = scale.x(t0);
+    let _ = write!(
+        s,
+        r#"<line x1="{x0:.1}" y1="{top}" x2="{x0:.1}" y2="{bottom:.0}" stroke="{RED}" stroke-width="2"/><text x="{:.1}" y="{:.0}" fill="{RED}" font-weight="bold">t0: fault</text>"#,
+        x0 + 3.0,
+        bottom + 14.0
+    );
+    // rpo is a window of data, not a point in time: it has no line.
+    for (row, j) in r
+        .verdict
+        .iter()
+        .filter(|j| j.objective != "rpo")
+        .enumerate()
+    {
+        let x = scale.x(t0 + j.declared_ms);
+        let c = if j.status == Status::Met { GREEN } else { RED };
+        let label_y = bottom + 29.0 + 15.0 * row as f64;
+        let _ = write!(
+            s,
+            r#"<line x1="{x:.1}" y1="{top}" x2="{x:.1}" y2="{:.0}" stroke="{c}" stroke-dasharray="5,4"/><text x="{:.1}" y="{label_y:.0}" fill="{c}" text-anchor="end">{} {}</text>"#,
+            label_y - 10.0,
+            x - 3.0,
+            esc(&j.objective),
+            fmt_ms(j.declared_ms)
+        );
+    }
+}
+
+/// Ground truth and run events, as diamonds on their own lane at `y`.
+fn draw_truth(s: &mut String, r: &Report, scale: &Scale, y: f64) {
+    for g in &r.ground_truth {
+        let x = scale.x(g.at_ms);
+        let _ = write!(
+            s,
+            r##"<path d="M{x:.1},{:.1} l6,8 l-6,8 l-6,-8 z" fill="#444"><title>+{:.3}s {} {} {}</title></path>"##,
+            y,
+            g.at_ms / 1000.0,
+            esc(&g.kind),
+            esc(&g.region),
+            esc(&g.detail)
+        );
+    }
+    for e in &r.timeline.entries {
+        if let What::Event { name, detail } = &e.what {
+            let x = scale.x(e.at.0 as f64 / 1e6);
+            let _ = write!(
+                s,
+                r##"<path d="M{x:.1},{:.1} l5,7 l-5,7 l-5,-7 z" fill="#c98a12"><title>+{:.3}s {} {}</title></path>"##,
+                y + 1.0,
+                e.at.secs(),
+                esc(name),
+                esc(detail)
+            );
+        }
+    }
+}
+
+fn svg(r: &Report) -> String {
+    let primary = primary_region(r);
+    let missing = Missing::of(r);
     let intervals: BTreeMap<String, f64> = r
         .plan
         .as_ref()
@@ -324,83 +459,18 @@ fn svg(r: &Report) -> String {
         base + 17.0
     );
     if let Some(m) = &r.phases {
-        let t0 = m.t0_ms;
-        let spans = [
-            (
-                "detection",
-                Some(t0),
-                m.detection.value_ms.map(|v| t0 + v),
-                "#e69138",
-            ),
-            (
-                "dns flip",
-                Some(t0),
-                m.dns_flip.value_ms.map(|v| t0 + v),
-                PURPLE,
-            ),
-            (
-                "outage (customers)",
-                m.first_failure.value_ms.map(|v| t0 + v),
-                m.recovered.value_ms.map(|v| t0 + v),
-                RED,
-            ),
-            (
-                "writes failing",
-                Some(t0),
-                m.write_recovery.value_ms.map(|v| t0 + v),
-                "#a05a2c",
-            ),
-        ];
-        for (row, (name, from, to, color)) in spans.into_iter().enumerate() {
-            let y = base + lane_h * row as f64 + 4.0;
-            if let (Some(a), Some(b)) = (from, to) {
-                let (xa, xb) = (scale.x(a), scale.x(b).max(scale.x(a) + 2.0));
-                let _ = write!(
-                    s,
-                    r#"<rect x="{xa:.1}" y="{y:.1}" width="{:.1}" height="16" fill="{color}" opacity="0.75"><title>{name}: {}</title></rect><text x="{:.1}" y="{:.1}">{name} {}</text>"#,
-                    xb - xa,
-                    fmt_ms(b - t0),
-                    xb + 4.0,
-                    y + 12.5,
-                    fmt_ms(b - t0)
-                );
-            } else {
-                let _ = write!(
-                    s,
-                    r##"<text x="{:.1}" y="{:.1}" fill="#5a6475">{name}: not observed</text>"##,
-                    scale.x(t0) + 4.0,
-                    y + 12.5
-                );
-            }
-        }
-        // t0 and the objectives as vertical lines.
-        let bottom = height - 22.0 - 15.0 * objective_rows;
-        let x0 = scale.x(t0);
-        let _ = write!(
-            s,
-            r#"<line x1="{x0:.1}" y1="{top}" x2="{x0:.1}" y2="{bottom:.0}" stroke="{RED}" stroke-width="2"/><text x="{:.1}" y="{:.0}" fill="{RED}" font-weight="bold">t0: fault</text>"#,
-            x0 + 3.0,
-            bottom + 14.0
+        draw_phases(
+            &mut s,
+            r,
+            m,
+            &scale,
+            Rows {
+                base,
+                top,
+                lane_h,
+                bottom: height - 22.0 - 15.0 * objective_rows,
+            },
         );
-        // rpo is a window of data, not a point in time: it has no line.
-        for (row, j) in r
-            .verdict
-            .iter()
-            .filter(|j| j.objective != "rpo")
-            .enumerate()
-        {
-            let x = scale.x(t0 + j.declared_ms);
-            let c = if j.status == Status::Met { GREEN } else { RED };
-            let label_y = bottom + 29.0 + 15.0 * row as f64;
-            let _ = write!(
-                s,
-                r#"<line x1="{x:.1}" y1="{top}" x2="{x:.1}" y2="{:.0}" stroke="{c}" stroke-dasharray="5,4"/><text x="{:.1}" y="{label_y:.0}" fill="{c}" text-anchor="end">{} {}</text>"#,
-                label_y - 10.0,
-                x - 3.0,
-                esc(&j.objective),
-                fmt_ms(j.declared_ms)
-            );
-        }
     }
     // Ground truth and run events, as diamonds on their own lane.
     let y = base + lane_h * phase_rows + 4.0;
@@ -409,31 +479,7 @@ fn svg(r: &Report) -> String {
         r##"<text x="8" y="{:.1}" font-weight="bold">ground truth / run</text>"##,
         y + 12.0
     );
-    for g in &r.ground_truth {
-        let x = scale.x(g.at_ms);
-        let _ = write!(
-            s,
-            r##"<path d="M{x:.1},{:.1} l6,8 l-6,8 l-6,-8 z" fill="#444"><title>+{:.3}s {} {} {}</title></path>"##,
-            y,
-            g.at_ms / 1000.0,
-            esc(&g.kind),
-            esc(&g.region),
-            esc(&g.detail)
-        );
-    }
-    for e in &r.timeline.entries {
-        if let What::Event { name, detail } = &e.what {
-            let x = scale.x(e.at.0 as f64 / 1e6);
-            let _ = write!(
-                s,
-                r##"<path d="M{x:.1},{:.1} l5,7 l-5,7 l-5,-7 z" fill="#c98a12"><title>+{:.3}s {} {}</title></path>"##,
-                y + 1.0,
-                e.at.secs(),
-                esc(name),
-                esc(detail)
-            );
-        }
-    }
+    draw_truth(&mut s, r, &scale, y);
     s.push_str("</svg>");
     s
 }
