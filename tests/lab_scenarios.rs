@@ -202,7 +202,7 @@ fn run_and_check(scenario: &str, expected_exit: i32) -> Value {
     let out = run_scenario(scenario, &reports, &[]);
     assert_eq!(out.status.code(), Some(expected_exit), "{}", explain(&out));
     let report = only_report(&reports);
-    assert_eq!(report["schema_version"], 1);
+    assert_eq!(report["schema_version"], 2);
     assert_eq!(report["exit_code"], expected_exit);
     assert_eq!(
         report["revert"]["complete"], true,

@@ -168,7 +168,11 @@ pub fn game_day(
         )
     })?;
     let report = gameday::report::read(&dir.join("report.json")).map_err(|e| anyhow!("{e}"))?;
-    let observations = report.timeline.observations().count();
+    let mut observations = 0;
+    for entry in report.entries().map_err(|e| anyhow!("{e}"))? {
+        let entry = entry.map_err(|e| anyhow!("{e}"))?;
+        observations += matches!(entry.what, gameday::timeline::What::Observation(_)) as usize;
+    }
     Ok(GameDay {
         exit,
         cost,

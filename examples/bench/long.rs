@@ -21,6 +21,9 @@ pub struct LongRun {
     pub observations: usize,
     /// report.json, MB.
     pub json_mb: f64,
+    /// timeline.jsonl (the timeline, streamed during the run), MB; 0 for
+    /// a gameday that kept the timeline inside report.json.
+    pub timeline_mb: f64,
     /// report.html, MB.
     pub html_mb: f64,
     /// Headless Chromium's wall time to load and render report.html
@@ -65,6 +68,7 @@ pub fn run(
         cost: g.cost,
         observations: g.observations,
         json_mb: size("report.json"),
+        timeline_mb: size("timeline.jsonl"),
         html_mb: size("report.html"),
         chromium_s: render(&g.dir.join("report.html"), work),
     })

@@ -707,13 +707,14 @@ fn long_runs(
         stem(scenario)
     );
     println!(
-        "{:<8} {:>9} {:>12} {:>9} {:>8} {:>12} {:>12} {:>9}",
+        "{:<8} {:>9} {:>12} {:>9} {:>8} {:>12} {:>15} {:>12} {:>9}",
         "build",
         "observed",
         "observations",
         "peak RSS",
         "x 10 s",
         "report.json",
+        "timeline.jsonl",
         "report.html",
         "Chromium"
     );
@@ -727,13 +728,14 @@ fn long_runs(
         met &= growth <= 1.5 && long.html_mb < 2.0 && long.chromium_s.is_some_and(|s| s < 5.0);
         for r in [&short, &long] {
             println!(
-                "{:<8} {:>8}s {:>12} {:>7.1}MB {:>7.2}x {:>10.2}MB {:>10.2}MB {:>8}",
+                "{:<8} {:>8}s {:>12} {:>7.1}MB {:>7.2}x {:>10.2}MB {:>13.2}MB {:>10.2}MB {:>8}",
                 b.label,
                 r.observe_s,
                 r.observations,
                 r.cost.max_rss_mb,
                 r.cost.max_rss_mb / short.cost.max_rss_mb,
                 r.json_mb,
+                r.timeline_mb,
                 r.html_mb,
                 r.chromium_s
                     .map(|s| format!("{s:.2}s"))

@@ -238,14 +238,92 @@ impl Measurements {
     }
 }
 
-/// The observations each figure is computed from, sorted by kind.
-#[derive(Default)]
-struct Seen {
-    /// The primary's health-check verdicts.
-    health: Vec<(Offset, bool)>,
-    /// Whether each DNS answer named the secondary.
-    dns: Vec<(Offset, bool)>,
-    http: Vec<phases::Request>,
+/// Computes every figure from a timeline.
+pub fn measure(timeline: &Timeline, input: &MeasureInput) -> Measurements {
+    let mut c = Collector::new(input.clone());
+    for (at, _, o) in timeline.observations() {
+        c.add(at, o);
+    }
+    c.finish()
+}
+
+/// What customers and canary writes look like so far, for the live check of
+/// recovery: a few instants, whatever the length of the run.
+#[derive(Debug, Clone)]
+pub struct Live {
+    /// The customers' outage since t0.
+    pub outage: phases::OutageFold,
+    /// The latest customer request, and the latest failed one.
+    pub http: Latest,
+    /// The latest canary write, and the latest failed one.
+    pub canary: Latest,
+}
+
+/// The latest of a kind of observation since t0, and the latest that failed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Latest {
+    /// When the latest was sent.
+    pub seen: Option<Offset>,
+    /// When the latest failed one was sent.
+    pub failed: Option<Offset>,
+}
+
+impl Latest {
+    fn add(&mut self, at: Offset, ok: bool) {
+        self.seen = Some(at);
+        if !ok {
+            self.failed = Some(at);
+        }
+    }
+
+    /// Something was seen at or after `from`, and nothing failed then.
+    pub fn all_fine_since(&self, from: Offset) -> bool {
+        self.seen.is_some_and(|s| s >= from) && self.none_failed_since(from)
+    }
+
+    /// Nothing failed at or after `from` (nothing seen counts).
+    pub fn none_failed_since(&self, from: Offset) -> bool {
+        self.failed.is_none_or(|f| f < from)
+    }
+}
+
+impl Live {
+    /// Nothing seen yet.
+    pub fn new(t0: Offset, stable_for: Duration) -> Live {
+        Live {
+            outage: phases::OutageFold::new(t0, stable_for),
+            http: Latest::default(),
+            canary: Latest::default(),
+        }
+    }
+
+    /// One more observation, in time order.
+    pub fn add(&mut self, at: Offset, o: &Observation) {
+        match o {
+            Observation::Http { ok, .. } => {
+                self.outage.add(at, *ok);
+                self.http.add(at, *ok);
+            }
+            Observation::CanaryWrite { acked, .. } => self.canary.add(at, *acked),
+            _ => {}
+        }
+    }
+}
+
+/// The measurement of one run, one observation at a time, in time order: it
+/// keeps what each figure needs (first instants, the outage's state, the
+/// canary's writes), never the observations themselves, so a long run can
+/// stream its timeline to disk and still be measured.
+#[derive(Clone)]
+pub struct Collector {
+    input: MeasureInput,
+    /// The primary's health checks: seen any, first unhealthy at or after t0.
+    health: (bool, Option<Offset>),
+    /// DNS answers: seen any, first naming the secondary at or after t0.
+    dns: (bool, Option<Offset>),
+    live: Live,
+    serving_region: Option<String>,
+    fail_open: phases::FailOpen,
     canary: Vec<writes::Write>,
     /// The serving (or new) writer's read-back.
     readback: Option<(String, Vec<u64>)>,
@@ -257,32 +335,49 @@ struct Seen {
     demotion: Option<Demotion>,
 }
 
-fn collect(timeline: &Timeline, input: &MeasureInput) -> Seen {
-    let mut seen = Seen::default();
-    let Seen {
-        health,
-        dns,
-        http,
-        canary,
-        readback,
-        old_readback,
-        probes,
-        demotion,
-    } = &mut seen;
-    for (at, _, o) in timeline.observations() {
+impl Collector {
+    /// Nothing seen yet.
+    pub fn new(input: MeasureInput) -> Collector {
+        Collector {
+            health: (false, None),
+            dns: (false, None),
+            live: Live::new(input.t0, input.stable_for),
+            serving_region: None,
+            fail_open: phases::FailOpen::new(input.t0, &input.primary, &input.secondary),
+            canary: Vec::new(),
+            readback: None,
+            old_readback: None,
+            probes: Vec::new(),
+            demotion: None,
+            input,
+        }
+    }
+
+    /// What the live check of recovery needs.
+    pub fn live(&self) -> &Live {
+        &self.live
+    }
+
+    /// One more observation, sent at `at`, no earlier than the last one added.
+    pub fn add(&mut self, at: Offset, o: &Observation) {
+        let t0 = self.input.t0;
+        if at >= t0 {
+            self.live.add(at, o);
+        }
+        self.fail_open.add(at, o);
         match o {
             Observation::HealthCheck {
                 region, healthy, ..
-            } if *region == input.primary => health.push((at, *healthy)),
-            Observation::HealthCheck { .. } => {}
-            Observation::Dns { region, .. } => {
-                dns.push((at, region.as_deref() == Some(&input.secondary)))
+            } if *region == self.input.primary => {
+                first_after(&mut self.health, at >= t0 && !healthy, at)
             }
-            Observation::Http { ok, region, .. } => http.push(phases::Request {
-                at,
-                ok: *ok,
-                region: region.clone(),
-            }),
+            Observation::Dns { region, .. } => {
+                let secondary = region.as_deref() == Some(&self.input.secondary);
+                first_after(&mut self.dns, at >= t0 && secondary, at)
+            }
+            Observation::Http {
+                ok: true, region, ..
+            } => self.serving_region.clone_from(region),
             Observation::CanaryWrite {
                 seq,
                 sent_after_ns,
@@ -291,7 +386,7 @@ fn collect(timeline: &Timeline, input: &MeasureInput) -> Seen {
                 ..
             } => {
                 let sent = at.plus(Duration::from_nanos(*sent_after_ns));
-                canary.push(writes::Write {
+                self.canary.push(writes::Write {
                     at: sent,
                     seq: *seq,
                     acked: *acked,
@@ -301,171 +396,204 @@ fn collect(timeline: &Timeline, input: &MeasureInput) -> Seen {
             Observation::CanaryReadBack {
                 region,
                 present,
-                old_writer: false,
-            } => *readback = Some((region.clone(), present.clone())),
-            Observation::CanaryReadBack {
-                region, present, ..
-            } => *old_readback = Some((region.clone(), present.clone())),
+                old_writer,
+            } => {
+                let slot = if *old_writer {
+                    &mut self.old_readback
+                } else {
+                    &mut self.readback
+                };
+                *slot = Some((region.clone(), present.clone()));
+            }
             Observation::GlobalMembership {
                 demoted, detail, ..
             } => {
-                *demotion = Some(Demotion {
+                self.demotion = Some(Demotion {
                     demoted: *demoted,
                     detail: detail.clone(),
                 })
             }
             // An unanswered probe says nothing either way.
             Observation::WriterProbe {
-                unreached: true, ..
-            } => {}
-            Observation::WriterProbe {
                 region,
                 accepted,
+                unreached: false,
                 sent_after_ns,
                 latency_ns,
                 ..
             } => {
                 let sent = at.plus(Duration::from_nanos(*sent_after_ns));
-                probes.push(writes::WriterProbe {
-                    standby: *region == input.secondary,
+                self.probes.push(writes::WriterProbe {
+                    standby: *region == self.input.secondary,
                     sent,
                     answered: sent.plus(Duration::from_nanos(*latency_ns)),
                     accepted: *accepted,
                 })
             }
-            // Alarms stop runs and target health flags fail-open; neither
-            // measures a phase.
-            Observation::Alarm { .. } | Observation::TargetHealth { .. } => {}
+            // Alarms stop runs and target health flags fail-open (above);
+            // neither measures a phase.
+            _ => {}
         }
     }
-    seen
+
+    /// Every figure from what was added.
+    pub fn finish(&self) -> Measurements {
+        let input = &self.input;
+        let t0 = input.t0;
+        let hc_res = input.resolution(ProbeKind::HealthCheck);
+        let dns_res = input.resolution(ProbeKind::Dns);
+        let http_res = input.resolution(ProbeKind::Http);
+        let detection = match self.health {
+            (_, Some(at)) => Figure::of(at.since(t0), hc_res),
+            (false, None) => Figure::missing(hc_res, "no health-check probe"),
+            (true, None) => Figure::missing(
+                hc_res,
+                "the health checks never called the primary unhealthy",
+            ),
+        };
+        let dns_flip = match self.dns {
+            (_, Some(at)) => Figure::of(at.since(t0), dns_res),
+            (false, None) => Figure::missing(dns_res, "no dns probe"),
+            (true, None) => Figure::missing(dns_res, "DNS never answered the secondary"),
+        };
+        let outage = self.live.outage.outage(http_res);
+        let (first_failure, recovered, rto_observed) = customer_figures(&outage, t0, http_res);
+        let data = self.data_figures();
+        Measurements {
+            t0_ms: t0.0 as f64 / 1e6,
+            detection,
+            dns_flip,
+            first_failure,
+            recovered,
+            rto_observed,
+            downtime: Figure::of(outage.downtime, http_res),
+            write_recovery: data.write_recovery,
+            lost_writes: data.lost_writes,
+            rpo_observed: data.rpo_observed,
+            divergent_writes: data.divergent_writes,
+            fencing: data.fencing,
+            serving_region: self.serving_region.clone(),
+            fail_open: self.fail_open.found.clone(),
+        }
+    }
+
+    /// The canary's figures: write recovery, lost and divergent writes, RPO
+    /// and fencing.
+    fn data_figures(&self) -> DataFigures {
+        let (t0, canary) = (self.input.t0, &self.canary);
+        let canary_res = self.input.resolution(ProbeKind::Canary);
+        let readback = &self.readback;
+        let w = writes::analyse(
+            canary,
+            readback.as_ref().map(|(r, p)| (r.as_str(), p.as_slice())),
+            t0,
+        );
+        let write_recovery = match (w.first_failure, w.recovered) {
+            (None, _) if canary.is_empty() => Figure::missing(canary_res, "no canary probe"),
+            (None, _) => {
+                Figure::of(Duration::ZERO, canary_res).with_note("canary writes never failed")
+            }
+            (Some(_), Some(at)) => Figure::of(at.since(t0), canary_res),
+            (Some(_), None) => Figure::missing(canary_res, "canary writes never succeeded again"),
+        };
+        let has_canary = self
+            .input
+            .resolution
+            .contains_key(ProbeKind::Canary.as_str());
+        let rpo_observed = rpo_figure(has_canary, &w, canary_res);
+        let two = two_writer_figures(
+            canary,
+            readback,
+            &self.old_readback,
+            &self.probes,
+            self.demotion.clone(),
+            t0,
+            canary_res,
+        );
+        let lost = match &two {
+            Some((t, _, _)) => Some(t.lost.clone()),
+            None => w.lost.clone(),
+        };
+        let (divergent_writes, fencing) = match two {
+            Some((_, d, f)) => (Some(d), Some(f)),
+            None => (None, None),
+        };
+        DataFigures {
+            write_recovery,
+            lost_writes: LostWrites {
+                count: lost.as_ref().map(|l| l.len() as u64),
+                acked: canary.iter().filter(|c| c.acked).count() as u64,
+                read_from: readback.as_ref().map(|(r, _)| r.clone()),
+                seqs: lost.unwrap_or_default().into_iter().take(100).collect(),
+                resolution_ms: ms(canary_res),
+                measured: has_canary,
+            },
+            rpo_observed,
+            divergent_writes,
+            fencing,
+        }
+    }
 }
 
-/// Computes every figure from a timeline.
-pub fn measure(timeline: &Timeline, input: &MeasureInput) -> Measurements {
-    let Seen {
-        health,
-        dns,
-        http,
-        canary,
-        readback,
-        old_readback,
-        probes,
-        demotion,
-    } = collect(timeline, input);
-    let t0 = input.t0;
-    let hc_res = input.resolution(ProbeKind::HealthCheck);
-    let dns_res = input.resolution(ProbeKind::Dns);
-    let http_res = input.resolution(ProbeKind::Http);
-    let canary_res = input.resolution(ProbeKind::Canary);
+/// Sets the first instant of a kind once `hit`; remembers that one was seen.
+fn first_after(slot: &mut (bool, Option<Offset>), hit: bool, at: Offset) {
+    slot.0 = true;
+    if hit && slot.1.is_none() {
+        slot.1 = Some(at);
+    }
+}
 
-    let detection = match phases::first_at_or_after(&health, t0, |healthy| !healthy) {
-        Some(at) => Figure::of(at.since(t0), hc_res),
-        None if health.is_empty() => Figure::missing(hc_res, "no health-check probe"),
-        None => Figure::missing(
-            hc_res,
-            "the health checks never called the primary unhealthy",
-        ),
-    };
-    let dns_flip = match phases::first_at_or_after(&dns, t0, |secondary| *secondary) {
-        Some(at) => Figure::of(at.since(t0), dns_res),
-        None if dns.is_empty() => Figure::missing(dns_res, "no dns probe"),
-        None => Figure::missing(dns_res, "DNS never answered the secondary"),
-    };
-    let outage = phases::customer_outage(&http, t0, input.stable_for, http_res);
-    let (first_failure, recovered, rto_observed) = match (outage.first_failure, outage.recovered) {
+/// first_failure, recovered and rto_observed from the customers' outage.
+fn customer_figures(
+    outage: &phases::Outage,
+    t0: Offset,
+    res: Duration,
+) -> (Figure, Figure, Figure) {
+    match (outage.first_failure, outage.recovered) {
         (None, _) => (
-            Figure::missing(http_res, "no outage observed"),
-            Figure::of(Duration::ZERO, http_res).with_note("no outage observed"),
-            Figure::of(Duration::ZERO, http_res).with_note("no outage observed"),
+            Figure::missing(res, "no outage observed"),
+            Figure::of(Duration::ZERO, res).with_note("no outage observed"),
+            Figure::of(Duration::ZERO, res).with_note("no outage observed"),
         ),
         (Some(ff), Some(rec)) => (
-            Figure::of(ff.since(t0), http_res),
-            Figure::of(rec.since(t0), http_res),
-            Figure::of(rec.since(t0), http_res),
+            Figure::of(ff.since(t0), res),
+            Figure::of(rec.since(t0), res),
+            Figure::of(rec.since(t0), res),
         ),
         (Some(ff), None) => (
-            Figure::of(ff.since(t0), http_res),
+            Figure::of(ff.since(t0), res),
             Figure::missing(
-                http_res,
+                res,
                 "customers never recovered for stable_for before the run ended",
             ),
-            Figure::missing(http_res, "never recovered"),
+            Figure::missing(res, "never recovered"),
         ),
-    };
-    let downtime = Figure::of(outage.downtime, http_res);
-    let w = writes::analyse(
-        &canary,
-        readback.as_ref().map(|(r, p)| (r.as_str(), p.as_slice())),
-        t0,
-    );
-    let write_recovery = match (w.first_failure, w.recovered) {
-        (None, _) if canary.is_empty() => Figure::missing(canary_res, "no canary probe"),
-        (None, _) => Figure::of(Duration::ZERO, canary_res).with_note("canary writes never failed"),
-        (Some(_), Some(at)) => Figure::of(at.since(t0), canary_res),
-        (Some(_), None) => Figure::missing(canary_res, "canary writes never succeeded again"),
-    };
-    let has_canary = input.resolution.contains_key(ProbeKind::Canary.as_str());
-    let rpo_observed = match (&w.lost, w.rpo) {
+    }
+}
+
+/// The RPO figure from the canary's analysis.
+fn rpo_figure(has_canary: bool, w: &writes::WriteFigures, res: Duration) -> Figure {
+    match (&w.lost, w.rpo) {
         _ if !has_canary => Figure::missing(
-            canary_res,
+            res,
             "data loss not measured: the scenario has no canary probe",
         ),
-        (None, _) => Figure::missing(canary_res, "no read-back: lost writes could not be counted"),
+        (None, _) => Figure::missing(res, "no read-back: lost writes could not be counted"),
         (Some(lost), _) if lost.is_empty() => {
-            Figure::of(Duration::ZERO, canary_res).with_note("nothing lost")
+            Figure::of(Duration::ZERO, res).with_note("nothing lost")
         }
-        (Some(_), Some(rpo)) => Figure::of(rpo, canary_res),
-        (Some(_), None) => Figure::missing(
-            canary_res,
-            "lost writes without a surviving reference write",
-        ),
-    };
-    let two = two_writer_figures(
-        &canary,
-        &readback,
-        &old_readback,
-        &probes,
-        demotion,
-        t0,
-        canary_res,
-    );
-    let lost = match &two {
-        Some((t, _, _)) => Some(t.lost.clone()),
-        None => w.lost.clone(),
-    };
-    let (divergent_writes, fencing) = match two {
-        Some((_, d, f)) => (Some(d), Some(f)),
-        None => (None, None),
-    };
-    let fail_open = phases::fail_open(timeline, t0, &input.primary, &input.secondary);
-    Measurements {
-        t0_ms: t0.0 as f64 / 1e6,
-        detection,
-        dns_flip,
-        first_failure,
-        recovered,
-        rto_observed,
-        downtime,
-        write_recovery,
-        lost_writes: LostWrites {
-            count: lost.as_ref().map(|l| l.len() as u64),
-            acked: canary.iter().filter(|c| c.acked).count() as u64,
-            read_from: readback.map(|(r, _)| r),
-            seqs: lost.unwrap_or_default().into_iter().take(100).collect(),
-            resolution_ms: ms(canary_res),
-            measured: has_canary,
-        },
-        rpo_observed,
-        divergent_writes,
-        fencing,
-        serving_region: http
-            .iter()
-            .rev()
-            .find(|r| r.ok)
-            .and_then(|r| r.region.clone()),
-        fail_open,
+        (Some(_), Some(rpo)) => Figure::of(rpo, res),
+        (Some(_), None) => Figure::missing(res, "lost writes without a surviving reference write"),
     }
+}
+
+/// The canary's figures, as [`Measurements`] holds them.
+struct DataFigures {
+    write_recovery: Figure,
+    lost_writes: LostWrites,
+    rpo_observed: Figure,
+    divergent_writes: Option<DivergentWrites>,
+    fencing: Option<Figure>,
 }
 
 /// Divergent writes and fencing, when the canary watched both writers and

@@ -14,18 +14,6 @@ pub struct Request {
     pub region: Option<String>,
 }
 
-/// The first observation at or after `t0` whose value satisfies `pred`.
-pub fn first_at_or_after<T>(
-    obs: &[(Offset, T)],
-    t0: Offset,
-    pred: impl Fn(&T) -> bool,
-) -> Option<Offset> {
-    obs.iter()
-        .filter(|(at, _)| *at >= t0)
-        .find(|(_, v)| pred(v))
-        .map(|(at, _)| *at)
-}
-
 /// The customer's view of the outage.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outage {
@@ -49,36 +37,78 @@ pub fn customer_outage(
     stable_for: Duration,
     interval: Duration,
 ) -> Outage {
-    let mut after: Vec<&Request> = requests.iter().filter(|r| r.at >= t0).collect();
-    after.sort_by_key(|r| r.at);
-    let first_failure = after.iter().find(|r| !r.ok).map(|r| r.at);
-    let mut downtime = Duration::ZERO;
-    for (i, r) in after.iter().enumerate() {
-        if !r.ok {
-            downtime += match after.get(i + 1) {
-                Some(next) => next.at.since(r.at),
-                None => interval,
-            };
+    let mut sorted: Vec<&Request> = requests.iter().collect();
+    sorted.sort_by_key(|r| r.at);
+    let mut fold = OutageFold::new(t0, stable_for);
+    for r in sorted {
+        fold.add(r.at, r.ok);
+    }
+    fold.outage(interval)
+}
+
+/// [`customer_outage`] one request at a time, in the order they were sent:
+/// what it keeps is a few instants, whatever the length of the run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutageFold {
+    t0: Offset,
+    stable_for: Duration,
+    first_failure: Option<Offset>,
+    /// A failed request whose covered time ends when the next one is sent.
+    open_failure: Option<Offset>,
+    downtime: Duration,
+    run_start: Option<Offset>,
+    recovered: Option<Offset>,
+}
+
+impl OutageFold {
+    /// Nothing seen yet.
+    pub fn new(t0: Offset, stable_for: Duration) -> OutageFold {
+        OutageFold {
+            t0,
+            stable_for,
+            first_failure: None,
+            open_failure: None,
+            downtime: Duration::ZERO,
+            run_start: None,
+            recovered: None,
         }
     }
-    let recovered = first_failure.and_then(|ff| {
-        let mut run_start: Option<Offset> = None;
-        for r in after.iter().filter(|r| r.at > ff) {
-            if !r.ok {
-                run_start = None;
-                continue;
-            }
-            let start = *run_start.get_or_insert(r.at);
-            if r.at.since(start) >= stable_for {
-                return Some(start);
-            }
+
+    /// One more request, sent at `at` (no earlier than the last one added).
+    pub fn add(&mut self, at: Offset, ok: bool) {
+        if at < self.t0 {
+            return;
         }
-        None
-    });
-    Outage {
-        first_failure,
-        recovered,
-        downtime,
+        if let Some(failed) = self.open_failure.take() {
+            self.downtime += at.since(failed);
+        }
+        if !ok {
+            self.first_failure.get_or_insert(at);
+            self.open_failure = Some(at);
+        }
+        let Some(first) = self.first_failure else {
+            return;
+        };
+        if self.recovered.is_some() || at <= first {
+            return;
+        }
+        if !ok {
+            self.run_start = None;
+            return;
+        }
+        let start = *self.run_start.get_or_insert(at);
+        if at.since(start) >= self.stable_for {
+            self.recovered = Some(start);
+        }
+    }
+
+    /// The outage so far; a failure not followed by a request covers `interval`.
+    pub fn outage(&self, interval: Duration) -> Outage {
+        Outage {
+            first_failure: self.first_failure,
+            recovered: self.recovered,
+            downtime: self.downtime + self.open_failure.map_or(Duration::ZERO, |_| interval),
+        }
     }
 }
 
@@ -93,11 +123,49 @@ pub fn fail_open(
     primary: &str,
     secondary: &str,
 ) -> Option<String> {
-    use crate::timeline::Observation;
-    let (mut primary_healthy, mut secondary_healthy) = (true, true);
-    // Per region and target group: every registered target failing its checks.
-    let mut all_failing: std::collections::BTreeMap<(&str, &str), bool> = Default::default();
-    for (at, _, o) in timeline.observations().filter(|(at, _, _)| *at >= t0) {
+    let mut fold = FailOpen::new(t0, primary, secondary);
+    for (at, _, o) in timeline.observations() {
+        fold.add(at, o);
+    }
+    fold.found
+}
+
+/// [`fail_open`] one observation at a time, in time order: it keeps the
+/// latest health of each region and target group, and the first finding.
+#[derive(Debug, Clone)]
+pub struct FailOpen {
+    t0: Offset,
+    primary: String,
+    secondary: String,
+    primary_healthy: bool,
+    secondary_healthy: bool,
+    /// Per region and target group: every registered target failing its checks.
+    all_failing: std::collections::BTreeMap<(String, String), bool>,
+    /// The first moment something failed open, in words.
+    pub found: Option<String>,
+}
+
+impl FailOpen {
+    /// Nothing seen yet.
+    pub fn new(t0: Offset, primary: &str, secondary: &str) -> FailOpen {
+        FailOpen {
+            t0,
+            primary: primary.into(),
+            secondary: secondary.into(),
+            primary_healthy: true,
+            secondary_healthy: true,
+            all_failing: Default::default(),
+            found: None,
+        }
+    }
+
+    /// One more observation.
+    pub fn add(&mut self, at: Offset, o: &crate::timeline::Observation) {
+        use crate::timeline::Observation;
+        if at < self.t0 || self.found.is_some() {
+            return;
+        }
+        let after_t0 = at.since(self.t0).as_secs_f64();
         match o {
             Observation::TargetHealth {
                 region,
@@ -106,8 +174,8 @@ pub fn fail_open(
                 registered,
                 ..
             } => {
-                all_failing.insert(
-                    (region.as_str(), target_group.as_str()),
+                self.all_failing.insert(
+                    (region.clone(), target_group.clone()),
                     *registered > 0 && unhealthy == registered,
                 );
             }
@@ -115,38 +183,33 @@ pub fn fail_open(
                 ok: true,
                 region: Some(r),
                 ..
-            } if all_failing
-                .iter()
-                .any(|((region, _), failing)| *failing && region == r) =>
-            {
-                let group = all_failing
+            } => {
+                if let Some(((_, group), _)) = self
+                    .all_failing
                     .iter()
                     .find(|((region, _), failing)| **failing && region == r)
-                    .map(|((_, g), _)| *g)
-                    .unwrap_or_default();
-                return Some(format!(
-                    "{:.2}s after t0 customers were served by {r} while every registered target of {group} failed its health checks (the ALB fails open and routes to all of them): the secondary was not proven",
-                    at.since(t0).as_secs_f64()
-                ));
+                {
+                    self.found = Some(format!(
+                        "{after_t0:.2}s after t0 customers were served by {r} while every registered target of {group} failed its health checks (the ALB fails open and routes to all of them): the secondary was not proven"
+                    ));
+                }
             }
             Observation::HealthCheck {
                 region, healthy, ..
-            } if region == primary => primary_healthy = *healthy,
+            } if *region == self.primary => self.primary_healthy = *healthy,
             Observation::HealthCheck {
                 region, healthy, ..
-            } if region == secondary => secondary_healthy = *healthy,
+            } if *region == self.secondary => self.secondary_healthy = *healthy,
             Observation::Dns {
                 region: Some(r), ..
-            } if r == primary && !primary_healthy && !secondary_healthy => {
-                return Some(format!(
-                    "{:.2}s after t0 DNS answered the primary while health checks called both regions unhealthy (Route 53 fails open): the secondary was not proven",
-                    at.since(t0).as_secs_f64()
+            } if *r == self.primary && !self.primary_healthy && !self.secondary_healthy => {
+                self.found = Some(format!(
+                    "{after_t0:.2}s after t0 DNS answered the primary while health checks called both regions unhealthy (Route 53 fails open): the secondary was not proven"
                 ));
             }
             _ => {}
         }
     }
-    None
 }
 
 #[cfg(test)]
@@ -247,13 +310,6 @@ mod tests {
             Duration::from_millis(100),
         );
         assert_eq!(o.downtime, Duration::from_millis(100));
-    }
-
-    #[test]
-    fn first_at_or_after_ignores_earlier() {
-        let obs = vec![(Offset(1), false), (Offset(5), true), (Offset(9), false)];
-        assert_eq!(first_at_or_after(&obs, Offset(2), |v| !*v), Some(Offset(9)));
-        assert_eq!(first_at_or_after(&obs, Offset(10), |v| !*v), None);
     }
 
     #[test]

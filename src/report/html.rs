@@ -5,6 +5,7 @@
 
 use super::markdown::outcome_phrase;
 use super::{fmt_figure, fmt_floor, fmt_ms, Format, Report};
+use crate::clock::Offset;
 use crate::timeline::{Observation, What};
 use crate::verdict::{Outcome, Status};
 use std::collections::{BTreeMap, HashSet};
@@ -39,6 +40,7 @@ pub(crate) const CSS: &str = "
 body{font-family:-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;margin:24px;color:#1d2433;background:#fafbfc}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px}
 .meta{color:#5a6475;font-size:13px;margin-bottom:12px}
+.warn{background:#fff4e0;border:1px solid #e0b060;border-radius:6px;padding:6px 10px}
 .badge{display:inline-block;padding:3px 10px;border-radius:12px;color:#fff;font-weight:600;font-size:13px}
 .badge.passed{background:#2e9e4f}.badge.breached{background:#d64545}.badge.aborted,.badge.refused{background:#c98a12}.badge.revert-incomplete{background:#7a1f1f}
 table{border-collapse:collapse;font-size:13px;background:#fff}
@@ -75,18 +77,18 @@ fn lane(source: &str, o: &Observation) -> String {
 /// rectangle however long the run. Every change of colour (a failure
 /// starting or ending, a region changing) starts a new run, so thinning a
 /// long game day hides no transition and no failure.
-struct Run<'a> {
+struct Run {
     lane: usize,
-    source: &'a str,
+    source: String,
     color: &'static str,
     from_ms: f64,
     to_ms: f64,
     count: usize,
-    first: &'a Observation,
-    last: &'a Observation,
+    first: Observation,
+    last: Observation,
 }
 
-impl Run<'_> {
+impl Run {
     fn title(&self) -> String {
         if self.count == 1 {
             return format!("+{:.3}s {}", self.from_ms / 1000.0, self.first.summary());
@@ -102,26 +104,64 @@ impl Run<'_> {
     }
 }
 
-/// What colours the observations of a report's lanes.
-struct Marks<'a> {
-    lanes: &'a [String],
-    primary: &'a str,
-    missing: &'a Missing,
+/// What the timeline drawing needs, gathered in one pass over the report's
+/// entries (read from its timeline file one at a time): the lanes in order
+/// of appearance, the runs of each lane, the run's events and the last
+/// instant. It holds runs, not observations, so a long game day costs its
+/// changes of colour, not its length.
+struct Gathered {
+    lanes: Vec<String>,
+    runs: Vec<Run>,
+    events: Vec<(Offset, String, String)>,
+    end_ms: f64,
+    /// Why the timeline could not be read (whole or in part).
+    unreadable: Option<String>,
 }
 
-impl Marks<'_> {
-    /// The report's observations as runs, per lane in time order.
-    fn runs<'r>(&self, r: &'r Report) -> Vec<Run<'r>> {
-        let mut open: Vec<Option<Run<'r>>> = (0..self.lanes.len()).map(|_| None).collect();
-        let mut done = Vec::new();
-        for e in &r.timeline.entries {
-            let What::Observation(o) = &e.what else {
-                continue;
+impl Gathered {
+    fn of(r: &Report, primary: &str, missing: &Missing) -> Gathered {
+        let mut g = Gathered {
+            lanes: Vec::new(),
+            runs: Vec::new(),
+            events: Vec::new(),
+            end_ms: 0.0,
+            unreadable: None,
+        };
+        let mut open: Vec<Option<Run>> = Vec::new();
+        let entries = match r.entries() {
+            Ok(entries) => entries,
+            Err(why) => {
+                g.unreadable = Some(why);
+                return g;
+            }
+        };
+        for e in entries {
+            let e = match e {
+                Ok(e) => e,
+                Err(why) => {
+                    g.unreadable = Some(why);
+                    break;
+                }
             };
-            let Some(lane) = self.lanes.iter().position(|l| *l == lane(&e.source, o)) else {
-                continue;
+            let at_ms = e.at.0 as f64 / 1e6;
+            g.end_ms = g.end_ms.max(at_ms);
+            let o = match e.what {
+                What::Event { name, detail } => {
+                    g.events.push((e.at, name, detail));
+                    continue;
+                }
+                What::Observation(o) => o,
             };
-            let (at_ms, color) = (e.at.0 as f64 / 1e6, color_of(o, self.primary, self.missing));
+            let name = lane(&e.source, &o);
+            let lane = match g.lanes.iter().position(|l| *l == name) {
+                Some(i) => i,
+                None => {
+                    g.lanes.push(name);
+                    open.push(None);
+                    g.lanes.len() - 1
+                }
+            };
+            let color = color_of(&o, primary, missing);
             match &mut open[lane] {
                 Some(run) if run.color == color => {
                     run.to_ms = at_ms;
@@ -131,20 +171,20 @@ impl Marks<'_> {
                 slot => {
                     let next = Run {
                         lane,
-                        source: &e.source,
+                        source: e.source,
                         color,
                         from_ms: at_ms,
                         to_ms: at_ms,
                         count: 1,
-                        first: o,
+                        first: o.clone(),
                         last: o,
                     };
-                    done.extend(slot.replace(next));
+                    g.runs.extend(slot.replace(next));
                 }
             }
         }
-        done.extend(open.into_iter().flatten());
-        done
+        g.runs.extend(open.into_iter().flatten());
+        g
     }
 }
 
@@ -318,7 +358,13 @@ fn draw_phases(
 }
 
 /// Ground truth and run events, as diamonds on their own lane at `y`.
-fn draw_truth(s: &mut String, r: &Report, scale: &Scale, y: f64) {
+fn draw_truth(
+    s: &mut String,
+    r: &Report,
+    events: &[(Offset, String, String)],
+    scale: &Scale,
+    y: f64,
+) {
     for g in &r.ground_truth {
         let x = scale.x(g.at_ms);
         let _ = write!(
@@ -331,24 +377,20 @@ fn draw_truth(s: &mut String, r: &Report, scale: &Scale, y: f64) {
             esc(&g.detail)
         );
     }
-    for e in &r.timeline.entries {
-        if let What::Event { name, detail } = &e.what {
-            let x = scale.x(e.at.0 as f64 / 1e6);
-            let _ = write!(
-                s,
-                r##"<path d="M{x:.1},{:.1} l5,7 l-5,7 l-5,-7 z" fill="#c98a12"><title>+{:.3}s {} {}</title></path>"##,
-                y + 1.0,
-                e.at.secs(),
-                esc(name),
-                esc(detail)
-            );
-        }
+    for (at, name, detail) in events {
+        let x = scale.x(at.0 as f64 / 1e6);
+        let _ = write!(
+            s,
+            r##"<path d="M{x:.1},{:.1} l5,7 l-5,7 l-5,-7 z" fill="#c98a12"><title>+{:.3}s {} {}</title></path>"##,
+            y + 1.0,
+            at.secs(),
+            esc(name),
+            esc(detail)
+        );
     }
 }
 
-fn svg(r: &Report) -> String {
-    let primary = primary_region(r);
-    let missing = Missing::of(r);
+fn svg(r: &Report, g: &Gathered) -> String {
     let intervals: BTreeMap<String, f64> = r
         .plan
         .as_ref()
@@ -366,28 +408,13 @@ fn svg(r: &Report) -> String {
         .iter()
         .filter(|j| j.objective != "rpo")
         .map(|j| t0_ms + j.declared_ms);
-    let end_ms = r
-        .timeline
-        .entries
-        .iter()
-        .map(|e| e.at.0 as f64 / 1e6)
-        .chain(deadlines)
-        .fold(1000.0, f64::max)
-        * 1.04;
+    let end_ms = deadlines.fold(g.end_ms.max(1000.0), f64::max) * 1.04;
     let scale = Scale {
         left: 210.0,
         width: 1100.0,
         span_ms: end_ms,
     };
-    let mut lanes: Vec<String> = Vec::new();
-    for e in &r.timeline.entries {
-        if let What::Observation(o) = &e.what {
-            let l = lane(&e.source, o);
-            if !lanes.contains(&l) {
-                lanes.push(l);
-            }
-        }
-    }
+    let lanes = &g.lanes;
     let lane_h = 26.0;
     let top = 28.0;
     let phase_rows = 4.0;
@@ -431,13 +458,8 @@ fn svg(r: &Report) -> String {
             y + lane_h
         );
     }
-    let marks = Marks {
-        lanes: &lanes,
-        primary: &primary,
-        missing: &missing,
-    };
-    for run in marks.runs(r) {
-        let w = (intervals.get(run.source).copied().unwrap_or(100.0) / scale.span_ms
+    for run in &g.runs {
+        let w = (intervals.get(&run.source).copied().unwrap_or(100.0) / scale.span_ms
             * scale.width
             * 0.85)
             .clamp(1.5, 40.0);
@@ -479,7 +501,7 @@ fn svg(r: &Report) -> String {
         r##"<text x="8" y="{:.1}" font-weight="bold">ground truth / run</text>"##,
         y + 12.0
     );
-    draw_truth(&mut s, r, &scale, y);
+    draw_truth(&mut s, r, &g.events, &scale, y);
     s.push_str("</svg>");
     s
 }
@@ -524,7 +546,15 @@ impl Format for Html {
             ""
         };
         let _ = write!(h, "<h2>Timeline</h2><div class=\"legend\"><span><i style=\"background:#2e9e4f\"></i>ok / healthy / acked</span><span><i style=\"background:#d64545\"></i>failed / unhealthy</span><span><i style=\"background:#4a78c2\"></i>DNS answers primary</span><span><i style=\"background:#8e5bd6\"></i>DNS answers secondary</span><span><i style=\"background:#222\"></i>acked write later lost</span>{}<span>dashed: objectives from t0</span></div>", divergent_legend);
-        let _ = write!(h, "<div class=\"timeline\">{}</div>", svg(r));
+        let gathered = Gathered::of(r, &primary_region(r), &Missing::of(r));
+        if let Some(why) = &gathered.unreadable {
+            let _ = write!(
+                h,
+                "<p class=\"warn\"><strong>The timeline could not be read whole:</strong> {}. What was read is drawn.</p>",
+                esc(why)
+            );
+        }
+        let _ = write!(h, "<div class=\"timeline\">{}</div>", svg(r, &gathered));
         h.push_str("<h2>Verdict</h2><table><tr><th>objective</th><th>declared</th><th>measured</th><th>verdict</th></tr>");
         for j in &r.verdict {
             let (cls, word) = match j.status {

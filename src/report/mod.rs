@@ -13,7 +13,8 @@ use crate::measure::accuracy::{Accuracy, TruthMark};
 use crate::measure::Measurements;
 use crate::plan::Plan;
 use crate::scenario::Objectives;
-use crate::timeline::Timeline;
+use crate::timeline::file::TimelineFile;
+use crate::timeline::{Entry, Timeline};
 use crate::verdict::{Judgement, Outcome};
 use crate::words::Role;
 use chrono::{DateTime, Utc};
@@ -22,7 +23,9 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
 /// Version of the `report.json` schema. Bump on any incompatible change.
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: the timeline is a file in the run folder (`timeline`, an object
+/// naming it) instead of an array inline; reports of version 1 still read.
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The scenario as the report records it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -186,8 +189,9 @@ pub struct Report {
     pub reason: Option<String>,
     /// What was changed and how it was undone.
     pub plan: Option<Plan>,
-    /// Every observation and event.
-    pub timeline: Timeline,
+    /// Every observation and event: the file that holds them (read them
+    /// with [`Report::entries`]).
+    pub timeline: TimelineRef,
     /// Measured phases; absent when the fault was never injected.
     pub phases: Option<Measurements>,
     /// Objectives judged.
@@ -198,6 +202,54 @@ pub struct Report {
     pub ground_truth: Vec<TruthMark>,
     /// Measured phases against ground truth.
     pub accuracy: Vec<Accuracy>,
+    /// The run folder the report was read from or written to (where its
+    /// timeline file is); not part of the document.
+    #[serde(skip)]
+    pub folder: Option<PathBuf>,
+}
+
+/// The run's timeline as report.json holds it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum TimelineRef {
+    /// Schema 2: a file in the run folder, one entry per line.
+    File(TimelineFile),
+    /// Schema 1: every entry inline.
+    Inline(Timeline),
+}
+
+/// A report's timeline entries in time order, one at a time.
+pub type Entries<'r> = Box<dyn Iterator<Item = Result<Entry, String>> + 'r>;
+
+impl Report {
+    /// The timeline's entries, read from the run folder's file as they are
+    /// needed (or from the report itself, for schema 1). The file's name is
+    /// input like any other: only a bare name in the run folder is opened,
+    /// never through a symlink.
+    pub fn entries(&self) -> Result<Entries<'_>, String> {
+        let f = match &self.timeline {
+            TimelineRef::Inline(t) => return Ok(Box::new(t.entries.iter().cloned().map(Ok))),
+            TimelineRef::File(f) => f,
+        };
+        let bare = !f.file.is_empty()
+            && !f.file.starts_with('.')
+            && f.file
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+        if !bare {
+            return Err(format!(
+                "the report names its timeline file {:?}, which is not a file name in its run folder",
+                f.file
+            ));
+        }
+        let folder = self.folder.as_deref().ok_or_else(|| {
+            "the report's run folder is unknown: read it with gameday report <run folder>/report.json".to_string()
+        })?;
+        let path = folder.join(&f.file);
+        let entries = crate::timeline::file::read(&path)
+            .map_err(|e| format!("cannot read the timeline {}: {e}", path.display()))?;
+        Ok(Box::new(entries.map(|e| e.map_err(|e| e.to_string()))))
+    }
 }
 
 /// One output format: renders a report as text.
@@ -340,10 +392,12 @@ pub fn read(path: &Path) -> Result<Report, ReadError> {
             })
         }
     }
-    serde_json::from_value(value).map_err(|e| ReadError::Invalid {
+    let mut report: Report = serde_json::from_value(value).map_err(|e| ReadError::Invalid {
         path: shown,
         reason: e.to_string(),
-    })
+    })?;
+    report.folder = path.parent().map(Path::to_path_buf);
+    Ok(report)
 }
 
 /// The floor of a phase as reports name it (`detection`, `dns_flip`,

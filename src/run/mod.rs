@@ -9,6 +9,7 @@ pub mod interrupt;
 mod lease;
 pub mod observe;
 pub mod progress;
+pub mod record;
 pub mod signals;
 pub mod steady;
 mod tail;
@@ -20,7 +21,6 @@ use crate::journal::{Journal, JournalEntry};
 use crate::plan::{self, Plan};
 use crate::report::Report;
 use crate::scenario::Scenario;
-use crate::timeline::Timeline;
 use crate::verdict::Outcome;
 use interrupt::Interrupt;
 use progress::Progress;
@@ -120,7 +120,7 @@ struct Run<'a> {
     env: Env,
     id: String,
     clock: RunClock,
-    timeline: Timeline,
+    record: record::Recorder,
     progress: Progress,
     interrupt: Interrupt,
     journal_path: PathBuf,
@@ -196,6 +196,12 @@ impl<'a> Run<'a> {
         let folder = crate::files::run_folder(&opts.reports_dir, &id)
             .map_err(|e| anyhow::anyhow!("refusing to start: cannot make the run folder: {e}"))?;
         let journal_path = folder.join("journal.jsonl");
+        let record = record::Recorder::create(&folder).map_err(|e| {
+            anyhow::anyhow!(
+                "refusing to start: cannot make the timeline file in {}: {e}",
+                folder.display()
+            )
+        })?;
         let progress = Progress::new(opts.progress);
         for note in env.notes(scenario) {
             progress.say(&note);
@@ -206,7 +212,7 @@ impl<'a> Run<'a> {
             env,
             id,
             clock,
-            timeline: Timeline::default(),
+            record,
             progress,
             interrupt: Interrupt::listen(journal_path.clone()),
             journal_path,
@@ -251,7 +257,7 @@ impl<'a> Run<'a> {
         let detail = detail.into();
         self.progress
             .say(&format!("[{:>7.3}s] {name}: {detail}", at.secs()));
-        self.timeline.event(at, name, detail);
+        self.record.event(at, name, detail);
     }
 
     /// Appends to the run's journal (fsynced), creating it on first use.

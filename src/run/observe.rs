@@ -6,7 +6,7 @@
 //! resolution stays one interval even while the service is down.
 
 use super::progress::Latest;
-use crate::clock::mono_now;
+use crate::clock::{mono_now, Offset};
 use crate::probe::{Probe, ProbeContext};
 use crate::timeline::{Entry, Observation, What};
 use std::collections::BTreeMap;
@@ -24,6 +24,56 @@ pub struct Observers {
     rx: mpsc::UnboundedReceiver<Entry>,
     /// Latest state of each probe, for the live view.
     pub latest: Arc<Mutex<BTreeMap<String, Latest>>>,
+    in_flight: InFlight,
+}
+
+/// When each observation still in flight started (how many per instant):
+/// no entry can arrive stamped before the oldest, so everything before it
+/// can be written out in order.
+#[derive(Clone, Default)]
+struct InFlight(Arc<Mutex<BTreeMap<Offset, usize>>>);
+
+impl InFlight {
+    /// Registers an observation started at `at` until the guard drops
+    /// (sent, or its task cancelled).
+    fn start(&self, at: Offset) -> InFlightGuard {
+        *self
+            .0
+            .lock()
+            .expect("in-flight lock")
+            .entry(at)
+            .or_default() += 1;
+        InFlightGuard {
+            set: self.clone(),
+            at,
+        }
+    }
+
+    fn oldest(&self) -> Option<Offset> {
+        self.0
+            .lock()
+            .expect("in-flight lock")
+            .keys()
+            .next()
+            .copied()
+    }
+}
+
+struct InFlightGuard {
+    set: InFlight,
+    at: Offset,
+}
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        let mut map = self.set.0.lock().expect("in-flight lock");
+        if let Some(n) = map.get_mut(&self.at) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.at);
+            }
+        }
+    }
 }
 
 impl Observers {
@@ -31,12 +81,14 @@ impl Observers {
     pub fn start(probes: &[Arc<dyn Probe>], ctx: Arc<ProbeContext>) -> Observers {
         let (tx, rx) = mpsc::unbounded_channel();
         let latest = Arc::new(Mutex::new(BTreeMap::new()));
+        let in_flight = InFlight::default();
         let mut tasks = JoinSet::new();
         for probe in probes {
             let probe = probe.clone();
             let ctx = ctx.clone();
             let tx = tx.clone();
             let latest = latest.clone();
+            let in_flight = in_flight.clone();
             tasks.spawn(async move {
                 let limit = Arc::new(Semaphore::new(MAX_IN_FLIGHT));
                 let mut inflight = JoinSet::new();
@@ -50,8 +102,9 @@ impl Observers {
                     };
                     let (probe, ctx, tx, latest) =
                         (probe.clone(), ctx.clone(), tx.clone(), latest.clone());
+                    let at = ctx.clock.at(mono_now());
+                    let started = in_flight.start(at);
                     inflight.spawn(async move {
-                        let at = ctx.clock.at(mono_now());
                         for o in probe.observe(&ctx).await {
                             let key = match &o {
                                 Observation::HealthCheck { region, .. } => {
@@ -70,12 +123,23 @@ impl Observers {
                                 what: What::Observation(o),
                             });
                         }
-                        drop(permit);
+                        drop((permit, started));
                     });
                 }
             });
         }
-        Observers { tasks, rx, latest }
+        Observers {
+            tasks,
+            rx,
+            latest,
+            in_flight,
+        }
+    }
+
+    /// When the oldest observation still in flight started: none that
+    /// arrives later is stamped before it.
+    pub fn oldest_in_flight(&self) -> Option<Offset> {
+        self.in_flight.oldest()
     }
 
     /// Everything observed since the last drain.

@@ -1,7 +1,7 @@
 //! Steady state and recovery, judged live from the timeline while a run goes.
 
 use crate::clock::Offset;
-use crate::measure::phases::{customer_outage, Request};
+use crate::measure::Live;
 use crate::timeline::{Observation, Timeline};
 use std::time::Duration;
 
@@ -70,48 +70,22 @@ pub fn baseline_holds(timeline: &Timeline, start: Offset, primary: &str) -> Resu
 }
 
 /// Whether customers, and canary writes if any, have recovered and stayed up
-/// for `stable_for` by `now`.
+/// for `stable_for` by `now`, from what was seen since t0 (`None` before t0).
 pub fn recovered(
-    timeline: &Timeline,
-    t0: Offset,
+    live: Option<Live>,
     now: Offset,
     stable_for: Duration,
     canary_interval: Option<Duration>,
 ) -> bool {
-    let mut http = Vec::new();
-    let mut writes = Vec::new();
-    for (at, _, o) in timeline.observations_since(t0) {
-        match o {
-            Observation::Http { ok, region, .. } => http.push(Request {
-                at,
-                ok: *ok,
-                region: region.clone(),
-            }),
-            Observation::CanaryWrite { acked, .. } => writes.push((at, *acked)),
-            _ => {}
-        }
-    }
+    let Some(live) = live else {
+        return false;
+    };
     let window_start = Offset(now.0.saturating_sub(stable_for.as_nanos() as u64));
-    let outage = customer_outage(&http, t0, stable_for, Duration::ZERO);
+    let outage = live.outage.outage(Duration::ZERO);
     let customers = match outage.first_failure {
-        Some(_) => {
-            outage.recovered.is_some() && http.iter().filter(|r| r.at >= window_start).all(|r| r.ok)
-        }
-        None => {
-            let recent: Vec<&Request> = http.iter().filter(|r| r.at >= window_start).collect();
-            !recent.is_empty() && recent.iter().all(|r| r.ok)
-        }
+        Some(_) => outage.recovered.is_some() && live.http.none_failed_since(window_start),
+        None => live.http.all_fine_since(window_start),
     };
-    let writes_ok = match canary_interval {
-        None => true,
-        Some(_) => {
-            let recent: Vec<bool> = writes
-                .iter()
-                .filter(|(at, _)| *at >= window_start)
-                .map(|(_, a)| *a)
-                .collect();
-            !recent.is_empty() && recent.iter().all(|a| *a)
-        }
-    };
+    let writes_ok = canary_interval.is_none() || live.canary.all_fine_since(window_start);
     customers && writes_ok
 }

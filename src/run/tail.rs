@@ -2,9 +2,9 @@
 
 use super::{Run, RunResult, Stop};
 use crate::measure::accuracy::{self, Accuracy, TruthMark};
-use crate::measure::{self, MeasureInput, Measurements};
+use crate::measure::{MeasureInput, Measurements};
 use crate::plan::{Action, Step};
-use crate::report::{Report, RevertSummary, ScenarioInfo, SCHEMA_VERSION};
+use crate::report::{Report, RevertSummary, ScenarioInfo, TimelineRef, SCHEMA_VERSION};
 use crate::undo::{self, Caller, RetryPolicy, UndoResult};
 use crate::verdict::{self, Judgement, Outcome};
 use crate::words::Role;
@@ -55,7 +55,7 @@ impl Run<'_> {
         let plan = self.reached.plan.clone().unwrap_or_default();
         let steps = &plan.steps[..self.reached.journaled];
         for (at, name, detail) in self.env.evidence(steps, &self.clock).await {
-            self.timeline.event(at, name, detail);
+            self.record.event(at, name, detail);
         }
     }
 
@@ -174,12 +174,15 @@ impl Run<'_> {
 
     /// Measures and judges only what ran: nothing when the fault never took
     /// effect.
-    fn judge(&self, truth: &[TruthMark]) -> Judged {
+    fn judge(&mut self, truth: &[TruthMark]) -> Judged {
         let Some(t0) = self.reached.t0 else {
             return Judged::default();
         };
         let input = self.measure_input(t0);
-        let m = measure::measure(&self.timeline, &input);
+        self.record.measure_from(input.clone());
+        let Some(m) = self.record.measure_until(self.clock.now()) else {
+            return Judged::default();
+        };
         let (primary, secondary) = (input.primary, input.secondary);
         Judged {
             verdict: verdict::judge(&self.scenario.objectives, &m),
@@ -224,7 +227,7 @@ impl Run<'_> {
     }
 
     fn report(
-        &mut self,
+        mut self,
         outcome: Outcome,
         stop: Option<Stop>,
         revert: RevertSummary,
@@ -243,7 +246,8 @@ impl Run<'_> {
             exit_code: outcome.exit_code(),
             reason: stop.map(|s| s.reason),
             plan: self.reached.plan.take(),
-            timeline: std::mem::take(&mut self.timeline),
+            timeline: TimelineRef::File(self.record.finish()),
+            folder: Some(self.opts.reports_dir.join(&self.id)),
             phases: judged.phases,
             verdict: judged.verdict,
             revert,

@@ -40,7 +40,7 @@ impl Run<'_> {
         });
         let mut observers = Observers::start(&self.scenario.probes, ctx.clone());
         let result = self.break_and_watch(&mut observers, plan).await;
-        self.timeline.extend(observers.stop().await);
+        self.record.extend(observers.stop().await);
         if self.reached.t0.is_some() {
             self.settle(&ctx).await;
         }
@@ -54,6 +54,7 @@ impl Run<'_> {
     ) -> Result<(), Stop> {
         self.baseline(observers).await?;
         let t0 = self.inject(plan).await?;
+        self.record.measure_from(self.measure_input(t0));
         let steps = &plan.steps[..self.reached.journaled];
         self.observe(observers, t0, steps).await
     }
@@ -83,20 +84,20 @@ impl Run<'_> {
                 phases: None,
             });
         }
-        self.timeline.extend(observers.drain());
+        self.record.extend(observers.drain());
         self.baseline_holds(start)
     }
 
     fn baseline_holds(&self, start: Offset) -> Result<(), Stop> {
         let primary = self.env.region_name(Role::Primary);
-        steady::baseline_holds(&self.timeline, start, &primary).map_err(|why| {
+        steady::baseline_holds(self.record.window(), start, &primary).map_err(|why| {
             Stop::refused(format!(
                 "refusing to inject: the steady state does not hold: {why}"
             ))
         })?;
         let now = self.clock.now();
         match self.scenario.stop_conditions.iter().find_map(|c| {
-            c.fired(&self.timeline, start, now)
+            c.fired(self.record.window(), start, now)
                 .map(|why| (c.kind(), why))
         }) {
             Some((kind, why)) => Err(Stop::refused(format!(
@@ -121,8 +122,9 @@ impl Run<'_> {
             if self.interrupt.sleep(TICK).await {
                 return Err(Stop::aborted("interrupted by a signal"));
             }
-            self.timeline.extend(observers.drain());
-            if self.timeline.is_full() {
+            let cut = self.write_cut(observers);
+            self.record.extend(observers.drain());
+            if self.record.is_full() {
                 return Err(Stop::aborted(format!(
                     "the timeline reached {} entries; lower the probes' rate or the timeout",
                     crate::timeline::MAX_ENTRIES
@@ -136,7 +138,29 @@ impl Run<'_> {
                 return Ok(());
             }
             self.limits(t0, now)?;
+            self.record.write_before(cut);
         }
+    }
+
+    /// Until when the timeline can be written out (taken before the probes'
+    /// observations are drained): nothing still in flight is stamped
+    /// earlier, and the stop conditions' look-back stays in memory.
+    fn write_cut(&self, observers: &Observers) -> Offset {
+        let lookback = self
+            .scenario
+            .stop_conditions
+            .iter()
+            .map(|c| c.lookback())
+            .max()
+            .unwrap_or_default()
+            + TICK;
+        let cut = Offset(
+            self.clock
+                .now()
+                .0
+                .saturating_sub(lookback.as_nanos() as u64),
+        );
+        observers.oldest_in_flight().map_or(cut, |o| o.min(cut))
     }
 
     /// Draws the live view; the phases are measured again at most once a
@@ -149,10 +173,7 @@ impl Run<'_> {
             .at
             .is_none_or(|at| now.since(at) >= Duration::from_secs(1))
         {
-            shown.phases = Some(crate::measure::measure(
-                &self.timeline,
-                &self.measure_input(t0),
-            ));
+            shown.phases = self.record.measure();
             shown.at = Some(now);
         }
         let probes = observers.latest.lock().expect("latest lock").clone();
@@ -170,14 +191,14 @@ impl Run<'_> {
         let canary_interval = s.probes_of(ProbeKind::Canary).map(|p| p.interval()).max();
         since_t0 >= s.observe_at_least
             && since_t0 >= s.stable_for
-            && steady::recovered(&self.timeline, t0, now, s.stable_for, canary_interval)
+            && steady::recovered(self.record.live(), now, s.stable_for, canary_interval)
     }
 
     /// Stop conditions, `max_duration` and the timeout.
     fn limits(&self, t0: Offset, now: Offset) -> Result<(), Stop> {
         let s = self.scenario;
         for c in &s.stop_conditions {
-            if let Some(why) = c.fired(&self.timeline, t0, now) {
+            if let Some(why) = c.fired(self.record.window(), t0, now) {
                 return Err(Stop::aborted(format!("stop condition {}: {why}", c.kind())));
             }
         }
@@ -254,7 +275,7 @@ impl Run<'_> {
         for probe in &self.scenario.probes {
             let at = self.clock.now();
             for o in probe.settle(ctx).await {
-                self.timeline.push(Entry {
+                self.record.push(Entry {
                     at,
                     source: probe.name().to_string(),
                     what: What::Observation(o),

@@ -52,6 +52,10 @@ impl StopCondition for CanaryFailing {
         }
     }
 
+    fn lookback(&self) -> std::time::Duration {
+        self.longer_than.get()
+    }
+
     fn fired(&self, timeline: &Timeline, since: Offset, now: Offset) -> Option<String> {
         // Start of the current streak of failed writes, if the newest one
         // failed: read backwards from now to the newest acked write, so the

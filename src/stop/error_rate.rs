@@ -87,6 +87,10 @@ impl StopCondition for ErrorRate {
         }
     }
 
+    fn lookback(&self) -> std::time::Duration {
+        self.over.get()
+    }
+
     fn fired(&self, timeline: &Timeline, since: Offset, now: Offset) -> Option<String> {
         let from = Offset(now.0.saturating_sub(self.over.get().as_nanos() as u64)).max(since);
         let region = self.region.map(|r| crate::lab::LabRegion::lab_region(r.0));

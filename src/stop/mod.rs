@@ -22,6 +22,11 @@ pub trait StopCondition: Send + Sync + std::fmt::Debug {
     fn check_probes(&self, probes: &[Arc<dyn Probe>]) -> Result<(), (&'static str, String)>;
     /// Why to stop now, looking at the timeline from `since` to `now`; None to go on.
     fn fired(&self, timeline: &Timeline, since: Offset, now: Offset) -> Option<String>;
+    /// How far back before `now` [`fired`](StopCondition::fired) reads: the
+    /// run keeps at least that much of its timeline in memory.
+    fn lookback(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
 }
 
 /// Builds a condition from its scenario table.

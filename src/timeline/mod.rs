@@ -1,5 +1,7 @@
 //! The timeline: every observation and event of one run, in order, on one clock.
 
+pub mod file;
+
 use crate::clock::Offset;
 use serde::{Deserialize, Serialize};
 use std::net::Ipv4Addr;

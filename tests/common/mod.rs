@@ -170,8 +170,9 @@ pub fn interrupt(child: &std::process::Child) {
 }
 
 /// Every file a run writes into its folder.
-pub const RUN_FILES: [&str; 5] = [
+pub const RUN_FILES: [&str; 6] = [
     "report.json",
+    "timeline.jsonl",
     "report.md",
     "report.html",
     "junit.xml",
@@ -232,8 +233,40 @@ pub fn only_report(reports: &Path) -> serde_json::Value {
         "expected one run folder in {}: {runs:?}",
         reports.display()
     );
-    let text = std::fs::read_to_string(runs[0].join("report.json")).expect("report.json");
-    serde_json::from_str(&text).expect("report.json is JSON")
+    read_report(&runs[0])
+}
+
+/// A run folder's report.json with its timeline file read back in place
+/// (`timeline` is the array of entries; what report.json says of the file
+/// moves to `timeline_file`). The file is read here, line by line, not
+/// through gameday's own reader, and checked to be in time order and as
+/// long as report.json says.
+pub fn read_report(run: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(run.join("report.json")).expect("report.json");
+    let mut report: serde_json::Value = serde_json::from_str(&text).expect("report.json is JSON");
+    assert_eq!(report["schema_version"], 2, "report.json schema");
+    let named = report["timeline"].clone();
+    let file = named["file"]
+        .as_str()
+        .expect("report.json names its timeline file");
+    let lines = std::fs::read_to_string(run.join(file)).expect("the timeline file");
+    let entries: Vec<serde_json::Value> = lines
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a timeline line is JSON"))
+        .collect();
+    assert_eq!(
+        named["entries"].as_u64(),
+        Some(entries.len() as u64),
+        "report.json's count of the timeline's entries"
+    );
+    let at = |e: &serde_json::Value| e["at"].as_u64().expect("at");
+    assert!(
+        entries.windows(2).all(|w| at(&w[0]) <= at(&w[1])),
+        "the timeline file is in time order"
+    );
+    report["timeline"] = serde_json::Value::Array(entries);
+    report["timeline_file"] = named;
+    report
 }
 
 /// The one run folder under `reports`.
