@@ -340,36 +340,119 @@ fn a_metrics_file_that_cannot_be_written_is_a_warning_and_the_verdict_stands() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-/// A long game day (100,000 customer observations: a steady run, one
-/// failure, another steady run) draws as three marks in that lane: the page
-/// stays small, and the lone failure and both transitions are still there.
-#[test]
-fn html_thins_long_identical_runs_and_keeps_every_failure() {
-    let fixture = root().join("tests/fixtures/report-too-tight-rto.json");
-    let mut r: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(fixture).unwrap()).unwrap();
-    let timeline = r["timeline"].as_array_mut().unwrap();
-    timeline.retain(|e| e["source"] != "customer");
-    for i in 0..100_000u64 {
-        let ok = i != 50_000;
-        timeline.push(serde_json::json!({
-            "at": 1_000_000 + i * 100_000, "source": "customer",
-            "what": {"type": "observation", "data": {
-                "probe": "http", "ok": ok, "status": if ok { 200 } else { 503 },
-                "region": "me-central-1", "latency_ns": 1_000_000}},
-        }));
-    }
-    timeline.sort_by_key(|e| e["at"].as_u64().unwrap());
-    let dir = scratch("html-long");
+/// A fixture (schema 1, timeline inline) rewritten as schema 2 in `dir`:
+/// `entries` go to `timeline.jsonl`, one per line, and report.json names it.
+fn as_schema_2(
+    fixture: &str,
+    dir: &Path,
+    edit: impl FnOnce(&mut Vec<serde_json::Value>),
+) -> PathBuf {
+    let mut r: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("tests/fixtures").join(fixture)).unwrap(),
+    )
+    .unwrap();
+    let mut timeline = r["timeline"].as_array().unwrap().clone();
+    edit(&mut timeline);
+    let lines: Vec<String> = timeline.iter().map(|e| e.to_string()).collect();
+    std::fs::write(dir.join("timeline.jsonl"), lines.join("\n") + "\n").unwrap();
+    r["schema_version"] = 2.into();
+    r["timeline"] = serde_json::json!({"file": "timeline.jsonl", "entries": lines.len()});
     let path = dir.join("report.json");
-    std::fs::write(&path, serde_json::to_string(&r).unwrap()).unwrap();
+    std::fs::write(&path, r.to_string()).unwrap();
+    path
+}
+
+/// The HTML of a report, rendered by `gameday report`.
+fn html_of(path: &Path) -> String {
     let out = gameday()
         .args(["report", "--format", "html"])
-        .arg(&path)
+        .arg(path)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
-    let html = String::from_utf8(out.stdout).unwrap();
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Schema 2 draws what schema 1 drew: the timeline read from its file
+/// renders the same page as the same timeline inline.
+#[test]
+fn a_streamed_timeline_renders_as_the_inline_one_did() {
+    let dir = scratch("html-streamed");
+    let path = as_schema_2("report-fail-primary-database.json", &dir, |_| {});
+    let streamed = html_of(&path);
+    let inline = render("fail-primary-database", "html");
+    assert_eq!(streamed, inline);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The timeline file a report names is input like any other: a name that
+/// leaves the run folder is not opened, a symlink is not followed, a
+/// missing or corrupt file is said, and what could be read is still drawn.
+#[test]
+fn a_timeline_file_outside_the_run_folder_a_symlink_or_a_bad_line_is_not_trusted() {
+    let dir = scratch("html-untrusted");
+    let path = as_schema_2("report-fail-primary-database.json", &dir, |_| {});
+    let mut r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let secret = dir.join("secret");
+    std::fs::write(&secret, "{\"not\": \"an entry\"}\n").unwrap();
+    r["timeline"]["file"] = secret.display().to_string().into();
+    std::fs::write(&path, r.to_string()).unwrap();
+    let html = html_of(&path);
+    assert!(
+        html.contains("which is not a file name in its run folder"),
+        "an absolute path was opened"
+    );
+    r["timeline"]["file"] = "linked.jsonl".into();
+    std::fs::write(&path, r.to_string()).unwrap();
+    std::os::unix::fs::symlink(dir.join("timeline.jsonl"), dir.join("linked.jsonl")).unwrap();
+    let html = html_of(&path);
+    assert!(
+        html.contains("cannot read the timeline"),
+        "a symlink was followed"
+    );
+    r["timeline"]["file"] = "timeline.jsonl".into();
+    std::fs::write(&path, r.to_string()).unwrap();
+    let lines = std::fs::read_to_string(dir.join("timeline.jsonl")).unwrap();
+    let kept: Vec<&str> = lines.lines().take(100).collect();
+    std::fs::write(
+        dir.join("timeline.jsonl"),
+        kept.join("\n") + "\n{\"at\": \"soon\"}\n",
+    )
+    .unwrap();
+    let html = html_of(&path);
+    assert!(
+        html.contains("The timeline could not be read whole:</strong> ")
+            && html.contains("timeline.jsonl:101: not a timeline entry"),
+        "a bad line was not said"
+    );
+    assert!(html.contains("<rect"), "what was read is not drawn");
+    std::fs::remove_file(dir.join("timeline.jsonl")).unwrap();
+    assert!(html_of(&path).contains("cannot read the timeline"));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A long game day (100,000 customer observations: a steady run, one
+/// failure, another steady run), read from its timeline file one line at a
+/// time, draws as three marks in that lane: the page stays small, and the
+/// lone failure and both transitions are still there.
+#[test]
+fn html_thins_long_identical_runs_and_keeps_every_failure() {
+    let dir = scratch("html-long");
+    let path = as_schema_2("report-too-tight-rto.json", &dir, |timeline| {
+        timeline.retain(|e| e["source"] != "customer");
+        for i in 0..100_000u64 {
+            let ok = i != 50_000;
+            timeline.push(serde_json::json!({
+                "at": 1_000_000 + i * 100_000, "source": "customer",
+                "what": {"type": "observation", "data": {
+                    "probe": "http", "ok": ok, "status": if ok { 200 } else { 503 },
+                    "region": "me-central-1", "latency_ns": 1_000_000}},
+            }));
+        }
+        timeline.sort_by_key(|e| e["at"].as_u64().unwrap());
+    });
+    let html = html_of(&path);
     assert!(html.len() < 200_000, "{} bytes", html.len());
     assert!(html.contains("+0.001s to +5.001s: 50000 observations"));
     assert!(html.contains("<title>+5.001s FAILED 503 me-central-1</title>"));

@@ -650,22 +650,27 @@ fn print_goals(
     );
     doc.insert("p99_within_one_interval".into(), all_within.into());
     for f in figures {
-        let runner = max_of(
-            f.scenarios
-                .iter()
-                .flat_map(|(_, _, a)| a.iter().map(Attached::max_rss_mb)),
-        );
+        let attached = f.scenarios.iter().flat_map(|(_, _, a)| a.iter());
+        let measured = attached.clone().next().is_some();
+        let runner = max_of(attached.map(Attached::max_rss_mb));
         let slowest = max_of(
             f.scenarios
                 .iter()
                 .flat_map(|(_, e, _)| e.costs.iter().map(|c| c.wall_s)),
         );
         let goal = rss_goal_mb(&f.label);
-        println!(
-            "  {} runner peak RSS <= {goal} MB on every scenario: {} (largest {runner:.1} MB)",
-            f.label,
-            verdict(runner <= goal)
-        );
+        match measured {
+            true => println!(
+                "  {} runner peak RSS <= {goal} MB on every scenario: {} (largest {runner:.1} MB)",
+                f.label,
+                verdict(runner <= goal)
+            ),
+            // --cost-runs 0: no attached run, so no runner was measured.
+            false => println!(
+                "  {} runner peak RSS <= {goal} MB on every scenario: not measured (--cost-runs 0)",
+                f.label
+            ),
+        }
         println!(
             "  {} whole lab game day <= 15 s: {} (slowest {slowest:.2} s)",
             f.label,
@@ -681,7 +686,7 @@ fn print_goals(
         }
         doc.insert(
             f.label.clone(),
-            json!({"largest_runner_rss_mb": runner, "slowest_game_day_s": slowest, "ratio_goal_met": ratios.get(&f.label)}),
+            json!({"largest_runner_rss_mb": measured.then_some(runner), "slowest_game_day_s": slowest, "ratio_goal_met": ratios.get(&f.label)}),
         );
     }
     if let Some(ok) = splits_exact {
