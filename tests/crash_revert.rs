@@ -63,9 +63,18 @@ fn run_until_killed(
     point: &str,
     reports: &Path,
 ) -> std::process::Output {
+    run_with_failpoints(lab, scenario, &crash_at(point), reports)
+}
+
+fn run_with_failpoints(
+    lab: &StandingLab,
+    scenario: &str,
+    failpoints: &str,
+    reports: &Path,
+) -> std::process::Output {
     gameday()
         .current_dir(root())
-        .env("FAILPOINTS", crash_at(point))
+        .env("FAILPOINTS", failpoints)
         .args([
             "run",
             &format!("scenarios/{scenario}.toml"),
@@ -156,6 +165,55 @@ fn every_kill_point_of_a_target_deregistration_is_reverted() {
         kill_and_revert("kill-primary-targets", "targets"),
         KILL_POINTS.len()
     );
+}
+
+/// A run that dies while observing leaves its timeline, up to its last
+/// tick, beside its journal: what the customers saw before it died is
+/// evidence, and the revert still finishes from the journal.
+#[test]
+fn a_run_killed_while_observing_leaves_its_timeline_beside_its_journal() {
+    use std::os::unix::fs::PermissionsExt;
+    let lab = StandingLab::start(&[]);
+    let pristine = lab.configuration();
+    let reports = scratch("crash-timeline");
+    // Dies at the eleventh tick of observing, about a second after t0.
+    let out = run_with_failpoints(
+        &lab,
+        "kill-primary-targets",
+        "observing=10*off->return",
+        &reports,
+    );
+    assert_eq!(
+        out.status.signal(),
+        Some(libc::SIGKILL),
+        "{}",
+        explain(&out)
+    );
+    let run = only_run_dir(&reports);
+    let path = run.join("timeline.jsonl");
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "{}", path.display());
+    let entries: Vec<serde_json::Value> = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("every line written is whole"))
+        .collect();
+    let fault = entries
+        .iter()
+        .find(|e| e["what"]["data"]["name"] == "fault-applied")
+        .expect("the fault on the dead run's timeline")["at"]
+        .as_u64()
+        .unwrap();
+    let after = entries
+        .iter()
+        .filter(|e| e["what"]["type"] == "observation" && e["at"].as_u64().unwrap() > fault)
+        .count();
+    assert!(after > 0, "no observation after the fault was kept");
+    let revert = gameday_in(&reports, &["revert"]);
+    assert_eq!(revert.status.code(), Some(0), "{}", explain(&revert));
+    assert_eq!(lab.configuration(), pristine);
+    lab.await_healthy();
+    let _ = std::fs::remove_dir_all(reports);
 }
 
 #[test]

@@ -35,6 +35,9 @@ pub struct TimelineFile {
 /// and losing its tail must not stop a revert.
 pub struct Writer {
     out: BufWriter<File>,
+    /// One entry's line, handed to `out` whole: what reaches the disk ends
+    /// at a line's end, so a run killed at any moment leaves whole lines.
+    line: Vec<u8>,
     path: PathBuf,
     entries: u64,
     error: Option<String>,
@@ -47,6 +50,7 @@ impl Writer {
         let file = crate::files::create_new(&path)?;
         Ok(Writer {
             out: BufWriter::with_capacity(64 << 10, file),
+            line: Vec::new(),
             path,
             entries: 0,
             error: None,
@@ -58,9 +62,13 @@ impl Writer {
         if self.error.is_some() {
             return;
         }
-        let written = serde_json::to_writer(&mut self.out, entry)
+        self.line.clear();
+        let written = serde_json::to_writer(&mut self.line, entry)
             .map_err(io::Error::from)
-            .and_then(|()| self.out.write_all(b"\n"));
+            .and_then(|()| {
+                self.line.push(b'\n');
+                self.out.write_all(&self.line)
+            });
         match written {
             Ok(()) => self.entries += 1,
             Err(e) => self.fail(e),
