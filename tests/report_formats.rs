@@ -394,25 +394,25 @@ fn a_timeline_file_outside_the_run_folder_a_symlink_or_a_bad_line_is_not_trusted
     let path = as_schema_2("report-fail-primary-database.json", &dir, |_| {});
     let mut r: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    // The report naming `file` as its timeline, rendered.
+    let mut naming = |file: &str| {
+        r["timeline"]["file"] = file.into();
+        std::fs::write(&path, r.to_string()).unwrap();
+        html_of(&path)
+    };
     let secret = dir.join("secret");
     std::fs::write(&secret, "{\"not\": \"an entry\"}\n").unwrap();
-    r["timeline"]["file"] = secret.display().to_string().into();
-    std::fs::write(&path, r.to_string()).unwrap();
-    let html = html_of(&path);
     assert!(
-        html.contains("which is not a file name in its run folder"),
+        naming(&secret.display().to_string())
+            .contains("which is not a file name in its run folder"),
         "an absolute path was opened"
     );
-    r["timeline"]["file"] = "linked.jsonl".into();
-    std::fs::write(&path, r.to_string()).unwrap();
     std::os::unix::fs::symlink(dir.join("timeline.jsonl"), dir.join("linked.jsonl")).unwrap();
-    let html = html_of(&path);
     assert!(
-        html.contains("cannot read the timeline"),
+        naming("linked.jsonl").contains("cannot read the timeline"),
         "a symlink was followed"
     );
-    r["timeline"]["file"] = "timeline.jsonl".into();
-    std::fs::write(&path, r.to_string()).unwrap();
+    naming("timeline.jsonl");
     let lines = std::fs::read_to_string(dir.join("timeline.jsonl")).unwrap();
     let kept: Vec<&str> = lines.lines().take(100).collect();
     std::fs::write(

@@ -59,6 +59,9 @@ pub struct FloorDoc {
     why: Option<String>,
     declared_ms: Option<f64>,
     below_floor: bool,
+    /// For rto: the first customer's floor (`floor_ms` is the last's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    first_customer_ms: Option<f64>,
 }
 
 fn floors(floors: &Floors, objectives: &Objectives) -> Vec<FloorDoc> {
@@ -71,6 +74,10 @@ fn floors(floors: &Floors, objectives: &Objectives) -> Vec<FloorDoc> {
             why: a.floor.map(|f| f.why.clone()),
             declared_ms: a.declared.map(ms),
             below_floor: a.below_floor(),
+            first_customer_ms: match a.phase {
+                "rto" => floors.rto_first.as_ref().map(|f| f.ms),
+                _ => None,
+            },
         })
         .collect()
 }

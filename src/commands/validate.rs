@@ -55,7 +55,10 @@ fn check(path: &Path, strict: bool, quiet: bool) -> ValidatedDoc {
 /// The floors of a scenario whose configuration is in the file, and its
 /// warnings: objectives below their floors, then lint.
 fn floors_and_warnings(s: &Scenario, inputs: &FloorInputs) -> (Floors, Vec<String>) {
-    let floors = crate::plan::floors_of(&s.faults, inputs);
+    let inputs = inputs
+        .clone()
+        .for_clients(&crate::probe::clients(&s.probes));
+    let floors = crate::plan::floors_of(&s.faults, &inputs);
     let mut warnings: Vec<String> = crate::floor::impossible(&floors, &s.objectives)
         .into_iter()
         .map(|bad| bad.message)

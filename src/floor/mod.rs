@@ -46,6 +46,9 @@ pub struct FloorInputs {
     pub target_group: Option<TargetGroupChecks>,
     /// Whether the writer acks before the standby has the write, when known.
     pub asynchronous: Option<bool>,
+    /// Why some customer never drops the old answer (a client that caches
+    /// it forever), if one does.
+    pub kept_forever: Option<String>,
 }
 
 impl FloorInputs {
@@ -63,6 +66,7 @@ impl FloorInputs {
                 unhealthy_threshold: p.alb_unhealthy_threshold,
             }),
             asynchronous: Some(p.replication == crate::lab::database::Replication::Async),
+            kept_forever: None,
         }
     }
 
@@ -112,7 +116,44 @@ impl FloorInputs {
             ttl_why,
             target_group,
             asynchronous: None,
+            kept_forever: None,
         }
+    }
+
+    /// The inputs as the scenario's customers see them: the longest any
+    /// customer probe's client keeps the old answer (`probe::client`: a
+    /// cache that ignores the TTL, a resolver that stretches it) takes the
+    /// TTL's place.
+    pub fn for_clients(
+        mut self,
+        clients: &[(&str, crate::probe::client::ClientClass)],
+    ) -> FloorInputs {
+        let ttl = self.ttl;
+        for (probe, class) in clients {
+            match class.keeps_answer(ttl) {
+                None => {
+                    self.kept_forever.get_or_insert_with(|| {
+                        format!(
+                            "the {} client of probe {probe} {}",
+                            class.name(),
+                            class.describe()
+                        )
+                    });
+                }
+                Some(keep) if keep > self.ttl => {
+                    self.ttl = keep;
+                    self.ttl_why = format!(
+                        "{} (the {} client of probe {probe}, which {}; {})",
+                        secs(keep),
+                        class.name(),
+                        class.describe(),
+                        self.ttl_why.clone() + " on the record"
+                    );
+                }
+                Some(_) => {}
+            }
+        }
+        self
     }
 }
 
@@ -154,8 +195,17 @@ pub struct Floors {
     pub detection: Option<Floor>,
     /// DNS answers the secondary.
     pub dns_flip: Option<Floor>,
-    /// Every customer served again (the RTO floor).
+    /// Every customer served again (the RTO floor): the last customer, whose
+    /// cached answer was refreshed just before the flip.
     pub rto: Option<Floor>,
+    /// The first customer served again: one whose cached answer expires
+    /// right at the flip (a single probe recovers between the two).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rto_first: Option<Floor>,
+    /// Why some customer is never served again (a client that keeps the
+    /// old answer forever), when one is not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub never: Option<String>,
     /// Why no data loss (`rpo = "0s"`) is impossible, when it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_loss: Option<String>,
@@ -187,7 +237,6 @@ pub fn compute(p: &FloorInputs, path: RecoveryPath, mode: FailureMode) -> Floors
                     format!(" + a {} timeout", secs(fail))
                 }
             );
-            let ttl = p.ttl;
             Floors {
                 detection: Some(Floor {
                     ms: ms(detection),
@@ -199,13 +248,21 @@ pub fn compute(p: &FloorInputs, path: RecoveryPath, mode: FailureMode) -> Floors
                 }),
                 // The RTO is about every customer: one whose resolver cached the old
                 // answer just before the flip waits a whole TTL (a lucky one, less).
-                rto: Some(Floor {
-                    ms: ms(detection + ttl),
+                rto: p.kept_forever.is_none().then(|| Floor {
+                    ms: ms(detection + p.ttl),
                     why: format!(
                         "{why}, then {} until every customer's cached answer expires",
                         p.ttl_why
                     ),
                 }),
+                rto_first: Some(Floor {
+                    ms: ms(detection),
+                    why: format!("{why}: a customer whose cached answer expires right at the flip"),
+                }),
+                never: p
+                    .kept_forever
+                    .as_ref()
+                    .map(|c| format!("{c}: it is never served by the secondary")),
                 data_loss: None,
             }
         }
@@ -222,6 +279,8 @@ pub fn compute(p: &FloorInputs, path: RecoveryPath, mode: FailureMode) -> Floors
                     ms: ms(floor),
                     why: format!("ALB health check {} x {} + a {} timeout before the AZ's targets stop getting traffic", secs(interval), threshold, secs(timeout)),
                 }),
+                rto_first: None,
+                never: None,
                 data_loss: None,
             }
         }
@@ -300,6 +359,13 @@ pub fn impossible(floors: &Floors, objectives: &crate::scenario::Objectives) -> 
             objective: "rpo".into(),
             message: format!("rpo 0s cannot hold: {why}"),
         });
+    let never = floors.never.as_ref().map(|why| Impossible {
+        objective: "rto".into(),
+        message: format!(
+            "rto {} cannot be met by every customer: {why}",
+            objectives.rto
+        ),
+    });
     against(floors, objectives)
         .into_iter()
         .filter(Against::below_floor)
@@ -315,6 +381,7 @@ pub fn impossible(floors: &Floors, objectives: &crate::scenario::Objectives) -> 
                 ),
             })
         })
+        .chain(never)
         .chain(data)
         .collect()
 }
@@ -339,12 +406,19 @@ pub fn combine(all: Vec<Floors>) -> Floors {
         (Some(x), Some(y)) => Some(if y.ms > x.ms { y } else { x }),
         (x, y) => x.or(y),
     };
-    all.into_iter().fold(Floors::default(), |acc, f| Floors {
+    let mut floors = all.into_iter().fold(Floors::default(), |acc, f| Floors {
         detection: max(acc.detection, f.detection),
         dns_flip: max(acc.dns_flip, f.dns_flip),
         rto: max(acc.rto, f.rto),
+        rto_first: max(acc.rto_first, f.rto_first),
+        never: acc.never.or(f.never),
         data_loss: acc.data_loss.or(f.data_loss),
-    })
+    });
+    // A customer who is never served again leaves no floor for every customer.
+    if floors.never.is_some() {
+        floors.rto = None;
+    }
+    floors
 }
 
 #[cfg(test)]
@@ -354,6 +428,60 @@ mod tests {
 
     fn d(s: u64) -> HumanDuration {
         HumanDuration(Duration::from_secs(s))
+    }
+
+    /// The longest any customer's client keeps the old answer bounds the
+    /// last customer; the first customer's floor stays detection; a client
+    /// that caches forever leaves no floor and makes the rto impossible.
+    #[test]
+    fn client_classes_move_the_last_customers_floor() {
+        use crate::probe::client::ClientClass;
+        let p = LabParams::default();
+        let floors = |clients: &[(&str, ClientClass)]| {
+            let inputs = FloorInputs::lab(&p).for_clients(clients);
+            combine(vec![compute(
+                &inputs,
+                RecoveryPath::DnsFailover,
+                FailureMode::Error,
+            )])
+        };
+        let cached = ClientClass::Cached {
+            cache_for: Some(Duration::from_secs(30)),
+        };
+        let stale = ClientClass::StaleResolver {
+            min_ttl: Duration::from_secs(300),
+        };
+        let f = floors(&[("customer", ClientClass::default()), ("jvm", cached)]);
+        assert_eq!(f.rto.as_ref().unwrap().ms, 32_000.0); // 2 s + 30 s
+        assert!(
+            f.rto
+                .as_ref()
+                .unwrap()
+                .why
+                .contains("the cached client of probe jvm"),
+            "{:?}",
+            f.rto
+        );
+        assert_eq!(f.rto_first.unwrap().ms, 2000.0);
+        let f = floors(&[("jvm", cached), ("isp", stale)]);
+        assert_eq!(f.rto.unwrap().ms, 302_000.0);
+        let forever = ClientClass::Cached { cache_for: None };
+        let f = floors(&[("isp", stale), ("jvm", forever)]);
+        assert_eq!(f.rto, None);
+        let objectives = crate::scenario::Objectives {
+            rto: d(600),
+            rpo: None,
+            max_detection: None,
+            max_dns_flip: None,
+            max_fencing: None,
+        };
+        let bad = impossible(&f, &objectives);
+        assert_eq!(bad.len(), 1);
+        assert!(
+            bad[0].message.starts_with("rto 10m cannot be met by every customer: the cached client of probe jvm caches the answer forever"),
+            "{}",
+            bad[0].message
+        );
     }
 
     #[test]

@@ -58,8 +58,9 @@ pub struct Resolved {
 /// The options of a customer's resolver: recursion desired, no hosts file
 /// (DNS is what is measured), IPv4, CNAME records kept so the chain can be
 /// checked, `timeout` per question.
-fn options(timeout: Duration) -> ResolverOpts {
+fn options(timeout: Duration, min_ttl: Option<Duration>) -> ResolverOpts {
     let mut opts = ResolverOpts::default();
+    opts.positive_min_ttl = min_ttl;
     opts.timeout = timeout;
     opts.attempts = 1;
     opts.recursion_desired = true;
@@ -72,6 +73,16 @@ fn options(timeout: Duration) -> ResolverOpts {
 
 /// A resolver asking `through`.
 pub fn build(through: &Resolvers, timeout: Duration) -> Result<TokioResolver, String> {
+    build_keeping(through, timeout, None)
+}
+
+/// A resolver asking `through` that keeps every answer at least `min_ttl`
+/// (as a TTL-stretching recursive resolver does), when given.
+pub fn build_keeping(
+    through: &Resolvers,
+    timeout: Duration,
+    min_ttl: Option<Duration>,
+) -> Result<TokioResolver, String> {
     let config = match through {
         Resolvers::System => {
             let (config, _) = hickory_resolver::system_conf::read_system_conf().map_err(|e| {
@@ -98,7 +109,7 @@ pub fn build(through: &Resolvers, timeout: Duration) -> Result<TokioResolver, St
     };
     let mut builder =
         TokioResolver::builder_with_config(config, TokioConnectionProvider::default());
-    *builder.options_mut() = options(timeout);
+    *builder.options_mut() = options(timeout, min_ttl);
     Ok(builder.build())
 }
 

@@ -167,7 +167,11 @@ pub async fn resolve(
     Ok(Plan {
         steps,
         watches,
-        floors: floors_of(faults, &env.floor_inputs()),
+        floors: floors_of(
+            faults,
+            &env.floor_inputs()
+                .for_clients(&crate::probe::clients(probes)),
+        ),
     })
 }
 
@@ -208,6 +212,12 @@ pub fn render_floors(
         out.push_str(&format!(
             "  {:<10} floor {floor_text:>8} | objective {objective_text}\n",
             a.phase
+        ));
+    }
+    if let (Some(first), Some(_)) = (&floors.rto_first, &floors.rto) {
+        out.push_str(&format!(
+            "  (the rto floor is the last customer's; the first can be served from {})\n",
+            fmt_ms(first.ms)
         ));
     }
     for bad in crate::floor::impossible(floors, objectives) {

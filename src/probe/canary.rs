@@ -409,7 +409,10 @@ impl CanaryProbe {
         let outcome = async {
             let Destination {
                 region, endpoint, ..
-            } = self.resolver.destination(&ctx.env, &[], timeout).await?;
+            } = self
+                .resolver
+                .destination(&ctx.env, &[], timeout, &Default::default())
+                .await?;
             let left = timeout.saturating_sub(Duration::from_nanos(mono_now() - sent));
             match http::request(
                 endpoint,

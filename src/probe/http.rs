@@ -3,6 +3,7 @@
 //! On AWS it resolves through the system's resolver (or the listed ones) and
 //! calls the scenario's endpoint over HTTP or HTTPS.
 
+use super::client::ClientClass;
 use super::resolver::CustomerResolver;
 use super::{Probe, ProbeContext, ProbeKind};
 use crate::clock::mono_now;
@@ -44,6 +45,9 @@ pub struct HttpProbe {
     /// endpoint (a staging environment behind a private CA).
     #[serde(default)]
     pub ca_file: Option<std::path::PathBuf>,
+    /// How the customer keeps DNS answers (default: honours the TTL).
+    #[serde(default, deserialize_with = "super::client::table")]
+    pub client: ClientClass,
     #[serde(skip)]
     tls: std::sync::OnceLock<Result<std::sync::Arc<tokio_rustls::rustls::ClientConfig>, String>>,
     #[serde(skip)]
@@ -129,6 +133,10 @@ impl Probe for HttpProbe {
         Ok(())
     }
 
+    fn client(&self) -> Option<ClientClass> {
+        Some(self.client)
+    }
+
     fn describe(&self, env: &Env) -> String {
         let (host, path) = self.host_and_path(env);
         let scheme = match env {
@@ -148,8 +156,11 @@ impl Probe for HttpProbe {
                 .join(", ")
         };
         format!(
-            "{} x GET {scheme}://{host}{path} as a customer, resolved through {through} and cached for its TTL, timeout {}",
-            self.requests, self.timeout
+            "{} x GET {scheme}://{host}{path} as a {} customer, resolved through {through}; it {}; timeout {}",
+            self.requests,
+            self.client.name(),
+            self.client.describe(),
+            self.timeout
         )
     }
 
@@ -161,7 +172,7 @@ impl Probe for HttpProbe {
         // requests go out together.
         let target = self
             .resolver
-            .destination(&ctx.env, &self.resolvers, timeout)
+            .destination(&ctx.env, &self.resolvers, timeout, &self.client)
             .await
             .map(|d| (d.region, d.endpoint, d.tls));
         let (region, outcomes) = match target {

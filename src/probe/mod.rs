@@ -6,6 +6,7 @@
 
 pub mod alarm;
 pub mod canary;
+pub mod client;
 pub mod dns;
 pub mod health_check;
 pub mod http;
@@ -105,6 +106,10 @@ pub trait Probe: Send + Sync {
     fn customer_resolvers(&self) -> Option<&[std::net::SocketAddr]> {
         None
     }
+    /// How the customer it plays keeps DNS answers, for a customer probe.
+    fn client(&self) -> Option<client::ClientClass> {
+        None
+    }
     /// Whether it asks both writers directly whether they take writes (the
     /// canary's `both_writers`), which the fencing figure needs.
     fn watches_both_writers(&self) -> bool {
@@ -130,6 +135,14 @@ pub const REGISTRY: &[(&str, Parse)] = &[
     ("alarm", alarm::parse),
     ("target-health", target_health::parse),
 ];
+
+/// Each customer probe's name and client class.
+pub fn clients(probes: &[std::sync::Arc<dyn Probe>]) -> Vec<(&str, client::ClientClass)> {
+    probes
+        .iter()
+        .filter_map(|p| Some((p.name(), p.client()?)))
+        .collect()
+}
 
 /// Deserializes a probe interval: 10ms to 60s.
 pub fn interval<'de, D: Deserializer<'de>>(d: D) -> Result<HumanDuration, D::Error> {

@@ -186,9 +186,20 @@ impl Run<'_> {
         let (primary, secondary) = (input.primary, input.secondary);
         Judged {
             verdict: verdict::judge(&self.scenario.objectives, &m),
-            accuracy: accuracy::assess(&m, truth, &primary, &secondary, self.env.ttl()),
+            accuracy: accuracy::assess(&m, truth, &primary, &secondary, self.customers_keep()),
             phases: Some(m),
         }
+    }
+
+    /// How long after the flip a customer probe may still hold the old
+    /// answer: the TTL, or longer for a client that ignores or stretches it
+    /// (a client that keeps it forever never recovers, so it bounds nothing).
+    fn customers_keep(&self) -> Duration {
+        let ttl = self.env.ttl();
+        crate::probe::clients(&self.scenario.probes)
+            .iter()
+            .filter_map(|(_, c)| c.keeps_answer(ttl))
+            .fold(ttl, Duration::max)
     }
 
     /// What measuring needs besides the timeline.

@@ -1,0 +1,207 @@
+//! Client classes: how the customer an `http` probe emulates keeps a DNS
+//! answer. Real clients do not all honour the TTL: a JVM caches answers for
+//! 30 s (or forever) whatever the TTL says, and some recursive resolvers
+//! stretch short TTLs to a minimum of their own. The probe emulates the
+//! class itself, so it behaves the same on the lab and on AWS.
+//!
+//! ```toml
+//! client = { class = "cached", cache_for = "30s" }          # or "forever"
+//! client = { class = "stale-resolver", min_ttl = "300s" }
+//! client = { class = "fresh" }                              # the default
+//! ```
+
+use crate::scenario::duration::HumanDuration;
+use serde::{Deserialize, Deserializer};
+use std::time::Duration;
+
+/// How one kind of customer keeps a DNS answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(tag = "class", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum ClientClass {
+    /// A resolver that honours the TTL to the second (today's ideal
+    /// customer). A struct variant, so that keys of other classes given
+    /// with it are refused.
+    Fresh {},
+    /// An in-process cache that ignores the TTL: the answer is kept for
+    /// `cache_for` (`None`: forever).
+    Cached {
+        /// How long an answer is kept, or `"forever"`.
+        #[serde(deserialize_with = "cache_for")]
+        cache_for: Option<Duration>,
+    },
+    /// A recursive resolver that keeps answers at least `min_ttl`.
+    StaleResolver {
+        /// The shortest time it keeps an answer.
+        #[serde(deserialize_with = "min_ttl")]
+        min_ttl: Duration,
+    },
+}
+
+/// Reads `client = { class = ... }`; a bare name is refused with the form
+/// to write instead.
+pub fn table<'de, D: Deserializer<'de>>(d: D) -> Result<ClientClass, D::Error> {
+    struct Table;
+    impl<'de> serde::de::Visitor<'de> for Table {
+        type Value = ClientClass;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a table such as { class = \"cached\", cache_for = \"30s\" }")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ClientClass, E> {
+            Err(E::custom(format!(
+                "client = \"{v}\" needs the table form: client = {{ class = \"{v}\" }} (with cache_for for cached, min_ttl for stale-resolver)"
+            )))
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<ClientClass, A::Error> {
+            ClientClass::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+        }
+    }
+    d.deserialize_any(Table)
+}
+
+/// The longest a client may keep an answer, as gameday bounds every time.
+const MAX_KEEP: Duration = Duration::from_secs(24 * 3600);
+
+fn cache_for<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    let text = String::deserialize(d)?;
+    if text == "forever" {
+        return Ok(None);
+    }
+    let keep = humantime::parse_duration(&text).map_err(|e| {
+        serde::de::Error::custom(format!(
+            "cache_for = \"{text}\" is not a duration ({e}); write e.g. \"30s\", or \"forever\""
+        ))
+    })?;
+    bounded("cache_for", keep).map(Some)
+}
+
+fn min_ttl<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    bounded("min_ttl", HumanDuration::deserialize(d)?.get())
+}
+
+fn bounded<E: serde::de::Error>(key: &str, keep: Duration) -> Result<Duration, E> {
+    if keep.is_zero() || keep > MAX_KEEP {
+        return Err(E::custom(format!(
+            "{key} = \"{}\" is out of range; use more than 0s and at most 24h",
+            humantime::format_duration(keep)
+        )));
+    }
+    Ok(keep)
+}
+
+impl Default for ClientClass {
+    fn default() -> Self {
+        ClientClass::Fresh {}
+    }
+}
+
+impl ClientClass {
+    /// The class's name, as scenarios write it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ClientClass::Fresh {} => "fresh",
+            ClientClass::Cached { .. } => "cached",
+            ClientClass::StaleResolver { .. } => "stale-resolver",
+        }
+    }
+
+    /// How long after the flip such a client may still hold the old answer,
+    /// given the record's TTL; `None`: forever.
+    pub fn keeps_answer(&self, ttl: Duration) -> Option<Duration> {
+        match *self {
+            ClientClass::Fresh {} => Some(ttl),
+            ClientClass::Cached { cache_for } => cache_for,
+            ClientClass::StaleResolver { min_ttl } => Some(ttl.max(min_ttl)),
+        }
+    }
+
+    /// What the client does with an answer, in words (for `plan` and the
+    /// floors).
+    pub fn describe(&self) -> String {
+        match self {
+            ClientClass::Fresh {} => "honours the TTL".into(),
+            ClientClass::Cached { cache_for: None } => {
+                "caches the answer forever, ignoring the TTL".into()
+            }
+            ClientClass::Cached { cache_for: Some(d) } => format!(
+                "caches the answer for {}, ignoring the TTL",
+                humantime::format_duration(*d)
+            ),
+            ClientClass::StaleResolver { min_ttl } => format!(
+                "resolves through a resolver that keeps answers at least {}",
+                humantime::format_duration(*min_ttl)
+            ),
+        }
+    }
+
+    /// The minimum TTL its resolver applies, for a stale resolver.
+    pub fn min_ttl(&self) -> Option<Duration> {
+        match *self {
+            ClientClass::StaleResolver { min_ttl } => Some(min_ttl),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Deserialize)]
+    struct Probe {
+        #[serde(deserialize_with = "table")]
+        client: ClientClass,
+    }
+
+    fn parse(text: &str) -> Result<ClientClass, String> {
+        toml::from_str::<Probe>(text)
+            .map(|p| p.client)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn each_class_keeps_the_answer_its_own_way() {
+        let ttl = Duration::from_secs(60);
+        let cached = parse(r#"client = { class = "cached", cache_for = "30s" }"#).unwrap();
+        assert_eq!(cached.keeps_answer(ttl), Some(Duration::from_secs(30)));
+        let forever = parse(r#"client = { class = "cached", cache_for = "forever" }"#).unwrap();
+        assert_eq!(forever.keeps_answer(ttl), None);
+        let stale = parse(r#"client = { class = "stale-resolver", min_ttl = "300s" }"#).unwrap();
+        assert_eq!(stale.keeps_answer(ttl), Some(Duration::from_secs(300)));
+        assert_eq!(
+            stale.keeps_answer(Duration::from_secs(600)),
+            Some(Duration::from_secs(600))
+        );
+        let fresh = parse(r#"client = { class = "fresh" }"#).unwrap();
+        assert_eq!(fresh.keeps_answer(ttl), Some(ttl));
+    }
+
+    #[test]
+    fn a_bad_client_is_refused() {
+        for (text, says) in [
+            (
+                r#"client = { class = "pooled" }"#,
+                "unknown variant `pooled`",
+            ),
+            (
+                r#"client = { class = "cached" }"#,
+                "missing field `cache_for`",
+            ),
+            (
+                r#"client = { class = "cached", cache_for = "0s" }"#,
+                "out of range",
+            ),
+            (
+                r#"client = { class = "cached", cache_for = "soon" }"#,
+                "not a duration",
+            ),
+            (
+                r#"client = { class = "fresh", min_ttl = "5s" }"#,
+                "unknown field `min_ttl`",
+            ),
+            (r#"client = "cached""#, "needs the table form"),
+        ] {
+            let why = parse(text).unwrap_err();
+            assert!(why.contains(says), "{text}: {why}");
+        }
+    }
+}

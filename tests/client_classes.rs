@@ -1,0 +1,159 @@
+//! Client classes on the lab: customers that keep a DNS answer longer than
+//! its TTL stay on the failed region after the flip. Each client's recovery
+//! is predicted from what the run recorded independently of the class's
+//! code: its own first resolution (its first observation) and the DNS
+//! probe's flip.
+
+mod common;
+use common::*;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// kill-primary-targets (TTL 1 s, flip about 3 s after t0) with an extra
+/// customer probe every 100 ms for each (name, client table) of `clients`,
+/// observing at least `observe` and at most `timeout`.
+fn scenario(dir: &Path, clients: &[(&str, &str)], observe: &str, timeout: &str) -> PathBuf {
+    let probes: String = clients
+        .iter()
+        .map(|(name, client)| {
+            format!("\n[[probes]]\nkind = \"http\"\nname = \"{name}\"\ninterval = \"100ms\"\nclient = {client}\n")
+        })
+        .collect();
+    let shipped = std::fs::read_to_string(root().join("scenarios/kill-primary-targets.toml"))
+        .unwrap()
+        .replace("timeout = \"30s\"", &format!("timeout = \"{timeout}\""))
+        .replace(
+            "observe_at_least = \"3s\"",
+            &format!("observe_at_least = \"{observe}\""),
+        )
+        .replace("rto = \"8s\"", "rto = \"20s\"");
+    let path = dir.join("classes.toml");
+    std::fs::write(&path, format!("{shipped}\n{probes}")).unwrap();
+    path
+}
+
+/// One probe's observations: (ms after t0, region, ok).
+fn observations(report: &Value, probe: &str) -> Vec<(f64, String, bool)> {
+    let t0 = report["phases"]["t0_ms"].as_f64().unwrap();
+    report["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["source"] == probe && e["what"]["type"] == "observation")
+        .map(|e| {
+            let o = &e["what"]["data"];
+            (
+                e["at"].as_f64().unwrap() / 1e6 - t0,
+                o["region"].as_str().unwrap_or("").to_string(),
+                o["ok"] == true,
+            )
+        })
+        .collect()
+}
+
+/// When a probe was first served by the secondary, ms after t0.
+fn first_on_secondary(obs: &[(f64, String, bool)]) -> Option<f64> {
+    obs.iter()
+        .find(|(_, region, ok)| region == "eu-central-1" && *ok)
+        .map(|(at, _, _)| *at)
+}
+
+/// When the DNS probe first saw the secondary, ms after t0.
+fn flip(report: &Value) -> f64 {
+    report["phases"]["dns_flip"]["value_ms"].as_f64().unwrap()
+}
+
+/// A client that caches for 6 s re-resolves every 6 s from its first
+/// answer, and a resolver stretching the 1 s TTL to 7 s asks again every
+/// 7 s: each is served by the secondary at the first of its re-resolutions
+/// after the flip (within a probe interval), having failed on the primary
+/// until then; the TTL-honouring customer follows the flip within its TTL.
+#[test]
+fn cached_and_stretching_clients_stay_on_the_failed_region_until_their_answer_expires() {
+    let dir = scratch("client-classes");
+    let path = scenario(
+        &dir,
+        &[
+            ("jvm", r#"{ class = "cached", cache_for = "6s" }"#),
+            ("isp", r#"{ class = "stale-resolver", min_ttl = "7s" }"#),
+        ],
+        "3s",
+        "40s",
+    );
+    let reports = dir.join("reports");
+    let out = run_file(&path, &reports, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let report = only_report(&reports);
+    let flip = flip(&report);
+    let fresh = first_on_secondary(&observations(&report, "customer")).unwrap();
+    assert!(
+        fresh <= flip + 1_000.0 + 250.0,
+        "fresh: served by the secondary {fresh} ms after t0, the flip was at {flip}"
+    );
+    for (probe, every) in [("jvm", 6_000.0), ("isp", 7_000.0)] {
+        let obs = observations(&report, probe);
+        let first = obs[0].0;
+        // Its answers are renewed at first + k * every; the first renewal
+        // after the flip brings the secondary.
+        let renewals = ((flip - first) / every).ceil().max(1.0);
+        let expected = first + renewals * every;
+        let served = first_on_secondary(&obs).unwrap();
+        assert!(
+            (served - expected).abs() <= 250.0,
+            "{probe}: served by the secondary at {served} ms, expected {expected} (first answer at {first}, flip at {flip})"
+        );
+        assert!(
+            obs.iter()
+                .filter(|(at, _, _)| *at > flip + 300.0 && *at < served - 150.0)
+                .all(|(_, region, ok)| region == "me-central-1" && !ok),
+            "{probe}: between the flip and its renewal it was not pinned to the failed primary"
+        );
+    }
+    // The measurement covers the slowest customer: no earlier than the
+    // last client's recovery.
+    let recovered = report["phases"]["recovered"]["value_ms"].as_f64().unwrap();
+    let last = ["jvm", "isp"]
+        .iter()
+        .map(|p| first_on_secondary(&observations(&report, p)).unwrap())
+        .fold(0.0, f64::max);
+    assert!(
+        recovered >= last - 1.0,
+        "recovered {recovered} before {last}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A client that caches forever never leaves the failed region: `plan` says
+/// the rto cannot be met by every customer (and `--strict` refuses), and
+/// the run ends at its timeout with customers never recovered.
+#[test]
+fn a_client_that_caches_forever_never_recovers_and_plan_says_so() {
+    let dir = scratch("client-forever");
+    let path = scenario(
+        &dir,
+        &[("jvm", r#"{ class = "cached", cache_for = "forever" }"#)],
+        "3s",
+        "9s",
+    );
+    let plan = gameday()
+        .arg("plan")
+        .arg(&path)
+        .arg("--strict")
+        .output()
+        .unwrap();
+    assert_eq!(plan.status.code(), Some(2), "{}", explain(&plan));
+    let said = String::from_utf8_lossy(&plan.stdout);
+    assert!(
+        said.contains("warning: rto 20s cannot be met by every customer: the cached client of probe jvm caches the answer forever, ignoring the TTL: it is never served by the secondary"),
+        "{said}"
+    );
+    let reports = dir.join("reports");
+    let out = run_file(&path, &reports, &[]);
+    assert_eq!(out.status.code(), Some(3), "{}", explain(&out));
+    let report = only_report(&reports);
+    assert_eq!(report["phases"]["recovered"]["value_ms"], Value::Null);
+    let jvm = observations(&report, "jvm");
+    assert!(jvm.len() > 50, "{} observations", jvm.len());
+    assert_eq!(first_on_secondary(&jvm), None, "it left the primary");
+    let _ = std::fs::remove_dir_all(dir);
+}
