@@ -58,6 +58,16 @@ fn first_on_secondary(obs: &[(f64, String, bool)]) -> Option<f64> {
         .map(|(at, _, _)| *at)
 }
 
+/// The report's own figures for one customer probe.
+fn figures<'r>(report: &'r Value, probe: &str) -> &'r Value {
+    report["phases"]["customers"]
+        .as_array()
+        .expect("per-customer figures")
+        .iter()
+        .find(|c| c["probe"] == probe)
+        .unwrap_or_else(|| panic!("no figures for {probe}"))
+}
+
 /// When the DNS probe first saw the secondary, ms after t0.
 fn flip(report: &Value) -> f64 {
     report["phases"]["dns_flip"]["value_ms"].as_f64().unwrap()
@@ -109,6 +119,29 @@ fn cached_and_stretching_clients_stay_on_the_failed_region_until_their_answer_ex
             "{probe}: between the flip and its renewal it was not pinned to the failed primary"
         );
     }
+    // Each client's own figures are its observations': the first served by
+    // the secondary, which is also when it recovered (it failed until then).
+    for probe in ["customer", "jvm", "isp"] {
+        let served = first_on_secondary(&observations(&report, probe)).unwrap();
+        let own = figures(&report, probe);
+        for figure in ["on_secondary", "recovered"] {
+            let v = own[figure]["value_ms"].as_f64().unwrap();
+            assert!(
+                (v - served).abs() < 0.01,
+                "{probe} {figure}: {v} vs {served}"
+            );
+        }
+    }
+    assert!(figures(&report, "isp")["client"]
+        .as_str()
+        .unwrap()
+        .starts_with("stale-resolver: "));
+    let md = std::fs::read_to_string(only_run_dir(&reports).join("report.md")).unwrap();
+    assert!(
+        md.contains("## Customers by client")
+            && md.contains("| jvm | cached: caches the answer for 6s, ignoring the TTL |"),
+        "{md}"
+    );
     // The measurement covers the slowest customer: no earlier than the
     // last client's recovery.
     let recovered = report["phases"]["recovered"]["value_ms"].as_f64().unwrap();
@@ -155,5 +188,10 @@ fn a_client_that_caches_forever_never_recovers_and_plan_says_so() {
     let jvm = observations(&report, "jvm");
     assert!(jvm.len() > 50, "{} observations", jvm.len());
     assert_eq!(first_on_secondary(&jvm), None, "it left the primary");
+    let own = figures(&report, "jvm");
+    assert_eq!(own["on_secondary"]["note"], "never served by the secondary");
+    assert_eq!(own["recovered"]["value_ms"], Value::Null);
+    let fresh = figures(&report, "customer");
+    assert!(fresh["recovered"]["value_ms"].as_f64().is_some(), "{fresh}");
     let _ = std::fs::remove_dir_all(dir);
 }

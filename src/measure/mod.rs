@@ -76,6 +76,37 @@ pub struct MeasureInput {
     pub secondary: String,
     /// Interval of each probe kind present (the coarsest if several).
     pub resolution: BTreeMap<String, Duration>,
+    /// Each customer probe, measured on its own as well (when there are
+    /// several, or one plays a client other than `fresh`).
+    pub customers: Vec<CustomerProbe>,
+}
+
+/// A customer probe measured on its own.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomerProbe {
+    /// Probe name (the timeline's `source`).
+    pub probe: String,
+    /// Its client class, in words (`cached: caches the answer for 30s, ...`).
+    pub client: String,
+    /// Its interval: the resolution of its figures.
+    pub interval: Duration,
+}
+
+/// One customer probe's own figures: one kind of client's recovery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CustomerFigures {
+    /// Probe name.
+    pub probe: String,
+    /// Its client class, in words.
+    pub client: String,
+    /// Its first failed request after t0.
+    pub first_failure: Figure,
+    /// Served again for `stable_for`.
+    pub recovered: Figure,
+    /// Time covered by its failed requests after t0.
+    pub downtime: Figure,
+    /// First served by the secondary after t0.
+    pub on_secondary: Figure,
 }
 
 impl MeasureInput {
@@ -207,6 +238,11 @@ pub struct Measurements {
     /// both regions were unhealthy): the secondary was not proven.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fail_open: Option<String>,
+    /// Each customer probe's own figures, when there are several or one
+    /// plays a client other than `fresh` (`recovered` above is all of them
+    /// together: the slowest).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub customers: Vec<CustomerFigures>,
 }
 
 impl Measurements {
@@ -241,8 +277,8 @@ impl Measurements {
 /// Computes every figure from a timeline.
 pub fn measure(timeline: &Timeline, input: &MeasureInput) -> Measurements {
     let mut c = Collector::new(input.clone());
-    for (at, _, o) in timeline.observations() {
-        c.add(at, o);
+    for (at, source, o) in timeline.observations() {
+        c.add(at, source, o);
     }
     c.finish()
 }
@@ -322,6 +358,9 @@ pub struct Collector {
     /// DNS answers: seen any, first naming the secondary at or after t0.
     dns: (bool, Option<Offset>),
     live: Live,
+    /// Per customer probe measured on its own: its outage, and when it was
+    /// first served by the secondary.
+    per_customer: Vec<(phases::OutageFold, Option<Offset>)>,
     serving_region: Option<String>,
     fail_open: phases::FailOpen,
     canary: Vec<writes::Write>,
@@ -342,6 +381,11 @@ impl Collector {
             health: (false, None),
             dns: (false, None),
             live: Live::new(input.t0, input.stable_for),
+            per_customer: input
+                .customers
+                .iter()
+                .map(|_| (phases::OutageFold::new(input.t0, input.stable_for), None))
+                .collect(),
             serving_region: None,
             fail_open: phases::FailOpen::new(input.t0, &input.primary, &input.secondary),
             canary: Vec::new(),
@@ -358,8 +402,12 @@ impl Collector {
         &self.live
     }
 
-    /// One more observation, sent at `at`, no earlier than the last one added.
-    pub fn add(&mut self, at: Offset, o: &Observation) {
+    /// One more observation of probe `source`, sent at `at`, no earlier
+    /// than the last one added.
+    pub fn add(&mut self, at: Offset, source: &str, o: &Observation) {
+        if let Observation::Http { ok, region, .. } = o {
+            self.add_customer(at, source, *ok, region.as_deref());
+        }
         let t0 = self.input.t0;
         if at >= t0 {
             self.live.add(at, o);
@@ -436,6 +484,43 @@ impl Collector {
         }
     }
 
+    /// A customer probe's own outage, when it is measured on its own.
+    fn add_customer(&mut self, at: Offset, source: &str, ok: bool, region: Option<&str>) {
+        let Some(i) = self.input.customers.iter().position(|c| c.probe == source) else {
+            return;
+        };
+        let (outage, on_secondary) = &mut self.per_customer[i];
+        outage.add(at, ok);
+        if ok && at >= self.input.t0 && region == Some(self.input.secondary.as_str()) {
+            on_secondary.get_or_insert(at);
+        }
+    }
+
+    /// Each customer probe's own figures.
+    fn customer_figures(&self) -> Vec<CustomerFigures> {
+        let t0 = self.input.t0;
+        self.input
+            .customers
+            .iter()
+            .zip(&self.per_customer)
+            .map(|(c, (outage, on_secondary))| {
+                let outage = outage.outage(c.interval);
+                let (first_failure, recovered, _) = customer_figures(&outage, t0, c.interval);
+                CustomerFigures {
+                    probe: c.probe.clone(),
+                    client: c.client.clone(),
+                    first_failure,
+                    recovered,
+                    downtime: Figure::of(outage.downtime, c.interval),
+                    on_secondary: match on_secondary {
+                        Some(at) => Figure::of(at.since(t0), c.interval),
+                        None => Figure::missing(c.interval, "never served by the secondary"),
+                    },
+                }
+            })
+            .collect()
+    }
+
     /// Every figure from what was added.
     pub fn finish(&self) -> Measurements {
         let input = &self.input;
@@ -474,6 +559,7 @@ impl Collector {
             fencing: data.fencing,
             serving_region: self.serving_region.clone(),
             fail_open: self.fail_open.found.clone(),
+            customers: self.customer_figures(),
         }
     }
 

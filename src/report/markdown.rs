@@ -97,6 +97,16 @@ impl Format for Markdown {
             for [name, measured, note] in super::write_rows(m) {
                 s.push_str(&format!("| {name} | - | {measured} | {note} |\n"));
             }
+            let rows = super::customer_rows(m);
+            if !rows.is_empty() {
+                s.push_str("\n## Customers by client (each customer probe on its own)\n\n");
+                s.push_str(&format!("| {} |\n", super::CUSTOMER_HEADER.join(" | ")));
+                s.push_str(&"|---".repeat(super::CUSTOMER_HEADER.len()));
+                s.push_str("|\n");
+                for row in rows {
+                    s.push_str(&format!("| {} |\n", row.join(" | ")));
+                }
+            }
             if !m.lost_writes.seqs.is_empty() {
                 let seqs: Vec<String> = m.lost_writes.seqs.iter().map(u64::to_string).collect();
                 s.push_str(&format!(

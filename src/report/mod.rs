@@ -428,6 +428,40 @@ pub fn fmt_figure(value: Option<f64>, resolution: f64) -> String {
     }
 }
 
+/// The header of the per-customer table.
+pub const CUSTOMER_HEADER: [&str; 6] = [
+    "customer probe",
+    "client",
+    "first failure",
+    "recovered",
+    "downtime",
+    "first on the secondary",
+];
+
+/// The per-customer table's rows (each customer probe measured on its own,
+/// one client class each), the same in every format; empty when the run
+/// had one fresh customer probe.
+pub fn customer_rows(m: &Measurements) -> Vec<[String; 6]> {
+    let cell = |f: &crate::measure::Figure| match (f.value_ms, &f.note) {
+        (Some(v), _) => format!("{} ±{}", fmt_ms(v), fmt_ms(f.resolution_ms)),
+        (None, Some(note)) => note.clone(),
+        (None, None) => "not observed".into(),
+    };
+    m.customers
+        .iter()
+        .map(|c| {
+            [
+                c.probe.clone(),
+                c.client.clone(),
+                cell(&c.first_failure),
+                cell(&c.recovered),
+                cell(&c.downtime),
+                cell(&c.on_secondary),
+            ]
+        })
+        .collect()
+}
+
 /// The data-loss rows of the phase tables, each `[name, measured, note]`:
 /// lost writes, and with a two-writer read-back, divergent writes and the
 /// fencing. One place, so every format shows the same.

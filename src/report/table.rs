@@ -56,6 +56,16 @@ impl Format for Terminal {
             }
             out.push_str(&p.to_string());
             out.push('\n');
+            let rows = super::customer_rows(m);
+            if !rows.is_empty() {
+                let mut c = table();
+                c.set_header(super::CUSTOMER_HEADER.to_vec());
+                for row in rows {
+                    c.add_row(row.to_vec());
+                }
+                out.push_str(&c.to_string());
+                out.push('\n');
+            }
         }
         out
     }

@@ -89,7 +89,7 @@ impl Recorder {
         for e in self.window.entries.drain(..n) {
             if let (Some(c), crate::timeline::What::Observation(o)) = (&mut self.collector, &e.what)
             {
-                c.add(e.at, o);
+                c.add(e.at, &e.source, o);
             }
             self.file.write(&e);
         }
@@ -110,8 +110,8 @@ impl Recorder {
     /// Every figure so far, window included (the live view, once a second).
     pub fn measure(&self) -> Option<Measurements> {
         let mut c = self.collector.clone()?;
-        for (at, _, o) in self.window.observations() {
-            c.add(at, o);
+        for (at, source, o) in self.window.observations() {
+            c.add(at, source, o);
         }
         Some(c.finish())
     }
@@ -217,6 +217,11 @@ mod tests {
             primary: "p".into(),
             secondary: "s".into(),
             resolution: BTreeMap::from([("http".into(), Duration::from_millis(10))]),
+            customers: vec![crate::measure::CustomerProbe {
+                probe: "customer".into(),
+                client: "fresh".into(),
+                interval: Duration::from_millis(10),
+            }],
         }
     }
 

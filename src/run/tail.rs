@@ -2,7 +2,7 @@
 
 use super::{Run, RunResult, Stop};
 use crate::measure::accuracy::{self, Accuracy, TruthMark};
-use crate::measure::{MeasureInput, Measurements};
+use crate::measure::{CustomerProbe, MeasureInput, Measurements};
 use crate::plan::{Action, Step};
 use crate::report::{Report, RevertSummary, ScenarioInfo, TimelineRef, SCHEMA_VERSION};
 use crate::undo::{self, Caller, RetryPolicy, UndoResult};
@@ -210,7 +210,29 @@ impl Run<'_> {
             primary: self.env.region_name(Role::Primary),
             secondary: self.env.region_name(Role::Secondary),
             resolution: self.resolutions(),
+            customers: self.customer_probes(),
         }
+    }
+
+    /// The customer probes measured on their own: all of them when there
+    /// are several or one plays a client other than `fresh`, else none.
+    fn customer_probes(&self) -> Vec<CustomerProbe> {
+        let probes = &self.scenario.probes;
+        let clients = crate::probe::clients(probes);
+        if clients.len() < 2 && clients.iter().all(|(_, c)| *c == Default::default()) {
+            return Vec::new();
+        }
+        probes
+            .iter()
+            .filter_map(|p| {
+                let c = p.client()?;
+                Some(CustomerProbe {
+                    probe: p.name().to_string(),
+                    client: format!("{}: {}", c.name(), c.describe()),
+                    interval: p.interval(),
+                })
+            })
+            .collect()
     }
 
     /// The resolution of each probe kind: its longest interval.
