@@ -84,15 +84,24 @@ fn cached_and_stretching_clients_stay_on_the_failed_region_until_their_answer_ex
     let path = scenario(
         &dir,
         &[
-            ("jvm", r#"{ class = "cached", cache_for = "6s" }"#),
-            ("isp", r#"{ class = "stale-resolver", min_ttl = "7s" }"#),
+            (
+                "jvm",
+                r#"{ class = "cached", cache_for = "6s" }
+rto = "9s""#,
+            ),
+            (
+                "isp",
+                r#"{ class = "stale-resolver", min_ttl = "7s" }
+rto = "4s""#,
+            ),
         ],
         "3s",
         "40s",
     );
     let reports = dir.join("reports");
     let out = run_file(&path, &reports, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    // The stretching resolver's customer cannot be back within its own 4 s.
+    assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
     let report = only_report(&reports);
     let flip = flip(&report);
     let fresh = first_on_secondary(&observations(&report, "customer")).unwrap();
@@ -142,6 +151,21 @@ fn cached_and_stretching_clients_stay_on_the_failed_region_until_their_answer_ex
             && md.contains("| jvm | cached: caches the answer for 6s, ignoring the TTL |"),
         "{md}"
     );
+    // Each client's own rto is judged on its own recovery.
+    for (probe, declared, status) in [("jvm", 9_000.0, "met"), ("isp", 4_000.0, "breached")] {
+        let own = figures(&report, probe)["recovered"]["value_ms"]
+            .as_f64()
+            .unwrap();
+        let judged = report["verdict"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|j| j["objective"] == format!("rto ({probe})"))
+            .unwrap_or_else(|| panic!("no verdict for {probe}"));
+        assert_eq!(judged["status"], status, "{judged}");
+        assert_eq!(judged["measured_ms"].as_f64(), Some(own));
+        assert_eq!((own <= declared), status == "met");
+    }
     // The measurement covers the slowest customer: no earlier than the
     // last client's recovery.
     let recovered = report["phases"]["recovered"]["value_ms"].as_f64().unwrap();
@@ -164,7 +188,11 @@ fn a_client_that_caches_forever_never_recovers_and_plan_says_so() {
     let dir = scratch("client-forever");
     let path = scenario(
         &dir,
-        &[("jvm", r#"{ class = "cached", cache_for = "forever" }"#)],
+        &[(
+            "jvm",
+            r#"{ class = "cached", cache_for = "forever" }
+rto = "15s""#,
+        )],
         "3s",
         "9s",
     );
@@ -177,7 +205,9 @@ fn a_client_that_caches_forever_never_recovers_and_plan_says_so() {
     assert_eq!(plan.status.code(), Some(2), "{}", explain(&plan));
     let said = String::from_utf8_lossy(&plan.stdout);
     assert!(
-        said.contains("warning: rto 20s cannot be met by every customer: the cached client of probe jvm caches the answer forever, ignoring the TTL: it is never served by the secondary"),
+        said.contains("warning: rto 20s cannot be met by every customer: the cached client of probe jvm caches the answer forever, ignoring the TTL: it is never served by the secondary")
+            && said.contains("warning: rto (jvm) 15s cannot be met: its client keeps the old answer forever")
+            && said.contains("Objectives: rto 20s, rpo 0s, max_detection 5s, max_dns_flip 5s, rto (jvm) 15s"),
         "{said}"
     );
     let reports = dir.join("reports");
@@ -190,6 +220,14 @@ fn a_client_that_caches_forever_never_recovers_and_plan_says_so() {
     assert_eq!(first_on_secondary(&jvm), None, "it left the primary");
     let own = figures(&report, "jvm");
     assert_eq!(own["on_secondary"]["note"], "never served by the secondary");
+    let judged = report["verdict"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["objective"] == "rto (jvm)")
+        .expect("the client's own rto judged");
+    assert_eq!(judged["status"], "breached");
+    assert_eq!(judged["measured_ms"], Value::Null);
     assert_eq!(own["recovered"]["value_ms"], Value::Null);
     let fresh = figures(&report, "customer");
     assert!(fresh["recovered"]["value_ms"].as_f64().is_some(), "{fresh}");

@@ -87,8 +87,13 @@ fn print_text(scenario: &Scenario, path: &Path, env: &Env, plan: &crate::plan::P
 }
 
 fn objectives_line(o: &crate::scenario::Objectives) -> String {
+    let clients: String = o
+        .clients
+        .iter()
+        .map(|c| format!(", rto ({}) {}", c.probe, c.rto))
+        .collect();
     format!(
-        "Objectives: rto {}, {}{}{}",
+        "Objectives: rto {}, {}{}{}{clients}",
         o.rto,
         o.rpo_words(),
         o.max_detection

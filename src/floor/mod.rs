@@ -382,7 +382,38 @@ pub fn impossible(floors: &Floors, objectives: &crate::scenario::Objectives) -> 
             })
         })
         .chain(never)
+        .chain(clients_impossible(floors, objectives))
         .chain(data)
+        .collect()
+}
+
+/// Customer probes' own rto objectives that cannot hold: below the first
+/// customer's floor (one client can be served no sooner), or for a client
+/// that keeps the old answer forever.
+fn clients_impossible(
+    floors: &Floors,
+    objectives: &crate::scenario::Objectives,
+) -> Vec<Impossible> {
+    objectives
+        .clients
+        .iter()
+        .filter_map(|c| {
+            let objective = format!("rto ({})", c.probe);
+            let message = match &floors.rto_first {
+                _ if c.forever => format!(
+                    "{objective} {} cannot be met: its client keeps the old answer forever and is never served by the secondary",
+                    c.rto
+                ),
+                Some(first) if c.rto.get().as_secs_f64() * 1000.0 < first.ms => format!(
+                    "{objective} {} is below the floor of {} for any one customer: {}",
+                    c.rto,
+                    crate::report::fmt_ms(first.ms),
+                    first.why
+                ),
+                _ => return None,
+            };
+            Some(Impossible { objective, message })
+        })
         .collect()
 }
 
@@ -474,6 +505,7 @@ mod tests {
             max_detection: None,
             max_dns_flip: None,
             max_fencing: None,
+            clients: Vec::new(),
         };
         let bad = impossible(&f, &objectives);
         assert_eq!(bad.len(), 1);
@@ -539,6 +571,7 @@ mod tests {
             max_detection: Some(d(30)),
             max_dns_flip: None,
             max_fencing: None,
+            clients: Vec::new(),
         };
         let bad = impossible(&f, &objectives);
         assert_eq!(bad.len(), 1, "{bad:?}");

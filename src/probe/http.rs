@@ -48,6 +48,10 @@ pub struct HttpProbe {
     /// How the customer keeps DNS answers (default: honours the TTL).
     #[serde(default, deserialize_with = "super::client::table")]
     pub client: ClientClass,
+    /// This customer's own rto, judged on this probe alone (beside the
+    /// scenario's `rto`, which waits for every customer probe).
+    #[serde(default, deserialize_with = "own_rto")]
+    pub rto: Option<HumanDuration>,
     #[serde(skip)]
     tls: std::sync::OnceLock<Result<std::sync::Arc<tokio_rustls::rustls::ClientConfig>, String>>,
     #[serde(skip)]
@@ -65,6 +69,16 @@ fn default_timeout() -> HumanDuration {
 }
 fn default_requests() -> u32 {
     1
+}
+
+fn own_rto<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<HumanDuration>, D::Error> {
+    let rto = HumanDuration::deserialize(d)?;
+    if rto.get().is_zero() {
+        return Err(serde::de::Error::custom(
+            "rto = \"0s\" cannot be met by a customer who saw the outage; declare the time this client may take to be served again",
+        ));
+    }
+    Ok(Some(rto))
 }
 
 fn requests_per_tick<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
@@ -135,6 +149,10 @@ impl Probe for HttpProbe {
 
     fn client(&self) -> Option<ClientClass> {
         Some(self.client)
+    }
+
+    fn rto(&self) -> Option<HumanDuration> {
+        self.rto
     }
 
     fn describe(&self, env: &Env) -> String {

@@ -110,6 +110,10 @@ pub trait Probe: Send + Sync {
     fn client(&self) -> Option<client::ClientClass> {
         None
     }
+    /// A customer probe's own rto objective, judged on it alone.
+    fn rto(&self) -> Option<HumanDuration> {
+        None
+    }
     /// Whether it asks both writers directly whether they take writes (the
     /// canary's `both_writers`), which the fencing figure needs.
     fn watches_both_writers(&self) -> bool {

@@ -215,11 +215,13 @@ impl Run<'_> {
     }
 
     /// The customer probes measured on their own: all of them when there
-    /// are several or one plays a client other than `fresh`, else none.
+    /// are several, one plays a client other than `fresh` or has its own
+    /// rto, else none.
     fn customer_probes(&self) -> Vec<CustomerProbe> {
         let probes = &self.scenario.probes;
         let clients = crate::probe::clients(probes);
-        if clients.len() < 2 && clients.iter().all(|(_, c)| *c == Default::default()) {
+        let plain = clients.iter().all(|(_, c)| *c == Default::default());
+        if clients.len() < 2 && plain && self.scenario.objectives.clients.is_empty() {
             return Vec::new();
         }
         probes

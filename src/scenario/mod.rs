@@ -63,6 +63,23 @@ pub struct Objectives {
     /// writer refuses writes ("never" breaches).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_fencing: Option<HumanDuration>,
+    /// Each customer probe's own rto (the `rto` key of an `http` probe),
+    /// judged on that probe alone. Filled from the probes, never read from
+    /// `[objectives]`.
+    #[serde(default, skip_deserializing, skip_serializing_if = "Vec::is_empty")]
+    pub clients: Vec<ClientObjective>,
+}
+
+/// One customer probe's own rto.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClientObjective {
+    /// The probe.
+    pub probe: String,
+    /// Its rto.
+    pub rto: HumanDuration,
+    /// Its client keeps the old answer forever: the objective cannot hold.
+    #[serde(skip)]
+    pub forever: bool,
 }
 
 impl Objectives {
@@ -190,6 +207,20 @@ pub const MAX_REQUEST_RATE: f64 = 400.0;
 /// The shortest probe interval on AWS: real endpoints and APIs are not
 /// polled faster than this.
 pub const AWS_MIN_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Each customer probe's own rto, as objectives.
+fn client_objectives(probes: &[Arc<dyn Probe>]) -> Vec<ClientObjective> {
+    probes
+        .iter()
+        .filter_map(|p| {
+            Some(ClientObjective {
+                probe: p.name().to_string(),
+                rto: p.rto()?,
+                forever: p.client()?.keeps_answer(Duration::ZERO).is_none(),
+            })
+        })
+        .collect()
+}
 
 /// The caps on probes: how many, how many requests a second together.
 fn bounds(probes: &[Arc<dyn Probe>]) -> Result<(), String> {
@@ -532,7 +563,10 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
         name: raw.name,
         description: raw.description,
         target: raw.target,
-        objectives: raw.objectives,
+        objectives: Objectives {
+            clients: client_objectives(&probes),
+            ..raw.objectives
+        },
         baseline: raw.baseline.get(),
         stable_for,
         timeout: raw.timeout.get(),

@@ -114,6 +114,27 @@ fn judge_fencing(declared: Duration, m: &Measurements) -> Judgement {
 
 /// Judges every declared objective.
 pub fn judge(objectives: &Objectives, m: &Measurements) -> Vec<Judgement> {
+    let mut out = judge_run(objectives, m);
+    out.extend(objectives.clients.iter().map(|c| judge_client(c, m)));
+    out
+}
+
+/// A customer probe's own rto, on its own figures: never recovering breaches.
+fn judge_client(c: &crate::scenario::ClientObjective, m: &Measurements) -> Judgement {
+    let name = format!("rto ({})", c.probe);
+    match m.customers.iter().find(|f| f.probe == c.probe) {
+        Some(f) => judge_one(&name, c.rto.get(), &f.recovered, Status::Breached),
+        None => judge_one(
+            &name,
+            c.rto.get(),
+            &Figure::missing(Duration::ZERO, "the probe was not measured on its own"),
+            Status::NotMeasured,
+        ),
+    }
+}
+
+/// The scenario's own objectives.
+fn judge_run(objectives: &Objectives, m: &Measurements) -> Vec<Judgement> {
     // Never recovering, or never detecting, breaches the objective: the limit passed.
     let mut out = vec![judge_one(
         "rto",
