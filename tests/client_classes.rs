@@ -13,13 +13,24 @@ use std::path::{Path, PathBuf};
 /// customer probe every 100 ms for each (name, client table) of `clients`,
 /// observing at least `observe` and at most `timeout`.
 fn scenario(dir: &Path, clients: &[(&str, &str)], observe: &str, timeout: &str) -> PathBuf {
+    scenario_from("kill-primary-targets", dir, clients, observe, timeout)
+}
+
+/// The shipped scenario `base` with those extra customer probes.
+fn scenario_from(
+    base: &str,
+    dir: &Path,
+    clients: &[(&str, &str)],
+    observe: &str,
+    timeout: &str,
+) -> PathBuf {
     let probes: String = clients
         .iter()
         .map(|(name, client)| {
             format!("\n[[probes]]\nkind = \"http\"\nname = \"{name}\"\ninterval = \"100ms\"\nclient = {client}\n")
         })
         .collect();
-    let shipped = std::fs::read_to_string(root().join("scenarios/kill-primary-targets.toml"))
+    let shipped = std::fs::read_to_string(root().join(format!("scenarios/{base}.toml")))
         .unwrap()
         .replace("timeout = \"30s\"", &format!("timeout = \"{timeout}\""))
         .replace(
@@ -74,10 +85,12 @@ fn flip(report: &Value) -> f64 {
 }
 
 /// A client that caches for 6 s re-resolves every 6 s from its first
-/// answer, and a resolver stretching the 1 s TTL to 7 s asks again every
-/// 7 s: each is served by the secondary at the first of its re-resolutions
-/// after the flip (within a probe interval), having failed on the primary
-/// until then; the TTL-honouring customer follows the flip within its TTL.
+/// answer, a resolver stretching the 1 s TTL to 7 s asks again every 7 s,
+/// and a pool replaces its connection (the ALB's 503s close nothing) when
+/// it is 4 s old: each is served by the secondary at the first of its
+/// renewals after the flip (within a probe interval or two), having failed
+/// on the primary until then; the TTL-honouring customer follows the flip
+/// within its TTL.
 #[test]
 fn cached_and_stretching_clients_stay_on_the_failed_region_until_their_answer_expires() {
     let dir = scratch("client-classes");
@@ -94,6 +107,7 @@ rto = "9s""#,
                 r#"{ class = "stale-resolver", min_ttl = "7s" }
 rto = "4s""#,
             ),
+            ("pool", r#"{ class = "pooled", max_age = "4s" }"#),
         ],
         "3s",
         "40s",
@@ -109,7 +123,7 @@ rto = "4s""#,
         fresh <= flip + 1_000.0 + 250.0,
         "fresh: served by the secondary {fresh} ms after t0, the flip was at {flip}"
     );
-    for (probe, every) in [("jvm", 6_000.0), ("isp", 7_000.0)] {
+    for (probe, every) in [("jvm", 6_000.0), ("isp", 7_000.0), ("pool", 4_000.0)] {
         let obs = observations(&report, probe);
         let first = obs[0].0;
         // Its answers are renewed at first + k * every; the first renewal
@@ -166,17 +180,55 @@ rto = "4s""#,
         assert_eq!(judged["measured_ms"].as_f64(), Some(own));
         assert_eq!((own <= declared), status == "met");
     }
-    // The measurement covers the slowest customer: no earlier than the
-    // last client's recovery.
+    // The measurement covers the slowest customer: it recovers after the
+    // last failure of any customer probe, so no earlier than one interval
+    // before the last client's first success.
     let recovered = report["phases"]["recovered"]["value_ms"].as_f64().unwrap();
-    let last = ["jvm", "isp"]
+    let last = ["jvm", "isp", "pool"]
         .iter()
         .map(|p| first_on_secondary(&observations(&report, p)).unwrap())
         .fold(0.0, f64::max);
     assert!(
-        recovered >= last - 1.0,
+        recovered >= last - 101.0,
         "recovered {recovered} before {last}"
     );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// A region cut off goes silent on kept connections: the pooled client's
+/// request hangs until its timeout, the connection is dropped, and the new
+/// one follows DNS; so it is back no later than a timeout after the
+/// TTL-honouring customer.
+#[test]
+fn a_silent_region_costs_a_pooled_client_one_request_timeout() {
+    let dir = scratch("client-pool-silence");
+    let path = scenario_from(
+        "primary-region-outage",
+        &dir,
+        &[("pool", r#"{ class = "pooled" }"#)],
+        "3s",
+        "30s",
+    );
+    let reports = dir.join("reports");
+    let out = run_file(&path, &reports, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let report = only_report(&reports);
+    let fresh = first_on_secondary(&observations(&report, "customer")).unwrap();
+    let pool = observations(&report, "pool");
+    let served = first_on_secondary(&pool).unwrap();
+    assert!(
+        // Its request timeout is the default 2 s.
+        served <= fresh + 2_000.0 + 300.0,
+        "the pool was served by the secondary at {served} ms, the fresh customer at {fresh}"
+    );
+    let hung = report["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["source"] == "pool")
+        .filter_map(|e| e["what"]["data"]["error"].as_str())
+        .any(|e| e.contains("timed out after"));
+    assert!(hung, "no request of the pool hung until its timeout");
     let _ = std::fs::remove_dir_all(dir);
 }
 
@@ -188,11 +240,14 @@ fn a_client_that_caches_forever_never_recovers_and_plan_says_so() {
     let dir = scratch("client-forever");
     let path = scenario(
         &dir,
-        &[(
-            "jvm",
-            r#"{ class = "cached", cache_for = "forever" }
+        &[
+            (
+                "jvm",
+                r#"{ class = "cached", cache_for = "forever" }
 rto = "15s""#,
-        )],
+            ),
+            ("pool", r#"{ class = "pooled" }"#),
+        ],
         "3s",
         "9s",
     );
@@ -218,6 +273,10 @@ rto = "15s""#,
     let jvm = observations(&report, "jvm");
     assert!(jvm.len() > 50, "{} observations", jvm.len());
     assert_eq!(first_on_secondary(&jvm), None, "it left the primary");
+    // A kept connection to an ALB answering 503 is never replaced.
+    let pool = observations(&report, "pool");
+    assert!(pool.len() > 50, "{} observations", pool.len());
+    assert_eq!(first_on_secondary(&pool), None, "the pool left the primary");
     let own = figures(&report, "jvm");
     assert_eq!(own["on_secondary"]["note"], "never served by the secondary");
     let judged = report["verdict"]

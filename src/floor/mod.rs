@@ -46,9 +46,20 @@ pub struct FloorInputs {
     pub target_group: Option<TargetGroupChecks>,
     /// Whether the writer acks before the standby has the write, when known.
     pub asynchronous: Option<bool>,
-    /// Why some customer never drops the old answer (a client that caches
-    /// it forever), if one does.
-    pub kept_forever: Option<String>,
+    /// The customer probes' clients (`probe::client`), which may keep
+    /// calling the failed region longer than the TTL.
+    pub clients: Vec<FloorClient>,
+}
+
+/// One customer probe's client, as the floors need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FloorClient {
+    /// The probe.
+    pub probe: String,
+    /// Its client class.
+    pub class: crate::probe::client::ClientClass,
+    /// Its request timeout (a pooled client drops a hung connection then).
+    pub timeout: Duration,
 }
 
 impl FloorInputs {
@@ -66,7 +77,7 @@ impl FloorInputs {
                 unhealthy_threshold: p.alb_unhealthy_threshold,
             }),
             asynchronous: Some(p.replication == crate::lab::database::Replication::Async),
-            kept_forever: None,
+            clients: Vec::new(),
         }
     }
 
@@ -116,44 +127,48 @@ impl FloorInputs {
             ttl_why,
             target_group,
             asynchronous: None,
-            kept_forever: None,
+            clients: Vec::new(),
         }
     }
 
-    /// The inputs as the scenario's customers see them: the longest any
-    /// customer probe's client keeps the old answer (`probe::client`: a
-    /// cache that ignores the TTL, a resolver that stretches it) takes the
-    /// TTL's place.
-    pub fn for_clients(
-        mut self,
-        clients: &[(&str, crate::probe::client::ClientClass)],
-    ) -> FloorInputs {
-        let ttl = self.ttl;
-        for (probe, class) in clients {
-            match class.keeps_answer(ttl) {
-                None => {
-                    self.kept_forever.get_or_insert_with(|| {
-                        format!(
-                            "the {} client of probe {probe} {}",
-                            class.name(),
-                            class.describe()
-                        )
-                    });
+    /// The inputs with the scenario's customer probes' clients.
+    pub fn for_clients(mut self, clients: Vec<FloorClient>) -> FloorInputs {
+        self.clients = clients;
+        self
+    }
+
+    /// How long after the flip the last customer may keep calling the
+    /// failed region, and why: the TTL, or longer for a client that ignores
+    /// or stretches it, or keeps a connection to a region answering errors;
+    /// `Err(why)` when one never leaves it.
+    fn last_customer(&self, mode: FailureMode) -> Result<(Duration, String), String> {
+        let mut last = (self.ttl, self.ttl_why.clone());
+        for c in &self.clients {
+            let class = &c.class;
+            let who = format!("the {} client of probe {}", class.name(), c.probe);
+            let answers_errors = mode == FailureMode::Error;
+            match class.keeps_failed_region(self.ttl, answers_errors, c.timeout) {
+                None if matches!(class, crate::probe::client::ClientClass::Pooled { .. }) => {
+                    return Err(format!(
+                        "{who} keeps its connection and the failed region answers errors on it, which closes nothing"
+                    ))
                 }
-                Some(keep) if keep > self.ttl => {
-                    self.ttl = keep;
-                    self.ttl_why = format!(
-                        "{} (the {} client of probe {probe}, which {}; {})",
-                        secs(keep),
-                        class.name(),
-                        class.describe(),
-                        self.ttl_why.clone() + " on the record"
-                    );
+                None => return Err(format!("{who} {}", class.describe())),
+                Some(keep) if keep > last.0 => {
+                    last = (
+                        keep,
+                        format!(
+                            "{} ({who}, which {}; {} on the record)",
+                            secs(keep),
+                            class.describe(),
+                            self.ttl_why
+                        ),
+                    )
                 }
                 Some(_) => {}
             }
         }
-        self
+        Ok(last)
     }
 }
 
@@ -237,6 +252,7 @@ pub fn compute(p: &FloorInputs, path: RecoveryPath, mode: FailureMode) -> Floors
                     format!(" + a {} timeout", secs(fail))
                 }
             );
+            let last = p.last_customer(mode);
             Floors {
                 detection: Some(Floor {
                     ms: ms(detection),
@@ -248,20 +264,18 @@ pub fn compute(p: &FloorInputs, path: RecoveryPath, mode: FailureMode) -> Floors
                 }),
                 // The RTO is about every customer: one whose resolver cached the old
                 // answer just before the flip waits a whole TTL (a lucky one, less).
-                rto: p.kept_forever.is_none().then(|| Floor {
-                    ms: ms(detection + p.ttl),
+                rto: last.as_ref().ok().map(|(keep, keep_why)| Floor {
+                    ms: ms(detection + *keep),
                     why: format!(
-                        "{why}, then {} until every customer's cached answer expires",
-                        p.ttl_why
+                        "{why}, then {keep_why} until every customer's cached answer expires"
                     ),
                 }),
                 rto_first: Some(Floor {
                     ms: ms(detection),
                     why: format!("{why}: a customer whose cached answer expires right at the flip"),
                 }),
-                never: p
-                    .kept_forever
-                    .as_ref()
+                never: last
+                    .err()
                     .map(|c| format!("{c}: it is never served by the secondary")),
                 data_loss: None,
             }
@@ -468,14 +482,19 @@ mod tests {
     fn client_classes_move_the_last_customers_floor() {
         use crate::probe::client::ClientClass;
         let p = LabParams::default();
-        let floors = |clients: &[(&str, ClientClass)]| {
+        let floors_when = |mode: FailureMode, clients: &[(&str, ClientClass)]| {
+            let clients = clients
+                .iter()
+                .map(|(probe, class)| FloorClient {
+                    probe: probe.to_string(),
+                    class: *class,
+                    timeout: Duration::from_secs(2),
+                })
+                .collect();
             let inputs = FloorInputs::lab(&p).for_clients(clients);
-            combine(vec![compute(
-                &inputs,
-                RecoveryPath::DnsFailover,
-                FailureMode::Error,
-            )])
+            combine(vec![compute(&inputs, RecoveryPath::DnsFailover, mode)])
         };
+        let floors = |clients: &[(&str, ClientClass)]| floors_when(FailureMode::Error, clients);
         let cached = ClientClass::Cached {
             cache_for: Some(Duration::from_secs(30)),
         };
@@ -514,6 +533,17 @@ mod tests {
             "{}",
             bad[0].message
         );
+        // A pool: pinned for good by a region answering errors, dropped at
+        // its request timeout by a silent one.
+        let pool = ClientClass::Pooled {
+            idle_timeout: Duration::from_secs(90),
+            max_age: None,
+        };
+        let f = floors(&[("sdk", pool)]);
+        assert_eq!(f.rto, None);
+        assert!(f.never.unwrap().contains("which closes nothing"));
+        let f = floors_when(FailureMode::Hang, &[("sdk", pool)]);
+        assert_eq!(f.rto.unwrap().ms, 4_500.0); // 2.5 s + the 2 s timeout
     }
 
     #[test]

@@ -287,12 +287,26 @@ pub fn measure(timeline: &Timeline, input: &MeasureInput) -> Measurements {
 /// recovery: a few instants, whatever the length of the run.
 #[derive(Debug, Clone)]
 pub struct Live {
+    t0: Offset,
+    secondary: String,
     /// The customers' outage since t0.
     pub outage: phases::OutageFold,
     /// The latest customer request, and the latest failed one.
     pub http: Latest,
     /// The latest canary write, and the latest failed one.
     pub canary: Latest,
+    /// Each customer probe measured on its own (`MeasureInput::customers`).
+    pub customers: Vec<CustomerLive>,
+}
+
+/// One customer probe on its own: its outage, and when it was first served
+/// by the secondary.
+#[derive(Debug, Clone)]
+pub struct CustomerLive {
+    probe: String,
+    /// Its outage since t0.
+    pub outage: phases::OutageFold,
+    on_secondary: Option<Offset>,
 }
 
 /// The latest of a kind of observation since t0, and the latest that failed.
@@ -325,24 +339,56 @@ impl Latest {
 
 impl Live {
     /// Nothing seen yet.
-    pub fn new(t0: Offset, stable_for: Duration) -> Live {
+    pub fn new(input: &MeasureInput) -> Live {
+        let fold = || phases::OutageFold::new(input.t0, input.stable_for);
         Live {
-            outage: phases::OutageFold::new(t0, stable_for),
+            t0: input.t0,
+            secondary: input.secondary.clone(),
+            outage: fold(),
             http: Latest::default(),
             canary: Latest::default(),
+            customers: input
+                .customers
+                .iter()
+                .map(|c| CustomerLive {
+                    probe: c.probe.clone(),
+                    outage: fold(),
+                    on_secondary: None,
+                })
+                .collect(),
         }
     }
 
-    /// One more observation, in time order.
-    pub fn add(&mut self, at: Offset, o: &Observation) {
+    /// One more observation of probe `source`, in time order (those before
+    /// t0 count for nothing here).
+    pub fn add(&mut self, at: Offset, source: &str, o: &Observation) {
+        if at < self.t0 {
+            return;
+        }
         match o {
-            Observation::Http { ok, .. } => {
+            Observation::Http { ok, region, .. } => {
                 self.outage.add(at, *ok);
                 self.http.add(at, *ok);
+                let secondary = region.as_deref() == Some(self.secondary.as_str());
+                if let Some(c) = self.customers.iter_mut().find(|c| c.probe == source) {
+                    c.outage.add(at, *ok);
+                    if *ok && secondary {
+                        c.on_secondary.get_or_insert(at);
+                    }
+                }
             }
             Observation::CanaryWrite { acked, .. } => self.canary.add(at, *acked),
             _ => {}
         }
+    }
+
+    /// Every customer probe measured on its own that failed has recovered
+    /// for `stable_for` (the run goes on until the slowest client has).
+    pub fn each_customer_recovered(&self) -> bool {
+        self.customers.iter().all(|c| {
+            let o = c.outage.outage(Duration::ZERO);
+            o.first_failure.is_none() || o.recovered.is_some()
+        })
     }
 }
 
@@ -358,9 +404,6 @@ pub struct Collector {
     /// DNS answers: seen any, first naming the secondary at or after t0.
     dns: (bool, Option<Offset>),
     live: Live,
-    /// Per customer probe measured on its own: its outage, and when it was
-    /// first served by the secondary.
-    per_customer: Vec<(phases::OutageFold, Option<Offset>)>,
     serving_region: Option<String>,
     fail_open: phases::FailOpen,
     canary: Vec<writes::Write>,
@@ -380,12 +423,7 @@ impl Collector {
         Collector {
             health: (false, None),
             dns: (false, None),
-            live: Live::new(input.t0, input.stable_for),
-            per_customer: input
-                .customers
-                .iter()
-                .map(|_| (phases::OutageFold::new(input.t0, input.stable_for), None))
-                .collect(),
+            live: Live::new(&input),
             serving_region: None,
             fail_open: phases::FailOpen::new(input.t0, &input.primary, &input.secondary),
             canary: Vec::new(),
@@ -405,13 +443,8 @@ impl Collector {
     /// One more observation of probe `source`, sent at `at`, no earlier
     /// than the last one added.
     pub fn add(&mut self, at: Offset, source: &str, o: &Observation) {
-        if let Observation::Http { ok, region, .. } = o {
-            self.add_customer(at, source, *ok, region.as_deref());
-        }
         let t0 = self.input.t0;
-        if at >= t0 {
-            self.live.add(at, o);
-        }
+        self.live.add(at, source, o);
         self.fail_open.add(at, o);
         match o {
             Observation::HealthCheck {
@@ -484,27 +517,15 @@ impl Collector {
         }
     }
 
-    /// A customer probe's own outage, when it is measured on its own.
-    fn add_customer(&mut self, at: Offset, source: &str, ok: bool, region: Option<&str>) {
-        let Some(i) = self.input.customers.iter().position(|c| c.probe == source) else {
-            return;
-        };
-        let (outage, on_secondary) = &mut self.per_customer[i];
-        outage.add(at, ok);
-        if ok && at >= self.input.t0 && region == Some(self.input.secondary.as_str()) {
-            on_secondary.get_or_insert(at);
-        }
-    }
-
     /// Each customer probe's own figures.
     fn customer_figures(&self) -> Vec<CustomerFigures> {
         let t0 = self.input.t0;
         self.input
             .customers
             .iter()
-            .zip(&self.per_customer)
-            .map(|(c, (outage, on_secondary))| {
-                let outage = outage.outage(c.interval);
+            .zip(&self.live.customers)
+            .map(|(c, live)| {
+                let (outage, on_secondary) = (live.outage.outage(c.interval), live.on_secondary);
                 let (first_failure, recovered, _) = customer_figures(&outage, t0, c.interval);
                 CustomerFigures {
                     probe: c.probe.clone(),

@@ -146,44 +146,106 @@ async fn send(
     tls: Option<Arc<tokio_rustls::rustls::ClientConfig>>,
     out: Outgoing<'_>,
 ) -> Result<Reply, HttpError> {
-    {
-        let stream = TcpStream::connect(addr)
-            .await
-            .map_err(|e| HttpError::Connect(e.to_string()))?;
-        let _ = stream.set_nodelay(true);
-        if let Some(config) = tls {
-            let host = out.host;
-            let name = tokio_rustls::rustls::pki_types::ServerName::try_from(host.to_string())
-                .map_err(|e| HttpError::Connect(format!("{host} is not a TLS server name: {e}")))?;
-            let stream = tokio_rustls::TlsConnector::from(config)
-                .connect(name, stream)
-                .await
-                .map_err(|e| HttpError::Connect(format!("TLS: {e}")))?;
-            exchange(stream, out).await
-        } else {
-            exchange(stream, out).await
-        }
+    let mut conn = connect(addr, tls, out.host).await?;
+    let reply = conn.exchange(out, false).await;
+    drop(conn);
+    reply
+}
+
+/// An open HTTP/1.1 connection (over TLS when asked): its sender, and the
+/// task that drives it (aborted when the connection is dropped).
+pub struct Connection {
+    sender: hyper::client::conn::http1::SendRequest<Body>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.task.abort();
     }
 }
 
-/// The most of a response body gameday reads: an answer larger than this
-/// (a customer endpoint, a lab, anything on the other end) is cut off.
-pub const MAX_REPLY_BYTES: usize = 4 << 20;
+/// Opens a connection to `addr` (a TLS session for `host` when `tls` is given).
+async fn connect(
+    addr: SocketAddr,
+    tls: Option<Arc<tokio_rustls::rustls::ClientConfig>>,
+    host: &str,
+) -> Result<Connection, HttpError> {
+    let stream = TcpStream::connect(addr)
+        .await
+        .map_err(|e| HttpError::Connect(e.to_string()))?;
+    let _ = stream.set_nodelay(true);
+    let Some(config) = tls else {
+        return handshake(stream).await;
+    };
+    let name = tokio_rustls::rustls::pki_types::ServerName::try_from(host.to_string())
+        .map_err(|e| HttpError::Connect(format!("{host} is not a TLS server name: {e}")))?;
+    let stream = tokio_rustls::TlsConnector::from(config)
+        .connect(name, stream)
+        .await
+        .map_err(|e| HttpError::Connect(format!("TLS: {e}")))?;
+    handshake(stream).await
+}
 
-async fn exchange<S>(stream: S, out: Outgoing<'_>) -> Result<Reply, HttpError>
+async fn handshake<S>(stream: S) -> Result<Connection, HttpError>
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    {
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| HttpError::Protocol(e.to_string()))?;
-        let conn_task = tokio::spawn(conn);
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| HttpError::Protocol(e.to_string()))?;
+    let task = tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    Ok(Connection { sender, task })
+}
+
+/// Opens a connection a client keeps alive for several requests (a pooled
+/// client's), within `timeout`.
+pub async fn open(
+    addr: SocketAddr,
+    tls: Option<Arc<tokio_rustls::rustls::ClientConfig>>,
+    host: &str,
+    timeout: Duration,
+) -> Result<Connection, HttpError> {
+    tokio::time::timeout(timeout, connect(addr, tls, host))
+        .await
+        .unwrap_or(Err(HttpError::Timeout(timeout)))
+}
+
+impl Connection {
+    /// Whether the other end closed it (a kept connection is not reused then).
+    pub fn is_closed(&self) -> bool {
+        self.sender.is_closed()
+    }
+
+    /// A GET on this connection, keeping it open, within `timeout`.
+    pub async fn get(
+        &mut self,
+        host: &str,
+        path: &str,
+        timeout: Duration,
+    ) -> Result<Reply, HttpError> {
+        let out = Outgoing {
+            method: Method::GET,
+            host,
+            path,
+            body: None,
+            bearer: None,
+            content_type: JSON,
+        };
+        bounded(timeout, self.exchange(out, true)).await
+    }
+
+    /// One request and its reply; `Connection: close` unless `keep_alive`.
+    async fn exchange(&mut self, out: Outgoing<'_>, keep_alive: bool) -> Result<Reply, HttpError> {
         let mut req = Request::builder()
             .method(out.method)
             .uri(out.path)
-            .header(hyper::header::HOST, out.host)
-            .header(hyper::header::CONNECTION, "close");
+            .header(hyper::header::HOST, out.host);
+        if !keep_alive {
+            req = req.header(hyper::header::CONNECTION, "close");
+        }
         if out.body.is_some() {
             req = req.header(hyper::header::CONTENT_TYPE, out.content_type);
         }
@@ -193,28 +255,41 @@ where
         let req = req
             .body(Full::new(out.body.unwrap_or_default()))
             .map_err(|e| HttpError::Protocol(e.to_string()))?;
-        let resp = sender.send_request(req).await.map_err(|e| classify(&e))?;
-        let status = resp.status();
-        let region = resp
-            .headers()
-            .get("x-gameday-region")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let body = http_body_util::Limited::new(resp.into_body(), MAX_REPLY_BYTES)
-            .collect()
+        self.sender.ready().await.map_err(|e| classify(&e))?;
+        let resp = self
+            .sender
+            .send_request(req)
             .await
-            .map_err(|e| match e.downcast::<hyper::Error>() {
-                Ok(e) => classify(&e),
-                Err(e) => HttpError::Protocol(format!("{e} (more than {MAX_REPLY_BYTES} bytes)")),
-            })?
-            .to_bytes();
-        conn_task.abort();
-        Ok(Reply {
-            status,
-            region,
-            body,
-        })
+            .map_err(|e| classify(&e))?;
+        read_reply(resp).await
     }
+}
+
+/// The most of a response body gameday reads: an answer larger than this
+/// (a customer endpoint, a lab, anything on the other end) is cut off.
+pub const MAX_REPLY_BYTES: usize = 4 << 20;
+
+/// A response read whole (up to [`MAX_REPLY_BYTES`]).
+async fn read_reply(resp: hyper::Response<hyper::body::Incoming>) -> Result<Reply, HttpError> {
+    let status = resp.status();
+    let region = resp
+        .headers()
+        .get("x-gameday-region")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = http_body_util::Limited::new(resp.into_body(), MAX_REPLY_BYTES)
+        .collect()
+        .await
+        .map_err(|e| match e.downcast::<hyper::Error>() {
+            Ok(e) => classify(&e),
+            Err(e) => HttpError::Protocol(format!("{e} (more than {MAX_REPLY_BYTES} bytes)")),
+        })?
+        .to_bytes();
+    Ok(Reply {
+        status,
+        region,
+        body,
+    })
 }
 
 fn classify(e: &hyper::Error) -> HttpError {

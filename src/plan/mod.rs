@@ -170,7 +170,7 @@ pub async fn resolve(
         floors: floors_of(
             faults,
             &env.floor_inputs()
-                .for_clients(&crate::probe::clients(probes)),
+                .for_clients(crate::probe::floor_clients(probes)),
         ),
     })
 }

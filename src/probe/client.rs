@@ -7,6 +7,7 @@
 //! ```toml
 //! client = { class = "cached", cache_for = "30s" }          # or "forever"
 //! client = { class = "stale-resolver", min_ttl = "300s" }
+//! client = { class = "pooled", idle_timeout = "90s", max_age = "5m" }
 //! client = { class = "fresh" }                              # the default
 //! ```
 
@@ -35,6 +36,33 @@ pub enum ClientClass {
         #[serde(deserialize_with = "min_ttl")]
         min_ttl: Duration,
     },
+    /// An HTTP/1.1 keep-alive pool: requests reuse an idle connection, and
+    /// only a new connection resolves the name again. A connection is
+    /// dropped when its request fails or hangs past the timeout, after
+    /// `idle_timeout` unused, or once older than `max_age`; an error
+    /// answer (503) closes nothing.
+    Pooled {
+        /// How long an unused connection is kept (default 90 s, as common
+        /// SDKs do).
+        #[serde(default = "default_idle", deserialize_with = "idle_timeout")]
+        idle_timeout: Duration,
+        /// The oldest a connection may get before it is replaced (default:
+        /// no limit).
+        #[serde(default, deserialize_with = "max_age")]
+        max_age: Option<Duration>,
+    },
+}
+
+fn default_idle() -> Duration {
+    Duration::from_secs(90)
+}
+
+fn idle_timeout<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    bounded("idle_timeout", HumanDuration::deserialize(d)?.get())
+}
+
+fn max_age<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    bounded("max_age", HumanDuration::deserialize(d)?.get()).map(Some)
 }
 
 /// Reads `client = { class = ... }`; a bare name is refused with the form
@@ -101,16 +129,38 @@ impl ClientClass {
             ClientClass::Fresh {} => "fresh",
             ClientClass::Cached { .. } => "cached",
             ClientClass::StaleResolver { .. } => "stale-resolver",
+            ClientClass::Pooled { .. } => "pooled",
         }
     }
 
     /// How long after the flip such a client may still hold the old answer,
-    /// given the record's TTL; `None`: forever.
+    /// given the record's TTL; `None`: forever. (A pooled client resolves
+    /// as a fresh one does; what pins it is its connection, see
+    /// [`ClientClass::keeps_failed_region`].)
     pub fn keeps_answer(&self, ttl: Duration) -> Option<Duration> {
         match *self {
-            ClientClass::Fresh {} => Some(ttl),
+            ClientClass::Fresh {} | ClientClass::Pooled { .. } => Some(ttl),
             ClientClass::Cached { cache_for } => cache_for,
             ClientClass::StaleResolver { min_ttl } => Some(ttl.max(min_ttl)),
+        }
+    }
+
+    /// How long after the flip such a client may keep calling the failed
+    /// region, which either answers errors at once (`answers_errors`: a
+    /// 503 closes no kept connection) or goes silent (a hung request is
+    /// dropped at the request `timeout`); `None`: forever.
+    pub fn keeps_failed_region(
+        &self,
+        ttl: Duration,
+        answers_errors: bool,
+        timeout: Duration,
+    ) -> Option<Duration> {
+        match *self {
+            ClientClass::Pooled { max_age, .. } if answers_errors => {
+                max_age.map(|age| age.max(ttl))
+            }
+            ClientClass::Pooled { .. } => Some(timeout.max(ttl)),
+            _ => self.keeps_answer(ttl),
         }
     }
 
@@ -129,6 +179,17 @@ impl ClientClass {
             ClientClass::StaleResolver { min_ttl } => format!(
                 "resolves through a resolver that keeps answers at least {}",
                 humantime::format_duration(*min_ttl)
+            ),
+            ClientClass::Pooled {
+                idle_timeout,
+                max_age,
+            } => format!(
+                "keeps connections alive ({} idle, {}) and resolves only for a new one",
+                humantime::format_duration(*idle_timeout),
+                match max_age {
+                    Some(age) => format!("at most {} old", humantime::format_duration(*age)),
+                    None => "no maximum age".into(),
+                }
             ),
         }
     }
@@ -175,12 +236,45 @@ mod tests {
         assert_eq!(fresh.keeps_answer(ttl), Some(ttl));
     }
 
+    /// A pooled client is pinned by its connection: a region answering
+    /// errors keeps it until the connection's maximum age (forever without
+    /// one); a silent region loses it at the request timeout.
+    #[test]
+    fn a_pooled_client_leaves_as_its_connection_dies() {
+        let (ttl, timeout) = (Duration::from_secs(60), Duration::from_secs(2));
+        let pinned = parse(r#"client = { class = "pooled" }"#).unwrap();
+        assert_eq!(
+            pinned,
+            ClientClass::Pooled {
+                idle_timeout: Duration::from_secs(90),
+                max_age: None
+            }
+        );
+        assert_eq!(pinned.keeps_failed_region(ttl, true, timeout), None);
+        assert_eq!(pinned.keeps_failed_region(ttl, false, timeout), Some(ttl));
+        let aged = parse(r#"client = { class = "pooled", idle_timeout = "30s", max_age = "5m" }"#)
+            .unwrap();
+        assert_eq!(
+            aged.keeps_failed_region(ttl, true, timeout),
+            Some(Duration::from_secs(300))
+        );
+        assert_eq!(
+            aged.keeps_failed_region(Duration::from_secs(1), false, timeout),
+            Some(timeout)
+        );
+        assert_eq!(aged.keeps_answer(ttl), Some(ttl));
+    }
+
     #[test]
     fn a_bad_client_is_refused() {
         for (text, says) in [
             (
-                r#"client = { class = "pooled" }"#,
-                "unknown variant `pooled`",
+                r#"client = { class = "sticky" }"#,
+                "unknown variant `sticky`",
+            ),
+            (
+                r#"client = { class = "pooled", max_age = "0s" }"#,
+                "max_age = \"0s\" is out of range",
             ),
             (
                 r#"client = { class = "cached" }"#,

@@ -56,6 +56,9 @@ pub struct HttpProbe {
     tls: std::sync::OnceLock<Result<std::sync::Arc<tokio_rustls::rustls::ClientConfig>, String>>,
     #[serde(skip)]
     resolver: CustomerResolver,
+    /// A pooled client's idle kept connections.
+    #[serde(skip)]
+    pool: std::sync::Mutex<Vec<Kept>>,
 }
 
 fn default_name() -> String {
@@ -122,6 +125,187 @@ pub fn parse(de: toml::de::ValueDeserializer<'_>) -> Result<Box<dyn Probe>, toml
     Ok(Box::new(HttpProbe::deserialize(de)?))
 }
 
+/// What one request came to: its status, and why it failed, if it did.
+type Outcome = (Option<u16>, Option<String>);
+
+fn outcome(reply: Result<crate::net::http::Reply, crate::net::http::HttpError>) -> Outcome {
+    match reply {
+        Ok(reply) if reply.status.is_success() => (Some(reply.status.as_u16()), None),
+        Ok(reply) => (
+            Some(reply.status.as_u16()),
+            Some(
+                String::from_utf8_lossy(&reply.body)
+                    .chars()
+                    .take(120)
+                    .collect(),
+            ),
+        ),
+        Err(e) => (None, Some(e.to_string())),
+    }
+}
+
+/// A pooled client's kept connection, the region its answer named, and
+/// when it was opened and last used (monotonic ns).
+struct Kept {
+    conn: crate::net::http::Connection,
+    region: Option<String>,
+    opened: u64,
+    used: u64,
+}
+
+/// The most idle connections a pooled client keeps.
+const MAX_POOL: usize = 32;
+
+impl HttpProbe {
+    /// The TLS configuration, when the destination is HTTPS.
+    fn tls_for(
+        &self,
+        tls: bool,
+    ) -> Result<Option<std::sync::Arc<tokio_rustls::rustls::ClientConfig>>, String> {
+        match tls {
+            false => Ok(None),
+            true => self
+                .tls
+                .get_or_init(|| crate::net::tls::client_config(self.ca_file.as_deref()))
+                .clone()
+                .map(Some),
+        }
+    }
+
+    /// One resolution per tick, as one customer resolver would; then the
+    /// requests go out together, each on a new connection.
+    async fn fresh_calls(
+        &self,
+        ctx: &ProbeContext,
+        started: u64,
+    ) -> (Option<String>, Vec<Outcome>) {
+        let timeout = self.timeout.get();
+        let (host, path) = self.host_and_path(&ctx.env);
+        let target = self
+            .resolver
+            .destination(&ctx.env, &self.resolvers, timeout, &self.client)
+            .await;
+        let d = match target {
+            Ok(d) => d,
+            Err((region, error)) => {
+                return (region, vec![(None, Some(error)); self.requests as usize])
+            }
+        };
+        let tls = self.tls_for(d.tls);
+        let left = timeout.saturating_sub(Duration::from_nanos(mono_now() - started));
+        let (host, path, endpoint) = (&host, &path, d.endpoint);
+        let calls = (0..self.requests).map(|_| {
+            let tls = tls.clone();
+            async move {
+                crate::net::http::request_to(
+                    endpoint,
+                    tls.map_err(crate::net::http::HttpError::Connect)?,
+                    hyper::Method::GET,
+                    host,
+                    path,
+                    None,
+                    left,
+                )
+                .await
+            }
+        });
+        let outcomes = futures_util::future::join_all(calls)
+            .await
+            .into_iter()
+            .map(outcome)
+            .collect();
+        (d.region, outcomes)
+    }
+
+    /// The requests of a tick, each on an idle kept connection or, when
+    /// none is left, a new one (which resolves the name again).
+    async fn pooled_calls(
+        &self,
+        ctx: &ProbeContext,
+        started: u64,
+        idle: Duration,
+        max_age: Option<Duration>,
+    ) -> (Option<String>, Vec<Outcome>) {
+        let (host, path) = self.host_and_path(&ctx.env);
+        let calls =
+            (0..self.requests).map(|_| self.pooled_call(ctx, started, &host, &path, idle, max_age));
+        let done = futures_util::future::join_all(calls).await;
+        let region = done.iter().find_map(|(r, _)| r.clone());
+        (region, done.into_iter().map(|(_, o)| o).collect())
+    }
+
+    /// One request of a pooled client: a connection that fails or hangs is
+    /// dropped; one that answers (even 503) goes back to the pool.
+    async fn pooled_call(
+        &self,
+        ctx: &ProbeContext,
+        started: u64,
+        host: &str,
+        path: &str,
+        idle: Duration,
+        max_age: Option<Duration>,
+    ) -> (Option<String>, Outcome) {
+        let timeout = self.timeout.get();
+        let mut kept = match self.idle_connection(idle, max_age) {
+            Some(kept) => kept,
+            None => match self.new_connection(ctx, host, timeout).await {
+                Ok(kept) => kept,
+                Err((region, error)) => return (region, (None, Some(error))),
+            },
+        };
+        let left = timeout.saturating_sub(Duration::from_nanos(mono_now() - started));
+        let reply = kept.conn.get(host, path, left).await;
+        let region = kept.region.clone();
+        if reply.is_ok() {
+            kept.used = mono_now();
+            let mut pool = self.pool.lock().expect("pool lock");
+            if pool.len() < MAX_POOL {
+                pool.push(kept);
+            }
+        }
+        (region, outcome(reply))
+    }
+
+    /// An idle kept connection still usable (open, not idle too long, not
+    /// too old); the others are dropped.
+    fn idle_connection(&self, idle: Duration, max_age: Option<Duration>) -> Option<Kept> {
+        let now = mono_now();
+        let age = |since: u64| Duration::from_nanos(now.saturating_sub(since));
+        let mut pool = self.pool.lock().expect("pool lock");
+        pool.retain(|k| {
+            !k.conn.is_closed()
+                && age(k.used) < idle
+                && max_age.is_none_or(|max| age(k.opened) < max)
+        });
+        pool.pop()
+    }
+
+    /// A new connection to where the name resolves now.
+    async fn new_connection(
+        &self,
+        ctx: &ProbeContext,
+        host: &str,
+        timeout: Duration,
+    ) -> Result<Kept, (Option<String>, String)> {
+        let d = self
+            .resolver
+            .destination(&ctx.env, &self.resolvers, timeout, &self.client)
+            .await?;
+        let region = d.region.clone();
+        let tls = self.tls_for(d.tls).map_err(|e| (region.clone(), e))?;
+        let conn = crate::net::http::open(d.endpoint, tls, host, timeout)
+            .await
+            .map_err(|e| (region.clone(), e.to_string()))?;
+        let now = mono_now();
+        Ok(Kept {
+            conn,
+            region,
+            opened: now,
+            used: now,
+        })
+    }
+}
+
 #[async_trait::async_trait]
 impl Probe for HttpProbe {
     super::identity!(ProbeKind::Http);
@@ -155,6 +339,10 @@ impl Probe for HttpProbe {
         self.rto
     }
 
+    fn request_timeout(&self) -> Option<Duration> {
+        Some(self.timeout.get())
+    }
+
     fn describe(&self, env: &Env) -> String {
         let (host, path) = self.host_and_path(env);
         let scheme = match env {
@@ -184,65 +372,12 @@ impl Probe for HttpProbe {
 
     async fn observe(&self, ctx: &ProbeContext) -> Vec<Observation> {
         let started = mono_now();
-        let timeout = self.timeout.get();
-        let (host, path) = self.host_and_path(&ctx.env);
-        // One resolution per tick, as one customer resolver would; then the
-        // requests go out together.
-        let target = self
-            .resolver
-            .destination(&ctx.env, &self.resolvers, timeout, &self.client)
-            .await
-            .map(|d| (d.region, d.endpoint, d.tls));
-        let (region, outcomes) = match target {
-            Ok((region, endpoint, tls)) => {
-                let tls = match tls {
-                    false => Ok(None),
-                    true => self
-                        .tls
-                        .get_or_init(|| crate::net::tls::client_config(self.ca_file.as_deref()))
-                        .clone()
-                        .map(Some),
-                };
-                let left = timeout.saturating_sub(Duration::from_nanos(mono_now() - started));
-                let (host, path) = (&host, &path);
-                let calls = (0..self.requests).map(|_| {
-                    let tls = tls.clone();
-                    async move {
-                        crate::net::http::request_to(
-                            endpoint,
-                            tls.map_err(crate::net::http::HttpError::Connect)?,
-                            hyper::Method::GET,
-                            host,
-                            path,
-                            None,
-                            left,
-                        )
-                        .await
-                    }
-                });
-                let outcomes: Vec<(Option<u16>, Option<String>)> =
-                    futures_util::future::join_all(calls)
-                        .await
-                        .into_iter()
-                        .map(|r| match r {
-                            Ok(reply) if reply.status.is_success() => {
-                                (Some(reply.status.as_u16()), None)
-                            }
-                            Ok(reply) => (
-                                Some(reply.status.as_u16()),
-                                Some(
-                                    String::from_utf8_lossy(&reply.body)
-                                        .chars()
-                                        .take(120)
-                                        .collect(),
-                                ),
-                            ),
-                            Err(e) => (None, Some(e.to_string())),
-                        })
-                        .collect();
-                (region, outcomes)
-            }
-            Err((region, error)) => (region, vec![(None, Some(error)); self.requests as usize]),
+        let (region, outcomes) = match self.client {
+            ClientClass::Pooled {
+                idle_timeout,
+                max_age,
+            } => self.pooled_calls(ctx, started, idle_timeout, max_age).await,
+            _ => self.fresh_calls(ctx, started).await,
         };
         let failed = outcomes.iter().filter(|(_, e)| e.is_some()).count() as u32;
         // Report the first failure when there is one: that is what the tick means.

@@ -110,6 +110,10 @@ pub trait Probe: Send + Sync {
     fn client(&self) -> Option<client::ClientClass> {
         None
     }
+    /// How long one request may take before it is given up.
+    fn request_timeout(&self) -> Option<Duration> {
+        None
+    }
     /// A customer probe's own rto objective, judged on it alone.
     fn rto(&self) -> Option<HumanDuration> {
         None
@@ -145,6 +149,20 @@ pub fn clients(probes: &[std::sync::Arc<dyn Probe>]) -> Vec<(&str, client::Clien
     probes
         .iter()
         .filter_map(|p| Some((p.name(), p.client()?)))
+        .collect()
+}
+
+/// Each customer probe's client, as the floors need it.
+pub fn floor_clients(probes: &[std::sync::Arc<dyn Probe>]) -> Vec<crate::floor::FloorClient> {
+    probes
+        .iter()
+        .filter_map(|p| {
+            Some(crate::floor::FloorClient {
+                probe: p.name().to_string(),
+                class: p.client()?,
+                timeout: p.request_timeout()?,
+            })
+        })
         .collect()
 }
 

@@ -101,8 +101,8 @@ impl Recorder {
     /// recovery, window included.
     pub fn live(&self) -> Option<Live> {
         let mut live = self.collector.as_ref()?.live().clone();
-        for (at, _, o) in self.window.observations() {
-            live.add(at, o);
+        for (at, source, o) in self.window.observations() {
+            live.add(at, source, o);
         }
         Some(live)
     }
