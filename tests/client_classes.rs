@@ -159,6 +159,26 @@ rto = "4s""#,
         .as_str()
         .unwrap()
         .starts_with("stale-resolver: "));
+    // JUnit has a test case per client objective; the breached one fails.
+    let junit = std::fs::read_to_string(only_run_dir(&reports).join("junit.xml")).unwrap();
+    let case = |name: &str| {
+        let at = junit
+            .find(&format!("name=\"{name}\""))
+            .unwrap_or_else(|| panic!("no JUnit case {name}: {junit}"));
+        // Up to the next case (a passing case may close itself).
+        let end = junit[at..]
+            .find("<testcase")
+            .map_or(junit.len(), |e| at + e);
+        junit[at..end].to_string()
+    };
+    assert!(
+        !case("rto (jvm) &lt;= 9.00s").contains("<failure"),
+        "{junit}"
+    );
+    assert!(
+        case("rto (isp) &lt;= 4.00s").contains("<failure"),
+        "{junit}"
+    );
     let md = std::fs::read_to_string(only_run_dir(&reports).join("report.md")).unwrap();
     assert!(
         md.contains("## Customers by client")
