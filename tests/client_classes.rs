@@ -79,6 +79,16 @@ fn figures<'r>(report: &'r Value, probe: &str) -> &'r Value {
         .unwrap_or_else(|| panic!("no figures for {probe}"))
 }
 
+/// The verdict on a customer probe's own rto.
+fn own_verdict<'r>(report: &'r Value, probe: &str) -> &'r Value {
+    report["verdict"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["objective"] == format!("rto ({probe})"))
+        .unwrap_or_else(|| panic!("no verdict on the rto of {probe}"))
+}
+
 /// When the DNS probe first saw the secondary, ms after t0.
 fn flip(report: &Value) -> f64 {
     report["phases"]["dns_flip"]["value_ms"].as_f64().unwrap()
@@ -190,12 +200,7 @@ rto = "4s""#,
         let own = figures(&report, probe)["recovered"]["value_ms"]
             .as_f64()
             .unwrap();
-        let judged = report["verdict"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|j| j["objective"] == format!("rto ({probe})"))
-            .unwrap_or_else(|| panic!("no verdict for {probe}"));
+        let judged = own_verdict(&report, probe);
         assert_eq!(judged["status"], status, "{judged}");
         assert_eq!(judged["measured_ms"].as_f64(), Some(own));
         assert_eq!((own <= declared), status == "met");
@@ -299,12 +304,7 @@ rto = "15s""#,
     assert_eq!(first_on_secondary(&pool), None, "the pool left the primary");
     let own = figures(&report, "jvm");
     assert_eq!(own["on_secondary"]["note"], "never served by the secondary");
-    let judged = report["verdict"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|j| j["objective"] == "rto (jvm)")
-        .expect("the client's own rto judged");
+    let judged = own_verdict(&report, "jvm");
     assert_eq!(judged["status"], "breached");
     assert_eq!(judged["measured_ms"], Value::Null);
     assert_eq!(own["recovered"]["value_ms"], Value::Null);
