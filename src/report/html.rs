@@ -506,6 +506,27 @@ fn svg(r: &Report, g: &Gathered) -> String {
     s
 }
 
+/// Each customer probe on its own, when the run measured them so.
+fn customer_table(h: &mut String, m: &crate::measure::Measurements) {
+    let rows = super::customer_rows(m);
+    if rows.is_empty() {
+        return;
+    }
+    h.push_str("<h2>Customers by client</h2><table><tr>");
+    for head in super::CUSTOMER_HEADER {
+        let _ = write!(h, "<th>{head}</th>");
+    }
+    h.push_str("</tr>");
+    for row in rows {
+        h.push_str("<tr>");
+        for cell in row {
+            let _ = write!(h, "<td>{}</td>", esc(&cell));
+        }
+        h.push_str("</tr>");
+    }
+    h.push_str("</table>");
+}
+
 impl Format for Html {
     fn render(&self, r: &Report) -> String {
         let class = match r.outcome {
@@ -597,22 +618,7 @@ impl Format for Html {
                 );
             }
             h.push_str("</table>");
-            let rows = super::customer_rows(m);
-            if !rows.is_empty() {
-                h.push_str("<h2>Customers by client</h2><table><tr>");
-                for head in super::CUSTOMER_HEADER {
-                    let _ = write!(h, "<th>{head}</th>");
-                }
-                h.push_str("</tr>");
-                for row in rows {
-                    h.push_str("<tr>");
-                    for cell in row {
-                        let _ = write!(h, "<td>{}</td>", esc(&cell));
-                    }
-                    h.push_str("</tr>");
-                }
-                h.push_str("</table>");
-            }
+            customer_table(&mut h, m);
         }
         if !r.accuracy.is_empty() {
             h.push_str("<h2>Accuracy against the lab's ground truth</h2><table><tr><th>phase</th><th>measured</th><th>truth</th><th>allowance</th><th>error</th><th>within resolution</th></tr>");

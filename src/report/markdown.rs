@@ -25,6 +25,22 @@ pub fn outcome_phrase(o: Outcome) -> &'static str {
     }
 }
 
+/// Each customer probe on its own, when the run measured them so.
+fn customer_table(m: &crate::measure::Measurements) -> String {
+    let rows = super::customer_rows(m);
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from("\n## Customers by client (each customer probe on its own)\n\n");
+    s.push_str(&format!("| {} |\n", super::CUSTOMER_HEADER.join(" | ")));
+    s.push_str(&"|---".repeat(super::CUSTOMER_HEADER.len()));
+    s.push_str("|\n");
+    for row in rows {
+        s.push_str(&format!("| {} |\n", row.join(" | ")));
+    }
+    s
+}
+
 impl Format for Markdown {
     fn render(&self, r: &Report) -> String {
         let mut s = String::new();
@@ -97,16 +113,7 @@ impl Format for Markdown {
             for [name, measured, note] in super::write_rows(m) {
                 s.push_str(&format!("| {name} | - | {measured} | {note} |\n"));
             }
-            let rows = super::customer_rows(m);
-            if !rows.is_empty() {
-                s.push_str("\n## Customers by client (each customer probe on its own)\n\n");
-                s.push_str(&format!("| {} |\n", super::CUSTOMER_HEADER.join(" | ")));
-                s.push_str(&"|---".repeat(super::CUSTOMER_HEADER.len()));
-                s.push_str("|\n");
-                for row in rows {
-                    s.push_str(&format!("| {} |\n", row.join(" | ")));
-                }
-            }
+            s.push_str(&customer_table(m));
             if !m.lost_writes.seqs.is_empty() {
                 let seqs: Vec<String> = m.lost_writes.seqs.iter().map(u64::to_string).collect();
                 s.push_str(&format!(
