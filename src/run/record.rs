@@ -57,9 +57,7 @@ impl Recorder {
 
     /// Records a run event.
     pub fn event(&mut self, at: Offset, name: &str, detail: impl Into<String>) {
-        let mut one = Timeline::default();
-        one.event(at, name, detail);
-        self.extend(one.entries);
+        self.push(Entry::event(at, name, detail));
     }
 
     /// The entries still in memory: since the baseline began until the

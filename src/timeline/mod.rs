@@ -298,6 +298,20 @@ pub struct Entry {
     pub what: What,
 }
 
+impl Entry {
+    /// A run event (`fault-applied`, `reverted`, ...) at `at`.
+    pub fn event(at: Offset, name: &str, detail: impl Into<String>) -> Entry {
+        Entry {
+            at,
+            source: "run".into(),
+            what: What::Event {
+                name: name.into(),
+                detail: detail.into(),
+            },
+        }
+    }
+}
+
 /// Every entry of a run.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -322,14 +336,7 @@ impl Timeline {
 
     /// Adds a run event.
     pub fn event(&mut self, at: Offset, name: &str, detail: impl Into<String>) {
-        self.push(Entry {
-            at,
-            source: "run".into(),
-            what: What::Event {
-                name: name.into(),
-                detail: detail.into(),
-            },
-        });
+        self.push(Entry::event(at, name, detail));
     }
 
     /// Observations with their time.
