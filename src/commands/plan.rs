@@ -91,6 +91,11 @@ fn objectives_line(o: &crate::scenario::Objectives) -> String {
         .clients
         .iter()
         .map(|c| format!(", rto ({}) {}", c.probe, c.rto))
+        .chain(
+            o.population
+                .iter()
+                .map(|p| format!(", rto ({}) {}", p.name(), p.rto)),
+        )
         .collect();
     format!(
         "Objectives: rto {}, {}{}{}{clients}",

@@ -57,7 +57,8 @@ fn check(path: &Path, strict: bool, quiet: bool) -> ValidatedDoc {
 fn floors_and_warnings(s: &Scenario, inputs: &FloorInputs) -> (Floors, Vec<String>) {
     let inputs = inputs
         .clone()
-        .for_clients(crate::probe::floor_clients(&s.probes));
+        .for_clients(crate::probe::floor_clients(&s.probes))
+        .for_population(crate::probe::population(&s.probes));
     let floors = crate::plan::floors_of(&s.faults, &inputs);
     let mut warnings: Vec<String> = crate::floor::impossible(&floors, &s.objectives)
         .into_iter()

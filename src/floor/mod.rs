@@ -12,6 +12,7 @@
 //! instead, its own health checks set the floor the same way.
 
 pub mod aws_lint;
+pub mod population;
 
 use crate::lab::LabParams;
 use serde::{Deserialize, Serialize};
@@ -49,6 +50,8 @@ pub struct FloorInputs {
     /// The customer probes' clients (`probe::client`), which may keep
     /// calling the failed region longer than the TTL.
     pub clients: Vec<FloorClient>,
+    /// The scenario's population of simulated clients, if any.
+    pub population: Option<crate::measure::population::PopulationSpec>,
 }
 
 /// One customer probe's client, as the floors need it.
@@ -78,6 +81,7 @@ impl FloorInputs {
             }),
             asynchronous: Some(p.replication == crate::lab::database::Replication::Async),
             clients: Vec::new(),
+            population: None,
         }
     }
 
@@ -128,12 +132,22 @@ impl FloorInputs {
             target_group,
             asynchronous: None,
             clients: Vec::new(),
+            population: None,
         }
     }
 
     /// The inputs with the scenario's customer probes' clients.
     pub fn for_clients(mut self, clients: Vec<FloorClient>) -> FloorInputs {
         self.clients = clients;
+        self
+    }
+
+    /// The inputs with the scenario's population.
+    pub fn for_population(
+        mut self,
+        population: Option<crate::measure::population::PopulationSpec>,
+    ) -> FloorInputs {
+        self.population = population;
         self
     }
 
@@ -224,6 +238,9 @@ pub struct Floors {
     /// Why no data loss (`rpo = "0s"`) is impossible, when it is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data_loss: Option<String>,
+    /// The population's, at its percentile: everyone's, then each class's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub population: Vec<population::PopulationFloor>,
 }
 
 fn secs(d: Duration) -> String {
@@ -278,6 +295,11 @@ pub fn compute(p: &FloorInputs, path: RecoveryPath, mode: FailureMode) -> Floors
                     .err()
                     .map(|c| format!("{c}: it is never served by the secondary")),
                 data_loss: None,
+                population: p
+                    .population
+                    .as_ref()
+                    .map(|spec| population::floors(p, spec, mode, detection, &why))
+                    .unwrap_or_default(),
             }
         }
         RecoveryPath::TargetGroup => {
@@ -296,6 +318,7 @@ pub fn compute(p: &FloorInputs, path: RecoveryPath, mode: FailureMode) -> Floors
                 rto_first: None,
                 never: None,
                 data_loss: None,
+                population: Vec::new(),
             }
         }
     }
@@ -397,6 +420,10 @@ pub fn impossible(floors: &Floors, objectives: &crate::scenario::Objectives) -> 
         })
         .chain(never)
         .chain(clients_impossible(floors, objectives))
+        .chain(population::impossible(
+            &floors.population,
+            &objectives.population,
+        ))
         .chain(data)
         .collect()
 }
@@ -458,12 +485,33 @@ pub fn combine(all: Vec<Floors>) -> Floors {
         rto_first: max(acc.rto_first, f.rto_first),
         never: acc.never.or(f.never),
         data_loss: acc.data_loss.or(f.data_loss),
+        population: later_population(acc.population, f.population),
     });
     // A customer who is never served again leaves no floor for every customer.
     if floors.never.is_some() {
         floors.rto = None;
     }
     floors
+}
+
+/// The later of two faults' population floors, objective by objective (a
+/// client never served again is latest).
+fn later_population(
+    a: Vec<population::PopulationFloor>,
+    b: Vec<population::PopulationFloor>,
+) -> Vec<population::PopulationFloor> {
+    if a.is_empty() || a.len() != b.len() {
+        return if a.is_empty() { b } else { a };
+    }
+    a.into_iter()
+        .zip(b)
+        .map(|(x, y)| match (x.ms, y.ms) {
+            (None, _) => x,
+            (_, None) => y,
+            (Some(m), Some(n)) if n > m => y,
+            _ => x,
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -525,6 +573,7 @@ mod tests {
             max_dns_flip: None,
             max_fencing: None,
             clients: Vec::new(),
+            population: Vec::new(),
         };
         let bad = impossible(&f, &objectives);
         assert_eq!(bad.len(), 1);
@@ -602,6 +651,7 @@ mod tests {
             max_dns_flip: None,
             max_fencing: None,
             clients: Vec::new(),
+            population: Vec::new(),
         };
         let bad = impossible(&f, &objectives);
         assert_eq!(bad.len(), 1, "{bad:?}");

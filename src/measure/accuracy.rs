@@ -158,6 +158,9 @@ pub fn assess(
             f.resolution_ms,
         ));
     }
+    if let (Some(p), Some(flip)) = (&m.population, flip) {
+        out.extend(population(p, flip));
+    }
     if m.first_failure.value_ms.is_some() {
         // Customers recover when their resolver's cached answer expires after the
         // flip; without a flip, when the ALB stops routing to the broken targets.
@@ -189,6 +192,38 @@ pub fn assess(
         }
     }
     out
+}
+
+/// Each class of a population against the lab's truth, client by client:
+/// a client is served by the secondary from its first request on a DNS
+/// answer it resolved after the lab flipped the record (`flip`, ms after
+/// t0). One row per class: the client at the 99th percentile of distance.
+fn population(p: &super::population::PopulationFigures, flip: f64) -> Vec<Accuracy> {
+    p.classes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, class)| {
+            let mut compared: Vec<Accuracy> = p
+                .traces
+                .iter()
+                .filter(|t| t.class == i && t.failed)
+                .filter_map(|t| {
+                    let truth = t.renewals_ms.iter().copied().find(|r| *r >= flip);
+                    compare("", t.recovered_ms, truth, 0.0, p.resolution_ms)
+                })
+                .collect();
+            compared.sort_by(|a, b| a.error_ms.abs().total_cmp(&b.error_ms.abs()));
+            let rank = (99 * compared.len()).div_ceil(100).max(1);
+            let mut worst = compared.get(rank - 1)?.clone();
+            worst.phase = format!(
+                "recovered p99 ({}: {}, {} clients)",
+                p.probe,
+                class.class,
+                compared.len()
+            );
+            Some(worst)
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 
 pub mod accuracy;
 pub mod phases;
+pub mod population;
 pub mod writes;
 
 use crate::clock::Offset;
@@ -79,6 +80,8 @@ pub struct MeasureInput {
     /// Each customer probe, measured on its own as well (when there are
     /// several, or one plays a client other than `fresh`).
     pub customers: Vec<CustomerProbe>,
+    /// The population of simulated clients, when the scenario has one.
+    pub population: Option<population::PopulationSpec>,
 }
 
 /// A customer probe measured on its own.
@@ -243,6 +246,9 @@ pub struct Measurements {
     /// together: the slowest).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub customers: Vec<CustomerFigures>,
+    /// The population of simulated clients, when the scenario has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub population: Option<population::PopulationFigures>,
 }
 
 impl Measurements {
@@ -297,6 +303,8 @@ pub struct Live {
     pub canary: Latest,
     /// Each customer probe measured on its own (`MeasureInput::customers`).
     pub customers: Vec<CustomerLive>,
+    /// The population, client by client.
+    pub population: Option<population::PopulationFold>,
 }
 
 /// One customer probe on its own: its outage, and when it was first served
@@ -356,6 +364,9 @@ impl Live {
                     on_secondary: None,
                 })
                 .collect(),
+            population: input.population.clone().map(|spec| {
+                population::PopulationFold::new(spec, input.t0, input.stable_for, &input.secondary)
+            }),
         }
     }
 
@@ -378,8 +389,39 @@ impl Live {
                 }
             }
             Observation::CanaryWrite { acked, .. } => self.canary.add(at, *acked),
+            Observation::Customer {
+                client,
+                ok,
+                region,
+                renewed,
+                latency_ns,
+                ..
+            } => {
+                if let Some(p) = self.population.as_mut().filter(|p| p.probe() == source) {
+                    p.add(
+                        at,
+                        population::Request {
+                            client: *client,
+                            ok: *ok,
+                            region: region.as_deref(),
+                            renewed: *renewed,
+                            latency: Duration::from_nanos(*latency_ns),
+                        },
+                    );
+                }
+            }
             _ => {}
         }
+    }
+
+    /// The population has recovered client by client, or waiting longer
+    /// can change no verdict: its longest rto and `stable_for` have passed
+    /// since t0 (a client that never leaves the failed region does not hold
+    /// the run until its timeout).
+    pub fn population_settled(&self, now: Offset) -> bool {
+        self.population
+            .as_ref()
+            .is_none_or(|p| p.every_client_recovered() || now.since(self.t0) >= p.give_up_after())
     }
 
     /// Every customer probe measured on its own that failed has recovered
@@ -581,6 +623,7 @@ impl Collector {
             serving_region: self.serving_region.clone(),
             fail_open: self.fail_open.found.clone(),
             customers: self.customer_figures(),
+            population: self.live.population.as_ref().map(|p| p.figures()),
         }
     }
 

@@ -53,12 +53,15 @@ pub struct Resolved {
     pub addresses: Vec<Ipv4Addr>,
     /// The name asked, then every CNAME target, lower case, without the final dot.
     pub chain: Vec<String>,
+    /// How long the answer is still valid: its TTL, counted down by any
+    /// cache it came through.
+    pub ttl: Duration,
 }
 
 /// The options of a customer's resolver: recursion desired, no hosts file
 /// (DNS is what is measured), IPv4, CNAME records kept so the chain can be
 /// checked, `timeout` per question.
-fn options(timeout: Duration, min_ttl: Option<Duration>) -> ResolverOpts {
+fn options(timeout: Duration, min_ttl: Option<Duration>, cache: bool) -> ResolverOpts {
     let mut opts = ResolverOpts::default();
     opts.positive_min_ttl = min_ttl;
     opts.timeout = timeout;
@@ -67,7 +70,7 @@ fn options(timeout: Duration, min_ttl: Option<Duration>) -> ResolverOpts {
     opts.use_hosts_file = ResolveHosts::Never;
     opts.preserve_intermediates = true;
     opts.ip_strategy = hickory_resolver::config::LookupIpStrategy::Ipv4Only;
-    opts.cache_size = 64;
+    opts.cache_size = if cache { 64 } else { 0 };
     opts
 }
 
@@ -83,6 +86,10 @@ pub fn build_keeping(
     timeout: Duration,
     min_ttl: Option<Duration>,
 ) -> Result<TokioResolver, String> {
+    build_with(through, options(timeout, min_ttl, true))
+}
+
+fn build_with(through: &Resolvers, opts: ResolverOpts) -> Result<TokioResolver, String> {
     let config = match through {
         Resolvers::System => {
             let (config, _) = hickory_resolver::system_conf::read_system_conf().map_err(|e| {
@@ -109,8 +116,15 @@ pub fn build_keeping(
     };
     let mut builder =
         TokioResolver::builder_with_config(config, TokioConnectionProvider::default());
-    *builder.options_mut() = options(timeout, min_ttl);
+    *builder.options_mut() = opts;
     Ok(builder.build())
+}
+
+/// A resolver asking `through` that keeps nothing: every question goes to
+/// the servers, and each answer's TTL is the servers' (a population of
+/// simulated clients keeps answers itself, each on its own schedule).
+pub fn build_uncached(through: &Resolvers, timeout: Duration) -> Result<TokioResolver, String> {
+    build_with(through, options(timeout, None, false))
 }
 
 /// `name` as an absolute name (no search domains are tried).
@@ -161,7 +175,14 @@ pub async fn resolve(
     if addresses.is_empty() {
         return Err(format!("{name} has no A record"));
     }
-    Ok(Resolved { addresses, chain })
+    let ttl = lookup
+        .valid_until()
+        .saturating_duration_since(std::time::Instant::now());
+    Ok(Resolved {
+        addresses,
+        chain,
+        ttl,
+    })
 }
 
 #[cfg(test)]

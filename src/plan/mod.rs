@@ -170,7 +170,8 @@ pub async fn resolve(
         floors: floors_of(
             faults,
             &env.floor_inputs()
-                .for_clients(crate::probe::floor_clients(probes)),
+                .for_clients(crate::probe::floor_clients(probes))
+                .for_population(crate::probe::population(probes)),
         ),
     })
 }
@@ -212,6 +213,19 @@ pub fn render_floors(
         out.push_str(&format!(
             "  {:<10} floor {floor_text:>8} | objective {objective_text}\n",
             a.phase
+        ));
+    }
+    for o in &objectives.population {
+        let floor = floors.population.iter().find(|f| f.class == o.class);
+        let floor_text = match floor.map(|f| f.ms) {
+            Some(Some(ms)) => fmt_ms(ms),
+            Some(None) => "never".into(),
+            None => "-".into(),
+        };
+        out.push_str(&format!(
+            "  rto ({}) floor {floor_text:>8} | objective {}\n",
+            o.name(),
+            o.rto
         ));
     }
     if let (Some(first), Some(_)) = (&floors.rto_first, &floors.rto) {

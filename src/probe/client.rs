@@ -194,6 +194,22 @@ impl ClientClass {
         }
     }
 
+    /// The class and its keys in a few words, for tables: `cached 30s`,
+    /// `stale-resolver 5m`, `pooled, max age 5m`.
+    pub fn short(&self) -> String {
+        let d = |d: &Duration| humantime::format_duration(*d).to_string();
+        match self {
+            ClientClass::Fresh {} => "fresh".into(),
+            ClientClass::Cached { cache_for: None } => "cached forever".into(),
+            ClientClass::Cached { cache_for: Some(c) } => format!("cached {}", d(c)),
+            ClientClass::StaleResolver { min_ttl } => format!("stale-resolver {}", d(min_ttl)),
+            ClientClass::Pooled { max_age: None, .. } => "pooled".into(),
+            ClientClass::Pooled {
+                max_age: Some(a), ..
+            } => format!("pooled, max age {}", d(a)),
+        }
+    }
+
     /// The minimum TTL its resolver applies, for a stale resolver.
     pub fn min_ttl(&self) -> Option<Duration> {
         match *self {

@@ -74,7 +74,9 @@ fn default_requests() -> u32 {
     1
 }
 
-fn own_rto<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<HumanDuration>, D::Error> {
+pub(super) fn own_rto<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<HumanDuration>, D::Error> {
     let rto = HumanDuration::deserialize(d)?;
     if rto.get().is_zero() {
         return Err(serde::de::Error::custom(
@@ -94,7 +96,9 @@ fn requests_per_tick<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::E
     Ok(n)
 }
 
-fn absolute_path<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+pub(super) fn absolute_path<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<String>, D::Error> {
     let path = String::deserialize(d)?;
     if !path.starts_with('/') {
         return Err(serde::de::Error::custom(format!(
@@ -107,15 +111,21 @@ fn absolute_path<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String
 impl HttpProbe {
     /// Host header and path of the requests.
     fn host_and_path(&self, env: &Env) -> (String, String) {
-        match env {
-            Env::Lab(lab) => (
-                lab.record.trim_end_matches('.').to_string(),
-                self.path.clone().unwrap_or_else(|| "/orders/latest".into()),
-            ),
-            Env::Aws(aws) => {
-                let (_, host, _, path) = aws.description.params.endpoint_parts();
-                (host, self.path.clone().unwrap_or(path))
-            }
+        host_and_path(env, self.path.as_deref())
+    }
+}
+
+/// Host header and path of a customer's requests: the probe's `path`, or
+/// the lab's `/orders/latest`, or the AWS endpoint's path.
+pub(super) fn host_and_path(env: &Env, path: Option<&str>) -> (String, String) {
+    match env {
+        Env::Lab(lab) => (
+            lab.record.trim_end_matches('.').to_string(),
+            path.unwrap_or("/orders/latest").to_string(),
+        ),
+        Env::Aws(aws) => {
+            let (_, host, _, default) = aws.description.params.endpoint_parts();
+            (host, path.map_or(default, str::to_string))
         }
     }
 }
@@ -126,9 +136,11 @@ pub fn parse(de: toml::de::ValueDeserializer<'_>) -> Result<Box<dyn Probe>, toml
 }
 
 /// What one request came to: its status, and why it failed, if it did.
-type Outcome = (Option<u16>, Option<String>);
+pub(super) type Outcome = (Option<u16>, Option<String>);
 
-fn outcome(reply: Result<crate::net::http::Reply, crate::net::http::HttpError>) -> Outcome {
+pub(super) fn outcome(
+    reply: Result<crate::net::http::Reply, crate::net::http::HttpError>,
+) -> Outcome {
     match reply {
         Ok(reply) if reply.status.is_success() => (Some(reply.status.as_u16()), None),
         Ok(reply) => (

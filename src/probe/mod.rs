@@ -7,6 +7,7 @@
 pub mod alarm;
 pub mod canary;
 pub mod client;
+pub mod customers;
 pub mod dns;
 pub mod health_check;
 pub mod http;
@@ -30,6 +31,8 @@ use toml::de::ValueDeserializer;
 pub enum ProbeKind {
     /// Customer requests through DNS.
     Http,
+    /// A population of simulated customers of several client classes.
+    Customers,
     /// The authoritative DNS answer, uncached.
     Dns,
     /// The health checkers' verdict.
@@ -47,6 +50,7 @@ impl ProbeKind {
     pub fn as_str(self) -> &'static str {
         match self {
             ProbeKind::Http => "http",
+            ProbeKind::Customers => "customers",
             ProbeKind::Dns => "dns",
             ProbeKind::HealthCheck => "health-check",
             ProbeKind::Canary => "canary",
@@ -110,12 +114,33 @@ pub trait Probe: Send + Sync {
     fn client(&self) -> Option<client::ClientClass> {
         None
     }
+    /// The customers it plays, as the floors need them: one per client
+    /// class.
+    fn floor_clients(&self) -> Vec<crate::floor::FloorClient> {
+        match (self.client(), self.request_timeout()) {
+            (Some(class), Some(timeout)) => vec![crate::floor::FloorClient {
+                probe: self.name().to_string(),
+                class,
+                timeout,
+            }],
+            _ => Vec::new(),
+        }
+    }
     /// How long one request may take before it is given up.
     fn request_timeout(&self) -> Option<Duration> {
         None
     }
     /// A customer probe's own rto objective, judged on it alone.
     fn rto(&self) -> Option<HumanDuration> {
+        None
+    }
+    /// The population it plays, for a `customers` probe, judged against
+    /// its own rto or `scenario_rto`.
+    fn population(
+        &self,
+        _scenario_rto: Duration,
+        _stable_for: Duration,
+    ) -> Option<crate::measure::population::PopulationSpec> {
         None
     }
     /// Whether it asks both writers directly whether they take writes (the
@@ -137,6 +162,7 @@ pub type Parse = fn(ValueDeserializer<'_>) -> Result<Box<dyn Probe>, toml::de::E
 /// Every probe, by the kind scenarios name it with.
 pub const REGISTRY: &[(&str, Parse)] = &[
     ("http", http::parse),
+    ("customers", customers::parse),
     ("dns", dns::parse),
     ("health-check", health_check::parse),
     ("canary", canary::parse),
@@ -154,16 +180,17 @@ pub fn clients(probes: &[std::sync::Arc<dyn Probe>]) -> Vec<(&str, client::Clien
 
 /// Each customer probe's client, as the floors need it.
 pub fn floor_clients(probes: &[std::sync::Arc<dyn Probe>]) -> Vec<crate::floor::FloorClient> {
+    probes.iter().flat_map(|p| p.floor_clients()).collect()
+}
+
+/// The scenario's population, as the floors need it (its objectives are
+/// the scenario's; only its classes, percentile and timeout count here).
+pub fn population(
+    probes: &[std::sync::Arc<dyn Probe>],
+) -> Option<crate::measure::population::PopulationSpec> {
     probes
         .iter()
-        .filter_map(|p| {
-            Some(crate::floor::FloorClient {
-                probe: p.name().to_string(),
-                class: p.client()?,
-                timeout: p.request_timeout()?,
-            })
-        })
-        .collect()
+        .find_map(|p| p.population(Duration::ZERO, Duration::ZERO))
 }
 
 /// Deserializes a probe interval: 10ms to 60s.

@@ -63,6 +63,7 @@ impl CustomerResolver {
 
 /// Where a customer's request goes: the region its DNS answer names and the
 /// endpoint to connect to.
+#[derive(Debug, Clone)]
 pub struct Destination {
     /// Region of the answered address.
     pub region: Option<String>,

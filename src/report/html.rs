@@ -150,6 +150,9 @@ impl Gathered {
                     g.events.push((e.at, name, detail));
                     continue;
                 }
+                // A population's requests are drawn as its drain curve:
+                // thousands of interleaved clients make no lane.
+                What::Observation(Observation::Customer { .. }) => continue,
                 What::Observation(o) => o,
             };
             let name = lane(&e.source, &o);
@@ -190,10 +193,12 @@ impl Gathered {
 
 fn color_of(o: &Observation, primary: &str, missing: &Missing) -> &'static str {
     match o {
-        Observation::Http { ok: true, .. } | Observation::HealthCheck { healthy: true, .. } => {
-            GREEN
-        }
-        Observation::Http { .. } | Observation::HealthCheck { .. } => RED,
+        Observation::Http { ok: true, .. }
+        | Observation::Customer { ok: true, .. }
+        | Observation::HealthCheck { healthy: true, .. } => GREEN,
+        Observation::Http { .. }
+        | Observation::Customer { .. }
+        | Observation::HealthCheck { .. } => RED,
         Observation::Dns {
             region: Some(r), ..
         } if r == primary => BLUE,
@@ -619,6 +624,9 @@ impl Format for Html {
             }
             h.push_str("</table>");
             customer_table(&mut h, m);
+            if let Some(p) = &m.population {
+                super::population::html(&mut h, p);
+            }
         }
         if !r.accuracy.is_empty() {
             h.push_str("<h2>Accuracy against the lab's ground truth</h2><table><tr><th>phase</th><th>measured</th><th>truth</th><th>allowance</th><th>error</th><th>within resolution</th></tr>");

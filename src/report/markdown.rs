@@ -41,6 +41,21 @@ fn customer_table(m: &crate::measure::Measurements) -> String {
     s
 }
 
+/// The population, class by class, when the run had one.
+fn population_table(m: &crate::measure::Measurements) -> String {
+    let Some(p) = &m.population else {
+        return String::new();
+    };
+    let mut s = format!("\n## {}\n\n", super::population_title(p));
+    s.push_str(&format!("| {} |\n", super::POPULATION_HEADER.join(" | ")));
+    s.push_str(&"|---".repeat(super::POPULATION_HEADER.len()));
+    s.push_str("|\n");
+    for row in super::population_rows(p) {
+        s.push_str(&format!("| {} |\n", row.join(" | ")));
+    }
+    s
+}
+
 impl Format for Markdown {
     fn render(&self, r: &Report) -> String {
         let mut s = String::new();
@@ -114,6 +129,7 @@ impl Format for Markdown {
                 s.push_str(&format!("| {name} | - | {measured} | {note} |\n"));
             }
             s.push_str(&customer_table(m));
+            s.push_str(&population_table(m));
             if !m.lost_writes.seqs.is_empty() {
                 let seqs: Vec<String> = m.lost_writes.seqs.iter().map(u64::to_string).collect();
                 s.push_str(&format!(

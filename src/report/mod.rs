@@ -6,6 +6,7 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod metrics;
+pub mod population;
 pub mod table;
 
 use crate::lab::LabParams;
@@ -457,6 +458,62 @@ pub fn customer_rows(m: &Measurements) -> Vec<[String; 6]> {
                 cell(&c.recovered),
                 cell(&c.downtime),
                 cell(&c.on_secondary),
+            ]
+        })
+        .collect()
+}
+
+/// The header of the population table.
+pub const POPULATION_HEADER: [&str; 10] = [
+    "class",
+    "clients",
+    "client",
+    "first failure p50",
+    "recovered p50",
+    "p90",
+    "p99",
+    "max",
+    "on the secondary: 50% / 90% / 99% / all",
+    "never recovered",
+];
+
+/// The population table's title: which probe, how many clients, and the
+/// resolution every figure in it has.
+pub fn population_title(p: &crate::measure::population::PopulationFigures) -> String {
+    format!(
+        "Customers by class: {} simulated clients of probe {} (every figure ±{}, one request interval; rto judged at p{})",
+        p.clients,
+        p.probe,
+        fmt_ms(p.resolution_ms),
+        p.percentile
+    )
+}
+
+/// The population table's rows, one per class and one for everyone, the
+/// same in every format (resolution in the title; a figure that fell on a
+/// client never recovered reads `never`).
+pub fn population_rows(p: &crate::measure::population::PopulationFigures) -> Vec<[String; 10]> {
+    let cell = |f: &crate::measure::Figure| match f.value_ms {
+        Some(v) => fmt_ms(v),
+        None if f.note.as_deref() == Some("no client failed") => "-".into(),
+        None => "never".into(),
+    };
+    p.classes
+        .iter()
+        .chain(std::iter::once(&p.all))
+        .map(|c| {
+            let s = &c.on_secondary;
+            [
+                c.class.clone(),
+                c.clients.to_string(),
+                c.client.clone(),
+                cell(&c.first_failure.p50),
+                cell(&c.recovered.p50),
+                cell(&c.recovered.p90),
+                cell(&c.recovered.p99),
+                cell(&c.recovered.max),
+                [&s.half, &s.p90, &s.p99, &s.all].map(cell).join(" / "),
+                c.not_recovered.to_string(),
             ]
         })
         .collect()

@@ -66,6 +66,14 @@ impl Format for Terminal {
                 out.push_str(&c.to_string());
                 out.push('\n');
             }
+            if let Some(pop) = &m.population {
+                let mut c = table();
+                c.set_header(super::POPULATION_HEADER.to_vec());
+                for row in super::population_rows(pop) {
+                    c.add_row(row.to_vec());
+                }
+                out.push_str(&format!("{}\n{c}\n", super::population_title(pop)));
+            }
         }
         out
     }

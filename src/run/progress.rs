@@ -295,6 +295,7 @@ mod tests {
                 max_dns_flip: None,
                 max_fencing: None,
                 clients: Vec::new(),
+                population: Vec::new(),
             }),
             floors: Floors::default(),
             baseline: Duration::from_secs(2),

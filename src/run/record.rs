@@ -220,6 +220,7 @@ mod tests {
                 client: "fresh".into(),
                 interval: Duration::from_millis(10),
             }],
+            population: None,
         }
     }
 

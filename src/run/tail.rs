@@ -211,7 +211,17 @@ impl Run<'_> {
             secondary: self.env.region_name(Role::Secondary),
             resolution: self.resolutions(),
             customers: self.customer_probes(),
+            population: self.population(),
         }
+    }
+
+    /// The scenario's population, judged against its own rto or the
+    /// scenario's.
+    fn population(&self) -> Option<crate::measure::population::PopulationSpec> {
+        let s = self.scenario;
+        s.probes
+            .iter()
+            .find_map(|p| p.population(s.objectives.rto.get(), s.stable_for))
     }
 
     /// The customer probes measured on their own: all of them when there

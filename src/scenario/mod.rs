@@ -68,6 +68,37 @@ pub struct Objectives {
     /// `[objectives]`.
     #[serde(default, skip_deserializing, skip_serializing_if = "Vec::is_empty")]
     pub clients: Vec<ClientObjective>,
+    /// The population's rto (its own, or the scenario's) and its classes'
+    /// own, each judged at the population's `rto_percentile`. Filled from
+    /// the `customers` probe, never read from `[objectives]`.
+    #[serde(default, skip_deserializing, skip_serializing_if = "Vec::is_empty")]
+    pub population: Vec<PopulationObjective>,
+}
+
+/// A population's rto, or one of its classes', judged at a percentile of
+/// its simulated clients.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PopulationObjective {
+    /// The `customers` probe.
+    pub probe: String,
+    /// The class, for a class's own rto.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
+    /// The percentile of clients judged.
+    pub percentile: u8,
+    /// The rto.
+    pub rto: HumanDuration,
+}
+
+impl PopulationObjective {
+    /// How reports name it, inside `rto (...)`: `customers, p90` or
+    /// `customers: jvm, p90`.
+    pub fn name(&self) -> String {
+        match &self.class {
+            Some(c) => format!("{}: {c}, p{}", self.probe, self.percentile),
+            None => format!("{}, p{}", self.probe, self.percentile),
+        }
+    }
 }
 
 /// One customer probe's own rto.
@@ -222,8 +253,33 @@ fn client_objectives(probes: &[Arc<dyn Probe>]) -> Vec<ClientObjective> {
         .collect()
 }
 
-/// The caps on probes: how many, how many requests a second together.
-fn bounds(probes: &[Arc<dyn Probe>]) -> Result<(), String> {
+/// The population's rto and its classes' own, as objectives.
+fn population_objectives(
+    probes: &[Arc<dyn Probe>],
+    rto: Duration,
+    stable_for: Duration,
+) -> Vec<PopulationObjective> {
+    let Some(p) = probes.iter().find_map(|p| p.population(rto, stable_for)) else {
+        return Vec::new();
+    };
+    let objective = |class: Option<String>, rto| PopulationObjective {
+        probe: p.probe.clone(),
+        class,
+        percentile: p.percentile,
+        rto: HumanDuration(rto),
+    };
+    let mut out = vec![objective(None, p.rto)];
+    out.extend(
+        p.classes
+            .iter()
+            .filter_map(|c| Some(objective(Some(c.label.clone()), c.rto?))),
+    );
+    out
+}
+
+/// The caps on probes: how many, how many requests a second together (on
+/// the lab a population is bounded on its own: it stays on loopback).
+fn bounds(probes: &[Arc<dyn Probe>], target: Target) -> Result<(), String> {
     if probes.len() > MAX_PROBES {
         return Err(format!(
             "{} probes; at most {MAX_PROBES} per scenario (docs/scenarios.md, \"Bounds\")",
@@ -232,6 +288,7 @@ fn bounds(probes: &[Arc<dyn Probe>]) -> Result<(), String> {
     }
     let rate: f64 = probes
         .iter()
+        .filter(|p| target == Target::Aws || p.kind() != ProbeKind::Customers)
         .map(|p| p.requests_per_tick() as f64 / p.interval().as_secs_f64())
         .sum();
     if rate > MAX_REQUEST_RATE {
@@ -474,6 +531,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
     }
 
     let mut probes: Vec<Arc<dyn Probe>> = Vec::new();
+    let mut populations = Vec::new();
     for (item, p) in parse_tables(&src, root_table, "probes", "probe", probe::REGISTRY)? {
         if probes.iter().any(|q| q.name() == p.name()) {
             return Err(src.error(
@@ -493,12 +551,21 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
                 .or(Some(item.span()));
             return Err(src.error(span, why));
         }
+        if p.kind() == ProbeKind::Customers {
+            populations.push(item.span());
+        }
         probes.push(Arc::from(p));
     }
-    if let Err(why) = bounds(&probes) {
+    if let Err(why) = bounds(&probes, raw.target) {
         return Err(src.error(at_key("probes"), why));
     }
     let has = |k: ProbeKind| probes.iter().any(|p| p.kind() == k);
+    if let Some(span) = populations.get(1) {
+        return Err(src.error(
+            Some(span.clone()),
+            "a second customers probe; one population per scenario (give it more classes instead)",
+        ));
+    }
     if !has(ProbeKind::Http) {
         return Err(src.error(
             at_key("probes"),
@@ -565,6 +632,7 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
         target: raw.target,
         objectives: Objectives {
             clients: client_objectives(&probes),
+            population: population_objectives(&probes, raw.objectives.rto.get(), stable_for),
             ..raw.objectives
         },
         baseline: raw.baseline.get(),

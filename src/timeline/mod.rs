@@ -37,6 +37,30 @@ pub enum Observation {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },
+    /// One request of one simulated client of a `customers` population.
+    Customer {
+        /// The client's class, as the population names it (`fresh`, `jvm`, ...).
+        class: String,
+        /// The client's number in the population, from 0.
+        client: u32,
+        /// Served successfully (2xx).
+        ok: bool,
+        /// HTTP status, when one came back.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status: Option<u16>,
+        /// Region the request went to (from the DNS answer the client used).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        region: Option<String>,
+        /// Time to the full answer or the failure.
+        latency_ns: u64,
+        /// The client resolved the name for this request (its answer had
+        /// expired; for a pooled client, it also needed a new connection).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        renewed: bool,
+        /// Why it failed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
     /// An answer from the authoritative DNS server.
     Dns {
         /// Region the answered address belongs to.
@@ -157,7 +181,7 @@ impl Observation {
     /// neither (a DNS answer, a read-back), for the live view's colour.
     pub fn good(&self) -> Option<bool> {
         match self {
-            Observation::Http { ok, .. } => Some(*ok),
+            Observation::Http { ok, .. } | Observation::Customer { ok, .. } => Some(*ok),
             Observation::HealthCheck { healthy, .. } => Some(*healthy),
             Observation::CanaryWrite { acked, .. } => Some(*acked),
             Observation::Dns { error, .. } => error.as_ref().map(|_| false),
@@ -184,6 +208,21 @@ impl Observation {
                 ..
             } => format!(
                 "{} {} {}{}",
+                if *ok { "ok" } else { "FAILED" },
+                status.map(|s| s.to_string()).unwrap_or_default(),
+                region.as_deref().unwrap_or(""),
+                error.as_ref().map(|e| format!(": {e}")).unwrap_or_default()
+            ),
+            Observation::Customer {
+                class,
+                client,
+                ok,
+                status,
+                region,
+                error,
+                ..
+            } => format!(
+                "{class} #{client} {} {} {}{}",
                 if *ok { "ok" } else { "FAILED" },
                 status.map(|s| s.to_string()).unwrap_or_default(),
                 region.as_deref().unwrap_or(""),

@@ -116,7 +116,34 @@ fn judge_fencing(declared: Duration, m: &Measurements) -> Judgement {
 pub fn judge(objectives: &Objectives, m: &Measurements) -> Vec<Judgement> {
     let mut out = judge_run(objectives, m);
     out.extend(objectives.clients.iter().map(|c| judge_client(c, m)));
+    out.extend(objectives.population.iter().map(|p| judge_population(p, m)));
     out
+}
+
+/// A population's rto, or one class's, on its recovery at the declared
+/// percentile of clients: a percentile that falls on a client never
+/// recovered breaches.
+fn judge_population(p: &crate::scenario::PopulationObjective, m: &Measurements) -> Judgement {
+    let name = format!("rto ({})", p.name());
+    let figures = m.population.as_ref().and_then(|f| match &p.class {
+        None => Some(&f.all),
+        Some(c) => f.classes.iter().find(|k| k.class == *c),
+    });
+    match figures {
+        Some(f) => {
+            let missing_is = match f.not_recovered {
+                0 => Status::NotMeasured,
+                _ => Status::Breached,
+            };
+            judge_one(&name, p.rto.get(), &f.at_percentile, missing_is)
+        }
+        None => judge_one(
+            &name,
+            p.rto.get(),
+            &Figure::missing(Duration::ZERO, "the population was not measured"),
+            Status::NotMeasured,
+        ),
+    }
 }
 
 /// A customer probe's own rto, on its own figures: never recovering breaches.
