@@ -315,3 +315,67 @@ rto = "8s"
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// The primary region resets every connection (its processes gone): a
+/// request fails at once, a pooled client's connection is closed and it
+/// reconnects, resolving as a fresh client does, so it leaves within a TTL
+/// of the flip like one; a client caching for 5 s leaves within 5 s of it.
+#[test]
+fn a_region_resetting_connections_lets_pooled_clients_reconnect_at_once() {
+    let dir = scratch("population-reset");
+    let classes = r#"
+[[probes.classes]]
+client = { class = "fresh" }
+share = 0.4
+
+[[probes.classes]]
+client = { class = "pooled" }
+share = 0.4
+
+[[probes.classes]]
+name = "jvm"
+client = { class = "cached", cache_for = "5s" }
+share = 0.2
+"#;
+    let path = with_population(&dir, "primary-region-outage", 40, classes, "15s");
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "kind = \"region-outage\"\n",
+        "kind = \"region-outage\"\nmode = \"reset\"\n",
+    );
+    std::fs::write(&path, text).unwrap();
+    let plan = gameday()
+        .current_dir(root())
+        .arg("plan")
+        .arg(&path)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&plan.stdout);
+    assert!(said.contains("resetting every connection"), "{said}");
+    let reports = dir.join("reports");
+    let out = run_file(&path, &reports, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let report = only_report(&reports);
+    let flip = lab_flip(&report);
+    for (n, (class, requests)) in &clients(&report) {
+        let failed: Vec<_> = requests.iter().filter(|r| !r.2).collect();
+        assert!(!failed.is_empty(), "client {n} ({class}) never failed");
+        let left = recovery(requests).expect("recovered");
+        let keeps = if class == "jvm" { 5_000.0 } else { 2_000.0 };
+        assert!(
+            left >= flip - 1.0 && left <= flip + keeps + 1_000.0,
+            "client {n} ({class}) left at {left} ms, the flip was at {flip} ms"
+        );
+    }
+    // A reset fails the request at once: no client waited for its timeout.
+    let slowest = report["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["source"] == "customers" && e["what"]["data"]["ok"] == false)
+        .map(|e| e["what"]["data"]["latency_ns"].as_u64().unwrap())
+        .max()
+        .unwrap();
+    assert!(slowest < 500_000_000, "a failed request took {slowest} ns");
+    assert_eq!(class(&report, "pooled")["not_recovered"], 0);
+    let _ = std::fs::remove_dir_all(dir);
+}

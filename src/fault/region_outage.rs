@@ -22,6 +22,22 @@ pub struct RegionOutage {
     /// Region that goes dark (default primary).
     #[serde(default)]
     pub region: RegionRef,
+    /// How it fails its clients: `silent` (default: every connection hangs,
+    /// as behind a deny-all network ACL) or `reset` (every connection is
+    /// reset at once, as when the far end's processes are gone).
+    #[serde(default)]
+    pub mode: OutageMode,
+}
+
+/// How a cut-off region fails the connections to it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OutageMode {
+    /// Every connection hangs until its client gives up.
+    #[default]
+    Silent,
+    /// Every connection is reset (TCP RST) at once.
+    Reset,
 }
 
 /// Parses the scenario table.
@@ -49,7 +65,11 @@ impl Fault for RegionOutage {
     }
 
     fn recovery(&self) -> (RecoveryPath, FailureMode) {
-        (RecoveryPath::DnsFailover, FailureMode::Hang)
+        let mode = match self.mode {
+            OutageMode::Silent => FailureMode::Hang,
+            OutageMode::Reset => FailureMode::Reset,
+        };
+        (RecoveryPath::DnsFailover, mode)
     }
 
     async fn plan(&self, env: &Env, _run_id: &str) -> Result<Vec<Step>, String> {
@@ -59,6 +79,7 @@ impl Fault for RegionOutage {
             KIND,
             Action::Lab(LabCall::IsolateRegion {
                 region: region.name.clone(),
+                reset: self.mode == OutageMode::Reset,
             }),
             Action::Lab(LabCall::RestoreRegion {
                 region: region.name.clone(),

@@ -206,6 +206,9 @@ pub enum FailureMode {
     Error,
     /// The endpoint hangs: each check takes its full timeout.
     Hang,
+    /// The endpoint resets every connection at once: a check fails at
+    /// once, and a client's kept connection is closed, so it reconnects.
+    Reset,
 }
 
 /// One phase's floor.
@@ -256,7 +259,7 @@ pub fn compute(p: &FloorInputs, path: RecoveryPath, mode: FailureMode) -> Floors
             let interval = p.check_interval;
             let fail = match mode {
                 FailureMode::Hang => p.check_timeout,
-                FailureMode::Error => Duration::ZERO,
+                FailureMode::Error | FailureMode::Reset => Duration::ZERO,
             };
             let detection = interval * (p.failure_threshold - 1) + fail;
             let why = format!(

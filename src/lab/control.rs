@@ -68,6 +68,10 @@ pub enum LabCall {
     IsolateRegion {
         /// Region name.
         region: String,
+        /// Reset every connection (a TCP RST, at once) instead of going
+        /// silent.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        reset: bool,
     },
     /// Undo of [`LabCall::IsolateRegion`].
     RestoreRegion {
@@ -133,7 +137,7 @@ impl LabCall {
             ) => region == r && targets == t,
             (SeverAz { region, az }, RestoreAz { region: r, az: a }) => region == r && az == a,
             (FailDatabase { region }, RestoreDatabase { region: r })
-            | (IsolateRegion { region }, RestoreRegion { region: r })
+            | (IsolateRegion { region, .. }, RestoreRegion { region: r })
             | (PartitionRegion { region, .. }, ReconnectRegion { region: r }) => region == r,
             (CutReplication, RestoreReplication) => true,
             (TakeLease { lease, .. }, ReleaseLease { run_id }) => lease.run_id == *run_id,
@@ -158,9 +162,14 @@ impl LabCall {
             LabCall::RestoreDatabase { region } => format!(
                 "restart the {region} database instance and fail back if its standby was promoted"
             ),
-            LabCall::IsolateRegion { region } => {
-                format!("cut region {region} off (endpoint, targets, database)")
-            }
+            LabCall::IsolateRegion { region, reset } => format!(
+                "cut region {region} off (endpoint, targets, database){}",
+                if *reset {
+                    ", resetting every connection"
+                } else {
+                    ""
+                }
+            ),
             LabCall::RestoreRegion { region } => {
                 format!("reconnect region {region} and fail back the database if needed")
             }
@@ -224,10 +233,9 @@ impl LabCall {
                     .filter(|(link, _)| link.starts_with(az.as_str()) && link.ends_with(" link"))
                     .all(|(link, _)| held(link, &hold))
             }
-            LabCall::IsolateRegion { region } => held(
-                &format!("{region} endpoint"),
-                &format!("region-outage:{region}"),
-            ),
+            LabCall::IsolateRegion { region, reset } => {
+                held(&format!("{region} endpoint"), &outage_hold(region, *reset))
+            }
             LabCall::FailDatabase { region } => {
                 held(&format!("{region} database"), "fail-database")
             }
@@ -533,8 +541,10 @@ pub(crate) async fn apply(state: &Arc<LabState>, call: &LabCall) -> Result<Appli
         LabCall::RestoreAz { region, az } => set_az_severed(state, region, az, false),
         LabCall::FailDatabase { region } => fail_database(state, region).await,
         LabCall::RestoreDatabase { region } => restore_database(state, region).await,
-        LabCall::IsolateRegion { region } => set_region_isolated(state, region, true).await,
-        LabCall::RestoreRegion { region } => set_region_isolated(state, region, false).await,
+        LabCall::IsolateRegion { region, reset } => {
+            set_region_isolated(state, region, Some(*reset)).await
+        }
+        LabCall::RestoreRegion { region } => set_region_isolated(state, region, None).await,
         LabCall::PartitionRegion {
             region,
             reachable_permille,
@@ -661,25 +671,43 @@ async fn restore_database(state: &LabState, region: &str) -> Result<Applied, Cha
     ))
 }
 
+/// The gates' hold of a region outage: silent, or resetting every
+/// connection (`net::gate::RESET`).
+fn outage_hold(region: &str, reset: bool) -> String {
+    match reset {
+        true => format!("region-outage:{region}{}", crate::net::gate::RESET),
+        false => format!("region-outage:{region}"),
+    }
+}
+
+/// Cuts a region off (`Some(reset)`) or reconnects it (`None`: lifts
+/// either kind of hold).
 async fn set_region_isolated(
     state: &LabState,
     region: &str,
-    isolate: bool,
+    cut: Option<bool>,
 ) -> Result<Applied, ChangeError> {
     let role = role_of(region)?;
     let r = &state.regions[role.index()];
-    let hold = format!("region-outage:{region}");
-    let had = r.ingress.holds().contains(&hold);
+    let isolate = cut.is_some();
+    let holds = match cut {
+        Some(reset) => vec![outage_hold(region, reset)],
+        None => vec![outage_hold(region, false), outage_hold(region, true)],
+    };
+    let had = holds.iter().any(|h| r.ingress.holds().contains(h));
+    let hold = holds[0].clone();
     // Replication crosses regions: either region going dark cuts it.
     let mut gates: Vec<&crate::net::gate::Gate> =
         vec![&r.ingress, &r.checker_path, state.database.gate(role)];
     gates.extend(state.database.replication_gate());
     gates.extend(r.target_gates.iter().map(|(_, g)| g));
     for g in gates {
-        if isolate {
-            g.hold(&hold);
-        } else {
-            g.lift(&hold);
+        for h in &holds {
+            if isolate {
+                g.hold(h);
+            } else {
+                g.lift(h);
+            }
         }
     }
     if !isolate {

@@ -16,6 +16,25 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+/// A hold whose name ends so resets connections instead of going silent:
+/// each established connection gets a TCP RST, and each new one is reset
+/// right after the kernel accepts it (what a client sees when the far
+/// end's process is gone).
+pub const RESET: &str = ":reset";
+
+fn resets(holds: &BTreeSet<String>) -> bool {
+    holds.iter().any(|h| h.ends_with(RESET))
+}
+
+/// Closes `stream` with a TCP RST rather than a FIN.
+fn reset(stream: TcpStream) {
+    // SO_LINGER of zero makes close send a RST at once; it is deprecated for
+    // non-zero values, which block the thread on drop. Zero never blocks.
+    #[allow(deprecated)]
+    let _ = stream.set_linger(Some(Duration::ZERO));
+    drop(stream);
+}
+
 /// The longest a held connection is kept silent before it is dropped.
 const HOLD_LIMIT: Duration = Duration::from_secs(120);
 
@@ -172,6 +191,10 @@ async fn forward(
     upstream: SocketAddr,
     mut holds: watch::Receiver<BTreeSet<String>>,
 ) {
+    if resets(&holds.borrow()) {
+        reset(client);
+        return;
+    }
     if !holds.borrow().is_empty() {
         // Blackholed: keep the socket, say nothing.
         let _ = tokio::time::timeout(HOLD_LIMIT, holds.wait_for(|h| h.is_empty())).await;
@@ -186,6 +209,11 @@ async fn forward(
         _ = tokio::io::copy_bidirectional(&mut client, &mut server) => false,
         _ = holds.wait_for(|h| !h.is_empty()) => true,
     };
+    if cut && resets(&holds.borrow()) {
+        drop(server);
+        reset(client);
+        return;
+    }
     if cut {
         // Cut mid-connection: stop forwarding, drop the far side, stay silent.
         drop(server);

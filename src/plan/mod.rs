@@ -161,7 +161,7 @@ pub async fn resolve(
             name: p.name().to_string(),
             kind: p.kind().as_str().to_string(),
             watches: p.describe(env),
-            interval_ms: p.interval().as_millis() as u64,
+            interval_ms: p.shown_interval().as_millis() as u64,
         })
         .collect();
     Ok(Plan {

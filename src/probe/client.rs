@@ -147,8 +147,10 @@ impl ClientClass {
 
     /// How long after the flip such a client may keep calling the failed
     /// region, which either answers errors at once (`answers_errors`: a
-    /// 503 closes no kept connection) or goes silent (a hung request is
-    /// dropped at the request `timeout`); `None`: forever.
+    /// 503 closes no kept connection), goes silent (a hung request is
+    /// dropped at the request `timeout`) or resets connections (the client
+    /// reconnects at once, resolving as a fresh client does); `None`:
+    /// forever.
     pub fn keeps_failed_region(
         &self,
         ttl: Duration,

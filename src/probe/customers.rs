@@ -568,6 +568,9 @@ impl Probe for Customers {
     fn interval(&self) -> Duration {
         self.interval.get() / SLOTS
     }
+    fn shown_interval(&self) -> Duration {
+        self.interval.get()
+    }
     fn requests_per_tick(&self) -> u32 {
         self.clients.div_ceil(SLOTS)
     }

@@ -96,6 +96,11 @@ pub trait Probe: Send + Sync {
     fn kind(&self) -> ProbeKind;
     /// Interval between observations.
     fn interval(&self) -> Duration;
+    /// The interval people read: how often one watcher asks (a population's
+    /// clients each ask once per its interval, over many ticks).
+    fn shown_interval(&self) -> Duration {
+        self.interval()
+    }
     /// Requests one observation sends (for the scenario's rate cap).
     fn requests_per_tick(&self) -> u32 {
         1

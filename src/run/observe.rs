@@ -110,6 +110,9 @@ impl Observers {
                                 Observation::HealthCheck { region, .. } => {
                                     format!("{} {region}", probe.name())
                                 }
+                                Observation::Customer { class, .. } => {
+                                    format!("{} {class}", probe.name())
+                                }
                                 _ => probe.name().to_string(),
                             };
                             let seen = Latest {
