@@ -19,14 +19,20 @@
 //!
 //!     scripts/bench [--runs 20] [--cost-runs 3] [--long-secs 180] [--json bench/DATE.json] [scenario.toml ...]
 //!
+//! Then a population of simulated customers: the runner's CPU and memory
+//! with 0, 50, 200 and 1,000 clients at one request a second each, and each
+//! client class's recovery against the lab's truth over `--population-runs`
+//! runs.
+//!
 //! `--cost-runs 0` skips the attached runs (and so the side by side),
-//! `--long-secs 0` the long game days.
+//! `--long-secs 0` the long game days, `--population-runs 0` the population.
 //!
 //! Run on demand; never part of the test suite.
 
 mod binary;
 mod ctk;
 mod long;
+mod population;
 mod process;
 
 use anyhow::anyhow;
@@ -485,6 +491,7 @@ struct Args {
     chaos: Option<PathBuf>,
     compare: PathBuf,
     long_secs: u64,
+    population_runs: usize,
     scenarios: Vec<PathBuf>,
 }
 
@@ -497,6 +504,7 @@ fn args() -> anyhow::Result<Args> {
         chaos: None,
         compare: PathBuf::from("scenarios/kill-primary-targets.toml"),
         long_secs: 180,
+        population_runs: 20,
         scenarios: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
@@ -510,6 +518,7 @@ fn args() -> anyhow::Result<Args> {
             "--chaos" => a.chaos = Some(value()?.into()),
             "--compare" => a.compare = value()?.into(),
             "--long-secs" => a.long_secs = value()?.parse()?,
+            "--population-runs" => a.population_runs = value()?.parse()?,
             _ if flag.starts_with("--") => return Err(anyhow!("unknown option {flag}")),
             _ => a.scenarios.push(flag.into()),
         }
@@ -589,6 +598,13 @@ fn bench(a: &Args, builds: &[Build], root: &Path) -> anyhow::Result<()> {
     } else {
         Vec::new()
     };
+    let doc_population = if a.population_runs > 0 {
+        let (rows, met) = population_runs(builds, a.population_runs, root)?;
+        goals["population_met"] = met.into();
+        rows
+    } else {
+        Vec::new()
+    };
     if let Some(out) = &a.json {
         let doc = json!({
             "gameday_version": env!("CARGO_PKG_VERSION"),
@@ -600,6 +616,7 @@ fn bench(a: &Args, builds: &[Build], root: &Path) -> anyhow::Result<()> {
             "side_by_side": { "scenario": compare, "rows": doc_side },
             "split_brain": doc_split,
             "long_runs": doc_long,
+            "population": doc_population,
             "goals": goals,
         });
         std::fs::write(out, serde_json::to_string_pretty(&doc)? + "\n")?;
@@ -751,6 +768,95 @@ fn long_runs(
     }
     println!(
         "  goal: peak RSS <= 1.5x the 10 s run's, report.html < 2 MB, rendered in < 5 s: {}",
+        if met { "met" } else { "MISSED" }
+    );
+    Ok((rows, met))
+}
+
+/// Per build: the runner's cost with a growing population (attached,
+/// kill-primary-targets, 30 s observed) and each class's recovery against
+/// the lab's truth over `runs` embedded runs (primary-region-outage).
+fn population_runs(
+    builds: &[Build],
+    runs: usize,
+    root: &Path,
+) -> anyhow::Result<(Vec<serde_json::Value>, bool)> {
+    let (mut rows, mut met) = (Vec::new(), true);
+    for b in builds {
+        let work = scratch(root, &[&b.label, "population"])?;
+        let growth = population::growth(
+            b,
+            Path::new("scenarios/kill-primary-targets.toml"),
+            30,
+            &work,
+        )?;
+        println!(
+            "\npopulation ({}, attached, kill-primary-targets, 30 s observed; clients at 1 request/s):",
+            b.label
+        );
+        println!(
+            "{:>8} {:>9} {:>8} {:>8} {:>7} {:>15} {:>9}",
+            "clients", "requests", "wall", "CPU", "cores", "CPU/request", "peak RSS"
+        );
+        let base = &growth[0];
+        for g in &growth {
+            let per_request = match g.requests {
+                0 => "-".to_string(),
+                n => format!(
+                    "{:.3} ms",
+                    (g.cost.cpu_s - base.cost.cpu_s) * 1e3 / n as f64
+                ),
+            };
+            println!(
+                "{:>8} {:>9} {:>7.1}s {:>7.2}s {:>7.3} {:>15} {:>7.1}MB",
+                g.clients,
+                g.requests,
+                g.cost.wall_s,
+                g.cost.cpu_s,
+                g.cores,
+                per_request,
+                g.cost.max_rss_mb
+            );
+        }
+        let cores_200 = growth
+            .iter()
+            .find(|g| g.clients == 200)
+            .map_or(f64::MAX, |g| g.cores);
+        met &= cores_200 < population::CORES_GOAL_200;
+        println!(
+            "  goal: 200 clients under {} of a core: {} ({cores_200:.3})",
+            population::CORES_GOAL_200,
+            if cores_200 < population::CORES_GOAL_200 {
+                "met"
+            } else {
+                "MISSED"
+            }
+        );
+        let classes = population::accuracy(
+            b,
+            Path::new("scenarios/primary-region-outage.toml"),
+            runs,
+            &work,
+        )?;
+        println!(
+            "each class against the lab's truth ({}, {runs} embedded runs of 60 clients, silent region):",
+            b.label
+        );
+        println!(
+            "{:<8} {:>5} {:>8} {:>12} {:>12}",
+            "class", "runs", "within", "p99 |error|", "max |error|"
+        );
+        for c in &classes {
+            met &= c.within == c.runs && c.runs == runs;
+            println!(
+                "{:<8} {:>5} {:>8} {:>10.0}ms {:>10.0}ms (resolution {:.0} ms)",
+                c.class, c.runs, c.within, c.p99_error_ms, c.max_error_ms, c.resolution_ms
+            );
+        }
+        rows.push(json!({"build": b.label, "growth": growth, "accuracy": classes}));
+    }
+    println!(
+        "  goal: every class within one request interval of the truth at p99 over the runs, 200 clients under half a core: {}",
         if met { "met" } else { "MISSED" }
     );
     Ok((rows, met))

@@ -125,32 +125,13 @@ mod tests {
     use crate::probe::client::ClientClass;
 
     fn spec(percentile: u8) -> PopulationSpec {
-        let class = |label: &str, client, first, clients| ClassSpec {
-            label: label.into(),
-            client,
-            first,
-            clients,
-            rto: None,
+        let jvm = ClientClass::Cached {
+            cache_for: Some(Duration::from_secs(30)),
         };
-        PopulationSpec {
-            probe: "customers".into(),
-            interval: Duration::from_secs(1),
-            timeout: Duration::from_secs(2),
+        PopulationSpec::sample(
+            &[("fresh", ClientClass::default(), 90), ("jvm", jvm, 10)],
             percentile,
-            rto: Duration::from_secs(30),
-            stable_for: Duration::from_secs(3),
-            classes: vec![
-                class("fresh", ClientClass::default(), 0, 90),
-                class(
-                    "jvm",
-                    ClientClass::Cached {
-                        cache_for: Some(Duration::from_secs(30)),
-                    },
-                    90,
-                    10,
-                ),
-            ],
-        }
+        )
     }
 
     #[test]

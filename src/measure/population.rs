@@ -57,6 +57,36 @@ pub struct ClassSpec {
 }
 
 impl PopulationSpec {
+    /// A population of `classes` (label, client class, clients), numbered
+    /// in order, judged at `percentile` against 30 s (interval 1 s,
+    /// timeout 2 s, stable_for 3 s): for tests.
+    #[cfg(test)]
+    pub fn sample(classes: &[(&str, ClientClass, u32)], percentile: u8) -> PopulationSpec {
+        let mut first = 0;
+        let classes = classes
+            .iter()
+            .map(|&(label, client, clients)| {
+                first += clients;
+                ClassSpec {
+                    label: label.into(),
+                    client,
+                    first: first - clients,
+                    clients,
+                    rto: None,
+                }
+            })
+            .collect();
+        PopulationSpec {
+            probe: "customers".into(),
+            interval: Duration::from_secs(1),
+            timeout: Duration::from_secs(2),
+            percentile,
+            rto: Duration::from_secs(30),
+            stable_for: Duration::from_secs(3),
+            classes,
+        }
+    }
+
     /// Every client.
     pub fn clients(&self) -> u32 {
         self.classes.iter().map(|c| c.clients).sum()
@@ -470,25 +500,13 @@ mod tests {
     use super::*;
 
     fn spec() -> PopulationSpec {
-        let class = |label: &str, client, first, clients| ClassSpec {
-            label: label.into(),
-            client,
-            first,
-            clients,
-            rto: None,
-        };
-        PopulationSpec {
-            probe: "customers".into(),
-            interval: Duration::from_secs(1),
-            timeout: Duration::from_secs(2),
-            percentile: 90,
-            rto: Duration::from_secs(60),
-            stable_for: Duration::from_secs(3),
-            classes: vec![
-                class("fresh", ClientClass::default(), 0, 10),
-                class("jvm", ClientClass::Cached { cache_for: None }, 10, 2),
+        PopulationSpec::sample(
+            &[
+                ("fresh", ClientClass::default(), 10),
+                ("jvm", ClientClass::Cached { cache_for: None }, 2),
             ],
-        }
+            90,
+        )
     }
 
     fn at(s: f64) -> Offset {

@@ -37,7 +37,8 @@ pub struct ScenarioInfo {
     pub description: String,
     /// Path it was loaded from.
     pub file: PathBuf,
-    /// Objectives.
+    /// Objectives, with what the probes filled in.
+    #[serde(deserialize_with = "objectives")]
     pub objectives: Objectives,
     /// stable_for, ms.
     pub stable_for_ms: f64,
@@ -47,6 +48,27 @@ pub struct ScenarioInfo {
     pub timeout_ms: f64,
     /// The scenario text as run.
     pub text: String,
+}
+
+/// A report's objectives: those a scenario declares, read as a scenario's
+/// `[objectives]` is (unknown keys refused), and those the probes filled
+/// in (`clients`, `population`), which a scenario may not declare.
+fn objectives<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Objectives, D::Error> {
+    use serde::de::Error;
+    let mut map = serde_json::Map::<String, serde_json::Value>::deserialize(d)?;
+    let mut filled = |key: &str| {
+        map.remove(key)
+            .unwrap_or(serde_json::Value::Array(Vec::new()))
+    };
+    let clients = serde_json::from_value(filled("clients")).map_err(D::Error::custom)?;
+    let population = serde_json::from_value(filled("population")).map_err(D::Error::custom)?;
+    let declared: Objectives =
+        serde_json::from_value(serde_json::Value::Object(map)).map_err(D::Error::custom)?;
+    Ok(Objectives {
+        clients,
+        population,
+        ..declared
+    })
 }
 
 impl ScenarioInfo {

@@ -65,19 +65,19 @@ pub struct Objectives {
     pub max_fencing: Option<HumanDuration>,
     /// Each customer probe's own rto (the `rto` key of an `http` probe),
     /// judged on that probe alone. Filled from the probes, never read from
-    /// `[objectives]`.
+    /// `[objectives]` (a report reads it back: `report::objectives`).
     #[serde(default, skip_deserializing, skip_serializing_if = "Vec::is_empty")]
     pub clients: Vec<ClientObjective>,
     /// The population's rto (its own, or the scenario's) and its classes'
     /// own, each judged at the population's `rto_percentile`. Filled from
-    /// the `customers` probe, never read from `[objectives]`.
+    /// the `customers` probe, as `clients` is.
     #[serde(default, skip_deserializing, skip_serializing_if = "Vec::is_empty")]
     pub population: Vec<PopulationObjective>,
 }
 
 /// A population's rto, or one of its classes', judged at a percentile of
 /// its simulated clients.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PopulationObjective {
     /// The `customers` probe.
     pub probe: String,
@@ -102,7 +102,7 @@ impl PopulationObjective {
 }
 
 /// One customer probe's own rto.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClientObjective {
     /// The probe.
     pub probe: String,
@@ -407,9 +407,9 @@ fn parse_tables<'a, T>(
 /// Parses and validates scenario text; `file` is used in messages.
 pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
     let src = Source { file, text };
-    let raw: RawScenario = toml::from_str(text).map_err(|e| src.toml_error(&e))?;
     let root = DeTable::parse(text).map_err(|e| src.toml_error(&e))?;
     let root_table = root.get_ref();
+    let raw: RawScenario = toml::from_str(text).map_err(|e| src.toml_error(&e))?;
     let at_key = |key: &str| key_span(root_table, key);
     let sub_key = |table: &str, key: &str| {
         root_table

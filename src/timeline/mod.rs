@@ -206,13 +206,7 @@ impl Observation {
                 region,
                 error,
                 ..
-            } => format!(
-                "{} {} {}{}",
-                if *ok { "ok" } else { "FAILED" },
-                status.map(|s| s.to_string()).unwrap_or_default(),
-                region.as_deref().unwrap_or(""),
-                error.as_ref().map(|e| format!(": {e}")).unwrap_or_default()
-            ),
+            } => request_summary(*ok, *status, region, error),
             Observation::Customer {
                 class,
                 client,
@@ -222,11 +216,8 @@ impl Observation {
                 error,
                 ..
             } => format!(
-                "{class} #{client} {} {} {}{}",
-                if *ok { "ok" } else { "FAILED" },
-                status.map(|s| s.to_string()).unwrap_or_default(),
-                region.as_deref().unwrap_or(""),
-                error.as_ref().map(|e| format!(": {e}")).unwrap_or_default()
+                "{class} #{client} {}",
+                request_summary(*ok, *status, region, error)
             ),
             Observation::Dns {
                 region,
@@ -296,6 +287,23 @@ impl Observation {
             Observation::GlobalMembership { detail, .. } => detail.clone(),
         }
     }
+}
+
+/// A customer request in a few words: `ok 200 eu-central-1`,
+/// `FAILED 503 me-central-1: no healthy target`.
+fn request_summary(
+    ok: bool,
+    status: Option<u16>,
+    region: &Option<String>,
+    error: &Option<String>,
+) -> String {
+    format!(
+        "{} {} {}{}",
+        if ok { "ok" } else { "FAILED" },
+        status.map(|s| s.to_string()).unwrap_or_default(),
+        region.as_deref().unwrap_or(""),
+        error.as_ref().map(|e| format!(": {e}")).unwrap_or_default()
+    )
 }
 
 fn one() -> u32 {
