@@ -238,7 +238,8 @@ fn check_reports(report: &Value, run: &Path) {
 /// client's kept connection is never closed, so it stays on the failed
 /// region, as does a client caching forever; both are reported as never
 /// recovered and breach. A pooled client with a maximum age leaves when
-/// its connection is replaced. The run does not wait for its timeout: past
+/// its connection is replaced; the fresh, cached and stretched clients
+/// when their answers expire after the flip. The run does not wait for its timeout: past
 /// the longest rto, waiting changes no verdict.
 #[test]
 fn pinned_clients_never_recover_and_breach() {
@@ -246,7 +247,7 @@ fn pinned_clients_never_recover_and_breach() {
     let classes = r#"
 [[probes.classes]]
 client = { class = "fresh" }
-share = 0.5
+share = 0.3
 
 [[probes.classes]]
 name = "pinned"
@@ -257,6 +258,16 @@ share = 0.2
 name = "aged"
 client = { class = "pooled", max_age = "4s" }
 share = 0.2
+
+[[probes.classes]]
+name = "jvm"
+client = { class = "cached", cache_for = "3s" }
+share = 0.1
+
+[[probes.classes]]
+name = "isp"
+client = { class = "stale-resolver", min_ttl = "4s" }
+share = 0.1
 
 [[probes.classes]]
 name = "forever"
@@ -271,8 +282,17 @@ rto = "8s"
     assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
     assert!(started.elapsed().as_secs() < 40, "waited for the timeout");
     let report = only_report(&reports);
+    let flip = lab_flip(&report);
+    let keeps = BTreeMap::from([("fresh", 2.0), ("aged", 4.0), ("jvm", 3.0), ("isp", 4.0)]);
     let clients = clients(&report);
     for (n, (class, requests)) in &clients {
+        if let Some(keep) = keeps.get(class.as_str()) {
+            let left = recovery(requests).expect("recovered");
+            assert!(
+                left <= flip + keep * 1000.0 + 1000.0,
+                "client {n} ({class}) left at {left} ms, the flip was at {flip} ms"
+            );
+        }
         let on_primary = requests
             .iter()
             .rev()
@@ -286,7 +306,14 @@ rto = "8s"
             &requests[requests.len() - 3..]
         );
     }
-    for (name, stuck) in [("fresh", 0), ("aged", 0), ("pinned", 8), ("forever", 4)] {
+    for (name, stuck) in [
+        ("fresh", 0),
+        ("aged", 0),
+        ("jvm", 0),
+        ("isp", 0),
+        ("pinned", 8),
+        ("forever", 4),
+    ] {
         assert_eq!(class(&report, name)["not_recovered"], stuck, "{name}");
     }
     assert_eq!(
@@ -319,22 +346,28 @@ rto = "8s"
 /// The primary region resets every connection (its processes gone): a
 /// request fails at once, a pooled client's connection is closed and it
 /// reconnects, resolving as a fresh client does, so it leaves within a TTL
-/// of the flip like one; a client caching for 5 s leaves within 5 s of it.
+/// of the flip like one; a client caching for 5 s leaves within 5 s of it,
+/// one behind a resolver stretching TTLs to 4 s within 4 s.
 #[test]
 fn a_region_resetting_connections_lets_pooled_clients_reconnect_at_once() {
     let dir = scratch("population-reset");
     let classes = r#"
 [[probes.classes]]
 client = { class = "fresh" }
-share = 0.4
+share = 0.3
 
 [[probes.classes]]
 client = { class = "pooled" }
-share = 0.4
+share = 0.3
 
 [[probes.classes]]
 name = "jvm"
 client = { class = "cached", cache_for = "5s" }
+share = 0.2
+
+[[probes.classes]]
+name = "isp"
+client = { class = "stale-resolver", min_ttl = "4s" }
 share = 0.2
 "#;
     let path = with_population(&dir, "primary-region-outage", 40, classes, "15s");
@@ -360,7 +393,11 @@ share = 0.2
         let failed: Vec<_> = requests.iter().filter(|r| !r.2).collect();
         assert!(!failed.is_empty(), "client {n} ({class}) never failed");
         let left = recovery(requests).expect("recovered");
-        let keeps = if class == "jvm" { 5_000.0 } else { 2_000.0 };
+        let keeps = match class.as_str() {
+            "jvm" => 5_000.0,
+            "isp" => 4_000.0,
+            _ => 2_000.0,
+        };
         assert!(
             left >= flip - 1.0 && left <= flip + keeps + 1_000.0,
             "client {n} ({class}) left at {left} ms, the flip was at {flip} ms"

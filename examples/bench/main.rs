@@ -31,6 +31,7 @@
 
 mod binary;
 mod ctk;
+mod load;
 mod long;
 mod population;
 mod process;
@@ -853,10 +854,35 @@ fn population_runs(
                 c.class, c.runs, c.within, c.p99_error_ms, c.max_error_ms, c.resolution_ms
             );
         }
-        rows.push(json!({"build": b.label, "growth": growth, "accuracy": classes}));
+        let load = load::run(b, Path::new("scenarios/kill-primary-targets.toml"), &work)?;
+        let held_ok = load
+            .held
+            .as_ref()
+            .is_some_and(|h| (h.mean - load.rate).abs() <= load.rate * load::GOAL);
+        met &= held_ok;
+        match &load.held {
+            Some(h) => println!(
+                "load ({}, attached, {} requests a second declared): held {:.1}/s over {} whole seconds ({:.0} to {:.0}); sent {}, failed {}, dropped {}; runner {:.3} cores, peak RSS {:.1} MB; goal within {:.0}%: {}",
+                b.label,
+                load.rate,
+                h.mean,
+                h.seconds,
+                h.min,
+                h.max,
+                load.sent,
+                load.failed,
+                load.dropped,
+                load.cores,
+                load.cost.max_rss_mb,
+                load::GOAL * 100.0,
+                if held_ok { "met" } else { "MISSED" }
+            ),
+            None => println!("load ({}): held no whole second: MISSED", b.label),
+        }
+        rows.push(json!({"build": b.label, "growth": growth, "accuracy": classes, "load": load}));
     }
     println!(
-        "  goal: every class within one request interval of the truth at p99 over the runs, 200 clients under half a core: {}",
+        "  goal: every class within one request interval of the truth at p99 over the runs, 200 clients under half a core, the load within 2% of 500/s: {}",
         if met { "met" } else { "MISSED" }
     );
     Ok((rows, met))

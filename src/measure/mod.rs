@@ -6,6 +6,7 @@
 //! as pure functions over observations.
 
 pub mod accuracy;
+pub mod load;
 pub mod phases;
 pub mod population;
 pub mod writes;
@@ -82,6 +83,8 @@ pub struct MeasureInput {
     pub customers: Vec<CustomerProbe>,
     /// The population of simulated clients, when the scenario has one.
     pub population: Option<population::PopulationSpec>,
+    /// The `[load]`'s declared rate a second, when the scenario has one.
+    pub load_rate: Option<f64>,
 }
 
 /// A customer probe measured on its own.
@@ -249,6 +252,9 @@ pub struct Measurements {
     /// The population of simulated clients, when the scenario has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub population: Option<population::PopulationFigures>,
+    /// The customers' load, second by second, when the scenario has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load: Option<load::LoadFigures>,
 }
 
 impl Measurements {
@@ -457,6 +463,8 @@ pub struct Collector {
     probes: Vec<writes::WriterProbe>,
     /// A global database's word on the old writer (AWS).
     demotion: Option<Demotion>,
+    /// The load's seconds.
+    load: load::LoadFold,
 }
 
 impl Collector {
@@ -473,6 +481,7 @@ impl Collector {
             old_readback: None,
             probes: Vec::new(),
             demotion: None,
+            load: load::LoadFold::default(),
             input,
         }
     }
@@ -528,6 +537,24 @@ impl Collector {
                 };
                 *slot = Some((region.clone(), present.clone()));
             }
+            Observation::Load {
+                window_before_ns,
+                sent,
+                ok,
+                failed,
+                dropped,
+                unanswered,
+                p50_ns,
+                p99_ns,
+                max_ns,
+            } => self.load.add(
+                t0,
+                load::LoadEntry {
+                    from: Offset(at.0.saturating_sub(*window_before_ns)),
+                    counts: [*sent, *ok, *failed, *dropped, *unanswered],
+                    latency_ns: [*p50_ns, *p99_ns, *max_ns],
+                },
+            ),
             Observation::GlobalMembership {
                 demoted, detail, ..
             } => {
@@ -624,6 +651,10 @@ impl Collector {
             fail_open: self.fail_open.found.clone(),
             customers: self.customer_figures(),
             population: self.live.population.as_ref().map(|p| p.figures()),
+            load: self
+                .input
+                .load_rate
+                .and_then(|rate| self.load.figures(rate)),
         }
     }
 

@@ -11,6 +11,7 @@ pub mod customers;
 pub mod dns;
 pub mod health_check;
 pub mod http;
+pub mod load;
 pub mod postgres;
 pub mod resolver;
 pub mod target_health;
@@ -33,6 +34,8 @@ pub enum ProbeKind {
     Http,
     /// A population of simulated customers of several client classes.
     Customers,
+    /// The customers' load (`[load]`).
+    Load,
     /// The authoritative DNS answer, uncached.
     Dns,
     /// The health checkers' verdict.
@@ -51,6 +54,7 @@ impl ProbeKind {
         match self {
             ProbeKind::Http => "http",
             ProbeKind::Customers => "customers",
+            ProbeKind::Load => "load",
             ProbeKind::Dns => "dns",
             ProbeKind::HealthCheck => "health-check",
             ProbeKind::Canary => "canary",
@@ -155,6 +159,9 @@ pub trait Probe: Send + Sync {
     }
     /// Makes one observation (or several, e.g. one per region).
     async fn observe(&self, ctx: &ProbeContext) -> Vec<Observation>;
+    /// Stops whatever it runs on its own (the load's generator), whether
+    /// or not the run got to inject anything.
+    fn stop(&self) {}
     /// Final observations once observing is over, before anything is reverted.
     async fn settle(&self, _ctx: &ProbeContext) -> Vec<Observation> {
         Vec::new()

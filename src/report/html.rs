@@ -152,7 +152,9 @@ impl Gathered {
                 }
                 // A population's requests are drawn as its drain curve:
                 // thousands of interleaved clients make no lane.
-                What::Observation(Observation::Customer { .. }) => continue,
+                What::Observation(Observation::Customer { .. } | Observation::Load { .. }) => {
+                    continue
+                }
                 What::Observation(o) => o,
             };
             let name = lane(&e.source, &o);
@@ -199,6 +201,8 @@ fn color_of(o: &Observation, primary: &str, missing: &Missing) -> &'static str {
         Observation::Http { .. }
         | Observation::Customer { .. }
         | Observation::HealthCheck { .. } => RED,
+        Observation::Load { failed: 0, .. } => GREEN,
+        Observation::Load { .. } => RED,
         Observation::Dns {
             region: Some(r), ..
         } if r == primary => BLUE,
@@ -626,6 +630,9 @@ impl Format for Html {
             customer_table(&mut h, m);
             if let Some(p) = &m.population {
                 super::population::html(&mut h, p);
+            }
+            if let Some(l) = &m.load {
+                super::population::load_html(&mut h, l);
             }
         }
         if !r.accuracy.is_empty() {

@@ -130,6 +130,9 @@ impl Format for Markdown {
             }
             s.push_str(&customer_table(m));
             s.push_str(&population_table(m));
+            if let Some(l) = &m.load {
+                s.push_str(&format!("\n{}\n", super::load_line(l)));
+            }
             if !m.lost_writes.seqs.is_empty() {
                 let seqs: Vec<String> = m.lost_writes.seqs.iter().map(u64::to_string).collect();
                 s.push_str(&format!(

@@ -541,6 +541,34 @@ pub fn population_rows(p: &crate::measure::population::PopulationFigures) -> Vec
         .collect()
 }
 
+/// The load in one line, the same in every format: what it sent and held,
+/// what failed from t0 on, its worst second after t0.
+pub fn load_line(l: &crate::measure::load::LoadFigures) -> String {
+    let held = match &l.held {
+        Some(h) => format!(
+            "held {:.1}/s over {} whole seconds ({:.0} to {:.0})",
+            h.mean, h.seconds, h.min, h.max
+        ),
+        None => "too short to hold a rate".into(),
+    };
+    let worst = |w: Option<(f64, f64)>, what: &dyn Fn(f64) -> String| match w {
+        Some((v, at)) => format!("{} (the second from {})", what(v), fmt_ms(at)),
+        None => "-".into(),
+    };
+    format!(
+        "Load: {}/s declared; sent {} ({held}), served {}, failed {} ({} from t0 on), dropped {}, unanswered at the end {}; worst second from t0: {}, p99 {} (every figure ±1s: one second of arrivals)",
+        l.rate,
+        l.sent,
+        l.served,
+        l.failed,
+        l.failed_after_t0,
+        l.dropped,
+        l.unanswered,
+        worst(l.worst_error_rate, &|r| format!("{:.1}% failed", r * 100.0)),
+        worst(l.worst_p99_ms, &|ms| fmt_ms(ms)),
+    )
+}
+
 /// The data-loss rows of the phase tables, each `[name, measured, note]`:
 /// lost writes, and with a two-writer read-back, divergent writes and the
 /// fencing. One place, so every format shows the same.

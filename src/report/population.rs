@@ -1,6 +1,7 @@
 //! The population's part of report.html: its table, and its drain curve
 //! (per second after t0, the share of each class's requests not yet served
-//! by the secondary), drawn as inline SVG like the timeline.
+//! by the secondary), drawn as inline SVG like the timeline; and the load's
+//! error rate per second, drawn the same way.
 
 use super::fmt_ms;
 use super::html::esc;
@@ -39,7 +40,28 @@ pub fn html(h: &mut String, p: &PopulationFigures) {
     }
     h.push_str("</table>");
     h.push_str("<h2>Drain curve: requests not yet served by the secondary</h2>");
-    h.push_str(&drain_svg(&p.drain));
+    h.push_str(&drain_svg(&p.drain, "drain curve"));
+}
+
+/// The load's line and its error rate per second after t0.
+pub fn load_html(h: &mut String, l: &crate::measure::load::LoadFigures) {
+    let _ = write!(h, "<h2>Load</h2><p>{}</p>", esc(&super::load_line(l)));
+    let points = l
+        .seconds
+        .iter()
+        .filter(|s| s.from_ms >= 0.0)
+        .map(|s| crate::measure::population::DrainPoint {
+            second: (s.from_ms / 1000.0).round() as u32,
+            shares: vec![s.error_rate()],
+            all: None,
+        })
+        .collect();
+    let rate = Drain {
+        classes: vec!["failed or dropped".into()],
+        points,
+    };
+    h.push_str("<h3>Error rate per second after t0</h3>");
+    h.push_str(&drain_svg(&rate, "load error rate"));
 }
 
 /// Seconds between the time axis's ticks: about eight of them.
@@ -62,8 +84,9 @@ fn polyline(points: impl Iterator<Item = (f64, f64)>, colour: &str, width: f64) 
     )
 }
 
-/// The drain curve as inline SVG: one line per class, everyone in black.
-pub fn drain_svg(d: &Drain) -> String {
+/// A share per second as inline SVG (the drain curve: one line per class,
+/// everyone in black), labelled `label` for readers.
+pub fn drain_svg(d: &Drain, label: &str) -> String {
     let seconds = d.points.len().max(1) as f64;
     let plot_w = WIDTH - LEFT - RIGHT;
     let plot_h = HEIGHT - TOP - BOTTOM;
@@ -71,7 +94,8 @@ pub fn drain_svg(d: &Drain) -> String {
     let x = |s: u32| LEFT + (f64::from(s) + 0.5) / seconds * plot_w;
     let y = |share: f64| TOP + (1.0 - share) * plot_h;
     let mut s = format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" font-family="sans-serif" font-size="11" role="img" aria-label="drain curve">"#
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" font-family="sans-serif" font-size="11" role="img" aria-label="{}">"#,
+        esc(label)
     );
     for share in [0.0, 0.5, 1.0] {
         let _ = write!(
@@ -113,12 +137,14 @@ pub fn drain_svg(d: &Drain) -> String {
         s.push_str(&polyline(points, colour, 1.5));
         legend(&mut s, i, colour, class);
     }
-    let all = d
-        .points
-        .iter()
-        .filter_map(|p| Some((x(p.second), y(p.all?))));
-    s.push_str(&polyline(all, "#000", 2.5));
-    legend(&mut s, d.classes.len(), "#000", "everyone");
+    if d.points.iter().any(|p| p.all.is_some()) {
+        let all = d
+            .points
+            .iter()
+            .filter_map(|p| Some((x(p.second), y(p.all?))));
+        s.push_str(&polyline(all, "#000", 2.5));
+        legend(&mut s, d.classes.len(), "#000", "everyone");
+    }
     s.push_str("</svg>");
     s
 }
@@ -156,7 +182,7 @@ mod tests {
                 })
                 .collect(),
         };
-        let svg = drain_svg(&d);
+        let svg = drain_svg(&d, "drain curve");
         assert_eq!(svg.matches("<polyline").count(), 3);
         assert!(svg.contains("&lt;jvm&gt;") && !svg.contains("<jvm>"));
         // The jvm line has only the seconds it sent something.

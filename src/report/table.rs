@@ -66,6 +66,9 @@ impl Format for Terminal {
                 out.push_str(&c.to_string());
                 out.push('\n');
             }
+            if let Some(l) = &m.load {
+                out.push_str(&format!("{}\n", super::load_line(l)));
+            }
             if let Some(pop) = &m.population {
                 let mut c = table();
                 c.set_header(super::POPULATION_HEADER.to_vec());

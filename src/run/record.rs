@@ -221,6 +221,7 @@ mod tests {
                 interval: Duration::from_millis(10),
             }],
             population: None,
+            load_rate: None,
         }
     }
 

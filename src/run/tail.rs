@@ -212,6 +212,7 @@ impl Run<'_> {
             resolution: self.resolutions(),
             customers: self.customer_probes(),
             population: self.population(),
+            load_rate: self.scenario.load_rate,
         }
     }
 

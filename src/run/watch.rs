@@ -41,6 +41,9 @@ impl Run<'_> {
         let mut observers = Observers::start(&self.scenario.probes, ctx.clone());
         let result = self.break_and_watch(&mut observers, plan).await;
         self.record.extend(observers.stop().await);
+        for probe in &self.scenario.probes {
+            probe.stop();
+        }
         if self.reached.t0.is_some() {
             self.settle(&ctx).await;
         }

@@ -169,6 +169,8 @@ struct RawScenario {
     #[serde(default)]
     metrics: crate::publish::MetricsParams,
     #[serde(default)]
+    load: Option<crate::probe::load::LoadParams>,
+    #[serde(default)]
     #[serde(rename = "faults")]
     _faults: Vec<serde::de::IgnoredAny>,
     #[serde(default)]
@@ -219,6 +221,9 @@ pub struct Scenario {
     pub faults: Vec<Box<dyn Fault>>,
     /// What to watch.
     pub probes: Vec<Arc<dyn Probe>>,
+    /// The `[load]`'s rate a second, when it has one (the load itself is
+    /// among `probes`).
+    pub load_rate: Option<f64>,
 }
 
 impl std::fmt::Debug for Scenario {
@@ -288,7 +293,9 @@ fn bounds(probes: &[Arc<dyn Probe>], target: Target) -> Result<(), String> {
     }
     let rate: f64 = probes
         .iter()
-        .filter(|p| target == Target::Aws || p.kind() != ProbeKind::Customers)
+        .filter(|p| {
+            target == Target::Aws || !matches!(p.kind(), ProbeKind::Customers | ProbeKind::Load)
+        })
         .map(|p| p.requests_per_tick() as f64 / p.interval().as_secs_f64())
         .sum();
     if rate > MAX_REQUEST_RATE {
@@ -556,6 +563,19 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
         }
         probes.push(Arc::from(p));
     }
+    let load_rate = raw.load.as_ref().map(|l| l.rate.0);
+    if let Some(load) = raw.load {
+        if let Err((key, why)) = load.check(raw.target) {
+            return Err(src.error(sub_key("load", key), why));
+        }
+        if probes.iter().any(|p| p.name() == crate::probe::load::NAME) {
+            return Err(src.error(
+                at_key("load"),
+                "a probe is named \"load\", the name the [load] table's entries carry; rename that probe",
+            ));
+        }
+        probes.push(Arc::new(crate::probe::load::Load::new(load)));
+    }
     if let Err(why) = bounds(&probes, raw.target) {
         return Err(src.error(at_key("probes"), why));
     }
@@ -648,5 +668,6 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
         metrics: raw.metrics,
         faults,
         probes,
+        load_rate,
     })
 }

@@ -61,6 +61,33 @@ pub enum Observation {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },
+    /// One second of the `[load]`'s arrivals, once their requests were
+    /// answered (or the load stopped).
+    Load {
+        /// How long before this entry's timestamp the second began.
+        window_before_ns: u64,
+        /// Requests sent in that second.
+        sent: u32,
+        /// Served (2xx).
+        ok: u32,
+        /// Failed (an error answer, a timeout, no connection).
+        failed: u32,
+        /// Arrivals not sent: the requests in flight were at their bound.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        dropped: u32,
+        /// Still unanswered when the load stopped.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        unanswered: u32,
+        /// Latency of the answered requests: median, 99th percentile, largest.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        p50_ns: Option<u64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        /// 99th percentile.
+        p99_ns: Option<u64>,
+        /// Largest.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        max_ns: Option<u64>,
+    },
     /// An answer from the authoritative DNS server.
     Dns {
         /// Region the answered address belongs to.
@@ -182,6 +209,7 @@ impl Observation {
     pub fn good(&self) -> Option<bool> {
         match self {
             Observation::Http { ok, .. } | Observation::Customer { ok, .. } => Some(*ok),
+            Observation::Load { failed, .. } => Some(*failed == 0),
             Observation::HealthCheck { healthy, .. } => Some(*healthy),
             Observation::CanaryWrite { acked, .. } => Some(*acked),
             Observation::Dns { error, .. } => error.as_ref().map(|_| false),
@@ -218,6 +246,24 @@ impl Observation {
             } => format!(
                 "{class} #{client} {}",
                 request_summary(*ok, *status, region, error)
+            ),
+            Observation::Load {
+                sent,
+                ok,
+                failed,
+                dropped,
+                p99_ns,
+                ..
+            } => format!(
+                "{sent} sent, {ok} served, {failed} failed{}{}",
+                if *dropped > 0 {
+                    format!(", {dropped} dropped")
+                } else {
+                    String::new()
+                },
+                p99_ns
+                    .map(|p| format!(", p99 {}", crate::words::fmt_ms(p as f64 / 1e6)))
+                    .unwrap_or_default()
             ),
             Observation::Dns {
                 region,
