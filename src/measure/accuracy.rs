@@ -209,17 +209,24 @@ fn population(p: &super::population::PopulationFigures, flip: f64) -> Vec<Accura
                 .filter(|t| t.class == i && t.failed)
                 .filter_map(|t| {
                     let truth = t.renewals_ms.iter().copied().find(|r| *r >= flip);
-                    compare("", t.recovered_ms, truth, 0.0, p.resolution_ms)
+                    compare(
+                        &format!("client {}", t.client),
+                        t.recovered_ms,
+                        truth,
+                        0.0,
+                        p.resolution_ms,
+                    )
                 })
                 .collect();
             compared.sort_by(|a, b| a.error_ms.abs().total_cmp(&b.error_ms.abs()));
             let rank = (99 * compared.len()).div_ceil(100).max(1);
             let mut worst = compared.get(rank - 1)?.clone();
             worst.phase = format!(
-                "recovered p99 ({}: {}, {} clients)",
+                "recovered p99 ({}: {}, {} clients; {})",
                 p.probe,
                 class.class,
-                compared.len()
+                compared.len(),
+                worst.phase
             );
             Some(worst)
         })

@@ -338,6 +338,7 @@ impl PopulationFold {
             .map(|(i, c)| {
                 let o = c.outage.outage(Duration::ZERO);
                 ClientTrace {
+                    client: i as u32,
                     class: self.spec.class_of(i as u32).unwrap_or(0),
                     failed: o.first_failure.is_some(),
                     recovered_ms: o.recovered.map(ms),
@@ -463,13 +464,15 @@ pub struct DrainPoint {
 /// One client's renewals after t0 and its recovery, ms after t0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClientTrace {
+    /// The client's number.
+    pub client: u32,
     /// Its class, by index.
     pub class: usize,
     /// It failed after t0.
     pub failed: bool,
     /// When it recovered.
     pub recovered_ms: Option<f64>,
-    /// When it got a new answer or connection.
+    /// When it resolved the name after t0 (at most 64 times).
     pub renewals_ms: Vec<f64>,
 }
 

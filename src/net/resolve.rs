@@ -54,8 +54,11 @@ pub struct Resolved {
     /// The name asked, then every CNAME target, lower case, without the final dot.
     pub chain: Vec<String>,
     /// How long the answer is still valid: its TTL, counted down by any
-    /// cache it came through.
+    /// cache it came through (this resolver's included).
     pub ttl: Duration,
+    /// The A records' TTL as the server sent it (the smallest), which a
+    /// resolver that keeps nothing ([`build_uncached`]) has to go by.
+    pub record_ttl: Duration,
 }
 
 /// The options of a customer's resolver: recursion desired, no hosts file
@@ -121,10 +124,15 @@ fn build_with(through: &Resolvers, opts: ResolverOpts) -> Result<TokioResolver, 
 }
 
 /// A resolver asking `through` that keeps nothing: every question goes to
-/// the servers, and each answer's TTL is the servers' (a population of
-/// simulated clients keeps answers itself, each on its own schedule).
+/// the servers (a population of simulated clients keeps answers itself,
+/// each on its own schedule). An empty cache is not enough: its store
+/// evicts lazily, so an answer could still be served a moment after it
+/// was stored; every answer also expires the moment it arrives.
 pub fn build_uncached(through: &Resolvers, timeout: Duration) -> Result<TokioResolver, String> {
-    build_with(through, options(timeout, None, false))
+    let mut opts = options(timeout, None, false);
+    opts.positive_max_ttl = Some(Duration::ZERO);
+    opts.negative_max_ttl = Some(Duration::ZERO);
+    build_with(through, opts)
 }
 
 /// `name` as an absolute name (no search domains are tried).
@@ -153,7 +161,11 @@ pub async fn resolve(
         .map_err(|e| e.to_string())?;
     let mut chain = vec![name.trim_end_matches('.').to_ascii_lowercase()];
     let mut addresses = Vec::new();
+    let mut record_ttl = u32::MAX;
     for record in lookup.as_lookup().records() {
+        if record.record_type() == RecordType::A {
+            record_ttl = record_ttl.min(record.ttl());
+        }
         match (record.record_type(), record.data()) {
             (RecordType::CNAME, RData::CNAME(target)) => chain.push(
                 target
@@ -182,6 +194,7 @@ pub async fn resolve(
         addresses,
         chain,
         ttl,
+        record_ttl: Duration::from_secs(u64::from(record_ttl)),
     })
 }
 
@@ -262,6 +275,67 @@ mod tests {
         assert_eq!(got.addresses.len(), 40, "{got:?}");
         assert_eq!(got.addresses[0], Ipv4Addr::new(192, 0, 2, 1));
         assert!(over_tcp.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+    }
+
+    /// A server answering every A query with 192.0.2.`last` (TTL 30 s),
+    /// counting the queries it got.
+    async fn flipping_server() -> (
+        SocketAddr,
+        std::sync::Arc<std::sync::atomic::AtomicU8>,
+        std::sync::Arc<std::sync::atomic::AtomicU32>,
+    ) {
+        use std::sync::atomic::Ordering::SeqCst;
+        let udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        let addr = udp.local_addr().unwrap();
+        let last = std::sync::Arc::new(std::sync::atomic::AtomicU8::new(1));
+        let asked = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let (l, a) = (last.clone(), asked.clone());
+        tokio::spawn(async move {
+            let mut buf = [0u8; 512];
+            while let Ok((n, from)) = udp.recv_from(&mut buf).await {
+                a.fetch_add(1, SeqCst);
+                let q = Message::from_vec(&buf[..n]).unwrap();
+                let mut reply = Message::new();
+                reply
+                    .set_id(q.id())
+                    .set_message_type(MessageType::Response)
+                    .set_recursion_available(true)
+                    .add_queries(q.queries().to_vec());
+                let ip = A::new(192, 0, 2, l.load(SeqCst));
+                reply.add_answer(Record::from_rdata(
+                    q.queries()[0].name().clone(),
+                    30,
+                    RData::A(ip),
+                ));
+                udp.send_to(&reply.to_vec().unwrap(), from).await.unwrap();
+            }
+        });
+        (addr, last, asked)
+    }
+
+    /// The resolver behind a population keeps nothing: each lookup reaches
+    /// the server, sees a changed answer at once, and still learns the
+    /// record's TTL; the ordinary resolver answers from its cache.
+    #[tokio::test]
+    async fn an_uncached_resolver_asks_every_time_and_keeps_the_ttl() {
+        use std::sync::atomic::Ordering::SeqCst;
+        let (server, last, asked) = flipping_server().await;
+        let through = Resolvers::Servers(vec![server]);
+        let t = Duration::from_secs(3);
+        let uncached = build_uncached(&through, t).unwrap();
+        let first = resolve(&uncached, "app.example.test", t).await.unwrap();
+        last.store(2, SeqCst);
+        let second = resolve(&uncached, "app.example.test", t).await.unwrap();
+        assert_eq!(first.addresses, [Ipv4Addr::new(192, 0, 2, 1)]);
+        assert_eq!(second.addresses, [Ipv4Addr::new(192, 0, 2, 2)]);
+        assert_eq!(asked.load(SeqCst), 2);
+        assert_eq!(second.record_ttl, Duration::from_secs(30));
+        let cached = build(&through, t).unwrap();
+        resolve(&cached, "app.example.test", t).await.unwrap();
+        last.store(3, SeqCst);
+        let kept = resolve(&cached, "app.example.test", t).await.unwrap();
+        assert_eq!(kept.addresses, [Ipv4Addr::new(192, 0, 2, 2)]);
+        assert_eq!(asked.load(SeqCst), 3);
     }
 
     /// A server that answers every name in `chain` with a CNAME to the next

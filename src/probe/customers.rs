@@ -387,7 +387,7 @@ impl Customers {
             .await
             .map_err(|e| (None, format!("resolving {host} through {through}: {e}")))?;
         let to = ctx.env.destination(answer.addresses[0]).await?;
-        Ok((to, answer.ttl))
+        Ok((to, answer.record_ttl))
     }
 
     /// The client's DNS answer: the one it holds, or, once that expired,
@@ -426,7 +426,8 @@ impl Customers {
     ) -> (Option<String>, bool, Outcome) {
         let (to, renewed) = match self.answer(ctx, state, client, class, started).await {
             Ok(answer) => answer,
-            Err((region, e)) => return (region, true, (None, Some(e))),
+            // No answer came: the client holds nothing new.
+            Err((region, e)) => return (region, false, (None, Some(e))),
         };
         let (host, path) = host_and_path(&ctx.env, self.path.as_deref());
         let left = self
@@ -475,7 +476,7 @@ impl Customers {
                     client.conn = Some(kept);
                     renewed = new_answer;
                 }
-                Err((region, e)) => return (region, true, (None, Some(e))),
+                Err((region, e, renewed)) => return (region, renewed, (None, Some(e))),
             }
         }
         let Some(kept) = client.conn.as_mut() else {
@@ -496,7 +497,8 @@ impl Customers {
     }
 
     /// A pooled client's new connection to where its answer points, and
-    /// whether the answer is new.
+    /// whether the answer is new; on failure, the region, why, and whether
+    /// the answer was new all the same.
     async fn connect(
         &self,
         ctx: &ProbeContext,
@@ -504,16 +506,19 @@ impl Customers {
         client: &mut Client,
         max_age: Option<Duration>,
         started: u64,
-    ) -> Result<(Kept, bool), (Option<String>, String)> {
+    ) -> Result<(Kept, bool), (Option<String>, String, bool)> {
         let fresh = ClientClass::default();
-        let (to, renewed) = self.answer(ctx, state, client, fresh, started).await?;
+        let (to, renewed) = self
+            .answer(ctx, state, client, fresh, started)
+            .await
+            .map_err(|(region, e)| (region, e, false))?;
         let (host, _) = host_and_path(&ctx.env, self.path.as_deref());
         let tls = self
             .tls(state, to.tls)
-            .map_err(|e| (to.region.clone(), e))?;
+            .map_err(|e| (to.region.clone(), e, renewed))?;
         let conn = crate::net::http::open(to.endpoint, tls, &host, self.timeout.get())
             .await
-            .map_err(|e| (to.region.clone(), e.to_string()))?;
+            .map_err(|e| (to.region.clone(), e.to_string(), renewed))?;
         let share = if client.started { 1.0 } else { client.phase };
         let kept = Kept {
             conn,
