@@ -282,10 +282,17 @@ rto = "8s"
     assert_eq!(out.status.code(), Some(1), "{}", explain(&out));
     assert!(started.elapsed().as_secs() < 40, "waited for the timeout");
     let report = only_report(&reports);
-    let flip = lab_flip(&report);
+    check_who_left(&report);
+    check_pinned_figures(&report);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The clients that can leave did, within their keep time of the flip;
+/// the pinned pool and the forever cache are still failing on the primary.
+fn check_who_left(report: &Value) {
+    let flip = lab_flip(report);
     let keeps = BTreeMap::from([("fresh", 2.0), ("aged", 4.0), ("jvm", 3.0), ("isp", 4.0)]);
-    let clients = clients(&report);
-    for (n, (class, requests)) in &clients {
+    for (n, (class, requests)) in &clients(report) {
         if let Some(keep) = keeps.get(class.as_str()) {
             let left = recovery(requests).expect("recovered");
             assert!(
@@ -306,6 +313,11 @@ rto = "8s"
             &requests[requests.len() - 3..]
         );
     }
+}
+
+/// The report says never, not a number, for the stuck classes, and their
+/// objectives breach.
+fn check_pinned_figures(report: &Value) {
     for (name, stuck) in [
         ("fresh", 0),
         ("aged", 0),
@@ -314,33 +326,32 @@ rto = "8s"
         ("pinned", 8),
         ("forever", 4),
     ] {
-        assert_eq!(class(&report, name)["not_recovered"], stuck, "{name}");
+        assert_eq!(class(report, name)["not_recovered"], stuck, "{name}");
     }
     assert_eq!(
-        class(&report, "forever")["at_percentile"]["value_ms"],
+        class(report, "forever")["at_percentile"]["value_ms"],
         Value::Null
     );
-    assert!(class(&report, "forever")["at_percentile"]["note"]
+    assert!(class(report, "forever")["at_percentile"]["note"]
         .as_str()
         .unwrap()
         .starts_with("4 of 4 clients never recovered"));
     assert_eq!(
-        verdict(&report, "rto (customers: forever, p90)")["status"],
+        verdict(report, "rto (customers: forever, p90)")["status"],
         "breached"
     );
     assert_eq!(
-        verdict(&report, "rto (customers, p90)")["status"],
+        verdict(report, "rto (customers, p90)")["status"],
         "breached"
     );
-    assert_eq!(verdict(&report, "rto")["status"], "met");
-    let aged = class(&report, "aged")["recovered"]["max"]["value_ms"]
+    assert_eq!(verdict(report, "rto")["status"], "met");
+    let aged = class(report, "aged")["recovered"]["max"]["value_ms"]
         .as_f64()
         .unwrap();
     assert!(
         aged > 2_000.0 && aged < 9_000.0,
         "aged pool recovered at {aged}"
     );
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// The primary region resets every connection (its processes gone): a

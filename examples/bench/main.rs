@@ -785,100 +785,14 @@ fn population_runs(
     let (mut rows, mut met) = (Vec::new(), true);
     for b in builds {
         let work = scratch(root, &[&b.label, "population"])?;
-        let growth = population::growth(
-            b,
-            Path::new("scenarios/kill-primary-targets.toml"),
-            30,
-            &work,
-        )?;
-        println!(
-            "\npopulation ({}, attached, kill-primary-targets, 30 s observed; clients at 1 request/s):",
-            b.label
-        );
-        println!(
-            "{:>8} {:>9} {:>8} {:>8} {:>7} {:>15} {:>9}",
-            "clients", "requests", "wall", "CPU", "cores", "CPU/request", "peak RSS"
-        );
-        let base = &growth[0];
-        for g in &growth {
-            let per_request = match g.requests {
-                0 => "-".to_string(),
-                n => format!(
-                    "{:.3} ms",
-                    (g.cost.cpu_s - base.cost.cpu_s) * 1e3 / n as f64
-                ),
-            };
-            println!(
-                "{:>8} {:>9} {:>7.1}s {:>7.2}s {:>7.3} {:>15} {:>7.1}MB",
-                g.clients,
-                g.requests,
-                g.cost.wall_s,
-                g.cost.cpu_s,
-                g.cores,
-                per_request,
-                g.cost.max_rss_mb
-            );
-        }
-        let cores_200 = growth
-            .iter()
-            .find(|g| g.clients == 200)
-            .map_or(f64::MAX, |g| g.cores);
-        met &= cores_200 < population::CORES_GOAL_200;
-        println!(
-            "  goal: 200 clients under {} of a core: {} ({cores_200:.3})",
-            population::CORES_GOAL_200,
-            if cores_200 < population::CORES_GOAL_200 {
-                "met"
-            } else {
-                "MISSED"
-            }
-        );
-        let classes = population::accuracy(
-            b,
-            Path::new("scenarios/primary-region-outage.toml"),
-            runs,
-            &work,
-        )?;
-        println!(
-            "each class against the lab's truth ({}, {runs} embedded runs of 60 clients, silent region):",
-            b.label
-        );
-        println!(
-            "{:<8} {:>5} {:>8} {:>12} {:>12}",
-            "class", "runs", "within", "p99 |error|", "max |error|"
-        );
-        for c in &classes {
-            met &= c.within == c.runs && c.runs == runs;
-            println!(
-                "{:<8} {:>5} {:>8} {:>10.0}ms {:>10.0}ms (resolution {:.0} ms)",
-                c.class, c.runs, c.within, c.p99_error_ms, c.max_error_ms, c.resolution_ms
-            );
-        }
-        let load = load::run(b, Path::new("scenarios/kill-primary-targets.toml"), &work)?;
-        let held_ok = load
-            .held
-            .as_ref()
-            .is_some_and(|h| (h.mean - load.rate).abs() <= load.rate * load::GOAL);
-        met &= held_ok;
-        match &load.held {
-            Some(h) => println!(
-                "load ({}, attached, {} requests a second declared): held {:.1}/s over {} whole seconds ({:.0} to {:.0}); sent {}, failed {}, dropped {}; runner {:.3} cores, peak RSS {:.1} MB; goal within {:.0}%: {}",
-                b.label,
-                load.rate,
-                h.mean,
-                h.seconds,
-                h.min,
-                h.max,
-                load.sent,
-                load.failed,
-                load.dropped,
-                load.cores,
-                load.cost.max_rss_mb,
-                load::GOAL * 100.0,
-                if held_ok { "met" } else { "MISSED" }
-            ),
-            None => println!("load ({}): held no whole second: MISSED", b.label),
-        }
+        let kill = Path::new("scenarios/kill-primary-targets.toml");
+        let growth = population::growth(b, kill, 30, &work)?;
+        met &= print_growth(&b.label, &growth);
+        let outage = Path::new("scenarios/primary-region-outage.toml");
+        let classes = population::accuracy(b, outage, runs, &work)?;
+        met &= print_class_accuracy(&b.label, runs, &classes);
+        let load = load::run(b, kill, &work)?;
+        met &= print_load(&b.label, &load);
         rows.push(json!({"build": b.label, "growth": growth, "accuracy": classes, "load": load}));
     }
     println!(
@@ -886,6 +800,103 @@ fn population_runs(
         if met { "met" } else { "MISSED" }
     );
     Ok((rows, met))
+}
+
+fn met_word(met: bool) -> &'static str {
+    if met {
+        "met"
+    } else {
+        "MISSED"
+    }
+}
+
+/// The runner's cost with each population size; whether 200 clients stay
+/// under the goal.
+fn print_growth(build: &str, growth: &[population::Growth]) -> bool {
+    println!(
+        "\npopulation ({build}, attached, kill-primary-targets, 30 s observed; clients at 1 request/s):"
+    );
+    println!(
+        "{:>8} {:>9} {:>8} {:>8} {:>7} {:>15} {:>9}",
+        "clients", "requests", "wall", "CPU", "cores", "CPU/request", "peak RSS"
+    );
+    let base = &growth[0];
+    for g in growth {
+        let per_request = match g.requests {
+            0 => "-".to_string(),
+            n => format!(
+                "{:.3} ms",
+                (g.cost.cpu_s - base.cost.cpu_s) * 1e3 / n as f64
+            ),
+        };
+        println!(
+            "{:>8} {:>9} {:>7.1}s {:>7.2}s {:>7.3} {:>15} {:>7.1}MB",
+            g.clients,
+            g.requests,
+            g.cost.wall_s,
+            g.cost.cpu_s,
+            g.cores,
+            per_request,
+            g.cost.max_rss_mb
+        );
+    }
+    let cores_200 = growth
+        .iter()
+        .find(|g| g.clients == 200)
+        .map_or(f64::MAX, |g| g.cores);
+    let met = cores_200 < population::CORES_GOAL_200;
+    println!(
+        "  goal: 200 clients under {} of a core: {} ({cores_200:.3})",
+        population::CORES_GOAL_200,
+        met_word(met)
+    );
+    met
+}
+
+/// Each class against the truth over the runs; whether every run of
+/// every class was within one interval.
+fn print_class_accuracy(build: &str, runs: usize, classes: &[population::ClassAccuracy]) -> bool {
+    println!(
+        "each class against the lab's truth ({build}, {runs} embedded runs of 60 clients, silent region):"
+    );
+    println!(
+        "{:<8} {:>5} {:>8} {:>12} {:>12}",
+        "class", "runs", "within", "p99 |error|", "max |error|"
+    );
+    let mut met = true;
+    for c in classes {
+        met &= c.within == c.runs && c.runs == runs;
+        println!(
+            "{:<8} {:>5} {:>8} {:>10.0}ms {:>10.0}ms (resolution {:.0} ms)",
+            c.class, c.runs, c.within, c.p99_error_ms, c.max_error_ms, c.resolution_ms
+        );
+    }
+    met
+}
+
+/// The load's held rate and cost; whether it held within the goal.
+fn print_load(build: &str, load: &load::LoadRun) -> bool {
+    let Some(h) = &load.held else {
+        println!("load ({build}): held no whole second: MISSED");
+        return false;
+    };
+    let met = (h.mean - load.rate).abs() <= load.rate * load::GOAL;
+    println!(
+        "load ({build}, attached, {} requests a second declared): held {:.1}/s over {} whole seconds ({:.0} to {:.0}); sent {}, failed {}, dropped {}; runner {:.3} cores, peak RSS {:.1} MB; goal within {:.0}%: {}",
+        load.rate,
+        h.mean,
+        h.seconds,
+        h.min,
+        h.max,
+        load.sent,
+        load.failed,
+        load.dropped,
+        load.cores,
+        load.cost.max_rss_mb,
+        load::GOAL * 100.0,
+        met_word(met)
+    );
+    met
 }
 
 /// Per build and scenario with a two-writer read-back: in how many runs lost

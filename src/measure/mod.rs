@@ -537,24 +537,7 @@ impl Collector {
                 };
                 *slot = Some((region.clone(), present.clone()));
             }
-            Observation::Load {
-                window_before_ns,
-                sent,
-                ok,
-                failed,
-                dropped,
-                unanswered,
-                p50_ns,
-                p99_ns,
-                max_ns,
-            } => self.load.add(
-                t0,
-                load::LoadEntry {
-                    from: Offset(at.0.saturating_sub(*window_before_ns)),
-                    counts: [*sent, *ok, *failed, *dropped, *unanswered],
-                    latency_ns: [*p50_ns, *p99_ns, *max_ns],
-                },
-            ),
+            Observation::Load { .. } => self.add_load(at, o),
             Observation::GlobalMembership {
                 demoted, detail, ..
             } => {
@@ -584,6 +567,32 @@ impl Collector {
             // neither measures a phase.
             _ => {}
         }
+    }
+
+    /// One second of the load, stamped `at`.
+    fn add_load(&mut self, at: Offset, o: &Observation) {
+        let Observation::Load {
+            window_before_ns,
+            sent,
+            ok,
+            failed,
+            dropped,
+            unanswered,
+            p50_ns,
+            p99_ns,
+            max_ns,
+        } = o
+        else {
+            return;
+        };
+        self.load.add(
+            self.input.t0,
+            load::LoadEntry {
+                from: Offset(at.0.saturating_sub(*window_before_ns)),
+                counts: [*sent, *ok, *failed, *dropped, *unanswered],
+                latency_ns: [*p50_ns, *p99_ns, *max_ns],
+            },
+        )
     }
 
     /// Each customer probe's own figures.
