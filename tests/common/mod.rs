@@ -315,14 +315,23 @@ impl StandingLab {
         StandingLab::spawn(cmd)
     }
 
-    /// Starts a `gameday lab` command and reads its control address.
+    /// Starts a `gameday lab` command and reads its control address. Its
+    /// stderr goes to a file, shown when it prints no address.
     pub fn spawn(mut cmd: Command) -> StandingLab {
         use std::io::BufRead;
+        let stderr_path = std::env::temp_dir().join(format!(
+            "gameday-test-lab-stderr-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos())
+        ));
+        let stderr = std::fs::File::create(&stderr_path).expect("lab stderr file");
         let mut child = cmd
             // A secret of the runner's: nothing the lab starts may see it.
             .env("GAMEDAY_TEST_SECRET", "leak-me")
             .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
+            .stderr(stderr)
             .spawn()
             .expect("spawn gameday lab");
         let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
@@ -334,7 +343,12 @@ impl StandingLab {
             .trim()
             .strip_prefix("gameday lab control ")
             .and_then(|rest| rest.split_once(" token "))
-            .unwrap_or_else(|| panic!("unexpected first line {first:?}"));
+            .unwrap_or_else(|| {
+                let _ = child.wait();
+                let said = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+                panic!("unexpected first line {first:?}; the lab said: {said}")
+            });
+        let _ = std::fs::remove_file(&stderr_path);
         StandingLab {
             child,
             client: gameday::lab::LabClient {
