@@ -28,7 +28,7 @@
 //! measures them client by client.
 
 use super::client::ClientClass;
-use super::http::{absolute_path, host_and_path, outcome, own_rto, Outcome};
+use super::http::{absolute_path, get_new, host_and_path, outcome, own_rto, Outcome, TlsCache};
 use super::resolver::Destination;
 use super::{Probe, ProbeContext, ProbeKind};
 use crate::clock::mono_now;
@@ -298,7 +298,7 @@ impl Customers {
 struct State {
     clients: Vec<tokio::sync::Mutex<Client>>,
     resolver: OnceLock<Result<TokioResolver, String>>,
-    tls: OnceLock<Result<Arc<ClientConfig>, String>>,
+    tls: TlsCache,
 }
 
 /// One simulated client.
@@ -352,21 +352,14 @@ impl Customers {
             State {
                 clients,
                 resolver: OnceLock::new(),
-                tls: OnceLock::new(),
+                tls: TlsCache::default(),
             }
         })
     }
 
     /// The TLS configuration, when the destination is HTTPS.
     fn tls(&self, state: &State, tls: bool) -> Result<Option<Arc<ClientConfig>>, String> {
-        if !tls {
-            return Ok(None);
-        }
-        state
-            .tls
-            .get_or_init(|| crate::net::tls::client_config(self.ca_file.as_deref()))
-            .clone()
-            .map(Some)
+        state.tls.for_destination(tls, self.ca_file.as_deref())
     }
 
     /// Asks the customers' resolvers (nothing cached in between): where
@@ -434,21 +427,7 @@ impl Customers {
             .timeout
             .get()
             .saturating_sub(Duration::from_nanos(mono_now() - started));
-        let reply = match self.tls(state, to.tls) {
-            Ok(tls) => {
-                crate::net::http::request_to(
-                    to.endpoint,
-                    tls,
-                    hyper::Method::GET,
-                    &host,
-                    &path,
-                    None,
-                    left,
-                )
-                .await
-            }
-            Err(e) => Err(crate::net::http::HttpError::Connect(e)),
-        };
+        let reply = get_new(to.endpoint, self.tls(state, to.tls), &host, &path, left).await;
         (to.region, renewed, outcome(reply))
     }
 

@@ -11,7 +11,9 @@ use crate::environment::Env;
 use crate::scenario::duration::HumanDuration;
 use crate::timeline::Observation;
 use serde::Deserialize;
+use std::sync::Arc;
 use std::time::Duration;
+use tokio_rustls::rustls::ClientConfig;
 
 /// `[[probes]] kind = "http"`.
 #[derive(Deserialize)]
@@ -53,7 +55,7 @@ pub struct HttpProbe {
     #[serde(default, deserialize_with = "own_rto")]
     pub rto: Option<HumanDuration>,
     #[serde(skip)]
-    tls: std::sync::OnceLock<Result<std::sync::Arc<tokio_rustls::rustls::ClientConfig>, String>>,
+    tls: TlsCache,
     #[serde(skip)]
     resolver: CustomerResolver,
     /// A pooled client's idle kept connections.
@@ -156,6 +158,42 @@ pub(super) fn outcome(
     }
 }
 
+/// A customer's TLS configuration, made on first use and kept: the
+/// system's roots and a probe's `ca_file`.
+#[derive(Default)]
+pub(super) struct TlsCache(std::sync::OnceLock<Result<Arc<ClientConfig>, String>>);
+
+impl TlsCache {
+    /// The configuration for a destination, when it is HTTPS.
+    pub(super) fn for_destination(
+        &self,
+        tls: bool,
+        ca_file: Option<&std::path::Path>,
+    ) -> Result<Option<Arc<ClientConfig>>, String> {
+        match tls {
+            false => Ok(None),
+            true => self
+                .0
+                .get_or_init(|| crate::net::tls::client_config(ca_file))
+                .clone()
+                .map(Some),
+        }
+    }
+}
+
+/// A customer's GET on a new connection (`Connection: close`) to
+/// `endpoint`, over TLS when `tls` holds a configuration.
+pub(super) async fn get_new(
+    endpoint: std::net::SocketAddr,
+    tls: Result<Option<Arc<ClientConfig>>, String>,
+    host: &str,
+    path: &str,
+    timeout: Duration,
+) -> Result<crate::net::http::Reply, crate::net::http::HttpError> {
+    let tls = tls.map_err(crate::net::http::HttpError::Connect)?;
+    crate::net::http::request_to(endpoint, tls, hyper::Method::GET, host, path, None, timeout).await
+}
+
 /// A pooled client's kept connection, the region its answer named, and
 /// when it was opened and last used (monotonic ns).
 struct Kept {
@@ -169,21 +207,6 @@ struct Kept {
 const MAX_POOL: usize = 32;
 
 impl HttpProbe {
-    /// The TLS configuration, when the destination is HTTPS.
-    fn tls_for(
-        &self,
-        tls: bool,
-    ) -> Result<Option<std::sync::Arc<tokio_rustls::rustls::ClientConfig>>, String> {
-        match tls {
-            false => Ok(None),
-            true => self
-                .tls
-                .get_or_init(|| crate::net::tls::client_config(self.ca_file.as_deref()))
-                .clone()
-                .map(Some),
-        }
-    }
-
     /// One resolution per tick, as one customer resolver would; then the
     /// requests go out together, each on a new connection.
     async fn fresh_calls(
@@ -203,24 +226,10 @@ impl HttpProbe {
                 return (region, vec![(None, Some(error)); self.requests as usize])
             }
         };
-        let tls = self.tls_for(d.tls);
+        let tls = self.tls.for_destination(d.tls, self.ca_file.as_deref());
         let left = timeout.saturating_sub(Duration::from_nanos(mono_now() - started));
         let (host, path, endpoint) = (&host, &path, d.endpoint);
-        let calls = (0..self.requests).map(|_| {
-            let tls = tls.clone();
-            async move {
-                crate::net::http::request_to(
-                    endpoint,
-                    tls.map_err(crate::net::http::HttpError::Connect)?,
-                    hyper::Method::GET,
-                    host,
-                    path,
-                    None,
-                    left,
-                )
-                .await
-            }
-        });
+        let calls = (0..self.requests).map(|_| get_new(endpoint, tls.clone(), host, path, left));
         let outcomes = futures_util::future::join_all(calls)
             .await
             .into_iter()
@@ -304,7 +313,10 @@ impl HttpProbe {
             .destination(&ctx.env, &self.resolvers, timeout, &self.client)
             .await?;
         let region = d.region.clone();
-        let tls = self.tls_for(d.tls).map_err(|e| (region.clone(), e))?;
+        let tls = self
+            .tls
+            .for_destination(d.tls, self.ca_file.as_deref())
+            .map_err(|e| (region.clone(), e))?;
         let conn = crate::net::http::open(d.endpoint, tls, host, timeout)
             .await
             .map_err(|e| (region.clone(), e.to_string()))?;

@@ -19,7 +19,7 @@
 //! the latency of those answered.
 
 use super::client::ClientClass;
-use super::http::{absolute_path, host_and_path};
+use super::http::{absolute_path, get_new, host_and_path, TlsCache};
 use super::resolver::CustomerResolver;
 use super::{Probe, ProbeContext, ProbeKind};
 use crate::clock::{mono_now, Offset};
@@ -252,6 +252,7 @@ struct Sender {
     resolvers: Vec<std::net::SocketAddr>,
     timeout: Duration,
     resolver: CustomerResolver,
+    tls: TlsCache,
 }
 
 impl Sender {
@@ -266,23 +267,8 @@ impl Sender {
         else {
             return false;
         };
-        let tls = match to.tls {
-            true => match crate::net::tls::client_config(None) {
-                Ok(c) => Some(c),
-                Err(_) => return false,
-            },
-            false => None,
-        };
-        let reply = crate::net::http::request_to(
-            to.endpoint,
-            tls,
-            hyper::Method::GET,
-            &self.host,
-            &self.path,
-            None,
-            self.timeout,
-        )
-        .await;
+        let tls = self.tls.for_destination(to.tls, None);
+        let reply = get_new(to.endpoint, tls, &self.host, &self.path, self.timeout).await;
         matches!(reply, Ok(r) if r.status.is_success())
     }
 }
@@ -386,6 +372,7 @@ impl Probe for Load {
                 resolvers: p.resolvers.clone(),
                 timeout: p.timeout.get(),
                 resolver: CustomerResolver::new(),
+                tls: TlsCache::default(),
             });
             tokio::spawn(generate(
                 sender,
