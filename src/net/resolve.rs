@@ -207,9 +207,8 @@ mod tests {
     use std::str::FromStr;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    /// 40 A records for the name asked: more than fit the 512 bytes of a
-    /// plain UDP answer.
-    fn big_answer(query: &Message) -> Message {
+    /// A recursive server's reply to `query`, with no records yet.
+    fn empty_reply(query: &Message) -> Message {
         let mut reply = Message::new();
         reply
             .set_id(query.id())
@@ -217,6 +216,13 @@ mod tests {
             .set_op_code(OpCode::Query)
             .set_recursion_available(true)
             .add_queries(query.queries().to_vec());
+        reply
+    }
+
+    /// 40 A records for the name asked: more than fit the 512 bytes of a
+    /// plain UDP answer.
+    fn big_answer(query: &Message) -> Message {
+        let mut reply = empty_reply(query);
         let name = query.queries()[0].name().clone();
         for i in 0..40u8 {
             reply.add_answer(Record::from_rdata(
@@ -295,12 +301,7 @@ mod tests {
             while let Ok((n, from)) = udp.recv_from(&mut buf).await {
                 a.fetch_add(1, SeqCst);
                 let q = Message::from_vec(&buf[..n]).unwrap();
-                let mut reply = Message::new();
-                reply
-                    .set_id(q.id())
-                    .set_message_type(MessageType::Response)
-                    .set_recursion_available(true)
-                    .add_queries(q.queries().to_vec());
+                let mut reply = empty_reply(&q);
                 let ip = A::new(192, 0, 2, l.load(SeqCst));
                 reply.add_answer(Record::from_rdata(
                     q.queries()[0].name().clone(),
@@ -348,12 +349,7 @@ mod tests {
             while let Ok((n, from)) = udp.recv_from(&mut buf).await {
                 let q = Message::from_vec(&buf[..n]).unwrap();
                 let asked = q.queries()[0].name().to_ascii().to_ascii_lowercase();
-                let mut reply = Message::new();
-                reply
-                    .set_id(q.id())
-                    .set_message_type(MessageType::Response)
-                    .set_recursion_available(true)
-                    .add_queries(q.queries().to_vec());
+                let mut reply = empty_reply(&q);
                 let name = q.queries()[0].name().clone();
                 match chain.iter().position(|c| *c == asked) {
                     Some(i) if i + 1 < chain.len() => {
