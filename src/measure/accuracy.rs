@@ -197,7 +197,9 @@ pub fn assess(
 /// Each class of a population against the lab's truth, client by client:
 /// a client is served by the secondary from its first request on a DNS
 /// answer it resolved after the lab flipped the record (`flip`, ms after
-/// t0). One row per class: the client at the 99th percentile of distance.
+/// t0; a request in flight across the flip counts when the answer named
+/// the secondary, which the lab answers only after it). One row per class:
+/// the client at the 99th percentile of distance.
 fn population(p: &super::population::PopulationFigures, flip: f64) -> Vec<Accuracy> {
     p.classes
         .iter()
@@ -208,7 +210,11 @@ fn population(p: &super::population::PopulationFigures, flip: f64) -> Vec<Accura
                 .iter()
                 .filter(|t| t.class == i && t.failed)
                 .filter_map(|t| {
-                    let truth = t.renewals_ms.iter().copied().find(|r| *r >= flip);
+                    let truth = t
+                        .renewals
+                        .iter()
+                        .find(|r| r.resolved_after(flip))
+                        .map(|r| r.at_ms);
                     compare(
                         &format!("client {}", t.client),
                         t.recovered_ms,

@@ -120,7 +120,7 @@ struct ClientFold {
     /// Served by the secondary (anything else counts as not yet).
     moved: OutageFold,
     /// When it got a new answer or connection after t0.
-    renewals: Vec<Offset>,
+    renewals: Vec<(Offset, Duration, bool)>,
 }
 
 /// A population's requests so far.
@@ -192,7 +192,8 @@ impl PopulationFold {
         c.outage.add(at, r.ok);
         c.moved.add(at, on_secondary);
         if r.renewed && c.renewals.len() < MAX_RENEWALS {
-            c.renewals.push(at);
+            let secondary = r.region == Some(self.secondary.as_str());
+            c.renewals.push((at, r.latency, secondary));
         }
         // Every second the request was out counts it: one hanging on the
         // failed region is still on it.
@@ -342,7 +343,15 @@ impl PopulationFold {
                     class: self.spec.class_of(i as u32).unwrap_or(0),
                     failed: o.first_failure.is_some(),
                     recovered_ms: o.recovered.map(ms),
-                    renewals_ms: c.renewals.iter().copied().map(ms).collect(),
+                    renewals: c
+                        .renewals
+                        .iter()
+                        .map(|&(at, latency, secondary)| Renewal {
+                            at_ms: ms(at),
+                            until_ms: ms(at) + super::ms(latency),
+                            secondary,
+                        })
+                        .collect(),
                 }
             })
             .collect()
@@ -473,7 +482,27 @@ pub struct ClientTrace {
     /// When it recovered.
     pub recovered_ms: Option<f64>,
     /// When it resolved the name after t0 (at most 64 times).
-    pub renewals_ms: Vec<f64>,
+    pub renewals: Vec<Renewal>,
+}
+
+/// One request a client sent on a new DNS answer, ms after t0.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Renewal {
+    /// Sent.
+    pub at_ms: f64,
+    /// Answered, failed or given up.
+    pub until_ms: f64,
+    /// The answer named the secondary region.
+    pub secondary: bool,
+}
+
+impl Renewal {
+    /// Whether its answer was resolved after `flip` (ms after t0): sent
+    /// after it, or in flight across it with the secondary's address, which
+    /// the lab answers only once it has flipped the record.
+    pub fn resolved_after(&self, flip: f64) -> bool {
+        self.at_ms >= flip || (self.secondary && self.until_ms >= flip)
+    }
 }
 
 /// A population's figures.
@@ -582,9 +611,27 @@ mod tests {
         assert_eq!(drain.points[25].all, Some(2.0 / 12.0));
         assert!(!f.every_client_recovered());
         let traces = f.figures().traces;
-        assert_eq!(traces[3].renewals_ms, [13_030.0]);
+        let renewed: Vec<f64> = traces[3].renewals.iter().map(|r| r.at_ms).collect();
+        assert_eq!(renewed, [13_030.0]);
+        assert!(traces[3].renewals[0].secondary);
         assert_eq!(traces[3].recovered_ms, Some(13_030.0));
         assert_eq!(traces[11].recovered_ms, None);
+    }
+
+    /// A request sent a hair before the lab flipped its record, whose
+    /// answer still named the secondary, resolved after the flip (the lab
+    /// answers the secondary only then); one that named the primary did not.
+    #[test]
+    fn a_renewal_in_flight_across_the_flip_counts_by_its_answer() {
+        let across = |secondary| Renewal {
+            at_ms: 3276.175,
+            until_ms: 3279.0,
+            secondary,
+        };
+        assert!(across(true).resolved_after(3276.2));
+        assert!(!across(false).resolved_after(3276.2));
+        assert!(!across(true).resolved_after(3300.0));
+        assert!(across(false).resolved_after(3276.0));
     }
 
     #[test]
