@@ -43,6 +43,8 @@ pub struct RegionClients {
     pub fis: aws_sdk_fis::Client,
     /// CloudWatch (alarms).
     pub cloudwatch: aws_sdk_cloudwatch::Client,
+    /// Auto Scaling (the standby's groups; read only).
+    pub autoscaling: aws_sdk_autoscaling::Client,
 }
 
 /// Clients for every region a run touches, built lazily from one loaded
@@ -146,6 +148,7 @@ impl AwsClients {
                     rds: aws_sdk_rds::Client::new(&config),
                     fis: aws_sdk_fis::Client::new(&config),
                     cloudwatch: aws_sdk_cloudwatch::Client::new(&config),
+                    autoscaling: aws_sdk_autoscaling::Client::new(&config),
                 }
             })
             .clone()

@@ -130,6 +130,7 @@ impl<'a> PlanDoc<'a> {
                 .map(|i| i.message),
         );
         warnings.extend(env.lint());
+        warnings.extend(plan.floors.capacity_lint.iter().cloned());
         PlanDoc {
             schema: "gameday.plan",
             version: VERSION,

@@ -107,5 +107,21 @@ fn objectives_line(o: &crate::scenario::Objectives) -> String {
         o.max_dns_flip
             .map(|d| format!(", max_dns_flip {d}"))
             .unwrap_or_default()
-    )
+    ) + &capacity_objectives(o)
+}
+
+/// `max_time_to_capacity`, `max_error_rate` and `max_p99_latency`, when declared.
+fn capacity_objectives(o: &crate::scenario::Objectives) -> String {
+    let named = [
+        (
+            "max_time_to_capacity",
+            o.max_time_to_capacity.map(|d| d.to_string()),
+        ),
+        ("max_error_rate", o.max_error_rate.map(|p| p.to_string())),
+        ("max_p99_latency", o.max_p99_latency.map(|d| d.to_string())),
+    ];
+    named
+        .into_iter()
+        .filter_map(|(k, v)| Some(format!(", {k} {}", v?)))
+        .collect::<String>()
 }

@@ -55,16 +55,14 @@ fn check(path: &Path, strict: bool, quiet: bool) -> ValidatedDoc {
 /// The floors of a scenario whose configuration is in the file, and its
 /// warnings: objectives below their floors, then lint.
 fn floors_and_warnings(s: &Scenario, inputs: &FloorInputs) -> (Floors, Vec<String>) {
-    let inputs = inputs
-        .clone()
-        .for_clients(crate::probe::floor_clients(&s.probes))
-        .for_population(crate::probe::population(&s.probes));
+    let inputs = inputs.clone().for_probes(&s.probes);
     let floors = crate::plan::floors_of(&s.faults, &inputs);
     let mut warnings: Vec<String> = crate::floor::impossible(&floors, &s.objectives)
         .into_iter()
         .map(|bad| bad.message)
         .collect();
     warnings.extend(crate::floor::lint(&s.lab));
+    warnings.extend(floors.capacity_lint.iter().cloned());
     (floors, warnings)
 }
 

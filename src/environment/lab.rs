@@ -65,6 +65,16 @@ pub async fn preflight(
 ) -> Result<LabConfiguration, String> {
     let before = env.configuration();
     let differences = before.differences(&pristine(env));
+    if let Some(g) = env
+        .regions
+        .iter()
+        .find_map(|r| r.group.filter(|g| g.desired > g.initial))
+    {
+        return Err(format!(
+            "the standby's group is still scaled out ({} instances; its pilot light is {}); it scales in by itself after scale_in_after of low load: wait and run again",
+            g.desired, g.initial
+        ));
+    }
     if !differences.is_empty() {
         return Err(format!(
             "the lab is not in its steady state ({}); finish the previous run with `gameday revert` or restart the lab",
@@ -105,6 +115,7 @@ pub async fn await_health(client: &LabClient, env: &LabDescription) -> bool {
             d.regions
                 .iter()
                 .flat_map(|r| &r.targets)
+                .filter(|t| !t.autoscaled || t.registered)
                 .all(crate::lab::control::in_service)
         });
         if healthy && serving {

@@ -12,6 +12,7 @@
 //! instead, its own health checks set the floor the same way.
 
 pub mod aws_lint;
+pub mod capacity;
 pub mod population;
 
 use crate::lab::LabParams;
@@ -31,7 +32,7 @@ pub struct TargetGroupChecks {
 
 /// What the floors are computed from, read from the lab's parameters or from
 /// Route 53 and ELBv2.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FloorInputs {
     /// Health check request interval (per checker).
     pub check_interval: Duration,
@@ -52,6 +53,10 @@ pub struct FloorInputs {
     pub clients: Vec<FloorClient>,
     /// The scenario's population of simulated clients, if any.
     pub population: Option<crate::measure::population::PopulationSpec>,
+    /// The standby's instances and group, when their capacity is known.
+    pub standby: Option<capacity::StandbyInputs>,
+    /// The `[load]`'s rate a second, if any.
+    pub load_rate: Option<f64>,
 }
 
 /// One customer probe's client, as the floors need it.
@@ -82,6 +87,8 @@ impl FloorInputs {
             asynchronous: Some(p.replication == crate::lab::database::Replication::Async),
             clients: Vec::new(),
             population: None,
+            standby: capacity::StandbyInputs::lab(p),
+            load_rate: None,
         }
     }
 
@@ -133,7 +140,19 @@ impl FloorInputs {
             asynchronous: None,
             clients: Vec::new(),
             population: None,
+            standby: None,
+            load_rate: None,
         }
+    }
+
+    /// The inputs with what the scenario's probes bring: the customers'
+    /// clients, the population and the load.
+    pub fn for_probes(self, probes: &[std::sync::Arc<dyn crate::probe::Probe>]) -> FloorInputs {
+        let mut inputs = self
+            .for_clients(crate::probe::floor_clients(probes))
+            .for_population(crate::probe::population(probes));
+        inputs.load_rate = probes.iter().find_map(|p| p.load_rate());
+        inputs
     }
 
     /// The inputs with the scenario's customer probes' clients.
@@ -244,6 +263,35 @@ pub struct Floors {
     /// The population's, at its percentile: everyone's, then each class's.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub population: Vec<population::PopulationFloor>,
+    /// The standby holds the `[load]` (`capacity::floor`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_to_capacity: Option<Floor>,
+    /// Why the standby never holds the load, when it cannot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity_never: Option<String>,
+    /// Mistakes in the standby's configuration (`capacity::lint`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capacity_lint: Vec<String>,
+}
+
+impl Floors {
+    /// Customers are served steadily no sooner than the standby holds the
+    /// load (`capacity`): the rto floors move there.
+    fn shedding_until(mut self, capacity: Floor) -> Floors {
+        let why = format!(
+            "the standby sheds most requests until it holds the load: {}",
+            capacity.why
+        );
+        for floor in [&mut self.rto, &mut self.rto_first].into_iter().flatten() {
+            if floor.ms < capacity.ms {
+                *floor = Floor {
+                    ms: capacity.ms,
+                    why: why.clone(),
+                };
+            }
+        }
+        self
+    }
 }
 
 fn secs(d: Duration) -> String {
@@ -273,7 +321,15 @@ pub fn compute(p: &FloorInputs, path: RecoveryPath, mode: FailureMode) -> Floors
                 }
             );
             let last = p.last_customer(mode);
-            Floors {
+            let standby = p.standby.as_ref().zip(p.load_rate);
+            let capacity = standby.map(|(s, rate)| capacity::floor(s, rate, detection, &why));
+            // A standby that cannot hold the load at t0 sheds most requests
+            // until it can: no customer is served steadily before.
+            let shedding = standby
+                .filter(|(s, rate)| s.needed(*rate) > s.initial)
+                .and(capacity.clone())
+                .and_then(Result::ok);
+            let floors = Floors {
                 detection: Some(Floor {
                     ms: ms(detection),
                     why: why.clone(),
@@ -303,6 +359,15 @@ pub fn compute(p: &FloorInputs, path: RecoveryPath, mode: FailureMode) -> Floors
                     .as_ref()
                     .map(|spec| population::floors(p, spec, mode, detection, &why))
                     .unwrap_or_default(),
+                time_to_capacity: capacity.clone().and_then(Result::ok),
+                capacity_never: capacity.and_then(Result::err),
+                capacity_lint: standby
+                    .map(|(s, rate)| capacity::lint(s, Some(rate)))
+                    .unwrap_or_default(),
+            };
+            match shedding {
+                Some(c) => floors.shedding_until(c),
+                None => floors,
             }
         }
         RecoveryPath::TargetGroup => {
@@ -322,6 +387,9 @@ pub fn compute(p: &FloorInputs, path: RecoveryPath, mode: FailureMode) -> Floors
                 never: None,
                 data_loss: None,
                 population: Vec::new(),
+                time_to_capacity: None,
+                capacity_never: None,
+                capacity_lint: Vec::new(),
             }
         }
     }
@@ -363,7 +431,7 @@ impl Against<'_> {
 pub fn against<'a>(
     floors: &'a Floors,
     objectives: &crate::scenario::Objectives,
-) -> [Against<'a>; 3] {
+) -> [Against<'a>; 4] {
     let row = |phase, objective, floor: &'a Option<Floor>, declared| Against {
         phase,
         objective,
@@ -384,6 +452,12 @@ pub fn against<'a>(
             objectives.max_dns_flip,
         ),
         row("rto", "rto", &floors.rto, Some(objectives.rto)),
+        row(
+            "capacity",
+            "max_time_to_capacity",
+            &floors.time_to_capacity,
+            objectives.max_time_to_capacity,
+        ),
     ]
 }
 
@@ -406,6 +480,15 @@ pub fn impossible(floors: &Floors, objectives: &crate::scenario::Objectives) -> 
             objectives.rto
         ),
     });
+    let capacity_never = floors.capacity_never.as_ref().map(|why| Impossible {
+        objective: "max_time_to_capacity".into(),
+        message: format!(
+            "max_time_to_capacity {} cannot be met: {why}",
+            objectives
+                .max_time_to_capacity
+                .map_or("(not declared)".into(), |d| d.to_string())
+        ),
+    });
     against(floors, objectives)
         .into_iter()
         .filter(Against::below_floor)
@@ -422,6 +505,7 @@ pub fn impossible(floors: &Floors, objectives: &crate::scenario::Objectives) -> 
             })
         })
         .chain(never)
+        .chain(capacity_never)
         .chain(clients_impossible(floors, objectives))
         .chain(population::impossible(
             &floors.population,
@@ -489,6 +573,13 @@ pub fn combine(all: Vec<Floors>) -> Floors {
         never: acc.never.or(f.never),
         data_loss: acc.data_loss.or(f.data_loss),
         population: later_population(acc.population, f.population),
+        time_to_capacity: max(acc.time_to_capacity, f.time_to_capacity),
+        capacity_never: acc.capacity_never.or(f.capacity_never),
+        capacity_lint: if acc.capacity_lint.is_empty() {
+            f.capacity_lint
+        } else {
+            acc.capacity_lint
+        },
     });
     // A customer who is never served again leaves no floor for every customer.
     if floors.never.is_some() {
@@ -575,6 +666,9 @@ mod tests {
             max_detection: None,
             max_dns_flip: None,
             max_fencing: None,
+            max_time_to_capacity: None,
+            max_error_rate: None,
+            max_p99_latency: None,
             clients: Vec::new(),
             population: Vec::new(),
         };
@@ -653,6 +747,9 @@ mod tests {
             max_detection: Some(d(30)),
             max_dns_flip: None,
             max_fencing: None,
+            max_time_to_capacity: None,
+            max_error_rate: None,
+            max_p99_latency: None,
             clients: Vec::new(),
             population: Vec::new(),
         };

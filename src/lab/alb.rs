@@ -7,7 +7,7 @@ use crate::net::http::{self, Body, HttpError};
 use hyper::{Request, Response, StatusCode};
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -38,6 +38,11 @@ pub struct Target {
     pub registered: bool,
     /// Current health.
     pub health: TargetHealth,
+    /// An instance slot of the standby's Auto Scaling group
+    /// (`[lab.autoscaling]`): the group registers and deregisters it, not
+    /// a game day.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub autoscaled: bool,
     #[serde(skip)]
     ok_streak: u32,
     #[serde(skip)]
@@ -65,6 +70,8 @@ pub struct Alb {
     settings: AlbSettings,
     targets: Mutex<Vec<Target>>,
     next: AtomicUsize,
+    /// Customers' requests received (not health checks), since the group last read it.
+    arrivals: AtomicU64,
     truth: Arc<Truth>,
 }
 
@@ -84,6 +91,7 @@ impl Alb {
                 addr,
                 registered: true,
                 health: TargetHealth::Healthy,
+                autoscaled: false,
                 ok_streak: 0,
                 fail_streak: 0,
             })
@@ -93,8 +101,57 @@ impl Alb {
             settings,
             targets: Mutex::new(targets),
             next: AtomicUsize::new(0),
+            arrivals: AtomicU64::new(0),
             truth,
         }
+    }
+
+    /// Makes every target an instance slot of the standby's group, the
+    /// first `in_service` of them registered and healthy, the rest not
+    /// launched.
+    pub fn make_group(&self, in_service: usize) {
+        let mut targets = self.targets.lock().expect("alb lock");
+        for (i, t) in targets.iter_mut().enumerate() {
+            t.autoscaled = true;
+            if i >= in_service {
+                t.registered = false;
+                t.health = TargetHealth::Unused;
+            }
+        }
+    }
+
+    /// Customers' requests received since the last call.
+    pub fn take_arrivals(&self) -> u64 {
+        self.arrivals.swap(0, Ordering::Relaxed)
+    }
+
+    /// Group instances registered now.
+    pub fn registered_in_group(&self) -> u32 {
+        let targets = self.targets.lock().expect("alb lock");
+        targets
+            .iter()
+            .filter(|t| t.autoscaled && t.registered)
+            .count() as u32
+    }
+
+    /// Group slots with no instance, in slot order.
+    pub fn free_in_group(&self) -> Vec<String> {
+        let targets = self.targets.lock().expect("alb lock");
+        targets
+            .iter()
+            .filter(|t| t.autoscaled && !t.registered)
+            .map(|t| t.id.clone())
+            .collect()
+    }
+
+    /// The last registered group instance in slot order (the one scale-in removes).
+    pub fn newest_in_group(&self) -> Option<String> {
+        let targets = self.targets.lock().expect("alb lock");
+        targets
+            .iter()
+            .rev()
+            .find(|t| t.autoscaled && t.registered)
+            .map(|t| t.id.clone())
     }
 
     /// Snapshot of the target group.
@@ -197,7 +254,10 @@ impl Alb {
 
     /// Forwards one request to a healthy target, round-robin.
     pub async fn handle(self: Arc<Self>, req: Request<hyper::body::Incoming>) -> Response<Body> {
-        let (method, _) = http::route(&req);
+        let (method, route) = http::route(&req);
+        if route != "/healthz" {
+            self.arrivals.fetch_add(1, Ordering::Relaxed);
+        }
         let path = req
             .uri()
             .path_and_query()

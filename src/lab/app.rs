@@ -26,6 +26,47 @@ pub struct App {
     pub db: Arc<dyn Database>,
     /// How long to wait for the database.
     pub db_timeout: Duration,
+    /// How many requests a second it serves (`target_capacity`), if bounded.
+    pub capacity: Option<Capacity>,
+}
+
+/// A target's throughput: one request every `1 / capacity` seconds, the
+/// rest waiting their turn in a queue at most `queue` long; beyond it the
+/// target answers 503 at once, as a saturated server sheds load. Health
+/// checks skip the queue (a light `/healthz`), so saturation shows in the
+/// customers' answers, not as a target the load balancer takes out.
+pub struct Capacity {
+    per_request: Duration,
+    queue: Duration,
+    next_free: std::sync::Mutex<tokio::time::Instant>,
+}
+
+impl Capacity {
+    /// `per_second` requests a second, waiting at most `queue`.
+    pub fn new(per_second: u32, queue: Duration) -> Capacity {
+        Capacity {
+            per_request: Duration::from_secs(1) / per_second.max(1),
+            queue,
+            next_free: std::sync::Mutex::new(tokio::time::Instant::now()),
+        }
+    }
+
+    /// Waits for this request's turn; the wait it would have had when the
+    /// queue is full.
+    pub async fn admit(&self) -> Result<(), Duration> {
+        let now = tokio::time::Instant::now();
+        let turn = {
+            let mut next = self.next_free.lock().expect("capacity lock");
+            let turn = (*next).max(now);
+            if turn - now > self.queue {
+                return Err(turn - now);
+            }
+            *next = turn + self.per_request;
+            turn
+        };
+        tokio::time::sleep_until(turn).await;
+        Ok(())
+    }
 }
 
 fn json_or_503(result: Result<Vec<u64>, String>) -> Response<Body> {
@@ -55,8 +96,46 @@ impl App {
     /// Handles one request.
     pub async fn handle(self: Arc<Self>, req: Request<hyper::body::Incoming>) -> Response<Body> {
         let (method, path) = http::route(&req);
+        let mut resp = match self.admit(&path).await {
+            Ok(()) => self.serve(method, &path, req).await,
+            Err(shed) => shed,
+        };
+        let headers = resp.headers_mut();
+        if let Ok(v) = self.target_id.parse() {
+            headers.insert("x-gameday-target", v);
+        }
+        if let Ok(v) = self.region_name.parse() {
+            headers.insert("x-gameday-region", v);
+        }
+        resp
+    }
+
+    /// Waits for the request's turn at a bounded target; the 503 of a full queue.
+    async fn admit(&self, path: &str) -> Result<(), Response<Body>> {
+        let Some(c) = self.capacity.as_ref().filter(|_| path != "/healthz") else {
+            return Ok(());
+        };
+        c.admit().await.map_err(|wait| {
+            http::respond(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "text/plain",
+                format!(
+                    "saturated: {} ms of requests already queued at {}",
+                    wait.as_millis(),
+                    self.target_id
+                ),
+            )
+        })
+    }
+
+    async fn serve(
+        &self,
+        method: Method,
+        path: &str,
+        req: Request<hyper::body::Incoming>,
+    ) -> Response<Body> {
         let t = self.db_timeout;
-        let mut resp = match (method, path.as_str()) {
+        match (method, path) {
             (Method::GET, "/healthz") => match self.db.ping(self.region, t).await {
                 Ok(()) => http::respond(StatusCode::OK, "text/plain", "ok"),
                 Err(e) => http::respond(StatusCode::SERVICE_UNAVAILABLE, "text/plain", e),
@@ -86,14 +165,6 @@ impl App {
                 }
             }
             _ => http::respond(StatusCode::NOT_FOUND, "text/plain", "no such route"),
-        };
-        let headers = resp.headers_mut();
-        if let Ok(v) = self.target_id.parse() {
-            headers.insert("x-gameday-target", v);
         }
-        if let Ok(v) = self.region_name.parse() {
-            headers.insert("x-gameday-region", v);
-        }
-        resp
     }
 }

@@ -296,6 +296,24 @@ pub struct RegionDescription {
     /// written before it was recorded).
     #[serde(default)]
     pub database_endpoint: Option<SocketAddr>,
+    /// The region's Auto Scaling group (the standby's, with `[lab.autoscaling]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<GroupDescription>,
+}
+
+/// An Auto Scaling group as DescribeAutoScalingGroups would show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupDescription {
+    /// Fewest instances.
+    pub min: u32,
+    /// Most instances.
+    pub max: u32,
+    /// Instances it wants now.
+    pub desired: u32,
+    /// Launched and still booting.
+    pub booting: u32,
+    /// Instances at the start (its pilot light).
+    pub initial: u32,
 }
 
 /// Everything a run needs to know about a lab.
@@ -357,7 +375,8 @@ impl LabDescription {
         let mut holds = BTreeMap::new();
         let mut databases = BTreeMap::new();
         for r in &self.regions {
-            for t in &r.targets {
+            // The group registers its own instances; no game day's change.
+            for t in r.targets.iter().filter(|t| !t.autoscaled) {
                 registered.insert(t.id.clone(), t.registered);
             }
             holds.insert(format!("{} endpoint", r.name), r.endpoint_holds.clone());
@@ -431,6 +450,19 @@ impl LabConfiguration {
     }
 }
 
+fn group_description(state: &LabState, role: Role) -> Option<GroupDescription> {
+    let a = state.params.autoscaling.as_ref()?;
+    let g = state.group.as_ref().filter(|_| role == Role::Secondary)?;
+    let (desired, booting) = g.view();
+    Some(GroupDescription {
+        min: a.min,
+        max: a.max,
+        desired,
+        booting,
+        initial: a.initial(),
+    })
+}
+
 /// Describes the lab's current state.
 pub(crate) fn describe(state: &LabState) -> LabDescription {
     let regions = Role::both()
@@ -459,6 +491,7 @@ pub(crate) fn describe(state: &LabState) -> LabDescription {
                 checker_holds: r.checker_path.holds(),
                 endpoint_share: r.ingress.share(),
                 database_endpoint: Some(state.database.gate(role).listen),
+                group: group_description(state, role),
             }
         })
         .to_vec();

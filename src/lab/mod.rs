@@ -10,6 +10,7 @@
 
 pub mod alb;
 pub mod app;
+pub mod autoscaler;
 pub mod checker;
 pub mod control;
 pub mod database;
@@ -24,7 +25,8 @@ use crate::net::gate::Gate;
 use crate::net::http;
 use crate::words::Role;
 use alb::{Alb, AlbSettings};
-use app::App;
+use app::{App, Capacity};
+use autoscaler::Group;
 use checker::{CheckerSettings, HealthCheckers};
 use database::{embedded, postgres, Database, Engine, Replication};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -106,6 +108,8 @@ pub(crate) struct LabState {
     pub multi_address: bool,
     /// The run holding the lab (one game day at a time).
     pub lease: std::sync::Mutex<Option<crate::lease::Lease>>,
+    /// The standby's Auto Scaling group, with `[lab.autoscaling]`.
+    pub group: Option<Arc<Group>>,
 }
 
 /// Tasks that are aborted when dropped, so a lab that fails to start leaves
@@ -144,6 +148,17 @@ const PUBLIC_HOST: u8 = 10;
 const DATABASE_HOST: u8 = 50;
 /// The host part of the health checkers' path to a region in the loopback layout.
 const CHECKER_HOST: u8 = 60;
+
+/// Each target of a region as (AZ index, number in its AZ): `targets_per_az`
+/// in each AZ, or for the standby's group its `max` slots alternating AZs.
+fn target_slots(params: &LabParams, role: Role) -> Vec<(usize, u32)> {
+    match (&params.autoscaling, role) {
+        (Some(a), Role::Secondary) => (0..a.max).map(|k| ((k % 2) as usize, k / 2 + 1)).collect(),
+        _ => (0..AZ_SUFFIXES.len())
+            .flat_map(|az| (1..=params.targets_per_az).map(move |i| (az, i)))
+            .collect(),
+    }
+}
 
 fn region_ip(role: Role, host: u8) -> Ipv4Addr {
     Ipv4Addr::new(127, role.index() as u8 + 1, 0, host)
@@ -249,32 +264,32 @@ impl Lab {
         let mut albs = Vec::new();
         let mut alb_addrs = Vec::new();
         let mut all_target_gates = Vec::new();
+        let mut group = None;
         for role in Role::both() {
             let mut targets = Vec::new();
             let mut target_gates = Vec::new();
-            for (az_index, suffix) in AZ_SUFFIXES.iter().enumerate() {
-                let az = format!("{}{suffix}", role.lab_region());
-                for i in 1..=params.targets_per_az {
-                    let id = format!("{az}-t{i}");
-                    let listener = loopback_listener().await.context("binding a target")?;
-                    let app = Arc::new(App {
-                        region: role,
-                        region_name: role.lab_region().to_string(),
-                        target_id: id.clone(),
-                        db: database.clone(),
-                        db_timeout: params.app_db_timeout.get(),
-                    });
-                    let upstream = listener.local_addr()?;
-                    tasks.push(http::serve(listener, move |req| app.clone().handle(req)));
-                    let host = 100 + (az_index as u8) * 10 + i as u8;
-                    let (gate, task) =
-                        Gate::start(SocketAddr::new(bind_ip(role, host), 0), upstream)
-                            .await
-                            .context("binding a target gate")?;
-                    tasks.push(task);
-                    targets.push((id, az.clone(), gate.listen));
-                    target_gates.push((az.clone(), gate));
-                }
+            for (az_index, i) in target_slots(&params, role) {
+                let az = format!("{}{}", role.lab_region(), AZ_SUFFIXES[az_index]);
+                let id = format!("{az}-t{i}");
+                let listener = loopback_listener().await.context("binding a target")?;
+                let app = Arc::new(App {
+                    region: role,
+                    region_name: role.lab_region().to_string(),
+                    target_id: id.clone(),
+                    db: database.clone(),
+                    db_timeout: params.app_db_timeout.get(),
+                    capacity: (params.target_capacity > 0)
+                        .then(|| Capacity::new(params.target_capacity, params.target_queue.get())),
+                });
+                let upstream = listener.local_addr()?;
+                tasks.push(http::serve(listener, move |req| app.clone().handle(req)));
+                let host = 100 + (az_index as u8) * 10 + i as u8;
+                let (gate, task) = Gate::start(SocketAddr::new(bind_ip(role, host), 0), upstream)
+                    .await
+                    .context("binding a target gate")?;
+                tasks.push(task);
+                targets.push((id, az.clone(), gate.listen));
+                target_gates.push((az.clone(), gate));
             }
             let alb = Arc::new(Alb::new(
                 role.lab_region().to_string(),
@@ -282,6 +297,18 @@ impl Lab {
                 targets,
                 truth.clone(),
             ));
+            if let (Some(a), Role::Secondary) = (&params.autoscaling, role) {
+                alb.make_group(a.initial() as usize);
+                let g = Arc::new(Group::new(
+                    a.clone(),
+                    params.target_capacity,
+                    alb.clone(),
+                    role.lab_region().to_string(),
+                    truth.clone(),
+                ));
+                tasks.push(g.clone().spawn());
+                group = Some(g);
+            }
             tasks.push(alb.spawn_health_checks());
             let listener = loopback_listener().await.context("binding an ALB")?;
             alb_addrs.push(listener.local_addr()?);
@@ -396,6 +423,7 @@ impl Lab {
             token: crate::files::random_hex(16),
             multi_address,
             lease: std::sync::Mutex::new(None),
+            group,
         });
         tasks.push(control::serve(control_listener, state.clone()));
         Ok(Lab {

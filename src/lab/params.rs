@@ -48,6 +48,16 @@ pub struct LabParams {
     /// PostgreSQL only: serve TLS with a certificate from a CA made for the lab
     /// (made in-process), as RDS does; plain connections still work.
     pub database_tls: bool,
+    /// Requests a second each target serves (0: unbounded). Beyond it
+    /// requests queue for at most `target_queue`, then get a 503.
+    #[serde(deserialize_with = "crate::scenario::duration::count")]
+    pub target_capacity: u32,
+    /// The longest a request waits at a saturated target.
+    pub target_queue: HumanDuration,
+    /// The standby's Auto Scaling group (`[lab.autoscaling]`): the
+    /// secondary's targets become its instances.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub autoscaling: Option<super::autoscaler::Autoscaling>,
 }
 
 impl Default for LabParams {
@@ -73,6 +83,9 @@ impl Default for LabParams {
             replication: Replication::Async,
             replay_delay: ms(0),
             database_tls: false,
+            target_capacity: 0,
+            target_queue: ms(250),
+            autoscaling: None,
         }
     }
 }
@@ -89,6 +102,7 @@ impl LabParams {
             ("alb_health_timeout", self.alb_health_timeout),
             ("alb_target_timeout", self.alb_target_timeout),
             ("app_db_timeout", self.app_db_timeout),
+            ("target_queue", self.target_queue),
         ];
         for (key, d) in positive {
             if d.get() < Duration::from_millis(10) {
@@ -148,6 +162,21 @@ impl LabParams {
                  database looks like a hung target instead of a failing one"
                     .into(),
             ));
+        }
+        if self.target_queue >= self.alb_target_timeout {
+            return Err((
+                "target_queue",
+                "target_queue must be shorter than alb_target_timeout, or a queued request times out at the load balancer before the target sheds it".into(),
+            ));
+        }
+        if self.target_capacity > 100_000 {
+            return Err((
+                "target_capacity",
+                format!("target_capacity = {} is out of range; use 0 (unbounded) to 100000 requests a second", self.target_capacity),
+            ));
+        }
+        if let Some(a) = &self.autoscaling {
+            a.check(self.target_capacity)?;
         }
         if self.database != Engine::Postgres && self.database_tls {
             return Err((

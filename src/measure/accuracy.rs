@@ -103,13 +103,16 @@ fn compare(
     })
 }
 
-/// Compares every phase that has a ground truth.
+/// Compares every phase that has a ground truth. `extra_instances`: how
+/// many instances the standby must add to hold the `[load]`, when it has one
+/// and its capacity is known.
 pub fn assess(
     m: &Measurements,
     truth: &[TruthMark],
     primary: &str,
     secondary: &str,
     dns_ttl: Duration,
+    extra_instances: Option<u32>,
 ) -> Vec<Accuracy> {
     let t0 = m.t0_ms;
     let after = |kind: &str, region: &str| {
@@ -161,13 +164,32 @@ pub fn assess(
     if let (Some(p), Some(flip)) = (&m.population, flip) {
         out.extend(population(p, flip));
     }
+    // The standby holds the load once the last instance it needed turned
+    // healthy (at the flip when it needed none).
+    let held = extra_instances.and_then(|extra| match extra {
+        0 => flip,
+        n => after("alb-target-healthy", secondary)
+            .get(n as usize - 1)
+            .copied(),
+    });
+    if let Some(c) = &m.capacity {
+        out.extend(compare(
+            "capacity_recovered",
+            c.capacity_recovered.value_ms,
+            held,
+            0.0,
+            c.capacity_recovered.resolution_ms,
+        ));
+    }
     if m.first_failure.value_ms.is_some() {
         // Customers recover when their resolver's cached answer expires after the
         // flip; without a flip, when the ALB stops routing to the broken targets.
         let alb_truth = after("alb-target-unhealthy", primary).last().copied();
-        let (recovery_truth, allowance) = match flip {
-            Some(f) => (Some(f), ttl),
-            None => (alb_truth, 0.0),
+        // A standby that sheds the load serves customers steadily once it holds it.
+        let (recovery_truth, allowance) = match (flip, held) {
+            (Some(f), Some(h)) if h > f => (Some(h), ttl),
+            (Some(f), _) => (Some(f), ttl),
+            (None, _) => (alb_truth, 0.0),
         };
         out.extend(compare(
             "recovered",

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// The most seconds kept (a load runs at most an hour).
-const MAX_SECONDS: usize = 4000;
+pub(crate) const MAX_SECONDS: usize = 4000;
 
 /// One second of arrivals.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,6 +26,9 @@ pub struct LoadSecond {
     pub dropped: u32,
     /// Unanswered when the load stopped.
     pub unanswered: u32,
+    /// Served by the secondary region.
+    #[serde(default)]
+    pub on_secondary: u32,
     /// Latency of the answered: median, 99th percentile, largest, ms.
     pub p50_ms: Option<f64>,
     /// 99th percentile, ms.
@@ -47,8 +50,8 @@ impl LoadSecond {
 pub struct LoadEntry {
     /// When the second began.
     pub from: Offset,
-    /// sent, ok, failed, dropped, unanswered.
-    pub counts: [u32; 5],
+    /// sent, ok, failed, dropped, unanswered, served by the secondary.
+    pub counts: [u32; 6],
     /// p50, p99 and largest latency, ns.
     pub latency_ns: [Option<u64>; 3],
 }
@@ -59,25 +62,33 @@ pub struct LoadFold {
     seconds: Vec<LoadSecond>,
 }
 
-impl LoadFold {
-    /// One more second.
-    pub fn add(&mut self, t0: Offset, e: LoadEntry) {
-        if self.seconds.len() >= MAX_SECONDS {
-            return;
-        }
-        let [sent, ok, failed, dropped, unanswered] = e.counts;
+impl LoadEntry {
+    /// The second it describes, ms after `t0`.
+    pub fn second(&self, t0: Offset) -> LoadSecond {
+        let e = self;
+        let [sent, ok, failed, dropped, unanswered, on_secondary] = e.counts;
         let latency = |i: usize| e.latency_ns[i].map(|ns| ms(Duration::from_nanos(ns)));
-        self.seconds.push(LoadSecond {
+        LoadSecond {
             from_ms: (e.from.0 as f64 - t0.0 as f64) / 1e6,
             sent,
             ok,
             failed,
             dropped,
             unanswered,
+            on_secondary,
             p50_ms: latency(0),
             p99_ms: latency(1),
             max_ms: latency(2),
-        });
+        }
+    }
+}
+
+impl LoadFold {
+    /// One more second.
+    pub fn add(&mut self, t0: Offset, e: LoadEntry) {
+        if self.seconds.len() < MAX_SECONDS {
+            self.seconds.push(e.second(t0));
+        }
     }
 
     /// The load's figures, when it sent anything.
@@ -200,6 +211,7 @@ mod tests {
                         sent,
                         if failing { 10 } else { sent },
                         if failing { 90 } else { 0 },
+                        0,
                         0,
                         0,
                     ],

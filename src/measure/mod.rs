@@ -6,6 +6,7 @@
 //! as pure functions over observations.
 
 pub mod accuracy;
+pub mod capacity;
 pub mod load;
 pub mod phases;
 pub mod population;
@@ -85,6 +86,8 @@ pub struct MeasureInput {
     pub population: Option<population::PopulationSpec>,
     /// The `[load]`'s declared rate a second, when the scenario has one.
     pub load_rate: Option<f64>,
+    /// What serving the load means, when the scenario has one.
+    pub capacity: Option<capacity::CapacitySpec>,
 }
 
 /// A customer probe measured on its own.
@@ -255,6 +258,10 @@ pub struct Measurements {
     /// The customers' load, second by second, when the scenario has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load: Option<load::LoadFigures>,
+    /// The standby under the load: when it held it, what the surge cost,
+    /// its scaling steps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<capacity::CapacityFigures>,
 }
 
 impl Measurements {
@@ -286,6 +293,30 @@ impl Measurements {
     }
 }
 
+/// A `load` entry stamped `at` as the fold needs it.
+fn load_entry(at: Offset, o: &Observation) -> Option<load::LoadEntry> {
+    let Observation::Load {
+        window_before_ns,
+        sent,
+        ok,
+        failed,
+        dropped,
+        unanswered,
+        on_secondary,
+        p50_ns,
+        p99_ns,
+        max_ns,
+    } = o
+    else {
+        return None;
+    };
+    Some(load::LoadEntry {
+        from: Offset(at.0.saturating_sub(*window_before_ns)),
+        counts: [*sent, *ok, *failed, *dropped, *unanswered, *on_secondary],
+        latency_ns: [*p50_ns, *p99_ns, *max_ns],
+    })
+}
+
 /// Computes every figure from a timeline.
 pub fn measure(timeline: &Timeline, input: &MeasureInput) -> Measurements {
     let mut c = Collector::new(input.clone());
@@ -311,6 +342,8 @@ pub struct Live {
     pub customers: Vec<CustomerLive>,
     /// The population, client by client.
     pub population: Option<population::PopulationFold>,
+    /// The load's seconds, held or not by the secondary.
+    pub capacity: Option<capacity::CapacityLive>,
 }
 
 /// One customer probe on its own: its outage, and when it was first served
@@ -373,6 +406,9 @@ impl Live {
             population: input.population.clone().map(|spec| {
                 population::PopulationFold::new(spec, input.t0, input.stable_for, &input.secondary)
             }),
+            capacity: input
+                .capacity
+                .map(|spec| capacity::CapacityLive::new(spec, input.t0, input.stable_for)),
         }
     }
 
@@ -416,6 +452,11 @@ impl Live {
                     );
                 }
             }
+            Observation::Load { .. } => {
+                if let (Some(c), Some(e)) = (self.capacity.as_mut(), load_entry(at, o)) {
+                    c.add(e.from, &e.second(self.t0));
+                }
+            }
             _ => {}
         }
     }
@@ -428,6 +469,12 @@ impl Live {
         self.population
             .as_ref()
             .is_none_or(|p| p.every_client_recovered() || now.since(self.t0) >= p.give_up_after())
+    }
+
+    /// The secondary has held the load for `stable_for`, or waiting longer
+    /// changes no verdict (no load: nothing to wait for).
+    pub fn capacity_settled(&self, now: Offset) -> bool {
+        self.capacity.as_ref().is_none_or(|c| c.settled(now))
     }
 
     /// Every customer probe measured on its own that failed has recovered
@@ -465,6 +512,8 @@ pub struct Collector {
     demotion: Option<Demotion>,
     /// The load's seconds.
     load: load::LoadFold,
+    /// The standby's group, as the capacity probe read it.
+    group: capacity::CapacityFold,
 }
 
 impl Collector {
@@ -482,6 +531,7 @@ impl Collector {
             probes: Vec::new(),
             demotion: None,
             load: load::LoadFold::default(),
+            group: capacity::CapacityFold::default(),
             input,
         }
     }
@@ -537,7 +587,18 @@ impl Collector {
                 };
                 *slot = Some((region.clone(), present.clone()));
             }
-            Observation::Load { .. } => self.add_load(at, o),
+            Observation::Load { .. } => {
+                if let Some(e) = load_entry(at, o) {
+                    self.load.add(t0, e);
+                }
+            }
+            Observation::Capacity {
+                desired,
+                in_service,
+                healthy,
+                error: None,
+                ..
+            } => self.group.add(t0, at, [*desired, *in_service, *healthy]),
             Observation::GlobalMembership {
                 demoted, detail, ..
             } => {
@@ -567,32 +628,6 @@ impl Collector {
             // neither measures a phase.
             _ => {}
         }
-    }
-
-    /// One second of the load, stamped `at`.
-    fn add_load(&mut self, at: Offset, o: &Observation) {
-        let Observation::Load {
-            window_before_ns,
-            sent,
-            ok,
-            failed,
-            dropped,
-            unanswered,
-            p50_ns,
-            p99_ns,
-            max_ns,
-        } = o
-        else {
-            return;
-        };
-        self.load.add(
-            self.input.t0,
-            load::LoadEntry {
-                from: Offset(at.0.saturating_sub(*window_before_ns)),
-                counts: [*sent, *ok, *failed, *dropped, *unanswered],
-                latency_ns: [*p50_ns, *p99_ns, *max_ns],
-            },
-        )
     }
 
     /// Each customer probe's own figures.
@@ -643,6 +678,11 @@ impl Collector {
         let outage = self.live.outage.outage(http_res);
         let (first_failure, recovered, rto_observed) = customer_figures(&outage, t0, http_res);
         let data = self.data_figures();
+        let flip_ms = dns_flip.value_ms;
+        let load = self
+            .input
+            .load_rate
+            .and_then(|rate| self.load.figures(rate));
         Measurements {
             t0_ms: t0.0 as f64 / 1e6,
             detection,
@@ -660,11 +700,26 @@ impl Collector {
             fail_open: self.fail_open.found.clone(),
             customers: self.customer_figures(),
             population: self.live.population.as_ref().map(|p| p.figures()),
-            load: self
-                .input
-                .load_rate
-                .and_then(|rate| self.load.figures(rate)),
+            capacity: self.capacity_figures(&load, flip_ms),
+            load,
         }
+    }
+
+    /// The standby under the load, when the scenario has one.
+    fn capacity_figures(
+        &self,
+        load: &Option<load::LoadFigures>,
+        flip_ms: Option<f64>,
+    ) -> Option<capacity::CapacityFigures> {
+        let spec = self.input.capacity.as_ref()?;
+        let seconds = load.as_ref().map_or(&[][..], |l| &l.seconds[..]);
+        Some(capacity::figures(
+            seconds,
+            &self.group,
+            spec,
+            self.input.stable_for,
+            flip_ms,
+        ))
     }
 
     /// The canary's figures: write recovery, lost and divergent writes, RPO

@@ -167,12 +167,7 @@ pub async fn resolve(
     Ok(Plan {
         steps,
         watches,
-        floors: floors_of(
-            faults,
-            &env.floor_inputs()
-                .for_clients(crate::probe::floor_clients(probes))
-                .for_population(crate::probe::population(probes)),
-        ),
+        floors: floors_of(faults, &env.floor_inputs().for_probes(probes)),
     })
 }
 
@@ -236,6 +231,9 @@ pub fn render_floors(
     }
     for bad in crate::floor::impossible(floors, objectives) {
         out.push_str(&format!("warning: {}\n", bad.message));
+    }
+    for finding in &floors.capacity_lint {
+        out.push_str(&format!("warning: {finding}\n"));
     }
     out
 }

@@ -179,6 +179,7 @@ struct Bucket {
     failed: u32,
     dropped: u32,
     open: u32,
+    on_secondary: u32,
     /// Latencies of the answered requests, µs.
     latencies: Vec<u32>,
 }
@@ -237,6 +238,7 @@ fn observation(second: u64, mut b: Bucket, now: Offset) -> Observation {
         failed: b.failed,
         dropped: b.dropped,
         unanswered: b.open,
+        on_secondary: b.on_secondary,
         p50_ns: at(50),
         p99_ns: at(99),
         max_ns: at(100),
@@ -253,23 +255,29 @@ struct Sender {
     timeout: Duration,
     resolver: CustomerResolver,
     tls: TlsCache,
+    /// The secondary region's name, to count what it served.
+    secondary: String,
 }
 
 impl Sender {
     /// One request as a fresh customer: resolved (the TTL honoured), on a
-    /// new connection. Whether it was served.
-    async fn one(&self) -> bool {
+    /// new connection. Whether it was served, and whether by the secondary.
+    async fn one(&self) -> (bool, bool) {
         let fresh = ClientClass::default();
         let Ok(to) = self
             .resolver
             .destination(&self.env, &self.resolvers, self.timeout, &fresh)
             .await
         else {
-            return false;
+            return (false, false);
         };
         let tls = self.tls.for_destination(to.tls, None);
         let reply = get_new(to.endpoint, tls, &self.host, &self.path, self.timeout).await;
-        matches!(reply, Ok(r) if r.status.is_success())
+        let ok = matches!(reply, Ok(r) if r.status.is_success());
+        (
+            ok,
+            ok && to.region.as_deref() == Some(self.secondary.as_str()),
+        )
     }
 }
 
@@ -311,7 +319,7 @@ async fn generate(
         let (sender, buckets) = (sender.clone(), buckets.clone());
         requests.spawn(async move {
             let began = mono_now();
-            let ok = sender.one().await;
+            let (ok, on_secondary) = sender.one().await;
             let us = ((mono_now() - began) / 1000).min(u64::from(u32::MAX)) as u32;
             let mut b = buckets.lock().expect("load buckets");
             let bucket = b.entry(second).or_default();
@@ -320,6 +328,7 @@ async fn generate(
                 true => bucket.ok += 1,
                 false => bucket.failed += 1,
             }
+            bucket.on_secondary += u32::from(on_secondary);
             bucket.latencies.push(us);
             drop(permit);
         });
@@ -345,6 +354,9 @@ impl Probe for Load {
     }
     fn check_target(&self, target: Target) -> Result<(), (&'static str, String)> {
         self.params.check(target)
+    }
+    fn load_rate(&self) -> Option<f64> {
+        Some(self.params.rate.0)
     }
 
     fn describe(&self, env: &Env) -> String {
@@ -373,6 +385,7 @@ impl Probe for Load {
                 timeout: p.timeout.get(),
                 resolver: CustomerResolver::new(),
                 tls: TlsCache::default(),
+                secondary: ctx.env.region_name(crate::words::Role::Secondary),
             });
             tokio::spawn(generate(
                 sender,

@@ -6,6 +6,7 @@
 
 pub mod alarm;
 pub mod canary;
+pub mod capacity;
 pub mod client;
 pub mod customers;
 pub mod dns;
@@ -46,6 +47,8 @@ pub enum ProbeKind {
     Alarm,
     /// Target group health behind each region's load balancer.
     TargetHealth,
+    /// The standby's capacity: its Auto Scaling group and healthy targets.
+    Capacity,
 }
 
 impl ProbeKind {
@@ -60,6 +63,7 @@ impl ProbeKind {
             ProbeKind::Canary => "canary",
             ProbeKind::Alarm => "alarm",
             ProbeKind::TargetHealth => "target-health",
+            ProbeKind::Capacity => "capacity",
         }
     }
 }
@@ -135,6 +139,10 @@ pub trait Probe: Send + Sync {
             _ => Vec::new(),
         }
     }
+    /// The requests a second it sends as the customers' load (`[load]`).
+    fn load_rate(&self) -> Option<f64> {
+        None
+    }
     /// How long one request may take before it is given up.
     fn request_timeout(&self) -> Option<Duration> {
         None
@@ -180,6 +188,7 @@ pub const REGISTRY: &[(&str, Parse)] = &[
     ("canary", canary::parse),
     ("alarm", alarm::parse),
     ("target-health", target_health::parse),
+    ("capacity", capacity::parse),
 ];
 
 /// Each customer probe's name and client class.

@@ -203,6 +203,11 @@ fn color_of(o: &Observation, primary: &str, missing: &Missing) -> &'static str {
         | Observation::HealthCheck { .. } => RED,
         Observation::Load { failed: 0, .. } => GREEN,
         Observation::Load { .. } => RED,
+        Observation::Capacity { error: Some(_), .. } => RED,
+        Observation::Capacity {
+            desired, healthy, ..
+        } if healthy >= desired => GREEN,
+        Observation::Capacity { .. } => ORANGE,
         Observation::Dns {
             region: Some(r), ..
         } if r == primary => BLUE,
@@ -346,12 +351,7 @@ fn draw_phases(
         bottom + 14.0
     );
     // rpo is a window of data, not a point in time: it has no line.
-    for (row, j) in r
-        .verdict
-        .iter()
-        .filter(|j| j.objective != "rpo")
-        .enumerate()
-    {
+    for (row, j) in r.verdict.iter().filter(|j| j.is_deadline()).enumerate() {
         let x = scale.x(t0 + j.declared_ms);
         let c = if j.status == Status::Met { GREEN } else { RED };
         let label_y = bottom + 29.0 + 15.0 * row as f64;
@@ -415,7 +415,7 @@ fn svg(r: &Report, g: &Gathered) -> String {
     let deadlines = r
         .verdict
         .iter()
-        .filter(|j| j.objective != "rpo")
+        .filter(|j| j.is_deadline())
         .map(|j| t0_ms + j.declared_ms);
     let end_ms = deadlines.fold(g.end_ms.max(1000.0), f64::max) * 1.04;
     let scale = Scale {
@@ -601,8 +601,8 @@ impl Format for Html {
                 h,
                 "<tr><td>{}</td><td>{}</td><td>{}{note}</td><td class=\"{cls}\">{word}</td></tr>",
                 esc(&j.objective),
-                fmt_ms(j.declared_ms),
-                fmt_figure(j.measured_ms, j.resolution_ms)
+                super::fmt_declared(j),
+                super::fmt_measured(j)
             );
         }
         h.push_str("</table>");
@@ -633,6 +633,9 @@ impl Format for Html {
             }
             if let Some(l) = &m.load {
                 super::population::load_html(&mut h, l);
+            }
+            if let Some(c) = &m.capacity {
+                super::capacity::html(&mut h, c, m.load.as_ref());
             }
         }
         if !r.accuracy.is_empty() {

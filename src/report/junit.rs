@@ -1,7 +1,7 @@
 //! `junit.xml`: one test suite per run, one test case per objective and one for
 //! "reverted cleanly", so CI systems show a game day like a test run.
 
-use super::{fmt_figure, fmt_ms, Format, Report};
+use super::{Format, Report};
 use crate::verdict::{Outcome, Status};
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite};
 
@@ -41,8 +41,8 @@ impl Format for Junit {
             suite.add_test_case(case);
         }
         for j in &r.verdict {
-            let declared = fmt_ms(j.declared_ms);
-            let measured = fmt_figure(j.measured_ms, j.resolution_ms);
+            let declared = super::fmt_declared(j);
+            let measured = super::fmt_measured(j);
             let note = j
                 .note
                 .as_ref()

@@ -56,6 +56,21 @@ fn population_table(m: &crate::measure::Measurements) -> String {
     s
 }
 
+fn capacity_table(m: &crate::measure::Measurements) -> String {
+    let Some(c) = &m.capacity else {
+        return String::new();
+    };
+    let mut s = "\n## Standby capacity under the load\n\n".to_string();
+    s.push_str(&format!(
+        "| {} |\n|---|---|---|\n",
+        super::capacity::HEADER.join(" | ")
+    ));
+    for row in super::capacity::rows(c) {
+        s.push_str(&format!("| {} |\n", row.join(" | ")));
+    }
+    s
+}
+
 impl Format for Markdown {
     fn render(&self, r: &Report) -> String {
         let mut s = String::new();
@@ -109,8 +124,8 @@ impl Format for Markdown {
             s.push_str(&format!(
                 "| {} | {} | {}{} | {} |\n",
                 j.objective,
-                fmt_ms(j.declared_ms),
-                fmt_figure(j.measured_ms, j.resolution_ms),
+                super::fmt_declared(j),
+                super::fmt_measured(j),
                 note,
                 verdict_word(j.status)
             ));
@@ -133,6 +148,7 @@ impl Format for Markdown {
             if let Some(l) = &m.load {
                 s.push_str(&format!("\n{}\n", super::load_line(l)));
             }
+            s.push_str(&capacity_table(m));
             if !m.lost_writes.seqs.is_empty() {
                 let seqs: Vec<String> = m.lost_writes.seqs.iter().map(u64::to_string).collect();
                 s.push_str(&format!(

@@ -1,6 +1,7 @@
 //! Reports: `report.json` is the source of truth (versioned schema); every other
 //! format renders from it. One file per format behind [`Format`], wired here.
 
+pub mod capacity;
 pub mod html;
 pub mod json;
 pub mod junit;
@@ -448,6 +449,23 @@ pub fn fmt_figure(value: Option<f64>, resolution: f64) -> String {
     match value {
         Some(v) => format!("{} ±{}", fmt_ms(v), fmt_ms(resolution)),
         None => "not observed".into(),
+    }
+}
+
+/// A judgement's declared limit, in its unit.
+pub fn fmt_declared(j: &crate::verdict::Judgement) -> String {
+    match j.unit {
+        crate::verdict::Unit::Ms => fmt_ms(j.declared_ms),
+        crate::verdict::Unit::Percent => format!("{}%", j.declared_ms),
+    }
+}
+
+/// A judgement's measured value and its resolution, in its unit.
+pub fn fmt_measured(j: &crate::verdict::Judgement) -> String {
+    match (j.unit, j.measured_ms) {
+        (crate::verdict::Unit::Ms, _) => fmt_figure(j.measured_ms, j.resolution_ms),
+        (crate::verdict::Unit::Percent, Some(v)) => format!("{v:.2}%"),
+        (crate::verdict::Unit::Percent, None) => "not observed".into(),
     }
 }
 

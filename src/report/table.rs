@@ -1,6 +1,6 @@
 //! The terminal summary: objectives and phases as comfy-tables.
 
-use super::{fmt_figure, fmt_floor, fmt_ms, Format, Report};
+use super::{fmt_figure, fmt_floor, Format, Report};
 use crate::verdict::Status;
 use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
 
@@ -27,13 +27,13 @@ impl Format for Terminal {
                 Status::Breached => "BREACHED",
                 Status::NotMeasured => "NOT MEASURED",
             };
-            let mut measured = fmt_figure(j.measured_ms, j.resolution_ms);
+            let mut measured = super::fmt_measured(j);
             if let Some(n) = &j.note {
                 measured.push_str(&format!(" ({n})"));
             }
             t.add_row(vec![
                 j.objective.clone(),
-                fmt_ms(j.declared_ms),
+                super::fmt_declared(j),
                 measured,
                 verdict.into(),
             ]);
@@ -68,6 +68,15 @@ impl Format for Terminal {
             }
             if let Some(l) = &m.load {
                 out.push_str(&format!("{}\n", super::load_line(l)));
+            }
+            if let Some(cap) = &m.capacity {
+                let mut c = table();
+                c.set_header(super::capacity::HEADER.to_vec());
+                for row in super::capacity::rows(cap) {
+                    c.add_row(row.to_vec());
+                }
+                out.push_str(&c.to_string());
+                out.push('\n');
             }
             if let Some(pop) = &m.population {
                 let mut c = table();

@@ -222,6 +222,7 @@ mod tests {
             }],
             population: None,
             load_rate: None,
+            capacity: None,
         }
     }
 

@@ -87,5 +87,9 @@ pub fn recovered(
         None => live.http.all_fine_since(window_start),
     };
     let writes_ok = canary_interval.is_none() || live.canary.all_fine_since(window_start);
-    customers && live.each_customer_recovered() && live.population_settled(now) && writes_ok
+    customers
+        && live.each_customer_recovered()
+        && live.population_settled(now)
+        && live.capacity_settled(now)
+        && writes_ok
 }

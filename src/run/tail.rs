@@ -186,9 +186,24 @@ impl Run<'_> {
         let (primary, secondary) = (input.primary, input.secondary);
         Judged {
             verdict: verdict::judge(&self.scenario.objectives, &m),
-            accuracy: accuracy::assess(&m, truth, &primary, &secondary, self.customers_keep()),
+            accuracy: accuracy::assess(
+                &m,
+                truth,
+                &primary,
+                &secondary,
+                self.customers_keep(),
+                self.extra_instances(),
+            ),
             phases: Some(m),
         }
+    }
+
+    /// How many instances the standby must add to hold the `[load]`, when
+    /// the environment knows its capacity (the lab's `target_capacity`).
+    fn extra_instances(&self) -> Option<u32> {
+        let standby = self.env.floor_inputs().standby?;
+        let rate = self.scenario.load_rate?;
+        Some(standby.needed(rate).saturating_sub(standby.initial))
     }
 
     /// How long after the flip a customer probe may still hold the old
@@ -213,7 +228,26 @@ impl Run<'_> {
             customers: self.customer_probes(),
             population: self.population(),
             load_rate: self.scenario.load_rate,
+            capacity: self.capacity(),
         }
+    }
+
+    /// What serving the `[load]` means: the objectives' error rate and p99
+    /// (1% and 1s when not declared); the run stops waiting for it after
+    /// `max_time_to_capacity` and `stable_for` (or at its timeout).
+    fn capacity(&self) -> Option<crate::measure::capacity::CapacitySpec> {
+        let s = self.scenario;
+        s.load_rate?;
+        let o = &s.objectives;
+        Some(crate::measure::capacity::CapacitySpec {
+            max_error_rate: o.max_error_rate.map_or(0.01, |p| p.fraction()),
+            max_p99: o
+                .max_p99_latency
+                .map_or(Duration::from_secs(1), |d| d.get()),
+            give_up_after: o.max_time_to_capacity.map_or(s.timeout, |d| {
+                d.get() + s.stable_for + Duration::from_secs(2)
+            }),
+        })
     }
 
     /// The scenario's population, judged against its own rto or the

@@ -109,3 +109,67 @@ mod tests {
             .contains("longer than 24h"));
     }
 }
+
+/// A share written as a percentage (`"1%"`, `"0.5%"`), 0 to 100.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct Percent(pub f64);
+
+impl Percent {
+    /// As a fraction of one.
+    pub fn fraction(self) -> f64 {
+        self.0 / 100.0
+    }
+}
+
+impl fmt::Display for Percent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}%", self.0)
+    }
+}
+
+impl Serialize for Percent {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Percent {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let n = text
+            .trim()
+            .strip_suffix('%')
+            .and_then(|n| n.trim().parse::<f64>().ok())
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "\"{text}\" is not a percentage; write it like \"1%\" or \"0.5%\""
+                ))
+            })?;
+        if !(0.0..=100.0).contains(&n) {
+            return Err(serde::de::Error::custom(format!(
+                "\"{text}\" is out of range; a percentage is 0% to 100%"
+            )));
+        }
+        Ok(Percent(n))
+    }
+}
+
+/// A whole count (instances, requests a second) that a person may mistype
+/// as negative: said so in words, not as a type error.
+pub fn count<'de, D: Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    let n = i64::deserialize(d)?;
+    if n < 0 {
+        return Err(serde::de::Error::custom(format!(
+            "{n} is negative; a count of instances or requests is 0 or more"
+        )));
+    }
+    u32::try_from(n).map_err(|_| serde::de::Error::custom(format!("{n} is too large for a count")))
+}
+
+/// [`count`] for an optional key.
+pub fn count_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+    match Option::<i64>::deserialize(d)? {
+        None => Ok(None),
+        Some(n) => count(serde::de::value::I64Deserializer::<D::Error>::new(n)).map(Some),
+    }
+}

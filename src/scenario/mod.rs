@@ -63,6 +63,18 @@ pub struct Objectives {
     /// writer refuses writes ("never" breaches).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_fencing: Option<HumanDuration>,
+    /// Longest acceptable time from t0 until the secondary holds the
+    /// `[load]` (`capacity_recovered`; "never" breaches).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_time_to_capacity: Option<HumanDuration>,
+    /// The largest share of a second's load that may fail once the
+    /// secondary holds it; also what "holding" allows (default 1%).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_error_rate: Option<duration::Percent>,
+    /// The largest p99 latency of a second of the load once the secondary
+    /// holds it; also what "holding" allows (default 1s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_p99_latency: Option<HumanDuration>,
     /// Each customer probe's own rto (the `rto` key of an `http` probe),
     /// judged on that probe alone. Filled from the probes, never read from
     /// `[objectives]` (a report reads it back: `report::objectives`).
@@ -418,12 +430,20 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
     let root_table = root.get_ref();
     let raw: RawScenario = toml::from_str(text).map_err(|e| src.toml_error(&e))?;
     let at_key = |key: &str| key_span(root_table, key);
+    // `key` may be dotted (`autoscaling.min`): the deepest table found.
     let sub_key = |table: &str, key: &str| {
-        root_table
-            .get(table)
-            .and_then(|t| table_of(t.get_ref()))
-            .and_then(|t| key_span(t, key))
-            .or_else(|| at_key(table))
+        let mut t = root_table.get(table).and_then(|t| table_of(t.get_ref()));
+        let mut parts = key.split('.').peekable();
+        while let (Some(part), Some(inner)) = (parts.next(), t) {
+            if parts.peek().is_none() {
+                return key_span(inner, part).or_else(|| at_key(table));
+            }
+            match inner.get(part).and_then(|v| table_of(v.get_ref())) {
+                Some(deeper) => t = Some(deeper),
+                None => return key_span(inner, part).or_else(|| at_key(table)),
+            }
+        }
+        at_key(table)
     };
 
     let name_ok = !raw.name.is_empty()
@@ -564,6 +584,18 @@ pub fn parse(file: &Path, text: &str) -> Result<Scenario, ScenarioError> {
         probes.push(Arc::from(p));
     }
     let load_rate = raw.load.as_ref().map(|l| l.rate.0);
+    let o = &raw.objectives;
+    let capacity_keys = [
+        ("max_time_to_capacity", o.max_time_to_capacity.is_some()),
+        ("max_error_rate", o.max_error_rate.is_some()),
+        ("max_p99_latency", o.max_p99_latency.is_some()),
+    ];
+    if let (Some((key, _)), None) = (capacity_keys.iter().find(|(_, set)| *set), &raw.load) {
+        return Err(src.error(
+            sub_key("objectives", key),
+            format!("{key} judges the standby under the customers' load; add a [load] table (rate and cap) or remove it"),
+        ));
+    }
     if let Some(load) = raw.load {
         if let Err((key, why)) = load.check(raw.target) {
             return Err(src.error(sub_key("load", key), why));

@@ -78,6 +78,9 @@ pub enum Observation {
         /// Still unanswered when the load stopped.
         #[serde(default, skip_serializing_if = "is_zero")]
         unanswered: u32,
+        /// Of the served, those the secondary region answered.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        on_secondary: u32,
         /// Latency of the answered requests: median, 99th percentile, largest.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         p50_ns: Option<u64>,
@@ -186,6 +189,20 @@ pub enum Observation {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
+    /// The standby's capacity: its Auto Scaling group(s) and target group.
+    Capacity {
+        /// Instances the group(s) want.
+        desired: u32,
+        /// Instances in service.
+        in_service: u32,
+        /// Targets healthy in the standby's target group.
+        healthy: u32,
+        /// The groups' largest size.
+        max: u32,
+        /// When a reading failed, why (the counts are then zero).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
     /// An Aurora global database's members, read by the canary after
     /// observing, before anything is put back (AWS).
     GlobalMembership {
@@ -222,6 +239,7 @@ impl Observation {
             Observation::CanaryReadBack { .. }
             | Observation::WriterProbe { .. }
             | Observation::GlobalMembership { .. } => None,
+            Observation::Capacity { error, .. } => error.as_ref().map(|_| false),
         }
     }
 
@@ -331,6 +349,16 @@ impl Observation {
                 ..
             } => format!("{region} {healthy}/{registered} targets healthy"),
             Observation::GlobalMembership { detail, .. } => detail.clone(),
+            Observation::Capacity {
+                desired,
+                in_service,
+                healthy,
+                max,
+                error,
+            } => match error {
+                Some(e) => format!("FAILED: {e}"),
+                None => format!("desired {desired} of at most {max}, {in_service} in service, {healthy} healthy"),
+            },
         }
     }
 }

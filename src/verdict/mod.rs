@@ -24,9 +24,9 @@ pub enum Status {
 pub struct Judgement {
     /// `rto`, `rpo`, `max_detection` or `max_dns_flip`.
     pub objective: String,
-    /// Declared limit, ms.
+    /// Declared limit, ms (percent when `unit` is `percent`).
     pub declared_ms: f64,
-    /// Measured value, ms.
+    /// Measured value, ms (percent when `unit` is `percent`).
     pub measured_ms: Option<f64>,
     /// Resolution of the measurement, ms.
     pub resolution_ms: f64,
@@ -35,6 +35,34 @@ pub struct Judgement {
     /// Why, in words.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// What the limit and the value count (absent: ms).
+    #[serde(default, skip_serializing_if = "Unit::is_ms")]
+    pub unit: Unit,
+}
+
+/// What a judgement's figures count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Unit {
+    /// Milliseconds.
+    #[default]
+    Ms,
+    /// Percent of requests.
+    Percent,
+}
+
+impl Unit {
+    fn is_ms(&self) -> bool {
+        *self == Unit::Ms
+    }
+}
+
+impl Judgement {
+    /// Whether its limit is a moment after t0 (drawn on the timeline): not
+    /// a window of data, a latency or a rate.
+    pub fn is_deadline(&self) -> bool {
+        self.unit == Unit::Ms && !matches!(self.objective.as_str(), "rpo" | "max_p99_latency")
+    }
 }
 
 /// How a run ended.
@@ -89,6 +117,7 @@ fn judge_one(
         resolution_ms: figure.resolution_ms,
         status,
         note,
+        unit: Unit::Ms,
     }
 }
 
@@ -206,6 +235,66 @@ fn judge_run(objectives: &Objectives, m: &Measurements) -> Vec<Judgement> {
             resolution_ms: m.detection.resolution_ms,
             status: Status::Breached,
             note: Some(why.clone()),
+            unit: Unit::Ms,
+        });
+    }
+    out.extend(judge_capacity(objectives, m));
+    out
+}
+
+/// The standby under the load: time to capacity (never holding breaches),
+/// and after it the worst second's error rate and p99 latency.
+fn judge_capacity(objectives: &Objectives, m: &Measurements) -> Vec<Judgement> {
+    let unmeasured = Figure::missing(Duration::ZERO, "no [load]: the capacity was not measured");
+    let (recovered, after) = match &m.capacity {
+        Some(c) => (c.capacity_recovered.clone(), Some(c)),
+        None => (unmeasured.clone(), None),
+    };
+    let never = recovered.value_ms.is_none() && after.is_some();
+    let mut out = Vec::new();
+    if let Some(d) = objectives.max_time_to_capacity {
+        out.push(judge_one(
+            "max_time_to_capacity",
+            d.get(),
+            &recovered,
+            Status::Breached,
+        ));
+    }
+    if let Some(d) = objectives.max_p99_latency {
+        let figure = match after.and_then(|c| c.p99_after_ms) {
+            Some(p) => Figure::of(
+                Duration::from_secs_f64(p / 1000.0),
+                Duration::from_millis(1),
+            )
+            .with_note("worst second after capacity_recovered"),
+            None => recovered.clone(),
+        };
+        let missing_is = if never {
+            Status::Breached
+        } else {
+            Status::NotMeasured
+        };
+        out.push(judge_one("max_p99_latency", d.get(), &figure, missing_is));
+    }
+    if let Some(p) = objectives.max_error_rate {
+        let measured = after.and_then(|c| c.error_rate_after).map(|r| r * 100.0);
+        let status = match measured {
+            Some(v) if v <= p.0 => Status::Met,
+            Some(_) => Status::Breached,
+            None if never => Status::Breached,
+            None => Status::NotMeasured,
+        };
+        out.push(Judgement {
+            objective: "max_error_rate".into(),
+            declared_ms: p.0,
+            measured_ms: measured,
+            resolution_ms: 0.0,
+            status,
+            note: match measured {
+                Some(_) => Some("worst second after capacity_recovered".into()),
+                None => recovered.note.clone(),
+            },
+            unit: Unit::Percent,
         });
     }
     out
