@@ -543,7 +543,17 @@ fn an_aws_game_day_that_does_not_touch_data_needs_no_rpo_and_no_canary() {
         "[[faults]]\nkind = \"deregister-targets\"\ntarget_groups = [\"{}\"]\nselection = \"count:2\"\n",
         b.stage.target_group
     );
-    let path = write(&dir, &without_data(&b.scenario(&faults, "")));
+    // The standby's Auto Scaling group (the bed's records name the lab's
+    // addresses, not the secondary's load balancer: it is named).
+    let group = b
+        .bed
+        .with_aws(|aws| async move { Stage::standby_group(&aws, 2, 4).await });
+    let capacity =
+        format!("[[probes]]\nkind = \"capacity\"\ninterval = \"1s\"\ngroups = [\"{group}\"]\n");
+    let path = write(
+        &dir,
+        &format!("{}{capacity}", without_data(&b.scenario(&faults, ""))),
+    );
     for step in ["validate", "plan"] {
         let out = b.bed.gameday().arg(step).arg(&path).output().unwrap();
         assert_eq!(out.status.code(), Some(0), "{step}: {}", explain(&out));
@@ -583,6 +593,66 @@ fn an_aws_game_day_that_does_not_touch_data_needs_no_rpo_and_no_canary() {
         md.contains("| lost_writes | - | not measured | no canary probe: this game day did not measure data loss |"),
         "{md}"
     );
+    assert_capacity_as_the_sdk_reads_it(b, &report);
+}
+
+/// Every `capacity` entry says what DescribeAutoScalingGroups and
+/// DescribeTargetHealth say about the standby, read here with the SDK.
+fn assert_capacity_as_the_sdk_reads_it(b: &Backed, report: &serde_json::Value) {
+    let read = b.bed.with_aws(|aws| async move {
+        let s = aws.region(common::moto::SECONDARY);
+        let groups = s
+            .autoscaling
+            .describe_auto_scaling_groups()
+            .send()
+            .await
+            .unwrap();
+        let g = &groups.auto_scaling_groups()[0];
+        let in_service = g
+            .instances()
+            .iter()
+            .filter(|i| i.lifecycle_state().map(|l| l.as_str()) == Some("InService"))
+            .count() as u64;
+        let tg = g.target_group_arns()[0].clone();
+        let health = s
+            .elbv2
+            .describe_target_health()
+            .target_group_arn(tg)
+            .send()
+            .await
+            .unwrap();
+        let healthy = health
+            .target_health_descriptions()
+            .iter()
+            .filter(|d| {
+                d.target_health()
+                    .and_then(|h| h.state())
+                    .map(|s| s.as_str())
+                    == Some("healthy")
+            })
+            .count() as u64;
+        [
+            g.desired_capacity().unwrap() as u64,
+            in_service,
+            healthy,
+            g.max_size().unwrap() as u64,
+        ]
+    });
+    // moto launches the two and registers them, healthy, in the target group.
+    assert_eq!(read, [2, 2, 2, 4]);
+    let seen: Vec<[u64; 4]> = report["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["what"]["data"])
+        .filter(|d| d["probe"] == "capacity")
+        .map(|d| {
+            assert!(d["error"].is_null(), "{d}");
+            ["desired", "in_service", "healthy", "max"].map(|k| d[k].as_u64().unwrap())
+        })
+        .collect();
+    assert!(seen.len() >= 3, "{seen:?}");
+    assert!(seen.iter().all(|c| *c == read), "{seen:?} vs {read:?}");
 }
 
 /// A scenario of [`Backed::scenario`] without its rpo and its canary.

@@ -2,7 +2,7 @@
 //! healthy, read and never changed. On AWS, DescribeAutoScalingGroups of the
 //! secondary region's groups (those named in `groups`, or else every group
 //! attached to a target group behind the secondary's load balancer) and
-//! DescribeTargetHealth of those target groups; on the lab, the standby's
+//! DescribeTargetHealth of the target groups they are attached to; on the lab, the standby's
 //! group (`[lab.autoscaling]`) or, without one, its fixed targets.
 //!
 //! ```toml
@@ -13,7 +13,6 @@
 //! ```
 
 use super::{Probe, ProbeContext, ProbeKind};
-use crate::aws::discover::TargetGroupConfig;
 use crate::environment::Env;
 use crate::lab::alb::TargetHealth;
 use crate::lab::control::RegionDescription;
@@ -21,6 +20,7 @@ use crate::scenario::duration::HumanDuration;
 use crate::scenario::Target;
 use crate::timeline::Observation;
 use crate::words::Role;
+use aws_sdk_autoscaling::types::AutoScalingGroup;
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -138,20 +138,21 @@ impl Probe for CapacityProbe {
     }
 }
 
-/// The secondary's groups and target groups, summed.
+/// The secondary's groups and the target groups they are attached to, summed.
 async fn aws_counts(
     aws: &crate::aws::discover::AwsEnv,
     named: &[String],
 ) -> Result<[u32; 4], String> {
     let region = aws.description.params.secondary_region.clone();
     let clients = aws.clients.region(&region);
-    let target_groups: Vec<&TargetGroupConfig> = aws
+    let behind: Vec<&str> = aws
         .description
         .target_groups
         .iter()
         .filter(|t| t.region == region)
+        .map(|t| t.arn.as_str())
         .collect();
-    let groups = standby_groups(&clients.autoscaling, named, &target_groups).await?;
+    let groups = standby_groups(&clients.autoscaling, named, &behind).await?;
     if groups.is_empty() {
         return Err(format!(
             "no Auto Scaling group in {region} {}; name them with groups = [...]",
@@ -162,36 +163,18 @@ async fn aws_counts(
             }
         ));
     }
+    let mut attached: Vec<&str> = groups
+        .iter()
+        .flat_map(|g| g.target_group_arns())
+        .map(String::as_str)
+        .collect();
+    attached.sort_unstable();
+    attached.dedup();
     let mut healthy = 0;
-    for t in &target_groups {
-        let found = clients
-            .elbv2
-            .describe_target_health()
-            .target_group_arn(&t.arn)
-            .send()
-            .await
-            .map_err(|e| {
-                crate::aws::error::explain(
-                    &format!("DescribeTargetHealth of {}", t.arn),
-                    "elasticloadbalancing:DescribeTargetHealth",
-                    &e,
-                )
-                .to_string()
-            })?;
-        healthy += found
-            .target_health_descriptions()
-            .iter()
-            .filter(|d| {
-                d.target_health()
-                    .and_then(|h| h.state())
-                    .map(|s| s.as_str())
-                    == Some("healthy")
-            })
-            .count() as u32;
+    for arn in attached.into_iter().take(MAX_GROUPS) {
+        healthy += healthy_targets(&clients.elbv2, arn).await?;
     }
-    let sum = |f: fn(&aws_sdk_autoscaling::types::AutoScalingGroup) -> u32| {
-        groups.iter().map(f).sum::<u32>()
-    };
+    let sum = |f: fn(&AutoScalingGroup) -> u32| groups.iter().map(f).sum::<u32>();
     Ok([
         sum(|g| g.desired_capacity().unwrap_or(0).max(0) as u32),
         sum(|g| {
@@ -205,12 +188,43 @@ async fn aws_counts(
     ])
 }
 
-/// The named groups, or those attached to `target_groups` (bounded).
+/// Targets DescribeTargetHealth calls healthy in one target group.
+async fn healthy_targets(
+    elbv2: &aws_sdk_elasticloadbalancingv2::Client,
+    arn: &str,
+) -> Result<u32, String> {
+    let found = elbv2
+        .describe_target_health()
+        .target_group_arn(arn)
+        .send()
+        .await
+        .map_err(|e| {
+            crate::aws::error::explain(
+                &format!("DescribeTargetHealth of {arn}"),
+                "elasticloadbalancing:DescribeTargetHealth",
+                &e,
+            )
+            .to_string()
+        })?;
+    Ok(found
+        .target_health_descriptions()
+        .iter()
+        .filter(|d| {
+            d.target_health()
+                .and_then(|h| h.state())
+                .map(|s| s.as_str())
+                == Some("healthy")
+        })
+        .count() as u32)
+}
+
+/// The named groups, or those attached to the target groups `behind` the
+/// secondary's load balancer (bounded).
 async fn standby_groups(
     client: &aws_sdk_autoscaling::Client,
     named: &[String],
-    target_groups: &[&TargetGroupConfig],
-) -> Result<Vec<aws_sdk_autoscaling::types::AutoScalingGroup>, String> {
+    behind: &[&str],
+) -> Result<Vec<AutoScalingGroup>, String> {
     let mut found = Vec::new();
     let mut token: Option<String> = None;
     for _ in 0..MAX_PAGES {
@@ -235,7 +249,7 @@ async fn standby_groups(
                     !named.is_empty()
                         || g.target_group_arns()
                             .iter()
-                            .any(|arn| target_groups.iter().any(|t| &t.arn == arn))
+                            .any(|arn| behind.contains(&arn.as_str()))
                 })
                 .cloned(),
         );

@@ -624,6 +624,80 @@ connection_env = "GAMEDAY_TEST_DSN"
             self.aws_table(ACCOUNT)
         )
     }
+
+    /// The standby's capacity in the secondary: a target group behind its
+    /// load balancer and an Auto Scaling group of `desired` of at most
+    /// `max` instances attached to it. Returns the group's name.
+    #[allow(dead_code)]
+    pub async fn standby_group(aws: &AwsClients, desired: i32, max: i32) -> String {
+        use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, ProtocolEnum};
+        let s = aws.region(SECONDARY);
+        let lbs = s
+            .elbv2
+            .describe_load_balancers()
+            .names("app-secondary")
+            .send()
+            .await
+            .unwrap();
+        let lb = &lbs.load_balancers()[0];
+        let tg = s
+            .elbv2
+            .create_target_group()
+            .name("app-standby")
+            .protocol(ProtocolEnum::Http)
+            .port(8080)
+            .vpc_id(lb.vpc_id().unwrap())
+            .health_check_path("/healthz")
+            .send()
+            .await
+            .unwrap();
+        let tg = tg.target_groups()[0]
+            .target_group_arn()
+            .unwrap()
+            .to_string();
+        s.elbv2
+            .create_listener()
+            .load_balancer_arn(lb.load_balancer_arn().unwrap())
+            .protocol(ProtocolEnum::Http)
+            .port(80)
+            .default_actions(
+                Action::builder()
+                    .r#type(ActionTypeEnum::Forward)
+                    .target_group_arn(&tg)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        let image = s.ec2.describe_images().send().await.unwrap();
+        let image = image.images()[0].image_id().unwrap().to_string();
+        s.autoscaling
+            .create_launch_configuration()
+            .launch_configuration_name("standby")
+            .image_id(image)
+            .instance_type("t3.micro")
+            .send()
+            .await
+            .unwrap();
+        let subnets: Vec<String> = lb
+            .availability_zones()
+            .iter()
+            .filter_map(|z| z.subnet_id().map(str::to_string))
+            .collect();
+        s.autoscaling
+            .create_auto_scaling_group()
+            .auto_scaling_group_name("orders-standby")
+            .launch_configuration_name("standby")
+            .min_size(1)
+            .max_size(max)
+            .desired_capacity(desired)
+            .vpc_zone_identifier(subnets.join(","))
+            .target_group_arns(&tg)
+            .send()
+            .await
+            .unwrap();
+        "orders-standby".into()
+    }
 }
 
 /// The network ACL a primary subnet is associated with.
