@@ -871,9 +871,14 @@ fn shipped_aws_scenarios_validate_and_plan_against_a_stage_like_the_seed() {
 
     // The same files against moto, with the stage's ids in place of the examples'.
     let (_guard, moto) = Moto::lock();
+    // A primary that runs three instances in an Auto Scaling group, and a
+    // pilot-light standby that can grow to two.
     let stage = common::rt().block_on(async {
         let aws = moto.clients().await;
-        Stage::build(&aws, Records::Alias).await
+        let stage = Stage::build(&aws, Records::Alias).await;
+        stage.primary_group(&aws, 3).await;
+        Stage::standby_group(&aws, 1, 2).await;
+        stage
     });
     let dir = scratch("aws-shipped");
     for file in &files {
@@ -922,6 +927,14 @@ fn shipped_aws_scenarios_validate_and_plan_against_a_stage_like_the_seed() {
             stdout.contains("undo: ") && stdout.contains("Nothing was changed."),
             "{name}: {stdout}"
         );
+        if name == "pilot-light-surge.toml" {
+            assert!(
+                stdout.contains("warning: the standby's Auto Scaling groups in us-west-2 (orders-standby) can grow to 2 instance(s) while the primary's (orders-primary) run 3 in service"),
+                "{}",
+                explain(&out)
+            );
+            assert!(stdout.contains("max_time_to_capacity 6m"), "{stdout}");
+        }
     }
 }
 

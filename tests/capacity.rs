@@ -39,7 +39,9 @@ fn failed_between(report: &Value, from_ms: f64, until_ms: f64) -> u64 {
                 d["failed"].as_u64().unwrap_or(0) + d["dropped"].as_u64().unwrap_or(0),
             )
         })
-        .filter(|(began, _)| began + 1000.0 > from_ms && *began < until_ms)
+        // The report's t0 is rounded to the µs: a second that begins at
+        // `until_ms` is not before it.
+        .filter(|(began, _)| began + 1000.0 > from_ms && *began < until_ms - 0.5)
         .map(|(_, n)| n)
         .sum()
 }

@@ -571,3 +571,51 @@ fn a_cancelled_ci_job_leaves_a_journal_that_revert_finishes() {
     assert_eq!(lab.lease(), None);
     let _ = std::fs::remove_dir_all(reports);
 }
+
+/// A standing pilot-light lab: after a surge its standby's group is still
+/// scaled out, so the next run is refused (exit 2) until the group has
+/// scaled back in by itself, which it does once the load is gone.
+#[test]
+fn a_standby_still_scaled_out_is_refused_until_it_scales_in() {
+    let lab = StandingLab::start(&["--params", "scenarios/pilot-light-surge.toml"]);
+    let attach = ["--attach", &lab.addr(), "--lab-token", lab.token()];
+    let reports = scratch("pilot-light-standing");
+    let out = run_scenario("pilot-light-surge", &reports, &attach);
+    assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
+    let group = || {
+        rt().block_on(lab.client.describe())
+            .unwrap()
+            .region(gameday::words::Role::Secondary)
+            .group
+            .unwrap()
+    };
+    assert!(group().desired > 1, "{:?}", group());
+    let again = scratch("pilot-light-standing-again");
+    let out = run_scenario("pilot-light-surge", &again, &attach);
+    assert_eq!(out.status.code(), Some(2), "{}", explain(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("the standby's group is still scaled out"),
+        "{}",
+        explain(&out)
+    );
+    // scale_in_after (15 s) of no load, then back to its pilot light.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(40);
+    while group().desired > 1 {
+        assert!(std::time::Instant::now() < deadline, "{:?}", group());
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    let g = group();
+    assert_eq!((g.desired, g.initial, g.booting), (1, 1, 0));
+    let serving: Vec<_> = rt()
+        .block_on(lab.client.describe())
+        .unwrap()
+        .region(gameday::words::Role::Secondary)
+        .targets
+        .iter()
+        .filter(|t| t.registered)
+        .map(|t| t.id.clone())
+        .collect();
+    assert_eq!(serving, ["eu-central-1a-t1"]);
+    let _ = std::fs::remove_dir_all(reports);
+    let _ = std::fs::remove_dir_all(again);
+}

@@ -139,6 +139,7 @@ mod tests {
     fn plan_in(region: &str) -> Plan {
         let ids = vec!["i-1".to_string()];
         Plan {
+            findings: Vec::new(),
             steps: vec![Step::outage(
                 "stop-instances",
                 Action::Aws(AwsCall::StopInstances {

@@ -131,6 +131,7 @@ impl<'a> PlanDoc<'a> {
         );
         warnings.extend(env.lint());
         warnings.extend(plan.floors.capacity_lint.iter().cloned());
+        warnings.extend(plan.findings.iter().cloned());
         PlanDoc {
             schema: "gameday.plan",
             version: VERSION,

@@ -83,6 +83,9 @@ fn print_text(scenario: &Scenario, path: &Path, env: &Env, plan: &crate::plan::P
         crate::plan::render_floors(&plan.floors, &scenario.objectives)
     );
     print!("{}", crate::plan::render_lint(env));
+    for finding in &plan.findings {
+        println!("warning: {finding}");
+    }
     println!("Nothing was changed.");
 }
 

@@ -8,6 +8,7 @@
 
 use super::database::embedded::WriteRequest;
 use super::database::Database;
+use super::truth::Truth;
 use crate::net::http::{self, Body};
 use crate::words::Role;
 use hyper::{Method, Request, Response, StatusCode};
@@ -35,35 +36,51 @@ pub struct App {
 /// target answers 503 at once, as a saturated server sheds load. Health
 /// checks skip the queue (a light `/healthz`), so saturation shows in the
 /// customers' answers, not as a target the load balancer takes out.
+///
+/// When it starts shedding and when it stops (a request admitted with its
+/// queue at most half full) are ground truth (`target-shedding`,
+/// `target-serving`): a customer of a draining target may still be turned
+/// away after the standby as a whole holds the load.
 pub struct Capacity {
     per_request: Duration,
     queue: Duration,
     next_free: std::sync::Mutex<tokio::time::Instant>,
+    shedding: std::sync::atomic::AtomicBool,
+    truth: Arc<Truth>,
 }
 
 impl Capacity {
     /// `per_second` requests a second, waiting at most `queue`.
-    pub fn new(per_second: u32, queue: Duration) -> Capacity {
+    pub fn new(per_second: u32, queue: Duration, truth: Arc<Truth>) -> Capacity {
         Capacity {
             per_request: Duration::from_secs(1) / per_second.max(1),
             queue,
             next_free: std::sync::Mutex::new(tokio::time::Instant::now()),
+            shedding: std::sync::atomic::AtomicBool::new(false),
+            truth,
         }
     }
 
     /// Waits for this request's turn; the wait it would have had when the
-    /// queue is full.
-    pub async fn admit(&self) -> Result<(), Duration> {
+    /// queue is full. `at` names the target (region, id) for the truth.
+    pub async fn admit(&self, at: (&str, &str)) -> Result<(), Duration> {
+        use std::sync::atomic::Ordering;
         let now = tokio::time::Instant::now();
         let turn = {
             let mut next = self.next_free.lock().expect("capacity lock");
             let turn = (*next).max(now);
             if turn - now > self.queue {
+                if !self.shedding.swap(true, Ordering::Relaxed) {
+                    self.truth.record("target-shedding", at.0, at.1);
+                }
                 return Err(turn - now);
             }
             *next = turn + self.per_request;
             turn
         };
+        if turn - now <= self.queue / 2 && self.shedding.swap(false, Ordering::Relaxed) {
+            self.truth.record("target-serving", at.0, at.1);
+        }
         tokio::time::sleep_until(turn).await;
         Ok(())
     }
@@ -115,17 +132,19 @@ impl App {
         let Some(c) = self.capacity.as_ref().filter(|_| path != "/healthz") else {
             return Ok(());
         };
-        c.admit().await.map_err(|wait| {
-            http::respond(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "text/plain",
-                format!(
-                    "saturated: {} ms of requests already queued at {}",
-                    wait.as_millis(),
-                    self.target_id
-                ),
-            )
-        })
+        c.admit((&self.region_name, &self.target_id))
+            .await
+            .map_err(|wait| {
+                http::respond(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "text/plain",
+                    format!(
+                        "saturated: {} ms of requests already queued at {}",
+                        wait.as_millis(),
+                        self.target_id
+                    ),
+                )
+            })
     }
 
     async fn serve(

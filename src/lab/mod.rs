@@ -278,8 +278,13 @@ impl Lab {
                     target_id: id.clone(),
                     db: database.clone(),
                     db_timeout: params.app_db_timeout.get(),
-                    capacity: (params.target_capacity > 0)
-                        .then(|| Capacity::new(params.target_capacity, params.target_queue.get())),
+                    capacity: (params.target_capacity > 0).then(|| {
+                        Capacity::new(
+                            params.target_capacity,
+                            params.target_queue.get(),
+                            truth.clone(),
+                        )
+                    }),
                 });
                 let upstream = listener.local_addr()?;
                 tasks.push(http::serve(listener, move |req| app.clone().handle(req)));

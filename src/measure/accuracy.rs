@@ -103,16 +103,49 @@ fn compare(
     })
 }
 
-/// Compares every phase that has a ground truth. `extra_instances`: how
-/// many instances the standby must add to hold the `[load]`, when it has one
-/// and its capacity is known.
+/// The standby's instances: healthy at t0, and needed to hold the `[load]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StandbyNeed {
+    /// Healthy in its target group at t0.
+    pub initial: u32,
+    /// Needed to hold the load.
+    pub needed: u32,
+}
+
+/// The first moment after t0 (ms after it) when the load balancer of
+/// `region` had `need.needed` healthy targets, replaying its health events
+/// from `need.initial` (an instance that flaps counts as it flaps).
+fn enough_healthy(truth: &[TruthMark], t0: f64, region: &str, need: StandbyNeed) -> Option<f64> {
+    let mut healthy = i64::from(need.initial);
+    if healthy >= i64::from(need.needed) {
+        return Some(0.0);
+    }
+    for e in truth
+        .iter()
+        .filter(|e| e.at_ms >= t0 - 0.001 && e.region == region)
+    {
+        match e.kind.as_str() {
+            "alb-target-healthy" => healthy += 1,
+            "alb-target-unhealthy" => healthy -= 1,
+            _ => continue,
+        }
+        if healthy >= i64::from(need.needed) {
+            return Some(e.at_ms - t0);
+        }
+    }
+    None
+}
+
+/// Compares every phase that has a ground truth. `standby`: what the
+/// standby had and needs for the `[load]`, when it has one and its capacity
+/// is known.
 pub fn assess(
     m: &Measurements,
     truth: &[TruthMark],
     primary: &str,
     secondary: &str,
     dns_ttl: Duration,
-    extra_instances: Option<u32>,
+    standby: Option<StandbyNeed>,
 ) -> Vec<Accuracy> {
     let t0 = m.t0_ms;
     let after = |kind: &str, region: &str| {
@@ -165,13 +198,10 @@ pub fn assess(
         out.extend(population(p, flip));
     }
     // The standby holds the load once the last instance it needed turned
-    // healthy (at the flip when it needed none).
-    let held = extra_instances.and_then(|extra| match extra {
-        0 => flip,
-        n => after("alb-target-healthy", secondary)
-            .get(n as usize - 1)
-            .copied(),
-    });
+    // healthy (from the flip when it needed none).
+    let held = standby
+        .and_then(|need| enough_healthy(truth, t0, secondary, need))
+        .map(|at| flip.map_or(at, |f| at.max(f)));
     if let Some(c) = &m.capacity {
         out.extend(compare(
             "capacity_recovered",
@@ -185,9 +215,12 @@ pub fn assess(
         // Customers recover when their resolver's cached answer expires after the
         // flip; without a flip, when the ALB stops routing to the broken targets.
         let alb_truth = after("alb-target-unhealthy", primary).last().copied();
-        // A standby that sheds the load serves customers steadily once it holds it.
+        // A standby that sheds the load serves a customer steadily from
+        // when it holds it, and surely once its last saturated target
+        // stopped turning requests away (a customer may be lucky before).
+        let drained = after("target-serving", secondary).last().copied();
         let (recovery_truth, allowance) = match (flip, held) {
-            (Some(f), Some(h)) if h > f => (Some(h), ttl),
+            (Some(f), Some(h)) if h > f => (Some(h), ttl.max(drained.map_or(0.0, |d| d - h))),
             (Some(f), _) => (Some(f), ttl),
             (None, _) => (alb_truth, 0.0),
         };
@@ -264,6 +297,42 @@ fn population(p: &super::population::PopulationFigures, flip: f64) -> Vec<Accura
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The pilot light flaps unhealthy under the surge and back: the third
+    /// healthy event is not the third healthy instance.
+    #[test]
+    fn the_standby_holds_when_enough_targets_are_healthy_at_once() {
+        let mark = |at_ms: f64, kind: &str| TruthMark {
+            at_ms,
+            kind: kind.into(),
+            region: "eu-central-1".into(),
+            detail: String::new(),
+        };
+        let truth = [
+            mark(4000.0, "alb-target-unhealthy"),
+            mark(5000.0, "alb-target-healthy"),
+            mark(9000.0, "alb-target-healthy"),
+            mark(9001.0, "alb-target-healthy"),
+            mark(9500.0, "alb-target-healthy"),
+            mark(9502.0, "alb-target-healthy"),
+        ];
+        let need = StandbyNeed {
+            initial: 1,
+            needed: 4,
+        };
+        assert_eq!(
+            enough_healthy(&truth, 1000.0, "eu-central-1", need),
+            Some(8500.0)
+        );
+        let none = StandbyNeed {
+            initial: 4,
+            needed: 4,
+        };
+        assert_eq!(
+            enough_healthy(&truth, 1000.0, "eu-central-1", none),
+            Some(0.0)
+        );
+    }
 
     #[test]
     fn error_is_outside_the_allowance() {

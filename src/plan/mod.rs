@@ -125,6 +125,10 @@ pub struct Plan {
     /// The fastest each phase can be with this configuration.
     #[serde(default)]
     pub floors: crate::floor::Floors,
+    /// What the probes found wrong in what they will watch (the standby's
+    /// groups on AWS), as warnings.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub findings: Vec<String>,
 }
 
 /// Resolves every fault against the environment. Changes nothing. `run_id`
@@ -164,7 +168,12 @@ pub async fn resolve(
             interval_ms: p.shown_interval().as_millis() as u64,
         })
         .collect();
+    let mut findings = Vec::new();
+    for p in probes {
+        findings.extend(p.lint(env).await);
+    }
     Ok(Plan {
+        findings,
         steps,
         watches,
         floors: floors_of(faults, &env.floor_inputs().for_probes(probes)),

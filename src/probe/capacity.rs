@@ -124,6 +124,15 @@ impl Probe for CapacityProbe {
         }
     }
 
+    /// On AWS: a standby whose groups cannot grow to what the primary's
+    /// groups run in service.
+    async fn lint(&self, env: &Env) -> Vec<String> {
+        match env {
+            Env::Aws(aws) => aws_lint(aws, &self.groups).await.into_iter().collect(),
+            Env::Lab(_) => Vec::new(),
+        }
+    }
+
     async fn observe(&self, ctx: &ProbeContext) -> Vec<Observation> {
         let counts = match &ctx.env {
             Env::Lab(lab) => lab
@@ -145,14 +154,7 @@ async fn aws_counts(
 ) -> Result<[u32; 4], String> {
     let region = aws.description.params.secondary_region.clone();
     let clients = aws.clients.region(&region);
-    let behind: Vec<&str> = aws
-        .description
-        .target_groups
-        .iter()
-        .filter(|t| t.region == region)
-        .map(|t| t.arn.as_str())
-        .collect();
-    let groups = standby_groups(&clients.autoscaling, named, &behind).await?;
+    let groups = groups_in(aws, &region, named).await?;
     if groups.is_empty() {
         return Err(format!(
             "no Auto Scaling group in {region} {}; name them with groups = [...]",
@@ -186,6 +188,65 @@ async fn aws_counts(
         healthy,
         sum(|g| g.max_size().unwrap_or(0).max(0) as u32),
     ])
+}
+
+/// The groups of `region` named, or attached to its target groups behind
+/// the failover records' load balancers.
+async fn groups_in(
+    aws: &crate::aws::discover::AwsEnv,
+    region: &str,
+    named: &[String],
+) -> Result<Vec<AutoScalingGroup>, String> {
+    let behind: Vec<&str> = aws
+        .description
+        .target_groups
+        .iter()
+        .filter(|t| t.region == region)
+        .map(|t| t.arn.as_str())
+        .collect();
+    standby_groups(&aws.clients.region(region).autoscaling, named, &behind).await
+}
+
+/// The standby's largest size against what the primary's groups run in
+/// service now; a group that cannot be read says so.
+async fn aws_lint(aws: &crate::aws::discover::AwsEnv, named: &[String]) -> Option<String> {
+    let p = &aws.description.params;
+    let read = async {
+        let primary = groups_in(aws, &p.primary_region, &[]).await?;
+        let standby = groups_in(aws, &p.secondary_region, named).await?;
+        Ok::<_, String>((primary, standby))
+    };
+    let (primary, standby) = match read.await {
+        Ok(both) => both,
+        Err(e) => {
+            return Some(format!(
+                "the capacity probe cannot read the Auto Scaling groups: {e}"
+            ))
+        }
+    };
+    let in_service: usize = primary
+        .iter()
+        .flat_map(|g| g.instances())
+        .filter(|i| i.lifecycle_state().map(|s| s.as_str()) == Some("InService"))
+        .count();
+    let most: i64 = standby
+        .iter()
+        .map(|g| i64::from(g.max_size().unwrap_or(0)))
+        .sum();
+    let names = |gs: &[AutoScalingGroup]| {
+        gs.iter()
+            .filter_map(|g| g.auto_scaling_group_name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    (!standby.is_empty() && most < in_service as i64).then(|| {
+        format!(
+            "the standby's Auto Scaling groups in {} ({}) can grow to {most} instance(s) while the primary's ({}) run {in_service} in service: after a failover the standby cannot hold what the primary holds; raise their MaxSize to at least {in_service}",
+            p.secondary_region,
+            names(&standby),
+            names(&primary)
+        )
+    })
 }
 
 /// Targets DescribeTargetHealth calls healthy in one target group.

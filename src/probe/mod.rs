@@ -139,6 +139,10 @@ pub trait Probe: Send + Sync {
             _ => Vec::new(),
         }
     }
+    /// What it finds wrong in what it will watch (read only), for the plan.
+    async fn lint(&self, _env: &Env) -> Vec<String> {
+        Vec::new()
+    }
     /// The requests a second it sends as the customers' load (`[load]`).
     fn load_rate(&self) -> Option<f64> {
         None

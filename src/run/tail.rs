@@ -192,18 +192,22 @@ impl Run<'_> {
                 &primary,
                 &secondary,
                 self.customers_keep(),
-                self.extra_instances(),
+                self.standby_need(),
             ),
             phases: Some(m),
         }
     }
 
-    /// How many instances the standby must add to hold the `[load]`, when
-    /// the environment knows its capacity (the lab's `target_capacity`).
-    fn extra_instances(&self) -> Option<u32> {
+    /// The standby's instances at t0 and those it needs to hold the
+    /// `[load]`, when the environment knows its capacity (the lab's
+    /// `target_capacity`).
+    fn standby_need(&self) -> Option<accuracy::StandbyNeed> {
         let standby = self.env.floor_inputs().standby?;
         let rate = self.scenario.load_rate?;
-        Some(standby.needed(rate).saturating_sub(standby.initial))
+        Some(accuracy::StandbyNeed {
+            initial: standby.initial,
+            needed: standby.needed(rate),
+        })
     }
 
     /// How long after the flip a customer probe may still hold the old

@@ -625,6 +625,35 @@ connection_env = "GAMEDAY_TEST_DSN"
         )
     }
 
+    /// An Auto Scaling group of `desired` instances in the primary, attached
+    /// to the stage's target group (what the primary runs in service).
+    #[allow(dead_code)]
+    pub async fn primary_group(&self, aws: &AwsClients, desired: i32) {
+        let p = aws.region(PRIMARY);
+        let image = p.ec2.describe_images().send().await.unwrap();
+        let image = image.images()[0].image_id().unwrap().to_string();
+        p.autoscaling
+            .create_launch_configuration()
+            .launch_configuration_name("primary")
+            .image_id(image)
+            .instance_type("t3.micro")
+            .send()
+            .await
+            .unwrap();
+        p.autoscaling
+            .create_auto_scaling_group()
+            .auto_scaling_group_name("orders-primary")
+            .launch_configuration_name("primary")
+            .min_size(desired)
+            .max_size(desired)
+            .desired_capacity(desired)
+            .vpc_zone_identifier(format!("{},{}", self.subnet_a, self.subnet_b))
+            .target_group_arns(&self.target_group)
+            .send()
+            .await
+            .unwrap();
+    }
+
     /// The standby's capacity in the secondary: a target group behind its
     /// load balancer and an Auto Scaling group of `desired` of at most
     /// `max` instances attached to it. Returns the group's name.
