@@ -159,10 +159,10 @@ fn an_under_provisioned_standby_breaches_max_time_to_capacity() {
         .iter()
         .map(|s| (s["from"].as_u64().unwrap(), s["to"].as_u64().unwrap()))
         .collect();
-    assert_eq!(sizes, [(1, 2), (2, 3), (3, 4)]);
-    assert_eq!(
-        truth_after(&report, "scaling-decision", "eu-central-1").len(),
-        3
-    );
+    // Four instances hold the load; the group may go on to a fifth (the
+    // customers' 240 a second are still above its target of 40 each).
+    assert_eq!(sizes[..3], [(1, 2), (2, 3), (3, 4)]);
+    let decisions = truth_after(&report, "scaling-decision", "eu-central-1");
+    assert_eq!(sizes.len(), decisions.len(), "{sizes:?} vs {decisions:?}");
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -78,7 +78,7 @@ pub fn floor(
     }
     let Some(g) = s.group.as_ref().filter(|g| g.max >= needed) else {
         return Err(format!(
-            "the standby can have at most {} instance(s) of {}/s ({}/s in all), below the load's {rate}/s",
+            "the standby can have at most {} instance(s) of {}/s ({}/s in all), below the customers' {rate}/s (the load and the customer probes)",
             s.most(),
             s.per_instance,
             s.most() * s.per_instance
@@ -120,7 +120,7 @@ pub fn lint(s: &StandbyInputs, rate: Option<f64>) -> Vec<String> {
     }
     if let Some(rate) = rate.filter(|r| s.needed(*r) > s.most()) {
         out.push(format!(
-            "[lab] the load of {rate}/s needs {} instance(s) of {}/s, and the standby can have at most {}: it will never hold it",
+            "[lab] the customers' {rate}/s (the load and the customer probes) needs {} instance(s) of {}/s, and the standby can have at most {}: it will never hold it",
             s.needed(rate),
             s.per_instance,
             s.most()
@@ -198,6 +198,6 @@ mod tests {
         let lint = lint(&s, Some(200.0));
         assert_eq!(lint.len(), 2, "{lint:?}");
         assert!(lint[0].contains("grow to 3 instance(s) while the primary runs 4"));
-        assert!(lint[1].contains("needs 4 instance(s)"));
+        assert!(lint[1].contains("needs 4 instance(s)"), "{}", lint[1]);
     }
 }

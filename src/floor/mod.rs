@@ -55,7 +55,8 @@ pub struct FloorInputs {
     pub population: Option<crate::measure::population::PopulationSpec>,
     /// The standby's instances and group, when their capacity is known.
     pub standby: Option<capacity::StandbyInputs>,
-    /// The `[load]`'s rate a second, if any.
+    /// With a `[load]`: requests a second through the load balancers, the
+    /// load's and the customer probes' (`probe::customer_rate`).
     pub load_rate: Option<f64>,
 }
 
@@ -151,7 +152,7 @@ impl FloorInputs {
         let mut inputs = self
             .for_clients(crate::probe::floor_clients(probes))
             .for_population(crate::probe::population(probes));
-        inputs.load_rate = probes.iter().find_map(|p| p.load_rate());
+        inputs.load_rate = crate::probe::customer_rate(probes);
         inputs
     }
 

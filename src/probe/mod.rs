@@ -208,6 +208,18 @@ pub fn floor_clients(probes: &[std::sync::Arc<dyn Probe>]) -> Vec<crate::floor::
     probes.iter().flat_map(|p| p.floor_clients()).collect()
 }
 
+/// Requests a second the customers send through the load balancers, when
+/// the scenario has a `[load]`: the load and the customer probes' own.
+pub fn customer_rate(probes: &[std::sync::Arc<dyn Probe>]) -> Option<f64> {
+    let load = probes.iter().find_map(|p| p.load_rate())?;
+    let watching: f64 = probes
+        .iter()
+        .filter(|p| matches!(p.kind(), ProbeKind::Http | ProbeKind::Customers))
+        .map(|p| f64::from(p.requests_per_tick()) / p.interval().as_secs_f64())
+        .sum();
+    Some(load + watching)
+}
+
 /// The scenario's population, as the floors need it (its objectives are
 /// the scenario's; only its classes, percentile and timeout count here).
 pub fn population(

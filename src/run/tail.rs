@@ -203,7 +203,7 @@ impl Run<'_> {
     /// `target_capacity`).
     fn standby_need(&self) -> Option<accuracy::StandbyNeed> {
         let standby = self.env.floor_inputs().standby?;
-        let rate = self.scenario.load_rate?;
+        let rate = crate::probe::customer_rate(&self.scenario.probes)?;
         Some(accuracy::StandbyNeed {
             initial: standby.initial,
             needed: standby.needed(rate),
