@@ -428,11 +428,12 @@ impl Against<'_> {
     }
 }
 
-/// Every timed phase against its objective, in the order they happen.
+/// Every timed phase against its objective, in the order they happen (the
+/// standby's capacity only when it has a floor or an objective).
 pub fn against<'a>(
     floors: &'a Floors,
     objectives: &crate::scenario::Objectives,
-) -> [Against<'a>; 4] {
+) -> Vec<Against<'a>> {
     let row = |phase, objective, floor: &'a Option<Floor>, declared| Against {
         phase,
         objective,
@@ -460,6 +461,9 @@ pub fn against<'a>(
             objectives.max_time_to_capacity,
         ),
     ]
+    .into_iter()
+    .filter(|a| a.phase != "capacity" || a.floor.is_some() || a.declared.is_some())
+    .collect()
 }
 
 /// Checks each declared objective against its floor, and `rpo = "0s"`
