@@ -36,6 +36,13 @@ pub struct ObjectivesDoc {
     max_dns_flip_ms: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     max_fencing_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_time_to_capacity_ms: Option<f64>,
+    /// Percent of a second's requests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_error_rate_percent: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_p99_latency_ms: Option<f64>,
 }
 
 impl ObjectivesDoc {
@@ -46,6 +53,9 @@ impl ObjectivesDoc {
             max_detection_ms: o.max_detection.map(ms),
             max_dns_flip_ms: o.max_dns_flip.map(ms),
             max_fencing_ms: o.max_fencing.map(ms),
+            max_time_to_capacity_ms: o.max_time_to_capacity.map(ms),
+            max_error_rate_percent: o.max_error_rate.map(|p| p.0),
+            max_p99_latency_ms: o.max_p99_latency.map(ms),
         }
     }
 }
