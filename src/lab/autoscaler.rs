@@ -133,6 +133,12 @@ impl Autoscaling {
     /// Values that parse but cannot describe a group: the key (under
     /// `autoscaling.`) and why.
     pub fn check(&self, capacity: u32) -> Result<(), (&'static str, String)> {
+        self.check_sizes()?;
+        self.check_policy(capacity)
+    }
+
+    /// min, max and desired.
+    fn check_sizes(&self) -> Result<(), (&'static str, String)> {
         if !(1..=MAX_INSTANCES).contains(&self.max) {
             return Err((
                 "autoscaling.max",
@@ -164,6 +170,11 @@ impl Autoscaling {
                 ),
             ));
         }
+        Ok(())
+    }
+
+    /// The scale-out policy's target, metric, step and times.
+    fn check_policy(&self, capacity: u32) -> Result<(), (&'static str, String)> {
         if !(self.target.is_finite() && self.target > 0.0) {
             return Err((
                 "autoscaling.target",
