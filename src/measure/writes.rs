@@ -221,6 +221,9 @@ pub fn two_writers(
         .filter(|w| w.acked && !present.contains(&w.seq))
         .collect();
     missing.sort_by_key(|w| w.acked_at);
+    // The old writer acked its writes before it was fenced: once its fencing
+    // is placed before the promotion, none of them can be after it.
+    let fenced_first = matches!(fenced, Some(Fenced::BeforePromotion(_)));
     let (mut lost, mut divergent, mut ambiguous) = (Vec::new(), Vec::new(), 0);
     for w in missing {
         let held_by_old = on_old.as_ref().is_some_and(|o| o.contains(&w.seq));
@@ -229,7 +232,7 @@ pub fn two_writers(
             Some(p) if w.acked_at <= p.after => false,
             Some(p) => {
                 ambiguous += 1;
-                w.acked_at > p.middle()
+                !fenced_first && w.acked_at > p.middle()
             }
             None => false,
         };
@@ -438,6 +441,36 @@ mod two_writer_tests {
         let t = two_writers(&writes, &new, Some(&old), &probes, Offset(0));
         assert_eq!(t.ambiguous, 1);
         assert_eq!(t.lost.len() + t.divergent.len(), 8);
+    }
+
+    /// Fenced and promoted in one step (the embedded lab): the old writer's
+    /// last ack falls in the promotion's bracket after its middle, but the
+    /// old writer was seen refusing before the standby was seen taking
+    /// writes, so the write is lost, not divergent.
+    #[test]
+    fn a_write_the_old_writer_acked_before_its_fencing_is_never_divergent() {
+        let probe = |standby, sent: u64, accepted| WriterProbe {
+            standby,
+            sent: Offset(sent * MS),
+            answered: Offset((sent + 1) * MS),
+            accepted,
+        };
+        let probes = [
+            probe(false, 500, true),
+            probe(true, 500, false),
+            probe(true, 600, false),
+            probe(false, 680, false),
+            probe(true, 700, true),
+        ];
+        let writes = [Write {
+            at: Offset(660 * MS),
+            seq: 1,
+            acked: true,
+            acked_at: Offset(670 * MS),
+        }];
+        let t = two_writers(&writes, &[], Some(&[1]), &probes, Offset(0));
+        assert!(matches!(t.fenced, Some(Fenced::BeforePromotion(_))));
+        assert_eq!((t.lost, t.divergent, t.ambiguous), (vec![1], vec![], 1));
     }
 
     #[test]
