@@ -11,6 +11,7 @@ pub mod revert;
 pub mod run;
 pub mod validate;
 
+use crate::environment::Threads;
 use crate::scenario::{self, Scenario};
 use crate::words::ExitStatus;
 use std::path::Path;
@@ -25,13 +26,19 @@ pub fn load_or_report(path: &Path) -> Result<Scenario, ExitStatus> {
 
 /// A tokio runtime for a command, or the exit code after saying why there is none.
 pub fn runtime() -> Result<tokio::runtime::Runtime, ExitStatus> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| {
-            eprintln!("gameday: cannot start the async runtime: {e}");
-            ExitStatus::Invalid
-        })
+    runtime_with(Threads::PerCore)
+}
+
+/// A runtime with `threads`, or the exit code after saying why there is none.
+pub fn runtime_with(threads: Threads) -> Result<tokio::runtime::Runtime, ExitStatus> {
+    let mut builder = match threads {
+        Threads::One => tokio::runtime::Builder::new_current_thread(),
+        Threads::PerCore => tokio::runtime::Builder::new_multi_thread(),
+    };
+    builder.enable_all().build().map_err(|e| {
+        eprintln!("gameday: cannot start the async runtime: {e}");
+        ExitStatus::Invalid
+    })
 }
 
 /// `--runner-not-on-aws`: the same declaration as the scenario's key.

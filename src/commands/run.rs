@@ -1,6 +1,6 @@
 //! `gameday run`: one game day, end to end; prints the verdict and exits with its code.
 
-use super::scenario_and_runtime;
+use super::{load_or_report, runtime_with};
 use crate::report::markdown::outcome_phrase;
 use crate::report::{table::Terminal, Format};
 use crate::run::{execute, RunOptions};
@@ -41,8 +41,13 @@ pub fn run(
     reports_dir: PathBuf,
     flags: Flags,
 ) -> ExitStatus {
-    let (mut scenario, rt) = match scenario_and_runtime(path) {
-        Ok(both) => both,
+    let mut scenario = match load_or_report(path) {
+        Ok(scenario) => scenario,
+        Err(code) => return code,
+    };
+    let threads = crate::environment::run_threads(&scenario, attach.is_some());
+    let rt = match runtime_with(threads) {
+        Ok(rt) => rt,
         Err(code) => return code,
     };
     super::declare_runner_not_on_aws(&mut scenario, flags.runner_not_on_aws);

@@ -569,6 +569,26 @@ pub fn offline_floor_inputs(scenario: &crate::scenario::Scenario) -> Option<Floo
     }
 }
 
+/// How many threads a run's async runtime gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Threads {
+    /// One: the runner alone, which only waits on the network (a standing
+    /// lab, an AWS account). No wake-ups across threads, the least CPU.
+    One,
+    /// A worker per core: the embedded lab serves the customers from this
+    /// process, and its answers must not wait behind the runner's work.
+    PerCore,
+}
+
+/// The threads a run of `scenario` needs: the embedded lab shares the
+/// process, a standing lab (`attached`) or an AWS account does not.
+pub fn run_threads(scenario: &crate::scenario::Scenario, attached: bool) -> Threads {
+    match (scenario.target, attached) {
+        (crate::scenario::Target::Lab, false) => Threads::PerCore,
+        _ => Threads::One,
+    }
+}
+
 /// Starts (or attaches to) the lab, or loads AWS credentials and reads the
 /// account, for a scenario. Changes nothing.
 pub async fn connect(
@@ -610,4 +630,25 @@ fn aws_lease_record(a: &AwsEnv) -> (String, String) {
             p.record_name.trim_end_matches('.')
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn scenario(file: &str) -> crate::scenario::Scenario {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+        let text = std::fs::read_to_string(&path).expect("shipped scenario");
+        crate::scenario::parse(&path, &text).expect("valid")
+    }
+
+    #[test]
+    fn only_the_embedded_lab_gets_a_worker_per_core() {
+        let lab = scenario("scenarios/kill-primary-targets.toml");
+        assert_eq!(run_threads(&lab, false), Threads::PerCore);
+        assert_eq!(run_threads(&lab, true), Threads::One);
+        let aws = scenario("scenarios/aws/kill-primary-targets.toml");
+        assert_eq!(run_threads(&aws, false), Threads::One);
+    }
 }
