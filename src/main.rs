@@ -63,7 +63,7 @@ impl Attach {
             .lab_token
             .or_else(|| std::env::var("GAMEDAY_LAB_TOKEN").ok())
         {
-            Some(token) if !token.is_empty() => Ok(Some(LabClient { addr, token })),
+            Some(token) if !token.is_empty() => Ok(Some(LabClient::new(addr, token))),
             _ => {
                 eprintln!(
                     "gameday: --attach {addr} needs the lab's control token: pass --lab-token TOKEN (printed by `gameday lab`) or set GAMEDAY_LAB_TOKEN"

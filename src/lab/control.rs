@@ -1039,6 +1039,9 @@ pub struct LabClient {
     pub addr: SocketAddr,
     /// Its bearer token.
     pub token: String,
+    /// One connection kept open for the reads a probe makes every tick
+    /// (`/health`), shared by the clones; changes always open their own.
+    kept: Arc<tokio::sync::Mutex<Option<http::Connection>>>,
 }
 
 impl std::fmt::Debug for LabClient {
@@ -1103,6 +1106,15 @@ impl From<LabError> for ChangeError {
 const CONTROL_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl LabClient {
+    /// A client of the control API at `addr` with `token`.
+    pub fn new(addr: SocketAddr, token: String) -> Self {
+        LabClient {
+            addr,
+            token,
+            kept: Arc::default(),
+        }
+    }
+
     async fn call<T: serde::de::DeserializeOwned>(
         &self,
         method: Method,
@@ -1118,8 +1130,55 @@ impl LabClient {
             &self.token,
             CONTROL_TIMEOUT,
         )
-        .await
-        .map_err(|source| LabError::Unreachable {
+        .await;
+        self.decode(reply, what)
+    }
+
+    /// A GET on the kept connection: opened on first use, and again after
+    /// it failed (a kept connection the lab closed meanwhile is retried
+    /// once on a new one; a GET changes nothing). A second caller while it
+    /// is busy opens its own.
+    async fn read<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        what: &str,
+    ) -> Result<T, LabError> {
+        let Ok(mut slot) = self.kept.try_lock() else {
+            return self.call(Method::GET, path, None, what).await;
+        };
+        let host = self.addr.to_string();
+        let mut reused = slot.take().filter(|c| !c.is_closed());
+        let reply = loop {
+            let fresh = reused.is_none();
+            let mut conn = match reused.take() {
+                Some(conn) => conn,
+                None => match http::open(self.addr, None, &host, CONTROL_TIMEOUT).await {
+                    Ok(conn) => conn,
+                    Err(e) => break Err(e),
+                },
+            };
+            match conn
+                .get_authorized(&host, path, &self.token, CONTROL_TIMEOUT)
+                .await
+            {
+                Ok(reply) => {
+                    *slot = Some(conn);
+                    break Ok(reply);
+                }
+                Err(e) if fresh => break Err(e),
+                Err(_) => continue,
+            }
+        };
+        self.decode(reply, what)
+    }
+
+    /// A control reply as `T`, or what went wrong.
+    fn decode<T: serde::de::DeserializeOwned>(
+        &self,
+        reply: Result<http::Reply, http::HttpError>,
+        what: &str,
+    ) -> Result<T, LabError> {
+        let reply = reply.map_err(|source| LabError::Unreachable {
             addr: self.addr,
             source,
         })?;
@@ -1143,7 +1202,7 @@ impl LabClient {
 
     /// Health-check status of both regions.
     pub async fn health(&self) -> Result<Vec<RegionHealth>, LabError> {
-        self.call(Method::GET, "/health", None, "health").await
+        self.read("/health", "health").await
     }
 
     /// Ground truth so far.
@@ -1174,4 +1233,67 @@ impl LabClient {
 /// Whether a target receives traffic.
 pub fn in_service(t: &Target) -> bool {
     t.registered && t.health == TargetHealth::Healthy
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A control API that answers `/health` with `[]` on keep-alive
+    /// connections and counts the connections it accepts. After
+    /// `per_connection` answers it reads one more request and closes the
+    /// connection without answering it (as a lab restarting would).
+    async fn counting_lab(per_connection: usize) -> (SocketAddr, Arc<AtomicUsize>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let count = accepted.clone();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                count.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 4096];
+                    for answered in 0.. {
+                        let mut got = Vec::new();
+                        while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                            match stream.read(&mut buf).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) => got.extend_from_slice(&buf[..n]),
+                            }
+                        }
+                        if answered == per_connection {
+                            return;
+                        }
+                        let reply = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n[]";
+                        if stream.write_all(reply).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        (addr, accepted)
+    }
+
+    #[tokio::test]
+    async fn health_reads_share_one_kept_connection() {
+        let (addr, accepted) = counting_lab(100).await;
+        let client = LabClient::new(addr, "t".into());
+        for _ in 0..5 {
+            assert!(client.clone().health().await.unwrap().is_empty());
+        }
+        assert_eq!(accepted.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_kept_connection_the_lab_closed_is_replaced_without_a_failed_read() {
+        let (addr, accepted) = counting_lab(2).await;
+        let client = LabClient::new(addr, "t".into());
+        for _ in 0..5 {
+            assert!(client.health().await.unwrap().is_empty());
+        }
+        assert_eq!(accepted.load(Ordering::SeqCst), 3);
+    }
 }

@@ -444,10 +444,7 @@ impl Lab {
 
     /// A client of this lab's control API (address and token).
     pub fn client(&self) -> LabClient {
-        LabClient {
-            addr: self.state.control,
-            token: self.state.token.clone(),
-        }
+        LabClient::new(self.state.control, self.state.token.clone())
     }
 
     /// Full description of the running lab.

@@ -237,6 +237,26 @@ impl Connection {
         bounded(timeout, self.exchange(out, true)).await
     }
 
+    /// A GET with `Authorization: Bearer <token>` on this connection,
+    /// keeping it open, within `timeout`.
+    pub async fn get_authorized(
+        &mut self,
+        host: &str,
+        path: &str,
+        token: &str,
+        timeout: Duration,
+    ) -> Result<Reply, HttpError> {
+        let out = Outgoing {
+            method: Method::GET,
+            host,
+            path,
+            body: None,
+            bearer: Some(token),
+            content_type: JSON,
+        };
+        bounded(timeout, self.exchange(out, true)).await
+    }
+
     /// One request and its reply; `Connection: close` unless `keep_alive`.
     async fn exchange(&mut self, out: Outgoing<'_>, keep_alive: bool) -> Result<Reply, HttpError> {
         let mut req = Request::builder()

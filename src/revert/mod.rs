@@ -96,10 +96,10 @@ impl PendingRun {
 
     /// The lab the journal names, with its token.
     pub fn lab(&self) -> Option<LabClient> {
-        Some(LabClient {
-            addr: self.control.as_deref()?.parse().ok()?,
-            token: self.lab_token.clone()?,
-        })
+        Some(LabClient::new(
+            self.control.as_deref()?.parse().ok()?,
+            self.lab_token.clone()?,
+        ))
     }
 }
 

@@ -351,10 +351,10 @@ impl StandingLab {
         let _ = std::fs::remove_file(&stderr_path);
         StandingLab {
             child,
-            client: gameday::lab::LabClient {
-                addr: addr.parse().expect("control address"),
-                token: token.to_string(),
-            },
+            client: gameday::lab::LabClient::new(
+                addr.parse().expect("control address"),
+                token.to_string(),
+            ),
         }
     }
 
