@@ -226,15 +226,7 @@ impl Connection {
         path: &str,
         timeout: Duration,
     ) -> Result<Reply, HttpError> {
-        let out = Outgoing {
-            method: Method::GET,
-            host,
-            path,
-            body: None,
-            bearer: None,
-            content_type: JSON,
-        };
-        bounded(timeout, self.exchange(out, true)).await
+        self.get_kept(host, path, None, timeout).await
     }
 
     /// A GET with `Authorization: Bearer <token>` on this connection,
@@ -246,12 +238,22 @@ impl Connection {
         token: &str,
         timeout: Duration,
     ) -> Result<Reply, HttpError> {
+        self.get_kept(host, path, Some(token), timeout).await
+    }
+
+    async fn get_kept(
+        &mut self,
+        host: &str,
+        path: &str,
+        bearer: Option<&str>,
+        timeout: Duration,
+    ) -> Result<Reply, HttpError> {
         let out = Outgoing {
             method: Method::GET,
             host,
             path,
             body: None,
-            bearer: Some(token),
+            bearer,
             content_type: JSON,
         };
         bounded(timeout, self.exchange(out, true)).await
