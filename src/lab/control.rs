@@ -1135,9 +1135,9 @@ impl LabClient {
     }
 
     /// A GET on the kept connection: opened on first use, and again after
-    /// it failed (a kept connection the lab closed meanwhile is retried
-    /// once on a new one; a GET changes nothing). A second caller while it
-    /// is busy opens its own.
+    /// it failed (a read on a kept connection the lab closed meanwhile is
+    /// retried once on a new one; a GET changes nothing). A second caller
+    /// while it is busy opens its own.
     async fn read<T: serde::de::DeserializeOwned>(
         &self,
         path: &str,
@@ -1165,8 +1165,10 @@ impl LabClient {
                     *slot = Some(conn);
                     break Ok(reply);
                 }
-                Err(e) if fresh => break Err(e),
-                Err(_) => continue,
+                // Only a kept connection the lab closed is worth a second
+                // try; a hung lab is not asked twice.
+                Err(http::HttpError::Connect(_)) if !fresh => continue,
+                Err(e) => break Err(e),
             }
         };
         self.decode(reply, what)
