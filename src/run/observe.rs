@@ -18,9 +18,16 @@ use tokio::task::JoinSet;
 /// skipped rather than piling up hung requests.
 const MAX_IN_FLIGHT: usize = 64;
 
+/// How long stopping waits for the observations still in flight (a canary
+/// write committed but not yet acked is evidence); any left after it are
+/// dropped.
+const DRAIN: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Running probes.
 pub struct Observers {
     tasks: JoinSet<()>,
+    /// Tells every probe to stop ticking and finish what is in flight.
+    stopping: tokio::sync::watch::Sender<bool>,
     rx: mpsc::UnboundedReceiver<Entry>,
     /// Latest state of each probe, for the live view.
     pub latest: Arc<Mutex<BTreeMap<String, Latest>>>,
@@ -82,8 +89,10 @@ impl Observers {
         let (tx, rx) = mpsc::unbounded_channel();
         let latest = Arc::new(Mutex::new(BTreeMap::new()));
         let in_flight = InFlight::default();
+        let (stopping, stop_rx) = tokio::sync::watch::channel(false);
         let mut tasks = JoinSet::new();
         for probe in probes {
+            let mut stop_rx = stop_rx.clone();
             let probe = probe.clone();
             let ctx = ctx.clone();
             let tx = tx.clone();
@@ -95,7 +104,10 @@ impl Observers {
                 let mut tick = tokio::time::interval(probe.interval());
                 tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
                 loop {
-                    tick.tick().await;
+                    tokio::select! {
+                        _ = tick.tick() => {}
+                        _ = stop_rx.wait_for(|stop| *stop) => break,
+                    }
                     while inflight.try_join_next().is_some() {}
                     let Ok(permit) = limit.clone().try_acquire_owned() else {
                         continue;
@@ -129,10 +141,12 @@ impl Observers {
                         drop((permit, started));
                     });
                 }
+                while inflight.join_next().await.is_some() {}
             });
         }
         Observers {
             tasks,
+            stopping,
             rx,
             latest,
             in_flight,
@@ -154,8 +168,12 @@ impl Observers {
         out
     }
 
-    /// Stops every probe; observations still in flight are dropped.
+    /// Stops every probe: no new tick, and the observations in flight get
+    /// up to [`DRAIN`] to finish; any still running then are dropped.
     pub async fn stop(mut self) -> Vec<Entry> {
+        let _ = self.stopping.send(true);
+        let finished = async { while self.tasks.join_next().await.is_some() {} };
+        let _ = tokio::time::timeout(DRAIN, finished).await;
         self.tasks.shutdown().await;
         self.drain()
     }
