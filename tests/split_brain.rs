@@ -129,10 +129,36 @@ fn slowest_probe_ms(report: &Value, region: &str, around_ms: f64) -> f64 {
         .fold(0.0, f64::max)
 }
 
+/// What the run measured and what the databases held.
+struct Counts {
+    lost: u64,
+    divergent: u64,
+    true_lost: u64,
+    true_divergent: u64,
+}
+
 fn check(case: Case, postgres: bool, report: &Value, out: &std::process::Output) {
     let (_, exit) = case.rpo();
     assert_eq!(out.status.code(), Some(exit), "{case:?}: {}", explain(out));
     assert_eq!(report["revert"]["complete"], true, "{}", report["revert"]);
+    let counts = check_counts(case, postgres, report);
+    let promoted = truth_ms(report, "database-promoted");
+    let fenced = truth_ms(report, "old-writer-fenced");
+    match case {
+        Case::ShorterThanThePromotion => {
+            check_no_promotion(report, promoted, &counts);
+            return;
+        }
+        Case::NoFencing => check_no_fencing(case, report, fenced, &counts),
+        Case::FencedBeforePromotion => check_fenced_before(case, report, promoted, fenced, &counts),
+        Case::FencedFiveSecondsAfter => check_fenced_after(report, promoted, fenced, &counts),
+    }
+    check_promotion_and_lost(case, report, promoted, fenced, &counts);
+}
+
+/// Lost plus divergent equal the databases' count; the split differs at
+/// most by the ambiguous writes.
+fn check_counts(case: Case, postgres: bool, report: &Value) -> Counts {
     let phases = &report["phases"];
     let d = &phases["divergent_writes"];
     let (lost, divergent) = (
@@ -155,77 +181,114 @@ fn check(case: Case, postgres: bool, report: &Value, out: &std::process::Output)
         divergent.abs_diff(true_divergent) <= ambiguous + truth_slack,
         "{case:?}: {divergent} divergent measured, {true_divergent} true, {ambiguous} ambiguous"
     );
-    let promoted = truth_ms(report, "database-promoted");
-    let fenced = truth_ms(report, "old-writer-fenced");
-    let fencing = phases["fencing"]["value_ms"].as_f64();
-    match case {
-        Case::ShorterThanThePromotion => {
-            assert_eq!(promoted, None, "{case:?}: promoted");
-            assert_eq!((lost, divergent), (0, 0));
-            assert_eq!(discarded_truth(report), (0, 0));
-            assert!(d.get("promotion_ms").is_none(), "{d}");
-            return;
-        }
-        Case::NoFencing => {
-            assert!(divergent >= 20, "{case:?}: {divergent} divergent");
-            assert_eq!(fenced, None);
-            assert_eq!(fencing, None);
-            assert_eq!(
-                phases["fencing"]["note"]
-                    .as_str()
-                    .map(|n| n.starts_with("never")),
-                Some(true)
-            );
-        }
-        Case::FencedBeforePromotion => {
-            assert_eq!((divergent, true_divergent), (0, 0));
-            assert!(fenced.unwrap() <= promoted.unwrap());
-            // 0, or up to an interval when both fell between the same two
-            // probes (the embedded lab fences and promotes in one step).
-            let measured = fencing.expect("fencing measured");
-            assert!(
-                measured <= INTERVAL + 1.0,
-                "{case:?}: fencing measured {measured} ms, truth 0"
-            );
-            if measured > 0.0 {
-                let note = phases["fencing"]["note"].as_str().unwrap_or_default();
-                assert!(note.contains("not resolved"), "{}", phases["fencing"]);
-            }
-        }
-        Case::FencedFiveSecondsAfter => {
-            let truth = fenced.unwrap() - promoted.unwrap();
-            // The lab starts fencing 5 s after; PostgreSQL's takes a connection and two statements.
-            assert!(
-                (5000.0..5300.0).contains(&truth),
-                "the lab fenced {truth} ms after"
-            );
-            // Both ends are seen up to an interval late, and later still by
-            // the round trip of a probe PostgreSQL held at either end.
-            let measured = fencing.expect("fencing measured");
-            let held = slowest_probe_ms(report, "eu-central-1", promoted.unwrap())
-                .max(slowest_probe_ms(report, "me-central-1", fenced.unwrap()));
-            assert!(
-                (measured - truth).abs() <= INTERVAL + held + 1.0,
-                "fencing measured {measured} ms, truth {truth} ms, slowest probe at either end {held} ms"
-            );
-            // Divergent for those 5 s only: one write per interval.
-            let (first, last) = (
-                d["window_ms"][0].as_f64().unwrap(),
-                d["window_ms"][1].as_f64().unwrap(),
-            );
-            assert!(
-                (last - first - 5000.0).abs() <= 2.0 * INTERVAL,
-                "divergent from {first} to {last} ms"
-            );
-            assert!(divergent.abs_diff(50) <= 2, "{divergent} divergent in 5 s");
-        }
+    Counts {
+        lost,
+        divergent,
+        true_lost,
+        true_divergent,
     }
+}
+
+fn check_no_promotion(report: &Value, promoted: Option<f64>, c: &Counts) {
+    let case = Case::ShorterThanThePromotion;
+    assert_eq!(promoted, None, "{case:?}: promoted");
+    assert_eq!((c.lost, c.divergent), (0, 0));
+    assert_eq!(discarded_truth(report), (0, 0));
+    let d = &report["phases"]["divergent_writes"];
+    assert!(d.get("promotion_ms").is_none(), "{d}");
+}
+
+fn check_no_fencing(case: Case, report: &Value, fenced: Option<f64>, c: &Counts) {
+    let phases = &report["phases"];
+    let divergent = c.divergent;
+    assert!(divergent >= 20, "{case:?}: {divergent} divergent");
+    assert_eq!(fenced, None);
+    assert_eq!(phases["fencing"]["value_ms"].as_f64(), None);
+    assert_eq!(
+        phases["fencing"]["note"]
+            .as_str()
+            .map(|n| n.starts_with("never")),
+        Some(true)
+    );
+}
+
+fn check_fenced_before(
+    case: Case,
+    report: &Value,
+    promoted: Option<f64>,
+    fenced: Option<f64>,
+    c: &Counts,
+) {
+    let phases = &report["phases"];
+    assert_eq!((c.divergent, c.true_divergent), (0, 0));
+    assert!(fenced.unwrap() <= promoted.unwrap());
+    // 0, or up to an interval when both fell between the same two
+    // probes (the embedded lab fences and promotes in one step).
+    let measured = phases["fencing"]["value_ms"]
+        .as_f64()
+        .expect("fencing measured");
+    assert!(
+        measured <= INTERVAL + 1.0,
+        "{case:?}: fencing measured {measured} ms, truth 0"
+    );
+    if measured > 0.0 {
+        let note = phases["fencing"]["note"].as_str().unwrap_or_default();
+        assert!(note.contains("not resolved"), "{}", phases["fencing"]);
+    }
+}
+
+fn check_fenced_after(report: &Value, promoted: Option<f64>, fenced: Option<f64>, c: &Counts) {
+    let d = &report["phases"]["divergent_writes"];
+    let truth = fenced.unwrap() - promoted.unwrap();
+    // The lab starts fencing 5 s after; PostgreSQL's takes a connection and two statements.
+    assert!(
+        (5000.0..5300.0).contains(&truth),
+        "the lab fenced {truth} ms after"
+    );
+    // Both ends are seen up to an interval late, and later still by
+    // the round trip of a probe PostgreSQL held at either end.
+    let measured = report["phases"]["fencing"]["value_ms"]
+        .as_f64()
+        .expect("fencing measured");
+    let held = slowest_probe_ms(report, "eu-central-1", promoted.unwrap()).max(slowest_probe_ms(
+        report,
+        "me-central-1",
+        fenced.unwrap(),
+    ));
+    assert!(
+        (measured - truth).abs() <= INTERVAL + held + 1.0,
+        "fencing measured {measured} ms, truth {truth} ms, slowest probe at either end {held} ms"
+    );
+    // Divergent for those 5 s only: one write per interval.
+    let (first, last) = (
+        d["window_ms"][0].as_f64().unwrap(),
+        d["window_ms"][1].as_f64().unwrap(),
+    );
+    assert!(
+        (last - first - 5000.0).abs() <= 2.0 * INTERVAL,
+        "divergent from {first} to {last} ms"
+    );
+    let divergent = c.divergent;
+    assert!(divergent.abs_diff(50) <= 2, "{divergent} divergent in 5 s");
+}
+
+/// The promotion is seen within its bounds, and only the cut's writes are
+/// lost before it.
+fn check_promotion_and_lost(
+    case: Case,
+    report: &Value,
+    promoted: Option<f64>,
+    fenced: Option<f64>,
+    c: &Counts,
+) {
     // Seen when the first probe to see it asked: up to an interval late, and
     // a round trip early (its answer can show a change made meanwhile).
     // A probe that takes long (PostgreSQL stalls its sessions while it
     // promotes) holds up the next tick: later by that probe's round trip.
     let p = promoted.expect("promoted");
-    let measured = d["promotion_ms"].as_f64().unwrap();
+    let measured = report["phases"]["divergent_writes"]["promotion_ms"]
+        .as_f64()
+        .unwrap();
     let slowest = slowest_probe_ms(report, "eu-central-1", p);
     assert!(
         measured >= p - INTERVAL / 4.0 && measured <= p + INTERVAL + slowest + 1.0,
@@ -238,8 +301,9 @@ fn check(case: Case, postgres: bool, report: &Value, out: &std::process::Output)
     let acked_until = fenced.map_or(p, |f| f.min(p));
     let intervals = (acked_until / INTERVAL).round() as u64;
     assert!(
-        true_lost.abs_diff(intervals) <= 3,
-        "{case:?}: {true_lost} lost, {intervals} intervals from the cut until the old writer stopped acking"
+        c.true_lost.abs_diff(intervals) <= 3,
+        "{case:?}: {} lost, {intervals} intervals from the cut until the old writer stopped acking",
+        c.true_lost
     );
 }
 
