@@ -60,6 +60,45 @@ fn label(path: PathBuf) -> anyhow::Result<Build> {
     })
 }
 
+/// How much of the build's function order (link/<build>.order, written by
+/// scripts/order-functions) the linker could apply: names listed, and those
+/// the binary defines. Few found means the file is stale (a Rust upgrade or
+/// a dependency update renames functions) and the hot code is scattered.
+#[derive(Clone, Copy, Default)]
+pub struct Layout {
+    /// Function names in the order file.
+    pub listed: usize,
+    /// Of those, the names the binary defines.
+    pub found: usize,
+}
+
+/// Reads `link/<label>.order` (relative to the repository, where the
+/// benchmark runs) and the binary's symbols (`nm`).
+pub fn layout(build: &Build) -> anyhow::Result<Layout> {
+    let file = Path::new("link").join(format!("{}.order", build.label));
+    let Ok(listed) = std::fs::read_to_string(&file) else {
+        return Ok(Layout::default());
+    };
+    let out = Command::new("nm")
+        .arg("--defined-only")
+        .arg(&build.path)
+        .output()
+        .with_context(|| format!("running nm on {}", build.path.display()))?;
+    let defined: std::collections::HashSet<&[u8]> = out
+        .stdout
+        .split(|b| *b == b'\n')
+        .filter_map(|l| l.rsplit(|b| *b == b' ').next())
+        .collect();
+    let names: Vec<&str> = listed.lines().filter(|l| !l.is_empty()).collect();
+    Ok(Layout {
+        listed: names.len(),
+        found: names
+            .iter()
+            .filter(|n| defined.contains(n.as_bytes()))
+            .count(),
+    })
+}
+
 /// A `gameday lab` in its own process, stopped when dropped.
 pub struct StandingLab {
     child: Child,

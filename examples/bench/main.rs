@@ -262,6 +262,7 @@ struct BuildFigures {
     label: String,
     path: PathBuf,
     start_up: Cost,
+    layout: binary::Layout,
     scenarios: Vec<(String, Embedded, Vec<Attached>)>,
 }
 
@@ -276,6 +277,7 @@ fn measure_build(
         label: build.label.clone(),
         path: build.path.clone(),
         start_up: binary::start_up(build, &scenarios[0], &scratch(root, &[&build.label])?)?,
+        layout: binary::layout(build)?,
         scenarios: Vec::new(),
     };
     for path in scenarios {
@@ -304,6 +306,10 @@ fn print_costs(f: &BuildFigures) {
         "start-up (gameday validate): {:.1} ms CPU, {:.1} MB peak RSS",
         f.start_up.cpu_s * 1e3,
         f.start_up.max_rss_mb
+    );
+    println!(
+        "function order (link/{}.order): {} of {} names found in the binary",
+        f.label, f.layout.found, f.layout.listed
     );
     println!(
         "{:<30} {:>4} {:>8} {:>8} {:>16} {:>16} {:>10} {:>10} {:>8}",
@@ -648,7 +654,9 @@ fn build_json(f: &BuildFigures) -> serde_json::Value {
         })
         .collect();
     json!({
-        "build": f.label, "binary": f.path, "start_up": f.start_up, "scenarios": scenarios,
+        "build": f.label, "binary": f.path, "start_up": f.start_up,
+        "function_order": { "listed": f.layout.listed, "found": f.layout.found },
+        "scenarios": scenarios,
     })
 }
 
