@@ -1,6 +1,6 @@
 //! Link-time settings of the `gameday` binary only (no dependency is rebuilt):
 //! packed relocations and the order of its hot functions, both to keep the
-//! runner's resident memory small (docs/benchmark.md, "Memory").
+//! runner's resident memory small (docs/benchmark.md, "Where the memory goes").
 //!
 //! On Linux with glibc the binary is linked with packed relative relocations
 //! (DT_RELR, glibc 2.36+, binutils 2.38+; an older GNU ld warns and ignores
@@ -24,7 +24,7 @@ fn main() {
 /// they first run (link/<profile>.order, written by scripts/order-functions).
 /// The kernel maps a binary's code 64 KB at a time around each page a
 /// process touches, so hot code scattered over 26 MB cost 10 MB of resident
-/// pages; packed, it costs about 2 MB. The order only moves functions: a
+/// pages; packed, about 3 MB. The order only moves functions: a
 /// name the build no longer has is skipped, a function missing from the
 /// file stays where it was.
 ///
