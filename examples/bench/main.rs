@@ -15,7 +15,9 @@
 //!
 //! Then Chaos Toolkit's continuous hypothesis (one HTTP probe) against the
 //! same standing lab at 100 ms and 10 ms, beside gameday at the same
-//! intervals: CPU per observation gross and after start-up, and peak RSS.
+//! intervals, the floor of that observation and gameday's customer probe
+//! alone (`side.rs`): CPU per observation gross, after start-up and at the
+//! margin, and peak RSS.
 //!
 //!     scripts/bench [--runs 20] [--cost-runs 3] [--long-secs 180] [--json bench/DATE.json] [scenario.toml ...]
 //!
