@@ -159,6 +159,30 @@ struct Attached {
 }
 
 impl Attached {
+    /// `runs` game days of `scenario` attached to `lab`; the first refusal
+    /// ends them.
+    fn of_runs(
+        build: &Build,
+        scenario: &Path,
+        lab: &StandingLab,
+        runs: usize,
+        work: &Path,
+    ) -> Attached {
+        let mut a = Attached::default();
+        for _ in 0..runs {
+            match binary::game_day(build, scenario, Some(lab), work) {
+                Ok(g) => {
+                    a.costs.push(g.cost);
+                    a.observations.push(g.observations);
+                }
+                Err(e) => {
+                    a.refused = Some(format!("{e:#}"));
+                    break;
+                }
+            }
+        }
+        a
+    }
     fn cpu_s(&self) -> f64 {
         self.costs.iter().map(|c| c.cpu_s).sum()
     }
@@ -243,20 +267,7 @@ fn attached(
     let mut out = Vec::new();
     for interval in INTERVALS {
         let path = variant(scenario, interval, work)?;
-        let mut a = Attached::default();
-        for _ in 0..runs {
-            match binary::game_day(build, &path, Some(&lab), work) {
-                Ok(g) => {
-                    a.costs.push(g.cost);
-                    a.observations.push(g.observations);
-                }
-                Err(e) => {
-                    a.refused = Some(format!("{e:#}"));
-                    break;
-                }
-            }
-        }
-        out.push(a);
+        out.push(Attached::of_runs(build, &path, &lab, runs, work));
     }
     Ok(out)
 }

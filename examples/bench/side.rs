@@ -15,7 +15,7 @@
 //! the game day's control plane, reports) off and leaves what one more
 //! observation costs.
 
-use crate::binary::{self, Build, StandingLab};
+use crate::binary::{Build, StandingLab};
 use crate::process::Cost;
 use crate::{ctk, floor, ratio_goal, scratch, Attached, BuildFigures, INTERVALS};
 use serde_json::json;
@@ -102,30 +102,6 @@ pub(crate) fn customer_only(text: &str) -> anyhow::Result<String> {
     Ok(toml::to_string(&doc)?)
 }
 
-/// `runs` game days of `scenario` attached to `lab`.
-fn gameday_runs(
-    build: &Build,
-    scenario: &Path,
-    lab: &StandingLab,
-    runs: usize,
-    work: &Path,
-) -> Attached {
-    let mut a = Attached::default();
-    for _ in 0..runs {
-        match binary::game_day(build, scenario, Some(lab), work) {
-            Ok(g) => {
-                a.costs.push(g.cost);
-                a.observations.push(g.observations);
-            }
-            Err(e) => {
-                a.refused = Some(format!("{e:#}"));
-                break;
-            }
-        }
-    }
-    a
-}
-
 /// The floor client `runs` times at one interval, as one row.
 fn floor_row(
     lab: &StandingLab,
@@ -195,7 +171,7 @@ pub fn measure(
         rows.push(floor_row(&lab, interval, *hold, runs, &floor_start, &work)?);
         let variant = crate::variant(&customer, interval, &work)?;
         for (b, f) in builds.iter().zip(figures) {
-            let a = gameday_runs(b, &variant, &lab, runs, &work);
+            let a = Attached::of_runs(b, &variant, &lab, runs, &work);
             if let Some(why) = &a.refused {
                 anyhow::bail!(
                     "gameday {} refused the customer-only scenario: {why}",
