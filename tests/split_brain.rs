@@ -268,8 +268,10 @@ fn check_fenced_after(report: &Value, promoted: Option<f64>, fenced: Option<f64>
         (last - first - 5000.0).abs() <= 2.0 * INTERVAL,
         "divergent from {first} to {last} ms"
     );
+    // The window above may be two intervals off 5 s, and a write at either
+    // edge may fall in or out: 50 writes, give or take three.
     let divergent = c.divergent;
-    assert!(divergent.abs_diff(50) <= 2, "{divergent} divergent in 5 s");
+    assert!(divergent.abs_diff(50) <= 3, "{divergent} divergent in 5 s");
 }
 
 /// The promotion is seen within its bounds, and only the cut's writes are
