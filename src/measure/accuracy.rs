@@ -136,6 +136,27 @@ fn enough_healthy(truth: &[TruthMark], t0: f64, region: &str, need: StandbyNeed)
     None
 }
 
+/// The first moment from `from_ms` (ms after t0) when no target of
+/// `region` was shedding, replaying each target's `target-shedding` and
+/// `target-serving` events; `None` when one never stopped.
+fn stopped_shedding(truth: &[TruthMark], t0: f64, region: &str, from_ms: f64) -> Option<f64> {
+    let mut shedding = std::collections::BTreeSet::new();
+    let mut quiet_since = Some(f64::MIN);
+    for e in truth.iter().filter(|e| e.region == region) {
+        let at = e.at_ms - t0;
+        if at > from_ms && shedding.is_empty() {
+            break;
+        }
+        match e.kind.as_str() {
+            "target-shedding" => shedding.insert(e.detail.as_str()),
+            "target-serving" => shedding.remove(e.detail.as_str()),
+            _ => continue,
+        };
+        quiet_since = shedding.is_empty().then_some(at);
+    }
+    quiet_since.map(|at| at.max(from_ms))
+}
+
 /// Compares every phase that has a ground truth. `standby`: what the
 /// standby had and needs for the `[load]`, when it has one and its capacity
 /// is known.
@@ -203,11 +224,15 @@ pub fn assess(
         .and_then(|need| enough_healthy(truth, t0, secondary, need))
         .map(|at| flip.map_or(at, |f| at.max(f)));
     if let Some(c) = &m.capacity {
+        // A target saturated before then still turns requests away until
+        // its queue drains: the standby holds the load from one moment to
+        // the other.
+        let drained = held.and_then(|h| stopped_shedding(truth, t0, secondary, h));
         out.extend(compare(
             "capacity_recovered",
             c.capacity_recovered.value_ms,
             held,
-            0.0,
+            drained.zip(held).map_or(0.0, |(d, h)| d - h),
             c.capacity_recovered.resolution_ms,
         ));
     }
@@ -331,6 +356,42 @@ mod tests {
         assert_eq!(
             enough_healthy(&truth, 1000.0, "eu-central-1", none),
             Some(0.0)
+        );
+    }
+
+    /// The lone instance sheds from 3 s; four are healthy at 8.5 s and it
+    /// drains by 8.9 s; another target sheds briefly at 9.5 s, after.
+    #[test]
+    fn the_standby_holds_once_its_saturated_targets_drain() {
+        let mark = |at_ms: f64, kind: &str, detail: &str| TruthMark {
+            at_ms,
+            kind: kind.into(),
+            region: "eu-central-1".into(),
+            detail: detail.into(),
+        };
+        let truth = [
+            mark(4000.0, "target-shedding", "i-1"),
+            mark(6000.0, "target-shedding", "i-2"),
+            mark(7000.0, "target-serving", "i-2"),
+            mark(9900.0, "target-serving", "i-1"),
+            mark(10_500.0, "target-shedding", "i-3"),
+            mark(10_600.0, "target-serving", "i-3"),
+        ];
+        assert_eq!(
+            stopped_shedding(&truth, 1000.0, "eu-central-1", 7500.0),
+            Some(8900.0)
+        );
+        assert_eq!(
+            stopped_shedding(&truth, 1000.0, "eu-central-1", 9000.0),
+            Some(9000.0)
+        );
+        assert_eq!(
+            stopped_shedding(&truth, 1000.0, "us-east-1", 7500.0),
+            Some(7500.0)
+        );
+        assert_eq!(
+            stopped_shedding(&truth[..3], 1000.0, "eu-central-1", 6000.0),
+            None
         );
     }
 
