@@ -129,6 +129,23 @@ fn slowest_probe_ms(report: &Value, region: &str, around_ms: f64) -> f64 {
         .fold(0.0, f64::max)
 }
 
+/// When the first writer probe of `region` sent at or after `at_ms` was
+/// sent, ms after t0.
+fn first_probe_sent_after(report: &Value, region: &str, at_ms: f64) -> Option<f64> {
+    let t0 = report["phases"]["t0_ms"].as_f64().unwrap();
+    report["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["what"]["data"]["probe"] == "writer-probe")
+        .filter(|e| e["what"]["data"]["region"] == region)
+        .filter_map(|e| {
+            Some(e["at"].as_f64()? / 1e6 + e["what"]["data"]["sent_after_ns"].as_f64()? / 1e6 - t0)
+        })
+        .filter(|sent| *sent >= at_ms)
+        .reduce(f64::min)
+}
+
 /// What the run measured and what the databases held.
 struct Counts {
     lost: u64,
@@ -286,15 +303,25 @@ fn check_promotion_and_lost(
     // Seen when the first probe to see it asked: up to an interval late, and
     // a round trip early (its answer can show a change made meanwhile).
     // A probe that takes long (PostgreSQL stalls its sessions while it
-    // promotes) holds up the next tick: later by that probe's round trip.
+    // promotes, or while the old writer is fenced) holds up the rest of its
+    // tick and the next: each tick asks the old writer before the standby
+    // (src/probe/canary.rs), so later by a round trip at either.
     let p = promoted.expect("promoted");
     let measured = report["phases"]["divergent_writes"]["promotion_ms"]
         .as_f64()
         .unwrap();
-    let slowest = slowest_probe_ms(report, "eu-central-1", p);
+    let held =
+        slowest_probe_ms(report, "eu-central-1", p) + slowest_probe_ms(report, "me-central-1", p);
     assert!(
-        measured >= p - INTERVAL / 4.0 && measured <= p + INTERVAL + slowest + 1.0,
-        "{case:?}: promotion measured {measured} ms, truth {p} ms, slowest standby probe around it {slowest} ms"
+        measured >= p - INTERVAL / 4.0 && measured <= p + INTERVAL + held + 1.0,
+        "{case:?}: promotion measured {measured} ms, truth {p} ms, slowest probe around it at each writer {held} ms in all"
+    );
+    // And no later than the first standby probe asked after it.
+    let first = first_probe_sent_after(report, "eu-central-1", p)
+        .expect("a standby probe after the promotion");
+    assert!(
+        measured <= first + 0.01,
+        "{case:?}: promotion measured {measured} ms, the first standby probe after it ({p} ms) was sent at {first} ms"
     );
     // Before the promotion, only the cut's writes are lost: one a canary
     // interval from the cut until the old writer stopped acking them, at
