@@ -146,6 +146,15 @@ fn first_probe_sent_after(report: &Value, region: &str, at_ms: f64) -> Option<f6
         .reduce(f64::min)
 }
 
+/// How long a tick's writer probes could hold up the one that sees a
+/// change at `around_ms`: each tick asks the old writer before the standby
+/// (src/probe/canary.rs), and a slow answer at either (PostgreSQL stalls
+/// its sessions while it promotes or fences) delays what comes after it.
+fn held_up_ms(report: &Value, around_ms: f64) -> f64 {
+    slowest_probe_ms(report, "eu-central-1", around_ms)
+        + slowest_probe_ms(report, "me-central-1", around_ms)
+}
+
 /// What the run measured and what the databases held.
 struct Counts {
     lost: u64,
@@ -267,11 +276,7 @@ fn check_fenced_after(report: &Value, promoted: Option<f64>, fenced: Option<f64>
     let measured = report["phases"]["fencing"]["value_ms"]
         .as_f64()
         .expect("fencing measured");
-    let held = slowest_probe_ms(report, "eu-central-1", promoted.unwrap()).max(slowest_probe_ms(
-        report,
-        "me-central-1",
-        fenced.unwrap(),
-    ));
+    let held = held_up_ms(report, promoted.unwrap()).max(held_up_ms(report, fenced.unwrap()));
     assert!(
         (measured - truth).abs() <= INTERVAL + held + 1.0,
         "fencing measured {measured} ms, truth {truth} ms, slowest probe at either end {held} ms"
@@ -302,16 +307,12 @@ fn check_promotion_and_lost(
 ) {
     // Seen when the first probe to see it asked: up to an interval late, and
     // a round trip early (its answer can show a change made meanwhile).
-    // A probe that takes long (PostgreSQL stalls its sessions while it
-    // promotes, or while the old writer is fenced) holds up the rest of its
-    // tick and the next: each tick asks the old writer before the standby
-    // (src/probe/canary.rs), so later by a round trip at either.
+    // A probe that takes long holds up the rest of its tick and the next.
     let p = promoted.expect("promoted");
     let measured = report["phases"]["divergent_writes"]["promotion_ms"]
         .as_f64()
         .unwrap();
-    let held =
-        slowest_probe_ms(report, "eu-central-1", p) + slowest_probe_ms(report, "me-central-1", p);
+    let held = held_up_ms(report, p);
     assert!(
         measured >= p - INTERVAL / 4.0 && measured <= p + INTERVAL + held + 1.0,
         "{case:?}: promotion measured {measured} ms, truth {p} ms, slowest probe around it at each writer {held} ms in all"
