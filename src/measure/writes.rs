@@ -261,17 +261,22 @@ pub fn two_writers(
 
 /// The first time after t0 an instance's probes flip: the standby from
 /// refusing to taking writes (`to_accepting`), the old writer the other way.
+/// Probes are taken in the order they were sent: a tick held up by a slow
+/// answer overlaps the next, whose probes are recorded later but may ask
+/// first.
 fn transition(
     probes: &[WriterProbe],
     standby: bool,
     t0: Offset,
     to_accepting: bool,
 ) -> Option<Bracket> {
-    let mut last_old_state: Option<Offset> = None;
-    for p in probes
+    let mut asked: Vec<&WriterProbe> = probes
         .iter()
         .filter(|p| p.standby == standby && p.sent >= t0)
-    {
+        .collect();
+    asked.sort_by_key(|p| p.sent);
+    let mut last_old_state: Option<Offset> = None;
+    for p in asked {
         if p.accepted == to_accepting {
             return Some(Bracket {
                 after: last_old_state.unwrap_or(t0),
@@ -441,6 +446,29 @@ mod two_writer_tests {
         let t = two_writers(&writes, &new, Some(&old), &probes, Offset(0));
         assert_eq!(t.ambiguous, 1);
         assert_eq!(t.lost.len() + t.divergent.len(), 8);
+    }
+
+    /// A slow answer from the old writer holds up one tick's standby probe
+    /// past the next tick's: the promotion is seen by the probe that asked
+    /// first, though it was recorded second.
+    #[test]
+    fn the_promotion_is_seen_by_the_probe_sent_first() {
+        let probe = |sent: u64, answered: u64, accepted| WriterProbe {
+            standby: true,
+            sent: Offset(sent * MS),
+            answered: Offset(answered * MS),
+            accepted,
+        };
+        // Ticks at 1100, 1200 and 1300 ms; promoted at 1250 ms.
+        let probes = [
+            probe(1101, 1102, false),
+            probe(1359, 1365, true),
+            probe(1357, 1364, true),
+        ];
+        let p = transition(&probes, true, Offset(0), true).unwrap();
+        assert_eq!(p.seen, Offset(1357 * MS));
+        assert_eq!(p.by, Offset(1364 * MS));
+        assert_eq!(p.after, Offset(1101 * MS));
     }
 
     /// Fenced and promoted in one step (the embedded lab): the old writer's
