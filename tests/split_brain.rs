@@ -110,9 +110,9 @@ fn truth_ms(report: &Value, kind: &str) -> Option<f64> {
         .map(|e| e["at_ms"].as_f64().unwrap() - t0)
 }
 
-/// The longest round trip of a probe write to `region`'s instance sent
-/// within a second of `around_ms` after t0, read from the timeline file.
-fn slowest_probe_ms(report: &Value, region: &str, around_ms: f64) -> f64 {
+/// Each writer probe to `region`'s instance, read from the timeline file:
+/// when it was sent (ms after t0) and its round trip (ms).
+fn writer_probes(report: &Value, region: &str) -> Vec<(f64, f64)> {
     let t0 = report["phases"]["t0_ms"].as_f64().unwrap();
     report["timeline"]
         .as_array()
@@ -123,25 +123,27 @@ fn slowest_probe_ms(report: &Value, region: &str, around_ms: f64) -> f64 {
         .filter_map(|e| {
             let d = &e["what"]["data"];
             let sent = e["at"].as_f64()? / 1e6 + d["sent_after_ns"].as_f64()? / 1e6 - t0;
-            ((sent - around_ms).abs() <= 1000.0)
-                .then(|| d["latency_ns"].as_f64().unwrap_or(0.0) / 1e6)
+            Some((sent, d["latency_ns"].as_f64().unwrap_or(0.0) / 1e6))
         })
+        .collect()
+}
+
+/// The longest round trip of a probe write to `region`'s instance sent
+/// within a second of `around_ms` after t0.
+fn slowest_probe_ms(report: &Value, region: &str, around_ms: f64) -> f64 {
+    writer_probes(report, region)
+        .into_iter()
+        .filter(|(sent, _)| (sent - around_ms).abs() <= 1000.0)
+        .map(|(_, latency)| latency)
         .fold(0.0, f64::max)
 }
 
 /// When the first writer probe of `region` sent at or after `at_ms` was
 /// sent, ms after t0.
 fn first_probe_sent_after(report: &Value, region: &str, at_ms: f64) -> Option<f64> {
-    let t0 = report["phases"]["t0_ms"].as_f64().unwrap();
-    report["timeline"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["what"]["data"]["probe"] == "writer-probe")
-        .filter(|e| e["what"]["data"]["region"] == region)
-        .filter_map(|e| {
-            Some(e["at"].as_f64()? / 1e6 + e["what"]["data"]["sent_after_ns"].as_f64()? / 1e6 - t0)
-        })
+    writer_probes(report, region)
+        .into_iter()
+        .map(|(sent, _)| sent)
         .filter(|sent| *sent >= at_ms)
         .reduce(f64::min)
 }
