@@ -84,7 +84,7 @@ impl Probe for AlarmProbe {
         )
     }
 
-    async fn observe(&self, ctx: &ProbeContext) -> Vec<Observation> {
+    async fn observe(&self, ctx: &ProbeContext, _at: crate::clock::Offset) -> Vec<Observation> {
         let Env::Aws(aws) = &ctx.env else {
             return Vec::new();
         };

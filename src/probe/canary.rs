@@ -158,16 +158,17 @@ impl Probe for CanaryProbe {
         }
     }
 
-    async fn observe(&self, ctx: &ProbeContext) -> Vec<Observation> {
+    async fn observe(&self, ctx: &ProbeContext, at: crate::clock::Offset) -> Vec<Observation> {
         let seq = self.next_seq.fetch_add(1, Ordering::Relaxed) + 1;
-        let started = mono_now();
+        // `sent_after_ns` counts from the entry's stamp.
+        let started = ctx.clock.origin + at.0;
         match self.both_writers.then(|| self.pair(&ctx.env)).flatten() {
             Some(pair) => self.two_writer_tick(ctx, pair, seq, started).await,
             None => vec![self.customer(ctx, seq, started).await],
         }
     }
 
-    async fn settle(&self, ctx: &ProbeContext) -> Vec<Observation> {
+    async fn settle(&self, ctx: &ProbeContext, _at: crate::clock::Offset) -> Vec<Observation> {
         if let Some(pair) = self.both_writers.then(|| self.pair(&ctx.env)).flatten() {
             let mut out =
                 both_writers_read_back(pair, &ctx.run_id, self.writers.standby_promoted()).await;

@@ -133,7 +133,7 @@ impl Probe for CapacityProbe {
         }
     }
 
-    async fn observe(&self, ctx: &ProbeContext) -> Vec<Observation> {
+    async fn observe(&self, ctx: &ProbeContext, _at: crate::clock::Offset) -> Vec<Observation> {
         let counts = match &ctx.env {
             Env::Lab(lab) => lab
                 .client

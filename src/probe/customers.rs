@@ -623,7 +623,7 @@ impl Probe for Customers {
         )
     }
 
-    async fn observe(&self, ctx: &ProbeContext) -> Vec<Observation> {
+    async fn observe(&self, ctx: &ProbeContext, _at: crate::clock::Offset) -> Vec<Observation> {
         let state = self.state();
         let slot = self.tick.fetch_add(1, Ordering::Relaxed) % SLOTS;
         let due = (slot..self.clients).step_by(SLOTS as usize);

@@ -120,7 +120,7 @@ impl Probe for DnsProbe {
         }
     }
 
-    async fn observe(&self, ctx: &ProbeContext) -> Vec<Observation> {
+    async fn observe(&self, ctx: &ProbeContext, _at: crate::clock::Offset) -> Vec<Observation> {
         let record = ctx.env.record();
         let answered = match self.servers(&ctx.env).await {
             Ok(servers) => {

@@ -77,7 +77,7 @@ impl Probe for HealthCheckProbe {
         }
     }
 
-    async fn observe(&self, ctx: &ProbeContext) -> Vec<Observation> {
+    async fn observe(&self, ctx: &ProbeContext, _at: crate::clock::Offset) -> Vec<Observation> {
         let lab = match &ctx.env {
             Env::Aws(aws) => {
                 let p = &aws.description.params;

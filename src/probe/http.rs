@@ -394,7 +394,7 @@ impl Probe for HttpProbe {
         )
     }
 
-    async fn observe(&self, ctx: &ProbeContext) -> Vec<Observation> {
+    async fn observe(&self, ctx: &ProbeContext, _at: crate::clock::Offset) -> Vec<Observation> {
         let started = mono_now();
         let (region, outcomes) = match self.client {
             ClientClass::Pooled {

@@ -372,7 +372,7 @@ impl Probe for Load {
         )
     }
 
-    async fn observe(&self, ctx: &ProbeContext) -> Vec<Observation> {
+    async fn observe(&self, ctx: &ProbeContext, at: crate::clock::Offset) -> Vec<Observation> {
         self.generator.get_or_init(|| {
             let p = &self.params;
             let (host, path) = host_and_path(&ctx.env, p.path.as_deref());
@@ -395,7 +395,7 @@ impl Probe for Load {
                 self.buckets.clone(),
             ))
         });
-        self.closed(ctx.clock.now(), false)
+        self.closed(at, false)
     }
 
     /// Stops the load (requests in flight are abandoned).
@@ -406,8 +406,43 @@ impl Probe for Load {
     }
 
     /// The seconds left, with what was still unanswered.
-    async fn settle(&self, ctx: &ProbeContext) -> Vec<Observation> {
+    async fn settle(&self, _ctx: &ProbeContext, at: crate::clock::Offset) -> Vec<Observation> {
         self.stop();
-        self.closed(ctx.clock.now(), true)
+        self.closed(at, true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A closed second's entry, stamped when its tick began, places the
+    /// second on the whole second of the run clock it was counted in,
+    /// however late the tick's observation ran.
+    #[test]
+    fn a_closed_second_begins_on_its_whole_second() {
+        let load = Load::new(toml::from_str("rate = \"200/s\"\ncap = \"250/s\"").unwrap());
+        load.buckets.lock().unwrap().insert(
+            11,
+            Bucket {
+                sent: 200,
+                ok: 200,
+                ..Bucket::default()
+            },
+        );
+        let at = Offset(12_018_810_064);
+        let out = load.closed(at, false);
+        let [Observation::Load {
+            window_before_ns,
+            sent,
+            ..
+        }] = out.as_slice()
+        else {
+            panic!("{out:?}")
+        };
+        assert_eq!((at.0 - window_before_ns, *sent), (11_000_000_000, 200));
+        // A second still open at the stamp stays.
+        load.buckets.lock().unwrap().insert(12, Bucket::default());
+        assert!(load.closed(at, false).is_empty());
     }
 }

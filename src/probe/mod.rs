@@ -169,13 +169,15 @@ pub trait Probe: Send + Sync {
     fn watches_both_writers(&self) -> bool {
         false
     }
-    /// Makes one observation (or several, e.g. one per region).
-    async fn observe(&self, ctx: &ProbeContext) -> Vec<Observation>;
+    /// Makes one observation (or several, e.g. one per region), to be
+    /// stamped `at` on the run clock (when its tick began).
+    async fn observe(&self, ctx: &ProbeContext, at: crate::clock::Offset) -> Vec<Observation>;
     /// Stops whatever it runs on its own (the load's generator), whether
     /// or not the run got to inject anything.
     fn stop(&self) {}
     /// Final observations once observing is over, before anything is reverted.
-    async fn settle(&self, _ctx: &ProbeContext) -> Vec<Observation> {
+    /// Stamped `at`.
+    async fn settle(&self, _ctx: &ProbeContext, _at: crate::clock::Offset) -> Vec<Observation> {
         Vec::new()
     }
 }

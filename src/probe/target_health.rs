@@ -72,7 +72,7 @@ impl Probe for TargetHealthProbe {
         }
     }
 
-    async fn observe(&self, ctx: &ProbeContext) -> Vec<Observation> {
+    async fn observe(&self, ctx: &ProbeContext, _at: crate::clock::Offset) -> Vec<Observation> {
         match &ctx.env {
             Env::Aws(aws) => {
                 let mut out = Vec::new();

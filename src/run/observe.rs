@@ -117,7 +117,7 @@ impl Observers {
                     let at = ctx.clock.at(mono_now());
                     let started = in_flight.start(at);
                     inflight.spawn(async move {
-                        for o in probe.observe(&ctx).await {
+                        for o in probe.observe(&ctx, at).await {
                             let key = match &o {
                                 Observation::HealthCheck { region, .. } => {
                                     format!("{} {region}", probe.name())

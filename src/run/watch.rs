@@ -277,7 +277,7 @@ impl Run<'_> {
     async fn settle(&mut self, ctx: &ProbeContext) {
         for probe in &self.scenario.probes {
             let at = self.clock.now();
-            for o in probe.settle(ctx).await {
+            for o in probe.settle(ctx, at).await {
                 self.record.push(Entry {
                     at,
                     source: probe.name().to_string(),
