@@ -59,6 +59,18 @@ fn failed_between(report: &Value, from_ms: f64, until_ms: f64) -> u64 {
         .sum()
 }
 
+/// The load counts its arrivals by whole seconds of the run clock; each
+/// entry says where its second began, however late its tick ran.
+fn load_seconds_are_whole(report: &Value) {
+    for e in report["timeline"].as_array().unwrap() {
+        if e["source"] == "load" {
+            let window = e["what"]["data"]["window_before_ns"].as_u64().unwrap();
+            let began = e["at"].as_u64().unwrap() - window;
+            assert_eq!(began % 1_000_000_000, 0, "{e}");
+        }
+    }
+}
+
 fn verdict<'a>(report: &'a Value, objective: &str) -> &'a Value {
     report["verdict"]
         .as_array()
@@ -78,15 +90,7 @@ fn the_pilot_light_scales_out_and_holds_the_load_when_the_lab_says() {
     let out = run_scenario("pilot-light-surge", &reports, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", explain(&out));
     let report = only_report(&reports);
-    // The load counts its arrivals by whole seconds of the run clock; each
-    // entry says where its second began, however late its tick ran.
-    for e in report["timeline"].as_array().unwrap() {
-        if e["source"] == "load" {
-            let began =
-                e["at"].as_u64().unwrap() - e["what"]["data"]["window_before_ns"].as_u64().unwrap();
-            assert_eq!(began % 1_000_000_000, 0, "{e}");
-        }
-    }
+    load_seconds_are_whole(&report);
     let c = &report["phases"]["capacity"];
     let decisions = truth_after(&report, "scaling-decision", "eu-central-1");
     assert_eq!(decisions.len(), 1, "{}", report["ground_truth"]);

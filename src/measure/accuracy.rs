@@ -157,6 +157,27 @@ fn stopped_shedding(truth: &[TruthMark], t0: f64, region: &str, from_ms: f64) ->
     quiet_since.map(|at| at.max(from_ms))
 }
 
+/// `capacity_recovered` against the moment the standby had enough healthy
+/// targets (`held`, ms after t0). A target saturated before then still
+/// turns requests away until its queue drains: the standby holds the load
+/// from one moment to the other.
+fn capacity_recovered(
+    c: &super::capacity::CapacityFigures,
+    truth: &[TruthMark],
+    t0: f64,
+    secondary: &str,
+    held: Option<f64>,
+) -> Option<Accuracy> {
+    let drained = held.and_then(|h| stopped_shedding(truth, t0, secondary, h));
+    compare(
+        "capacity_recovered",
+        c.capacity_recovered.value_ms,
+        held,
+        drained.zip(held).map_or(0.0, |(d, h)| d - h),
+        c.capacity_recovered.resolution_ms,
+    )
+}
+
 /// Compares every phase that has a ground truth. `standby`: what the
 /// standby had and needs for the `[load]`, when it has one and its capacity
 /// is known.
@@ -224,17 +245,7 @@ pub fn assess(
         .and_then(|need| enough_healthy(truth, t0, secondary, need))
         .map(|at| flip.map_or(at, |f| at.max(f)));
     if let Some(c) = &m.capacity {
-        // A target saturated before then still turns requests away until
-        // its queue drains: the standby holds the load from one moment to
-        // the other.
-        let drained = held.and_then(|h| stopped_shedding(truth, t0, secondary, h));
-        out.extend(compare(
-            "capacity_recovered",
-            c.capacity_recovered.value_ms,
-            held,
-            drained.zip(held).map_or(0.0, |(d, h)| d - h),
-            c.capacity_recovered.resolution_ms,
-        ));
+        out.extend(capacity_recovered(c, truth, t0, secondary, held));
     }
     if m.first_failure.value_ms.is_some() {
         // Customers recover when their resolver's cached answer expires after the
