@@ -323,8 +323,22 @@ fn print_costs(f: &BuildFigures) {
         f.start_up.max_rss_mb
     );
     println!(
-        "function order (link/{}.order): {} of {} names found in the binary",
-        f.label, f.layout.found, f.layout.listed
+        "function order (link/{}.order): {} of {} names found in the binary; \
+         {} of the probes' {} observe functions ordered{}",
+        f.label,
+        f.layout.found,
+        f.layout.listed,
+        f.layout.observe_ordered,
+        f.layout.observe,
+        if f.layout.probe_path_stale() {
+            format!(
+                " (STALE: the probe path lands among the cold code and costs resident \
+                 memory; run `scripts/order-functions {}`)",
+                f.label
+            )
+        } else {
+            String::new()
+        }
     );
     println!(
         "{:<30} {:>4} {:>8} {:>8} {:>16} {:>16} {:>10} {:>10} {:>8}",
@@ -590,7 +604,12 @@ fn build_json(f: &BuildFigures) -> serde_json::Value {
         .collect();
     json!({
         "build": f.label, "binary": f.path, "start_up": f.start_up,
-        "function_order": { "listed": f.layout.listed, "found": f.layout.found },
+        "function_order": {
+                "listed": f.layout.listed,
+                "found": f.layout.found,
+                "observe": f.layout.observe,
+                "observe_ordered": f.layout.observe_ordered,
+            },
         "scenarios": scenarios,
     })
 }
