@@ -230,13 +230,49 @@ pub fn game_day(
         let entry = entry.map_err(|e| anyhow!("{e}"))?;
         observations += matches!(entry.what, gameday::timeline::What::Observation(_)) as usize;
     }
-    Ok(GameDay {
+    let g = GameDay {
         exit,
         cost,
         observations,
         report,
         dir,
-    })
+    };
+    keep_a_miss(&g)?;
+    Ok(g)
+}
+
+/// A run that placed a phase (or a population's class) further from the
+/// lab's truth than its resolution is copied to
+/// `$TMPDIR/gameday-bench-misses/` (the benchmark's scratch folder is
+/// removed) and named: its timeline beside the truth is the only way to
+/// tell a measurement bug from a truth that asks too much.
+fn keep_a_miss(g: &GameDay) -> anyhow::Result<()> {
+    let missed: Vec<String> = g
+        .report
+        .accuracy
+        .iter()
+        .filter(|a| !a.within_resolution)
+        .map(|a| format!("{} {:+.1} ms", a.phase, a.error_ms))
+        .collect();
+    if missed.is_empty() {
+        return Ok(());
+    }
+    let to = std::env::temp_dir()
+        .join("gameday-bench-misses")
+        .join(g.dir.file_name().unwrap_or_default());
+    std::fs::create_dir_all(&to)?;
+    for entry in std::fs::read_dir(&g.dir)? {
+        let entry = entry?;
+        if entry.file_type()?.is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name()))?;
+        }
+    }
+    println!(
+        "  outside one interval ({}): kept in {}",
+        missed.join("; "),
+        to.display()
+    );
+    Ok(())
 }
 
 fn run_dir(reports: &Path) -> anyhow::Result<PathBuf> {

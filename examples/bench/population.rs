@@ -135,36 +135,6 @@ fn customer_requests(report: &gameday::report::Report) -> anyhow::Result<usize> 
     Ok(n)
 }
 
-/// A run with a class outside one interval of the truth is kept (the
-/// benchmark's scratch folder is removed) for its timeline to be read.
-fn keep_a_miss(g: &binary::GameDay) -> anyhow::Result<()> {
-    let missed = g
-        .report
-        .accuracy
-        .iter()
-        .filter(|a| a.phase.starts_with("recovered p99 (customers: ") && !a.within_resolution)
-        .map(|a| a.phase.clone())
-        .collect::<Vec<_>>();
-    if missed.is_empty() {
-        return Ok(());
-    }
-    let keep = std::env::temp_dir().join("gameday-bench-misses");
-    std::fs::create_dir_all(&keep)?;
-    let name = g.dir.file_name().unwrap_or_default();
-    let to = keep.join(name);
-    std::fs::create_dir_all(&to)?;
-    for entry in std::fs::read_dir(&g.dir)? {
-        let entry = entry?;
-        std::fs::copy(entry.path(), to.join(entry.file_name()))?;
-    }
-    println!(
-        "  outside one interval ({}): kept in {}",
-        missed.join("; "),
-        to.display()
-    );
-    Ok(())
-}
-
 /// One class over every run: each run's distance to the truth of its
 /// client at the 99th percentile (the report's accuracy row).
 #[derive(serde::Serialize)]
@@ -197,7 +167,6 @@ pub fn accuracy(
     let mut errors: std::collections::BTreeMap<String, (Vec<f64>, usize, f64)> = Default::default();
     for _ in 0..runs {
         let g = binary::game_day(build, &path, None, work)?;
-        keep_a_miss(&g)?;
         for a in &g.report.accuracy {
             let Some(class) = a.phase.strip_prefix("recovered p99 (customers: ") else {
                 continue;
