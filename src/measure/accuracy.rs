@@ -157,6 +157,31 @@ fn stopped_shedding(truth: &[TruthMark], t0: f64, region: &str, from_ms: f64) ->
     quiet_since.map(|at| at.max(from_ms))
 }
 
+/// How long after the standby held the load (`held`, ms after t0) a
+/// customer may still be turned away: the TTL, or until the last of its
+/// targets that shed stopped shedding. When one was still shedding as the
+/// run ended (at exactly the load's rate four instances of 60 a second may
+/// never drain before a fifth is healthy), the truth bounds the recovery
+/// only from below: any `measured` after `held` is within.
+fn draining(
+    truth: &[TruthMark],
+    t0: f64,
+    region: &str,
+    held: f64,
+    ttl: f64,
+    measured: Option<f64>,
+) -> f64 {
+    if stopped_shedding(truth, t0, region, held).is_none() {
+        return measured.map_or(ttl, |m| ttl.max(m - held));
+    }
+    let drained = truth
+        .iter()
+        .filter(|e| e.at_ms >= t0 - 0.001 && e.kind == "target-serving" && e.region == region)
+        .map(|e| e.at_ms - t0)
+        .next_back();
+    ttl.max(drained.map_or(0.0, |d| d - held))
+}
+
 /// `capacity_recovered` against the moment the standby had enough healthy
 /// targets (`held`, ms after t0). A target saturated before then still
 /// turns requests away until its queue drains: the standby holds the load
@@ -254,9 +279,11 @@ pub fn assess(
         // A standby that sheds the load serves a customer steadily from
         // when it holds it, and surely once its last saturated target
         // stopped turning requests away (a customer may be lucky before).
-        let drained = after("target-serving", secondary).last().copied();
         let (recovery_truth, allowance) = match (flip, held) {
-            (Some(f), Some(h)) if h > f => (Some(h), ttl.max(drained.map_or(0.0, |d| d - h))),
+            (Some(f), Some(h)) if h > f => (
+                Some(h),
+                draining(truth, t0, secondary, h, ttl, m.recovered.value_ms),
+            ),
             (Some(f), _) => (Some(f), ttl),
             (None, _) => (alb_truth, 0.0),
         };
@@ -403,6 +430,53 @@ mod tests {
         assert_eq!(
             stopped_shedding(&truth[..3], 1000.0, "eu-central-1", 6000.0),
             None
+        );
+    }
+
+    /// pilot-light-under-provisioned at exactly its capacity: the fourth
+    /// instance is healthy at 26 s (t0 3 s), no target ever drains, and a
+    /// customer is turned away now and then until the run ends. Its
+    /// recovery 4.4 s after the fourth instance is not late by the truth;
+    /// one before it still is early.
+    #[test]
+    fn a_standby_that_never_drains_bounds_recovery_only_from_below() {
+        let mark = |at_ms: f64, kind: &str, detail: &str| TruthMark {
+            at_ms,
+            kind: kind.into(),
+            region: "eu-central-1".into(),
+            detail: detail.into(),
+        };
+        let truth = [
+            mark(6000.0, "target-shedding", "i-1"),
+            mark(13_000.0, "target-shedding", "i-2"),
+            mark(22_000.0, "target-shedding", "i-3"),
+        ];
+        let (t0, held, ttl) = (3000.0, 23_000.0, 1000.0);
+        assert_eq!(
+            draining(&truth, t0, "eu-central-1", held, ttl, Some(27_400.0)),
+            4400.0
+        );
+        assert_eq!(
+            draining(&truth, t0, "eu-central-1", held, ttl, Some(22_000.0)),
+            ttl
+        );
+        let late = compare("recovered", Some(27_400.0), Some(held), 4400.0, 100.0).unwrap();
+        assert_eq!(late.error_ms, 0.0);
+        let early = compare("recovered", Some(22_000.0), Some(held), ttl, 100.0).unwrap();
+        assert_eq!(early.error_ms, -1000.0);
+        // Drained: the allowance runs to the last target that stopped
+        // shedding, and no further.
+        let drained = [
+            mark(6000.0, "target-shedding", "i-1"),
+            mark(27_000.0, "target-serving", "i-1"),
+        ];
+        assert_eq!(
+            draining(&drained, t0, "eu-central-1", held, ttl, Some(40_000.0)),
+            1000.0
+        );
+        assert_eq!(
+            draining(&drained, t0, "eu-central-1", 20_000.0, ttl, Some(40_000.0)),
+            4000.0
         );
     }
 
