@@ -172,7 +172,7 @@ fn draining(
     measured: Option<f64>,
 ) -> f64 {
     if stopped_shedding(truth, t0, region, held).is_none() {
-        return measured.map_or(ttl, |m| ttl.max(m - held));
+        return open_span(measured, held, ttl);
     }
     let drained = truth
         .iter()
@@ -182,10 +182,17 @@ fn draining(
     ttl.max(drained.map_or(0.0, |d| d - held))
 }
 
+/// The allowance after `held` when a target of the standby was still
+/// shedding as the run ended: the truth cannot say when it stops, so a
+/// `measured` moment after `held` is within (at least `least`).
+fn open_span(measured: Option<f64>, held: f64, least: f64) -> f64 {
+    measured.map_or(least, |m| least.max(m - held))
+}
+
 /// `capacity_recovered` against the moment the standby had enough healthy
 /// targets (`held`, ms after t0). A target saturated before then still
 /// turns requests away until its queue drains: the standby holds the load
-/// from one moment to the other.
+/// from one moment to the other (open-ended when one never drained).
 fn capacity_recovered(
     c: &super::capacity::CapacityFigures,
     truth: &[TruthMark],
@@ -193,12 +200,16 @@ fn capacity_recovered(
     secondary: &str,
     held: Option<f64>,
 ) -> Option<Accuracy> {
-    let drained = held.and_then(|h| stopped_shedding(truth, t0, secondary, h));
+    let measured = c.capacity_recovered.value_ms;
+    let allowance = held.map_or(0.0, |h| match stopped_shedding(truth, t0, secondary, h) {
+        Some(drained) => drained - h,
+        None => open_span(measured, h, 0.0),
+    });
     compare(
         "capacity_recovered",
-        c.capacity_recovered.value_ms,
+        measured,
         held,
-        drained.zip(held).map_or(0.0, |(d, h)| d - h),
+        allowance,
         c.capacity_recovered.resolution_ms,
     )
 }
@@ -478,6 +489,48 @@ mod tests {
             draining(&drained, t0, "eu-central-1", 20_000.0, ttl, Some(40_000.0)),
             4000.0
         );
+    }
+
+    /// The same standby, judged for `capacity_recovered`: held 1.2 s after
+    /// the fourth instance by the load's seconds is not late while a target
+    /// was still shedding at the end; with every target drained at 24 s it
+    /// is 200 ms past the span.
+    #[test]
+    fn capacity_recovered_is_open_ended_while_a_target_still_sheds() {
+        let mark = |at_ms: f64, kind: &str| TruthMark {
+            at_ms,
+            kind: kind.into(),
+            region: "eu-central-1".into(),
+            detail: "i-1".into(),
+        };
+        let figures = |at_ms: f64| super::super::capacity::CapacityFigures {
+            capacity_recovered: super::super::Figure {
+                value_ms: Some(at_ms),
+                resolution_ms: 1000.0,
+                note: None,
+            },
+            surge_errors: 0,
+            error_rate_after: None,
+            p99_after_ms: None,
+            max_error_rate: 0.01,
+            max_p99_ms: 500.0,
+            steps: Vec::new(),
+            points: Vec::new(),
+        };
+        let (t0, held) = (3000.0, Some(23_000.0));
+        let shedding = [mark(6000.0, "target-shedding")];
+        let a =
+            capacity_recovered(&figures(24_200.0), &shedding, t0, "eu-central-1", held).unwrap();
+        assert_eq!((a.allowance_ms, a.error_ms), (1200.0, 0.0));
+        let a =
+            capacity_recovered(&figures(22_000.0), &shedding, t0, "eu-central-1", held).unwrap();
+        assert_eq!(a.error_ms, -1000.0);
+        let drained = [
+            mark(6000.0, "target-shedding"),
+            mark(27_000.0, "target-serving"),
+        ];
+        let a = capacity_recovered(&figures(24_200.0), &drained, t0, "eu-central-1", held).unwrap();
+        assert_eq!((a.allowance_ms, a.error_ms), (1000.0, 200.0));
     }
 
     #[test]
