@@ -372,23 +372,27 @@ fn population(p: &super::population::PopulationFigures, flip: f64) -> Vec<Accura
 mod tests {
     use super::*;
 
+    /// A truth mark of the standby's region.
+    fn mark(at_ms: f64, kind: &str, detail: &str) -> TruthMark {
+        TruthMark {
+            at_ms,
+            kind: kind.into(),
+            region: "eu-central-1".into(),
+            detail: detail.into(),
+        }
+    }
+
     /// The pilot light flaps unhealthy under the surge and back: the third
     /// healthy event is not the third healthy instance.
     #[test]
     fn the_standby_holds_when_enough_targets_are_healthy_at_once() {
-        let mark = |at_ms: f64, kind: &str| TruthMark {
-            at_ms,
-            kind: kind.into(),
-            region: "eu-central-1".into(),
-            detail: String::new(),
-        };
         let truth = [
-            mark(4000.0, "alb-target-unhealthy"),
-            mark(5000.0, "alb-target-healthy"),
-            mark(9000.0, "alb-target-healthy"),
-            mark(9001.0, "alb-target-healthy"),
-            mark(9500.0, "alb-target-healthy"),
-            mark(9502.0, "alb-target-healthy"),
+            mark(4000.0, "alb-target-unhealthy", ""),
+            mark(5000.0, "alb-target-healthy", ""),
+            mark(9000.0, "alb-target-healthy", ""),
+            mark(9001.0, "alb-target-healthy", ""),
+            mark(9500.0, "alb-target-healthy", ""),
+            mark(9502.0, "alb-target-healthy", ""),
         ];
         let need = StandbyNeed {
             initial: 1,
@@ -412,12 +416,6 @@ mod tests {
     /// drains by 8.9 s; another target sheds briefly at 9.5 s, after.
     #[test]
     fn the_standby_holds_once_its_saturated_targets_drain() {
-        let mark = |at_ms: f64, kind: &str, detail: &str| TruthMark {
-            at_ms,
-            kind: kind.into(),
-            region: "eu-central-1".into(),
-            detail: detail.into(),
-        };
         let truth = [
             mark(4000.0, "target-shedding", "i-1"),
             mark(6000.0, "target-shedding", "i-2"),
@@ -451,12 +449,6 @@ mod tests {
     /// one before it still is early.
     #[test]
     fn a_standby_that_never_drains_bounds_recovery_only_from_below() {
-        let mark = |at_ms: f64, kind: &str, detail: &str| TruthMark {
-            at_ms,
-            kind: kind.into(),
-            region: "eu-central-1".into(),
-            detail: detail.into(),
-        };
         let truth = [
             mark(6000.0, "target-shedding", "i-1"),
             mark(13_000.0, "target-shedding", "i-2"),
@@ -497,12 +489,6 @@ mod tests {
     /// is 200 ms past the span.
     #[test]
     fn capacity_recovered_is_open_ended_while_a_target_still_sheds() {
-        let mark = |at_ms: f64, kind: &str| TruthMark {
-            at_ms,
-            kind: kind.into(),
-            region: "eu-central-1".into(),
-            detail: "i-1".into(),
-        };
         let figures = |at_ms: f64| super::super::capacity::CapacityFigures {
             capacity_recovered: super::super::Figure {
                 value_ms: Some(at_ms),
@@ -518,7 +504,7 @@ mod tests {
             points: Vec::new(),
         };
         let (t0, held) = (3000.0, Some(23_000.0));
-        let shedding = [mark(6000.0, "target-shedding")];
+        let shedding = [mark(6000.0, "target-shedding", "i-1")];
         let a =
             capacity_recovered(&figures(24_200.0), &shedding, t0, "eu-central-1", held).unwrap();
         assert_eq!((a.allowance_ms, a.error_ms), (1200.0, 0.0));
@@ -526,8 +512,8 @@ mod tests {
             capacity_recovered(&figures(22_000.0), &shedding, t0, "eu-central-1", held).unwrap();
         assert_eq!(a.error_ms, -1000.0);
         let drained = [
-            mark(6000.0, "target-shedding"),
-            mark(27_000.0, "target-serving"),
+            mark(6000.0, "target-shedding", "i-1"),
+            mark(27_000.0, "target-serving", "i-1"),
         ];
         let a = capacity_recovered(&figures(24_200.0), &drained, t0, "eu-central-1", held).unwrap();
         assert_eq!((a.allowance_ms, a.error_ms), (1000.0, 200.0));
