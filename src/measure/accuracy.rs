@@ -174,11 +174,10 @@ fn draining(
     if stopped_shedding(truth, t0, region, held).is_none() {
         return open_span(measured, held, ttl);
     }
-    let drained = truth
-        .iter()
-        .filter(|e| e.at_ms >= t0 - 0.001 && e.kind == "target-serving" && e.region == region)
-        .map(|e| e.at_ms - t0)
-        .next_back();
+    let drained = Marks { truth, t0 }
+        .after("target-serving", region)
+        .last()
+        .copied();
     ttl.max(drained.map_or(0.0, |d| d - held))
 }
 
@@ -214,6 +213,34 @@ fn capacity_recovered(
     )
 }
 
+/// The truth's marks, read as ms after t0.
+#[derive(Clone, Copy)]
+struct Marks<'a> {
+    truth: &'a [TruthMark],
+    t0: f64,
+}
+
+impl Marks<'_> {
+    /// When each mark of `kind` in `region` was made, from t0 on.
+    fn after(&self, kind: &str, region: &str) -> Vec<f64> {
+        self.truth
+            .iter()
+            .filter(|e| e.at_ms >= self.t0 - 0.001 && e.kind == kind && e.region == region)
+            .map(|e| e.at_ms - self.t0)
+            .collect()
+    }
+}
+
+/// The truth's instants the later phases are judged from (ms after t0).
+struct Instants {
+    /// The lab flipped the record to the secondary.
+    flip: Option<f64>,
+    /// The secondary's database was promoted.
+    promoted: Option<f64>,
+    /// The standby had the targets the `[load]` needs.
+    held: Option<f64>,
+}
+
 /// Compares every phase that has a ground truth. `standby`: what the
 /// standby had and needs for the `[load]`, when it has one and its capacity
 /// is known.
@@ -225,18 +252,41 @@ pub fn assess(
     dns_ttl: Duration,
     standby: Option<StandbyNeed>,
 ) -> Vec<Accuracy> {
-    let t0 = m.t0_ms;
-    let after = |kind: &str, region: &str| {
-        truth
-            .iter()
-            .filter(|e| e.at_ms >= t0 - 0.001 && e.kind == kind && e.region == region)
-            .map(|e| e.at_ms - t0)
-            .collect::<Vec<_>>()
+    let marks = Marks { truth, t0: m.t0_ms };
+    let flip = marks
+        .after("dns-answer-changed", secondary)
+        .first()
+        .copied();
+    // The standby holds the load once the last instance it needed turned
+    // healthy (from the flip when it needed none).
+    let held = standby
+        .and_then(|need| enough_healthy(truth, m.t0_ms, secondary, need))
+        .map(|at| flip.map_or(at, |f| at.max(f)));
+    let at = Instants {
+        flip,
+        promoted: marks.after("database-promoted", secondary).first().copied(),
+        held,
     };
-    let ttl = dns_ttl.as_secs_f64() * 1000.0;
-    let detection = after("health-check-unhealthy", primary).first().copied();
-    let flip = after("dns-answer-changed", secondary).first().copied();
-    let promoted = after("database-promoted", secondary).first().copied();
+    let mut out = failover(m, marks, primary, &at);
+    if let (Some(p), Some(flip)) = (&m.population, flip) {
+        out.extend(population(p, flip));
+    }
+    if let Some(c) = &m.capacity {
+        out.extend(capacity_recovered(c, truth, m.t0_ms, secondary, held));
+    }
+    if m.first_failure.value_ms.is_some() {
+        let ttl = dns_ttl.as_secs_f64() * 1000.0;
+        out.extend(recovery(m, marks, (primary, secondary), &at, ttl));
+    }
+    out
+}
+
+/// Detection, the DNS flip, the promotion and the fencing against the truth.
+fn failover(m: &Measurements, marks: Marks, primary: &str, at: &Instants) -> Vec<Accuracy> {
+    let detection = marks
+        .after("health-check-unhealthy", primary)
+        .first()
+        .copied();
     let mut out = Vec::new();
     out.extend(compare(
         "detection",
@@ -248,7 +298,7 @@ pub fn assess(
     out.extend(compare(
         "dns_flip",
         m.dns_flip.value_ms,
-        flip,
+        at.flip,
         0.0,
         m.dns_flip.resolution_ms,
     ));
@@ -256,13 +306,13 @@ pub fn assess(
         out.extend(compare(
             "promotion",
             d.promotion_ms,
-            promoted,
+            at.promoted,
             0.0,
             d.resolution_ms,
         ));
     }
-    if let (Some(f), Some(p)) = (&m.fencing, promoted) {
-        let fenced = after("old-writer-fenced", primary).first().copied();
+    if let (Some(f), Some(p)) = (&m.fencing, at.promoted) {
+        let fenced = marks.after("old-writer-fenced", primary).first().copied();
         // Fenced before the promotion reads as 0.
         out.extend(compare(
             "fencing",
@@ -272,53 +322,60 @@ pub fn assess(
             f.resolution_ms,
         ));
     }
-    if let (Some(p), Some(flip)) = (&m.population, flip) {
-        out.extend(population(p, flip));
-    }
-    // The standby holds the load once the last instance it needed turned
-    // healthy (from the flip when it needed none).
-    let held = standby
-        .and_then(|need| enough_healthy(truth, t0, secondary, need))
-        .map(|at| flip.map_or(at, |f| at.max(f)));
-    if let Some(c) = &m.capacity {
-        out.extend(capacity_recovered(c, truth, t0, secondary, held));
-    }
-    if m.first_failure.value_ms.is_some() {
-        // Customers recover when their resolver's cached answer expires after the
-        // flip; without a flip, when the ALB stops routing to the broken targets.
-        let alb_truth = after("alb-target-unhealthy", primary).last().copied();
-        // A standby that sheds the load serves a customer steadily from
-        // when it holds it, and surely once its last saturated target
-        // stopped turning requests away (a customer may be lucky before).
-        let (recovery_truth, allowance) = match (flip, held) {
-            (Some(f), Some(h)) if h > f => (
-                Some(h),
-                draining(truth, t0, secondary, h, ttl, m.recovered.value_ms),
+    out
+}
+
+/// The customers' recovery and the writes' against the truth, for a run
+/// whose customers saw the outage; `ttl` in ms.
+fn recovery(
+    m: &Measurements,
+    marks: Marks,
+    (primary, secondary): (&str, &str),
+    at: &Instants,
+    ttl: f64,
+) -> Vec<Accuracy> {
+    // Customers recover when their resolver's cached answer expires after the
+    // flip; without a flip, when the ALB stops routing to the broken targets.
+    let alb_truth = marks.after("alb-target-unhealthy", primary).last().copied();
+    // A standby that sheds the load serves a customer steadily from
+    // when it holds it, and surely once its last saturated target
+    // stopped turning requests away (a customer may be lucky before).
+    let (recovery_truth, allowance) = match (at.flip, at.held) {
+        (Some(f), Some(h)) if h > f => (
+            Some(h),
+            draining(
+                marks.truth,
+                marks.t0,
+                secondary,
+                h,
+                ttl,
+                m.recovered.value_ms,
             ),
-            (Some(f), _) => (Some(f), ttl),
-            (None, _) => (alb_truth, 0.0),
-        };
+        ),
+        (Some(f), _) => (Some(f), ttl),
+        (None, _) => (alb_truth, 0.0),
+    };
+    let mut out = Vec::new();
+    out.extend(compare(
+        "recovered",
+        m.recovered.value_ms,
+        recovery_truth,
+        allowance,
+        m.recovered.resolution_ms,
+    ));
+    let write_truth = match (at.flip, at.promoted) {
+        (Some(f), Some(p)) => Some(f.max(p)),
+        (f, p) => f.or(p),
+    };
+    let write_allowance = if at.flip.is_some() { ttl } else { 0.0 };
+    if m.write_recovery.note.is_none() {
         out.extend(compare(
-            "recovered",
-            m.recovered.value_ms,
-            recovery_truth,
-            allowance,
-            m.recovered.resolution_ms,
+            "write_recovery",
+            m.write_recovery.value_ms,
+            write_truth,
+            write_allowance,
+            m.write_recovery.resolution_ms,
         ));
-        let write_truth = match (flip, promoted) {
-            (Some(f), Some(p)) => Some(f.max(p)),
-            (f, p) => f.or(p),
-        };
-        let write_allowance = if flip.is_some() { ttl } else { 0.0 };
-        if m.write_recovery.note.is_none() {
-            out.extend(compare(
-                "write_recovery",
-                m.write_recovery.value_ms,
-                write_truth,
-                write_allowance,
-                m.write_recovery.resolution_ms,
-            ));
-        }
     }
     out
 }
